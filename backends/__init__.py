@@ -1,0 +1,23 @@
+"""Array backends: one array namespace on one device, behind one small interface.
+
+A backend knows nothing of autodiff. The engine asks it for its array namespace (``xp``,
+looked up once) and for the few things the array-API standard lacks. Device strings map to
+backends through a registry: ``"cpu"`` is NumPy, ``"cuda"`` / ``"cuda:N"`` is CuPy (imported
+only when asked for), ``"array_api_strict:NAME"`` is the array-API reference implementation.
+"""
+
+from backends.base import Backend, DeviceUnavailableError, UnknownDeviceError
+from backends.registry import backend_for_array, get_backend, register
+
+__all__ = [
+    "Backend",
+    "DeviceUnavailableError",
+    "UnknownDeviceError",
+    "backend_for_array",
+    "get_backend",
+    "register",
+]
+
+from backends import numpy_backend as _numpy_backend  # noqa: E402  (registers "cpu")
+from backends import cupy_backend as _cupy_backend  # noqa: E402  (registers "cuda")
+from backends import array_api_backend as _array_api_backend  # noqa: E402,F401

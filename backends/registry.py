@@ -1,0 +1,47 @@
+"""Device strings to backends, and arrays back to the device string they live on."""
+
+from backends.base import Backend, UnknownDeviceError
+
+_factories = {}     # kind ("cpu", "cuda", ...) -> factory(index or None) -> Backend
+_recognisers = []   # functions array -> device string, or None if not theirs
+_backends = {}      # device string -> Backend, one instance per device
+
+
+def register(kind, factory, recognise):
+    """Make ``kind`` and ``kind:INDEX`` device strings resolve through ``factory``.
+
+    ``recognise(array)`` returns the device string of an array this backend owns, else None.
+    """
+    _factories[kind] = factory
+    _recognisers.append(recognise)
+
+
+def get_backend(device):
+    """The backend for a device string such as ``"cpu"``, ``"cuda"`` or ``"cuda:1"``."""
+    if isinstance(device, Backend):
+        return device
+    backend = _backends.get(device)
+    if backend is not None:
+        return backend
+    if not isinstance(device, str):
+        raise UnknownDeviceError(f"device must be a string such as 'cpu' or 'cuda:0', "
+                                 f"got {device!r} of type {type(device).__name__}")
+    kind, _, index = device.partition(":")
+    factory = _factories.get(kind)
+    if factory is None:
+        known = ", ".join(repr(k) for k in _factories)
+        raise UnknownDeviceError(f"unknown device {device!r}; known device kinds: {known}")
+    backend = factory(index or None)
+    # "cuda" and "cuda:0" must give the very same backend: the engine compares by identity.
+    backend = _backends.setdefault(backend.name, backend)
+    _backends[device] = backend
+    return backend
+
+
+def backend_for_array(array):
+    """The backend that owns ``array``, or None if no registered backend recognises it."""
+    for recognise in _recognisers:
+        device = recognise(array)
+        if device is not None:
+            return get_backend(device)
+    return None

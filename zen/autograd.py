@@ -1,0 +1,142 @@
+"""The backward pass: reverse-mode differentiation over the recorded graph.
+
+Each node is visited once, in a reverse topological order found with an explicit stack, so
+shared subexpressions cost nothing extra and graph depth is limited only by memory.
+"""
+
+import math
+
+from zen.errors import DeviceMismatchError, GradientError, GraphFreedError, ShapeMismatchError
+from zen.tensor import Tensor, constant, grad_enabled
+
+
+def backward(root, grad=None, retain_graph=False, create_graph=False):
+    """Accumulate d(root)/d(leaf) into ``leaf.gradient`` for every trainable leaf."""
+    _backpropagate(root, grad, retain_graph or create_graph, create_graph, wanted=None)
+
+
+def gradients(output, inputs, grad=None, retain_graph=None, create_graph=False):
+    """d(output)/d(input) for each of ``inputs``, as Tensors, leaving ``.gradient`` untouched.
+
+    An input that ``output`` does not depend on gets zeros.
+    """
+    if retain_graph is None:
+        retain_graph = create_graph
+    wanted = {id(x): x for x in inputs}
+    found = _backpropagate(output, grad, retain_graph, create_graph, wanted)
+    return [found[id(x)] if id(x) in found else _zeros_like(x) for x in inputs]
+
+
+def topological_order(root):
+    """The trainable nodes that ``root`` depends on, each after all of its parents."""
+    order, visited, stack = [], set(), [(root, False)]
+    while stack:
+        node, parents_done = stack.pop()
+        if parents_done:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        if node._op is None:
+            order.append(node)
+            continue
+        if node._parents is None:
+            raise GraphFreedError(
+                f"backward: the graph through this {node._op.name} result was freed by an "
+                f"earlier backward; pass retain_graph=True to the first one to go back twice")
+        stack.append((node, True))
+        stack.extend((parent, False) for parent in node._parents
+                     if parent.trainable and id(parent) not in visited)
+    return order
+
+
+def _backpropagate(root, grad, retain_graph, create_graph, wanted):
+    """Push gradients from ``root`` to every node; return those of the ``wanted`` nodes."""
+    if not root.trainable:
+        raise GradientError("backward: the output does not depend on any trainable tensor "
+                            "(was it computed under no_grad, or from trainable=False inputs?)")
+    order = topological_order(root)
+    grads = {id(root): _seed(root, grad, create_graph)}
+    found = {}
+    if create_graph:
+        from zen.ops import tensor_namespace as namespace
+    else:
+        namespace = root._backend.xp
+    with grad_enabled(create_graph):
+        for node in reversed(order):
+            g = grads.pop(id(node))
+            if wanted is not None:
+                if id(node) in wanted:
+                    found[id(node)] = g if create_graph else constant(g, node._backend)
+            elif node._op is None:
+                _accumulate(node, g, create_graph)
+            if node._op is not None:
+                _propagate(node, g, grads, namespace, create_graph)
+                if not retain_graph:
+                    node._parents = node._params = None
+    return found
+
+
+def _propagate(node, g, grads, namespace, create_graph):
+    """Add each trainable parent's share of ``g`` (the gradient of ``node``) into ``grads``."""
+    parents = node._parents
+    inputs = parents if create_graph else [parent.value for parent in parents]
+    ans = node if create_graph else node.value
+    for parent, vjp in zip(parents, node._op.vjps):
+        if not parent.trainable:
+            continue
+        share = _fit(namespace, vjp(namespace, g, ans, *inputs, **node._params), parent)
+        key = id(parent)
+        grads[key] = share if key not in grads else grads[key] + share
+
+
+def _fit(namespace, g, parent):
+    """``g`` summed over the axes that broadcasting added, in the parent's dtype."""
+    shape = parent.shape
+    if tuple(g.shape) != shape:
+        lead = len(g.shape) - len(shape)
+        stretched = tuple(lead + axis for axis, size in enumerate(shape)
+                          if size == 1 and g.shape[lead + axis] != 1)
+        axes = tuple(range(lead)) + stretched
+        if axes:
+            g = namespace.sum(g, axis=axes)
+        g = namespace.reshape(g, shape)
+    if g.dtype != parent.dtype:
+        g = namespace.astype(g, parent.dtype)
+    return g
+
+
+def _accumulate(leaf, g, create_graph):
+    if leaf.gradient is None:
+        leaf.gradient = g
+    elif create_graph and not isinstance(leaf.gradient, Tensor):
+        leaf.gradient = constant(leaf.gradient, leaf._backend) + g
+    else:
+        leaf.gradient = leaf.gradient + g
+
+
+def _seed(root, grad, create_graph):
+    """The gradient of the root itself: ones, or the ``grad`` the caller passed."""
+    backend = root._backend
+    if grad is None:
+        if math.prod(root.shape) != 1:
+            raise GradientError(f"backward: the output has shape {root.shape}; only a "
+                                f"one-element output has an implicit gradient, so pass grad= "
+                                f"an array of that shape (or reduce the output, e.g. .sum())")
+        seed = backend.xp.ones_like(root.value)
+    else:
+        if isinstance(grad, Tensor):
+            if grad._backend is not backend:
+                raise DeviceMismatchError(f"backward: grad is on {grad.device} but the output "
+                                          f"is on {root.device}")
+            grad = grad.value
+        seed = backend.asarray(grad, root.dtype)
+        if tuple(seed.shape) != root.shape:
+            raise ShapeMismatchError(f"backward: grad has shape {tuple(seed.shape)} but the "
+                                     f"output has shape {root.shape}")
+    return constant(seed, backend) if create_graph else seed
+
+
+def _zeros_like(tensor):
+    return constant(tensor._backend.xp.zeros_like(tensor.value), tensor._backend)

@@ -1,0 +1,49 @@
+"""The exceptions zen raises for bad input; each message names the op and what was wrong."""
+
+from backends import DeviceUnavailableError, UnknownDeviceError
+
+
+class ZenError(Exception):
+    """Base class of zen's own exceptions."""
+
+
+class ShapeMismatchError(ZenError, ValueError):
+    """An op got inputs whose shapes it cannot combine."""
+
+
+class AxisError(ZenError, ValueError, IndexError):
+    """An axis argument out of range or repeated."""
+
+
+class DeviceMismatchError(ZenError, ValueError):
+    """An op got inputs on different devices."""
+
+
+class DtypeError(ZenError, TypeError):
+    """A dtype that the operation cannot accept, such as a trainable integer tensor."""
+
+
+class GradientError(ZenError, RuntimeError):
+    """A backward pass that cannot run as asked (non-scalar output, nothing to differentiate)."""
+
+
+class GraphFreedError(GradientError):
+    """A backward pass through a graph whose saved values an earlier backward freed."""
+
+
+class GradcheckError(ZenError, AssertionError):
+    """An analytic gradient disagrees with finite differences."""
+
+
+__all__ = [
+    "AxisError",
+    "DeviceMismatchError",
+    "DeviceUnavailableError",
+    "DtypeError",
+    "GradcheckError",
+    "GradientError",
+    "GraphFreedError",
+    "ShapeMismatchError",
+    "UnknownDeviceError",
+    "ZenError",
+]

@@ -1,0 +1,268 @@
+"""Tensor, an array on a device that remembers the op that made it, and the op recorder.
+
+Operators and maths methods (``+``, ``@``, ``.sum()``, ...) are bound onto Tensor in
+``zen/ops.py``, next to the op table they call; the backward pass lives in ``zen/autograd.py``.
+"""
+
+import contextlib
+import math
+import numbers
+import threading
+
+import backends
+from zen.errors import DeviceMismatchError, DtypeError, ShapeMismatchError
+
+DEFAULT_DEVICE = "cpu"
+_default_dtype = "float32"
+
+
+def set_default_dtype(name):
+    """Set the dtype that Python numbers and lists become: ``"float32"`` or ``"float64"``."""
+    global _default_dtype
+    if name not in ("float16", "float32", "float64"):
+        raise DtypeError(f"set_default_dtype: expected 'float16', 'float32' or 'float64', "
+                         f"got {name!r}")
+    _default_dtype = name
+
+
+def get_default_dtype():
+    return _default_dtype
+
+
+class _GradMode(threading.local):
+    enabled = True
+
+
+_grad_mode = _GradMode()
+
+
+@contextlib.contextmanager
+def grad_enabled(enabled):
+    """Record ops for backward (True) or not (False) inside the block; usable as a decorator."""
+    previous = _grad_mode.enabled
+    _grad_mode.enabled = enabled
+    try:
+        yield
+    finally:
+        _grad_mode.enabled = previous
+
+
+def no_grad():
+    """Run the block without recording: results are plain values with no graph."""
+    return grad_enabled(False)
+
+
+def is_grad_enabled():
+    return _grad_mode.enabled
+
+
+class Tensor:
+    """An array on a device, recorded for automatic differentiation when trainable.
+
+    ``Tensor(value, trainable=True, device=None, dtype=None)``: ``value`` is a number, a nested
+    list, a NumPy/CuPy/array-API array or a Tensor. Numbers and lists become the default dtype
+    (float32); arrays keep theirs and, unless ``device`` is given, their device. Integer and
+    bool tensors are never trainable. ``requires_grad`` is an alias of ``trainable``.
+    """
+
+    __slots__ = ("value", "gradient", "trainable", "_backend", "_op", "_parents", "_params")
+    __hash__ = object.__hash__      # == is elementwise; dicts and sets key on identity
+    __array_ufunc__ = None          # NumPy defers to Tensor's reflected operators
+
+    def __init__(self, value, trainable=None, device=None, dtype=None, *, requires_grad=None):
+        if requires_grad is not None:
+            trainable = requires_grad
+        backend, array = _to_backend_array(value, device, dtype)
+        floating = backend.is_floating(array.dtype)
+        if trainable and not floating:
+            raise DtypeError(f"Tensor: trainable=True needs a floating dtype, got {array.dtype}; "
+                             f"pass dtype='float32' or trainable=False")
+        self.value = array
+        self.gradient = None
+        self.trainable = floating if trainable is None else bool(trainable)
+        self._backend = backend
+        self._op = None
+        self._parents = ()
+        self._params = None
+
+    shape = property(lambda self: tuple(self.value.shape))
+    ndim = property(lambda self: self.value.ndim)
+    dtype = property(lambda self: self.value.dtype)
+    size = property(lambda self: math.prod(self.value.shape))
+    device = property(lambda self: self._backend.name, doc="The device string, e.g. 'cpu'.")
+    backend = property(lambda self: self._backend)
+    requires_grad = property(lambda self: self.trainable)
+    is_leaf = property(lambda self: self._op is None)
+
+    def numpy(self):
+        """The value as a NumPy array on the host (a copy when the tensor is on a GPU)."""
+        return self._backend.to_host(self.value)
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.size != 1:
+            raise ShapeMismatchError(f"item: only one-element tensors convert to a Python "
+                                     f"number, this one has shape {self.shape}")
+        return self.numpy().item()
+
+    def to(self, device):
+        """This tensor on ``device``: itself if already there, else a new leaf with a copy."""
+        if backends.get_backend(device) is self._backend:
+            return self
+        return Tensor(self.value, trainable=self.trainable, device=device)
+
+    def detach(self):
+        """The same value, cut from the graph and not trainable."""
+        return constant(self.value, self._backend)
+
+    def zero_grad(self):
+        """Forget the accumulated gradient (backward adds to it, as in PyTorch)."""
+        self.gradient = None
+
+    def backward(self, grad=None, retain_graph=False, create_graph=False):
+        """Accumulate d(self)/d(leaf) into ``.gradient`` of every trainable leaf.
+
+        ``grad`` is required unless the tensor has one element. The graph's saved values are
+        freed as the pass goes unless ``retain_graph``; ``create_graph`` records the pass so
+        that gradients can be differentiated again.
+        """
+        autograd.backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+
+    def get_gradients(self, grad=None):
+        """The original Zen name of ``backward``."""
+        self.backward(grad)
+
+    def grad(self, target, grad=None):
+        """d(self)/d(target) as a backend array; leaves' ``.gradient`` and the graph are kept."""
+        (gradient,) = autograd.gradients(self, [target], grad, retain_graph=True)
+        return gradient.value
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __bool__(self):
+        return bool(self.value)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __repr__(self):
+        flags = ", trainable=True" if self.trainable else ""
+        return (f"Tensor({self.numpy()}, dtype={self.dtype}, "
+                f"device='{self.device}'{flags})")
+
+
+def constant(value, backend):
+    """A non-trainable tensor around a backend array, without any checks (the fast path)."""
+    tensor = Tensor.__new__(Tensor)
+    tensor.value = value
+    tensor.gradient = None
+    tensor.trainable = False
+    tensor._backend = backend
+    tensor._op = None
+    tensor._parents = ()
+    tensor._params = None
+    return tensor
+
+
+def as_tensor(value):
+    return value if isinstance(value, Tensor) else Tensor(value, trainable=False)
+
+
+def _to_backend_array(value, device, dtype):
+    """The backend for ``device`` (or for ``value``'s own device) and ``value`` on it."""
+    if isinstance(value, Tensor):
+        source, value = value._backend, value.value
+    else:
+        source = backends.backend_for_array(value)
+    backend = backends.get_backend(device) if device is not None else (
+        source or backends.get_backend(DEFAULT_DEVICE))
+    if source is not None and source is not backend:
+        value = source.to_host(value)
+    if dtype is None and source is None:
+        dtype = _default_dtype
+    if isinstance(dtype, str):
+        dtype = backend.dtype(dtype)
+    return backend, backend.asarray(value, dtype)
+
+
+class Op:
+    """A primitive: ``forward(xp, *arrays, **params)`` and one VJP per input.
+
+    A VJP is ``vjp(F, g, ans, *inputs, **params)``; it returns the gradient for its input from
+    the output's gradient ``g``. ``F`` is the array namespace and the rest are arrays, or, when
+    the backward pass is itself recorded, ``F`` is zen's namespace and the rest are Tensors. An
+    op with no VJPs is not differentiable.
+    """
+
+    __slots__ = ("name", "forward", "vjps")
+
+    def __init__(self, name, forward, vjps):
+        self.name = name
+        self.forward = forward
+        self.vjps = vjps
+
+    def __repr__(self):
+        return f"<op {self.name}>"
+
+
+def apply(op, inputs, params):
+    """Run ``op`` on ``inputs`` (Tensors, arrays or numbers) and record it if gradients flow."""
+    for x in inputs:
+        if type(x) is not Tensor:
+            inputs = _coerce(inputs)
+            break
+    backend = inputs[0]._backend
+    trainable = False
+    for x in inputs:
+        if x._backend is not backend:
+            raise DeviceMismatchError(f"{op.name}: inputs are on different devices, "
+                                      f"{backend.name} and {x._backend.name}; move one "
+                                      f"with .to(device)")
+        trainable = trainable or x.trainable
+    try:
+        value = op.forward(backend.xp, *[x.value for x in inputs], **params)
+    except (ValueError, TypeError) as error:
+        raise _forward_error(op, inputs, params, error) from error
+    out = constant(value, backend)
+    if trainable and op.vjps and _grad_mode.enabled:
+        out.trainable = True
+        out._op = op
+        out._parents = inputs
+        out._params = params
+    return out
+
+
+def _coerce(inputs):
+    """Tensors from an op's operands; a number or list takes the dtype of a Tensor operand."""
+    reference = next((x for x in inputs if isinstance(x, Tensor)), None)
+    if reference is None:
+        return tuple(Tensor(x, trainable=False) for x in inputs)
+    return tuple(x if isinstance(x, Tensor) else _operand_like(x, reference) for x in inputs)
+
+
+def _operand_like(operand, reference):
+    if not isinstance(operand, numbers.Number) and backends.backend_for_array(operand):
+        return Tensor(operand, trainable=False)   # an array keeps its own dtype and device
+    backend = reference._backend
+    dtype = reference.dtype
+    if not backend.is_floating(dtype) and not isinstance(operand, numbers.Integral):
+        dtype = backend.dtype(_default_dtype)
+    return constant(backend.asarray(operand, dtype), backend)
+
+
+def _forward_error(op, inputs, params, error):
+    settings = "".join(f", {key}={value!r}" for key, value in params.items())
+    if isinstance(error, TypeError):
+        dtypes = ", ".join(str(x.dtype) for x in inputs)
+        return DtypeError(f"{op.name}: cannot apply to dtypes {dtypes}{settings}: {error}")
+    shapes = ", ".join(str(x.shape) for x in inputs)
+    return ShapeMismatchError(f"{op.name}: cannot apply to shapes {shapes}{settings}: {error}")
+
+
+from zen import autograd  # noqa: E402  (autograd builds on Tensor)
