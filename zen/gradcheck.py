@@ -3,7 +3,7 @@
 from zen import ops
 from zen.autograd import gradients
 from zen.errors import GradcheckError
-from zen.tensor import Tensor, as_tensor, constant, no_grad
+from zen.tensor import Tensor, as_tensor, constant
 
 
 def gradcheck(f, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
@@ -49,16 +49,15 @@ def _numeric_gradient(objective, tensors, index, eps):
     tensor = tensors[index]
     backend, xp = tensor.backend, tensor.backend.xp
     numeric = []
-    with no_grad():
-        for element in range(tensor.size):
-            step = xp.zeros(tensor.size, dtype=tensor.dtype, device=backend.native_device)
-            step[element] = eps
-            step = xp.reshape(step, tensor.shape)
-            shifted = list(tensors)
-            shifted[index] = constant(tensor.value + step, backend)
-            plus = objective(*shifted)
-            shifted[index] = constant(tensor.value - step, backend)
-            numeric.append((plus - objective(*shifted)) / (2 * eps))
+    for element in range(tensor.size):
+        step = xp.zeros(tensor.size, dtype=tensor.dtype, device=backend.native_device)
+        step[element] = eps
+        step = xp.reshape(step, tensor.shape)
+        shifted = list(tensors)
+        shifted[index] = constant(tensor.value + step, backend)
+        plus = objective(*shifted)
+        shifted[index] = constant(tensor.value - step, backend)
+        numeric.append((plus - objective(*shifted)) / (2 * eps))
     return numeric
 
 

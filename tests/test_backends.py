@@ -1,0 +1,64 @@
+"""The backend registry and the backends' own small interface."""
+
+import sys
+
+import numpy
+import pytest
+
+import backends
+
+
+def test_device_strings_resolve_to_one_backend_each(device):
+    backend = backends.get_backend(device)
+    assert backends.get_backend(backend.name) is backend
+    assert backends.get_backend(backend) is backend
+    if device.startswith("cuda"):
+        assert backends.get_backend("cuda") is backends.get_backend("cuda:0")
+
+
+def test_arrays_are_traced_back_to_their_backend(device):
+    backend = backends.get_backend(device)
+    array = backend.asarray([1.0, 2.0])
+    assert backends.backend_for_array(array) is backend
+    assert backends.backend_for_array([1.0]) is None
+
+
+def test_asarray_and_to_host_round_trip(device):
+    backend = backends.get_backend(device)
+    array = backend.asarray([[1, 2], [3, 4]], backend.dtype("float64"))
+    host = backend.to_host(array)
+    assert isinstance(host, numpy.ndarray) and host.dtype == numpy.float64
+    numpy.testing.assert_array_equal(host, [[1, 2], [3, 4]])
+    backend.synchronize()
+
+
+def test_the_namespace_is_looked_up_once(device):
+    backend = backends.get_backend(device)
+    assert backend.xp is backends.get_backend(device).xp
+    assert backend.is_floating(backend.dtype("float32"))
+    assert not backend.is_floating(backend.dtype("int32"))
+
+
+def test_importing_zen_does_not_import_cupy():
+    import subprocess
+
+    code = "import sys, zen; zen.Tensor(1.0) * 2; print('cupy' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_cpu_has_one_device():
+    with pytest.raises(ValueError, match="one device, 'cpu'"):
+        backends.get_backend("cpu:1")
+
+
+def test_strict_device_refuses_numpy_conversion():
+    """The stand-in for a GPU really does refuse what a CUDA array would refuse."""
+    backend = backends.get_backend("array_api_strict:device1")
+    array = backend.asarray([1.0])
+    with pytest.raises(RuntimeError):
+        numpy.asarray(array)
+    other = backends.get_backend("array_api_strict").asarray([1.0])
+    with pytest.raises(ValueError, match="different devices"):
+        array + other
