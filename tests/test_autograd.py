@@ -24,6 +24,15 @@ def test_long_chain_backpropagates_without_recursion(device):
     assert float(x.gradient) == pytest.approx(1.0000001 ** 100_000, rel=1e-9)
 
 
+def test_dropping_a_long_chain_without_backward_does_not_recurse(device):
+    x = Tensor(1.0, device=device)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0
+    del y   # freed by reference counting, one node after another
+    assert x.gradient is None
+
+
 def test_shared_nodes_are_visited_once(device):
     x = Tensor(1e-3, device=device, dtype="float64")
     y = x
