@@ -7,13 +7,15 @@ only when asked for), ``"array_api_strict:NAME"`` is the array-API reference imp
 """
 
 from backends.base import Backend, DeviceUnavailableError, UnknownDeviceError
-from backends.registry import backend_for_array, get_backend, register
+from backends.registry import (backend_for_array, backend_for_dlpack_device, get_backend,
+                               register)
 
 __all__ = [
     "Backend",
     "DeviceUnavailableError",
     "UnknownDeviceError",
     "backend_for_array",
+    "backend_for_dlpack_device",
     "get_backend",
     "register",
 ]

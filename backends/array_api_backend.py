@@ -8,18 +8,56 @@ proves that the engine keeps every result on its inputs' device, as a GPU needs.
 import array_api_compat
 import numpy
 
-from backends.base import Backend, DeviceUnavailableError
+from backends.base import Backend, DeviceUnavailableError, extend
 from backends.registry import register
 
 
 class ArrayAPIBackend(Backend):
-    """A backend for a namespace the engine only knows through the array-API standard."""
+    """A backend for a namespace the engine only knows through the array-API standard.
+
+    Its extras are portable and slow: they exist to prove the engine right, not to be fast.
+    """
 
     def __init__(self, name, namespace, native_device, host_device):
         self.name = name
-        self.xp = array_api_compat.array_namespace(namespace.asarray(0, device=native_device))
         self.native_device = native_device
         self._host_device = host_device
+        xp = array_api_compat.array_namespace(namespace.asarray(0, device=native_device))
+        self.xp = extend(xp, scatter_add=self._scatter_add, index_add=self._index_add,
+                         sliding_window_view=self._sliding_window_view)
+        self._xp = xp
+
+    def _index_add(self, target, axis, indices, values):
+        """Repeated indices add up: a one-hot matrix sums their rows with one matmul."""
+        xp = self._xp
+        positions = xp.arange(target.shape[axis], device=self.native_device)
+        one_hot = xp.astype(indices[:, None] == positions[None, :], values.dtype)
+        added = xp.moveaxis(values, axis, -1) @ one_hot
+        target += xp.moveaxis(added, -1, axis)
+
+    def _scatter_add(self, target, key, values):
+        """Any key the namespace can index with: index the flat positions, then add there."""
+        xp = self._xp
+        size = 1
+        for length in target.shape:
+            size *= length
+        flat_positions = xp.reshape(xp.arange(size, device=self.native_device), target.shape)
+        selected = flat_positions[key]
+        values = xp.broadcast_to(xp.asarray(values, dtype=target.dtype, device=self.native_device),
+                                 selected.shape)
+        added = xp.zeros(size, dtype=target.dtype, device=self.native_device)
+        self._index_add(added, 0, xp.reshape(selected, (-1,)), xp.reshape(values, (-1,)))
+        target += xp.reshape(added, target.shape)
+
+    def _sliding_window_view(self, x, window_shape, axis):
+        """Windows over each of ``axis`` (non-negative) as trailing axes, by stacking slices."""
+        xp = self._xp
+        for window, ax in zip(window_shape, axis):
+            count = x.shape[ax] - window + 1
+            pieces = [x[(slice(None),) * ax + (slice(offset, offset + count), Ellipsis)]
+                      for offset in range(window)]
+            x = xp.stack(pieces, axis=-1)
+        return x
 
     def asarray(self, obj, dtype=None):
         return self.xp.asarray(obj, dtype=dtype, device=self.native_device)

@@ -1,5 +1,7 @@
 """The interface every backend implements."""
 
+import types
+
 
 class UnknownDeviceError(ValueError):
     """A device string names no registered backend."""
@@ -9,17 +11,35 @@ class DeviceUnavailableError(RuntimeError):
     """A known device that this machine cannot provide (library missing, no GPU, bad index)."""
 
 
+def extend(namespace, **extras):
+    """``namespace``'s public functions plus ``extras``, as one flat namespace.
+
+    The extras are what the array-API standard lacks and the engine needs, each with the
+    library's native fast path:
+
+    - ``scatter_add(target, key, values)``: ``target[key] += values`` in place, where a
+      repeated index adds every time (``numpy.add.at``);
+    - ``index_add(target, axis, indices, values)``: the same along one axis for 1-D integer
+      ``indices`` (the adjoint of ``take``);
+    - ``sliding_window_view(x, window_shape, axis)``: read-only windows as trailing axes.
+    """
+    functions = {name: getattr(namespace, name) for name in dir(namespace)
+                 if not name.startswith("_")}
+    return types.SimpleNamespace(**functions, **extras)
+
+
 class Backend:
     """One array namespace on one device.
 
     Subclasses set ``name`` (the device string, e.g. ``"cpu"`` or ``"cuda:0"``), ``xp`` (the
-    array-API namespace) and ``native_device`` (the namespace's own device object), and
-    implement ``asarray`` and ``to_host``.
+    array-API namespace, ``extend``-ed with the extras the standard lacks), ``native_device``
+    (the namespace's own device object), and implement ``asarray`` and ``to_host``.
     """
 
     name: str
-    xp: object
+    xp: types.SimpleNamespace
     native_device: object
+    on_host = False     # True when arrays are NumPy arrays in this process's memory
 
     def asarray(self, obj, dtype=None):
         """``obj`` (a number, nested list or host array) as an array on this device."""
@@ -28,6 +48,10 @@ class Backend:
     def to_host(self, array):
         """A NumPy copy (or view) of ``array``."""
         raise NotImplementedError
+
+    def from_dlpack(self, array):
+        """A zero-copy view of a DLPack-capable ``array`` that lives on this device."""
+        return self.xp.from_dlpack(array)
 
     def synchronize(self):
         """Wait until every queued operation on this device has finished."""
@@ -38,6 +62,9 @@ class Backend:
 
     def is_floating(self, dtype):
         return self.xp.isdtype(dtype, "real floating")
+
+    def is_bool(self, dtype):
+        return self.xp.isdtype(dtype, "bool")
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.name}>"

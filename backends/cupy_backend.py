@@ -2,7 +2,7 @@
 
 import array_api_compat
 
-from backends.base import Backend, DeviceUnavailableError
+from backends.base import Backend, DeviceUnavailableError, extend
 from backends.registry import register
 
 _INSTALL_HINT = ("install CuPy for your CUDA version: pip install 'zen[cuda12]' (CUDA 12.x) "
@@ -12,9 +12,15 @@ _INSTALL_HINT = ("install CuPy for your CUDA version: pip install 'zen[cuda12]' 
 class CuPyBackend(Backend):
     def __init__(self, cupy, index):
         import array_api_compat.cupy
+        import cupyx
+        from cupy.lib.stride_tricks import sliding_window_view
+
+        def index_add(target, axis, indices, values):
+            cupyx.scatter_add(target, (slice(None),) * axis + (indices,), values)
 
         self._cupy = cupy
-        self.xp = array_api_compat.cupy
+        self.xp = extend(array_api_compat.cupy, scatter_add=cupyx.scatter_add,
+                         index_add=index_add, sliding_window_view=sliding_window_view)
         self.native_device = cupy.cuda.Device(index)
         self.name = f"cuda:{index}"
 

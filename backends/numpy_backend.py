@@ -3,15 +3,26 @@
 import array_api_compat
 import array_api_compat.numpy
 import numpy
+from numpy.lib.stride_tricks import sliding_window_view
 
-from backends.base import Backend
+from backends.base import Backend, extend
 from backends.registry import register
+
+
+def _scatter_add(target, key, values):
+    numpy.add.at(target, key, values)
+
+
+def _index_add(target, axis, indices, values):
+    numpy.add.at(target, (slice(None),) * axis + (indices,), values)
 
 
 class NumPyBackend(Backend):
     name = "cpu"
-    xp = array_api_compat.numpy
+    xp = extend(array_api_compat.numpy, scatter_add=_scatter_add, index_add=_index_add,
+                sliding_window_view=sliding_window_view)
     native_device = "cpu"
+    on_host = True
 
     def asarray(self, obj, dtype=None):
         return numpy.asarray(obj, dtype=dtype)

@@ -45,3 +45,15 @@ def backend_for_array(array):
         if device is not None:
             return get_backend(device)
     return None
+
+
+_DLPACK_KINDS = {1: "cpu", 2: "cuda"}     # DLDeviceType: kDLCPU, kDLCUDA
+
+
+def backend_for_dlpack_device(kind, index):
+    """The backend for a ``__dlpack_device__()`` pair."""
+    name = _DLPACK_KINDS.get(int(kind))
+    if name is None:
+        raise UnknownDeviceError(f"from_dlpack: DLPack device type {kind} has no zen backend; "
+                                 f"known: {_DLPACK_KINDS}")
+    return get_backend(name if name == "cpu" else f"{name}:{index}")

@@ -76,17 +76,18 @@ def test_training_steps_do_not_grow_memory_with_the_collector_off(device, rng):
     gc.disable()
     tracemalloc.start()
     try:
-        for _ in range(20):
+        for _ in range(100):
             _small_model_step(parameters, inputs, targets)
         warm = settled_memory()
-        for _ in range(280):
+        for _ in range(300):
             _small_model_step(parameters, inputs, targets)
         grown = settled_memory() - warm
     finally:
         tracemalloc.stop()
         gc.enable()
-    # One step's graph holds several KB of arrays; keeping even one per step would be >1 MB.
-    assert grown < 2048, f"memory grew by {grown} bytes over 280 steps"
+    # One step's graph holds over 5 KB of arrays, so keeping one per step would add 1.5 MB;
+    # the allowance covers the array library's own bounded caches (NumPy's shape cache).
+    assert grown < 64 * 1024, f"memory grew by {grown} bytes over 300 steps"
 
 
 def test_backward_frees_the_graph_and_a_second_pass_says_so(device):

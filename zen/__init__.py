@@ -9,21 +9,19 @@
 """
 
 from zen import errors
-from zen.autograd import gradients
+from zen.autograd import grad, gradients, value_and_grad
+from zen.functional import (avg_pool2d, conv2d, expand_dims, flatten, max_pool2d, mean, pad,
+                            split, squeeze, stack, var)
 from zen.gradcheck import gradcheck
-from zen.ops import (OPS, add, broadcast_to, divide, equal, exp, greater, greater_equal,
-                     less, less_equal, log, matmul, matrix_transpose, mean, multiply,
-                     negative, not_equal, permute_dims, power, reshape, subtract, sum, tanh,
-                     transpose)
-from zen.tensor import (Tensor, get_default_dtype, grad_enabled, is_grad_enabled, no_grad,
-                        set_default_dtype)
+from zen.ops import (OPS, abs, add, argmax, argmin, astype, broadcast_to, clip, concat, cos,
+                     divide, equal, exp, getitem, greater, greater_equal, less, less_equal, log,
+                     log_softmax, logical_and, logical_not, logical_or, logsumexp, matmul,
+                     matrix_transpose, max, maximum, min, minimum, multiply, negative,
+                     not_equal, permute_dims, power, relu, reshape, sigmoid, sign, sin, softmax,
+                     sqrt, subtract, sum, take, tanh, transpose, where)
+from zen.tensor import (Tensor, from_dlpack, get_default_dtype, grad_enabled, is_grad_enabled,
+                        no_grad, set_default_dtype)
+
+reduce_sum, reduce_mean = sum, mean     # the names in the original Zen
 
 __version__ = "0.1.0"
-
-__all__ = [
-    "OPS", "Tensor", "add", "broadcast_to", "divide", "equal", "errors", "exp", "get_default_dtype",
-    "grad_enabled", "gradcheck", "gradients", "greater", "greater_equal", "is_grad_enabled",
-    "less", "less_equal", "log", "matmul", "matrix_transpose", "mean", "multiply", "negative",
-    "no_grad", "not_equal", "permute_dims", "power", "reshape", "set_default_dtype", "subtract",
-    "sum", "tanh", "transpose",
-]

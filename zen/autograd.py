@@ -5,6 +5,7 @@ shared subexpressions cost nothing extra and graph depth is limited only by memo
 """
 
 import math
+import threading
 
 from zen.errors import DeviceMismatchError, GradientError, GraphFreedError, ShapeMismatchError
 from zen.tensor import Tensor, constant, grad_enabled
@@ -18,10 +19,12 @@ def backward(root, grad=None, retain_graph=False, create_graph=False):
 def gradients(output, inputs, grad=None, retain_graph=None, create_graph=False):
     """d(output)/d(input) for each of ``inputs``, as Tensors, leaving ``.gradient`` untouched.
 
-    An input that ``output`` does not depend on gets zeros.
+    An input that ``output`` does not depend on gets zeros, as in JAX.
     """
     if retain_graph is None:
         retain_graph = create_graph
+    if not output.trainable:
+        return [_zeros_like(x) for x in inputs]
     wanted = {id(x): x for x in inputs}
     found = _backpropagate(output, grad, retain_graph, create_graph, wanted)
     return [found[id(x)] if id(x) in found else _zeros_like(x) for x in inputs]
@@ -59,13 +62,14 @@ def _backpropagate(root, grad, retain_graph, create_graph, wanted):
     order = topological_order(root)
     grads = {id(root): _seed(root, grad, create_graph)}
     found = {}
-    if create_graph:
-        from zen.ops import tensor_namespace as namespace
-    else:
-        namespace = root._backend.xp
+    from zen import ops   # ops builds on this module's callers; import when first needed
+
+    namespace = ops.tensor_namespace if create_graph else ops.array_functions(root._backend)
     with grad_enabled(create_graph):
         for node in reversed(order):
-            g = grads.pop(id(node))
+            g = grads.pop(id(node), None)
+            if g is None:       # reached only through inputs that take no gradient
+                continue
             if wanted is not None:
                 if id(node) in wanted:
                     found[id(node)] = g if create_graph else constant(g, node._backend)
@@ -84,7 +88,7 @@ def _propagate(node, g, grads, namespace, create_graph):
     inputs = parents if create_graph else [parent.value for parent in parents]
     ans = node if create_graph else node.value
     for parent, vjp in zip(parents, node._op.vjps):
-        if not parent.trainable:
+        if vjp is None or not parent.trainable:
             continue
         share = _fit(namespace, vjp(namespace, g, ans, *inputs, **node._params), parent)
         key = id(parent)
@@ -140,3 +144,58 @@ def _seed(root, grad, create_graph):
 
 def _zeros_like(tensor):
     return constant(tensor._backend.xp.zeros_like(tensor.value), tensor._backend)
+
+
+class _TransformDepth(threading.local):
+    depth = 0
+
+
+_transforms = _TransformDepth()
+
+
+def value_and_grad(function, argnums=0):
+    """A function returning ``(function(*args), d function / d args[argnums])``.
+
+    ``argnums`` is an int or a tuple of ints (then the gradients come as a tuple). The
+    gradients are Tensors; inside another ``grad`` they carry their own graph, so
+    ``grad(grad(f))`` is the second derivative.
+    """
+    single = isinstance(argnums, int)
+    positions = (argnums,) if single else tuple(argnums)
+
+    def evaluate(*args, **kwargs):
+        args = list(args)
+        for position in positions:
+            args[position] = _differentiable(args[position])
+        nested = _transforms.depth > 0
+        _transforms.depth += 1
+        try:
+            value = function(*args, **kwargs)
+        finally:
+            _transforms.depth -= 1
+        if not isinstance(value, Tensor):
+            raise GradientError(f"grad: the function must return a Tensor, got "
+                                f"{type(value).__name__}")
+        found = gradients(value, [args[p] for p in positions], create_graph=nested)
+        return value, found[0] if single else tuple(found)
+
+    return evaluate
+
+
+def grad(function, argnums=0):
+    """A function returning d function / d args[argnums]; see ``value_and_grad``."""
+    evaluate = value_and_grad(function, argnums)
+
+    def gradient(*args, **kwargs):
+        return evaluate(*args, **kwargs)[1]
+
+    return gradient
+
+
+def _differentiable(argument):
+    """A trainable tensor to differentiate with respect to; a trainable Tensor as it is, so
+    that an enclosing ``grad`` sees through it."""
+    if isinstance(argument, Tensor) and argument.trainable:
+        return argument
+    return Tensor(argument.value if isinstance(argument, Tensor) else argument, trainable=True,
+                  device=argument.device if isinstance(argument, Tensor) else None)

@@ -54,9 +54,10 @@ def _numeric_gradient(objective, tensors, index, eps):
         step[element] = eps
         step = xp.reshape(step, tensor.shape)
         shifted = list(tensors)
-        shifted[index] = constant(tensor.value + step, backend)
+        # Trainable, so that a function which differentiates inside sees a live input.
+        shifted[index] = Tensor(tensor.value + step, device=backend)
         plus = objective(*shifted)
-        shifted[index] = constant(tensor.value - step, backend)
+        shifted[index] = Tensor(tensor.value - step, device=backend)
         numeric.append((plus - objective(*shifted)) / (2 * eps))
     return numeric
 

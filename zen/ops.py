@@ -1,24 +1,50 @@
-"""The op table: every differentiable primitive, its forward and its VJPs, side by side.
+"""The op table: every primitive zen records, its forward and its VJPs side by side.
 
-``defop(name, forward, *vjps)`` declares a primitive (see ``zen.tensor.Op`` for the two
-signatures). Forwards are written against the backend's array-API namespace ``xp``; VJPs
-against ``F``, which is that same namespace during a plain backward pass and zen's own
-namespace (``tensor_namespace``) when the backward pass is recorded, so one formula serves
-first and higher-order gradients. Broadcast gradients are summed back centrally, in
-``zen.autograd``, never here.
+``defop(name, forward, *vjps)`` declares a primitive (``zen.tensor.Op`` gives the two
+signatures). Forwards are written against the backend's namespace ``xp``: the array-API
+standard plus the backend's few extras. VJPs are written against ``F``: during a plain
+backward pass that is ``xp`` plus the forwards of zen's own primitives, working on arrays;
+when the backward pass is recorded (``create_graph=True``) it is ``tensor_namespace``,
+working on Tensors, so one formula gives gradients of every order. VJPs call array-API
+functions with array-API arguments and zen primitives with their settings as keywords.
+
+Broadcast gradients are summed back, and cast to the input's dtype, centrally in
+``zen.autograd``, never here. Composite functions built from these live in
+``zen.functional``.
 """
 
-import math
-import types
+import builtins
+import functools
+import itertools
+import numbers
 
-from zen.errors import AxisError
+import backends
+from zen.errors import AxisError, ShapeMismatchError
 from zen.tensor import Op, Tensor, apply, as_tensor
 
-OPS = {}   # name -> Op, every primitive zen records
+OPS = {}           # name -> Op
+_APPLY = {}        # name -> the function that records the op on Tensors
+
+
+class EachInput:
+    """The VJPs of an op with any number of inputs: input i's is ``vjp(i, F, g, ans, ...)``."""
+
+    def __init__(self, vjp):
+        self.vjp = vjp
+
+    def __iter__(self):
+        return (functools.partial(self.vjp, index) for index in itertools.count())
 
 
 def defop(name, forward, *vjps):
-    """Declare a primitive and return the function that applies it to Tensors."""
+    """Declare a primitive and return the function that applies it to Tensors.
+
+    Give one VJP per input, None for an input that never gets a gradient, and none at all
+    for an op that is not differentiable; an op with any number of inputs gives one
+    ``EachInput``.
+    """
+    if len(vjps) == 1 and isinstance(vjps[0], EachInput):
+        vjps = vjps[0]
     op = Op(name, forward, vjps)
     OPS[name] = op
 
@@ -27,6 +53,7 @@ def defop(name, forward, *vjps):
 
     apply_op.__name__ = apply_op.__qualname__ = name
     apply_op.op = op
+    _APPLY[name] = apply_op
     return apply_op
 
 
@@ -45,47 +72,138 @@ divide = defop("divide", lambda xp, x, y: x / y,
                lambda F, g, ans, x, y: -g * ans / y)
 power = defop("power", lambda xp, x, y: x ** y,
               lambda F, g, ans, x, y: g * y * x ** (y - 1),
-              lambda F, g, ans, x, y: g * ans * F.log(x))
+              # 0 ** y has no slope in y; taking log(1) there keeps the product finite.
+              lambda F, g, ans, x, y: g * ans * F.log(F.where(x == 0, 1.0, x)))
 negative = defop("negative", lambda xp, x: -x,
                  lambda F, g, ans, x: -g)
+
+
+def _sigmoid(xp, x):
+    """1 / (1 + e^-x), from e^-|x| <= 1 so that neither branch overflows."""
+    small = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + small), small / (1 + small))
+
+
+def _split_ties(F, g, wins, ties):
+    """``g`` where ``wins``, half of it where ``ties``, else 0: the slope of max/min."""
+    return F.where(wins, g, F.where(ties, g / 2, 0.0))
+
 
 # Elementwise functions.
 exp = defop("exp", lambda xp, x: xp.exp(x),
             lambda F, g, ans, x: g * ans)
 log = defop("log", lambda xp, x: xp.log(x),
             lambda F, g, ans, x: g / x)
+sqrt = defop("sqrt", lambda xp, x: xp.sqrt(x),
+             lambda F, g, ans, x: g / (2 * ans))
+sin = defop("sin", lambda xp, x: xp.sin(x),
+            lambda F, g, ans, x: g * F.cos(x))
+cos = defop("cos", lambda xp, x: xp.cos(x),
+            lambda F, g, ans, x: -g * F.sin(x))
 tanh = defop("tanh", lambda xp, x: xp.tanh(x),
              lambda F, g, ans, x: g * (1 - ans * ans))
-astype = defop("astype", lambda xp, x, dtype: xp.astype(x, dtype),
-               lambda F, g, ans, x, dtype: F.astype(g, x.dtype))
+sigmoid = defop("sigmoid", _sigmoid,
+                lambda F, g, ans, x: g * ans * (1 - ans))
+relu = defop("relu", lambda xp, x: xp.maximum(x, 0),
+             lambda F, g, ans, x: F.where(x > 0, g, 0.0))
+abs = defop("abs", lambda xp, x: xp.abs(x),
+            lambda F, g, ans, x: g * F.sign(x))
+sign = defop("sign", lambda xp, x: xp.sign(x))
+_clip = defop("clip", lambda xp, x, min=None, max=None: xp.clip(x, min, max),
+              # x passes through unclipped exactly where min <= x <= max
+              lambda F, g, ans, x, min=None, max=None: F.where(ans == x, g, 0.0))
+maximum = defop("maximum", lambda xp, x, y: xp.maximum(x, y),
+                lambda F, g, ans, x, y: _split_ties(F, g, x > y, x == y),
+                lambda F, g, ans, x, y: _split_ties(F, g, y > x, x == y))
+minimum = defop("minimum", lambda xp, x, y: xp.minimum(x, y),
+                lambda F, g, ans, x, y: _split_ties(F, g, x < y, x == y),
+                lambda F, g, ans, x, y: _split_ties(F, g, y < x, x == y))
+where = defop("where", lambda xp, condition, x, y: xp.where(condition, x, y),
+              None,
+              lambda F, g, ans, condition, x, y: F.where(condition, g, 0.0),
+              lambda F, g, ans, condition, x, y: F.where(condition, 0.0, g))
+_astype = defop("astype", lambda xp, x, dtype: xp.astype(x, dtype),
+                lambda F, g, ans, x, dtype: F.astype(g, x.dtype))
 
-# Comparisons: bool results, no gradient.
+# Comparisons and logic: bool results, no gradient.
 less = defop("less", lambda xp, x, y: x < y)
 less_equal = defop("less_equal", lambda xp, x, y: x <= y)
 greater = defop("greater", lambda xp, x, y: x > y)
 greater_equal = defop("greater_equal", lambda xp, x, y: x >= y)
 equal = defop("equal", lambda xp, x, y: x == y)
 not_equal = defop("not_equal", lambda xp, x, y: x != y)
+logical_and = defop("logical_and", lambda xp, x, y: xp.logical_and(x, y))
+logical_or = defop("logical_or", lambda xp, x, y: xp.logical_or(x, y))
+logical_not = defop("logical_not", lambda xp, x: xp.logical_not(x))
 
 
-def _unreduce(F, g, shape, axis, keepdims):
-    """``g``, the gradient of a reduction over ``axis``, broadcast back to the input ``shape``."""
-    if not keepdims and axis is not None:
-        g = F.reshape(g, tuple(1 if i in axis else n for i, n in enumerate(shape)))
-    return F.broadcast_to(g, shape)
+def _kept(F, value, shape, axis, keepdims):
+    """A reduction's ``value`` with its reduced axes restored as length 1."""
+    if keepdims:
+        return value
+    return F.reshape(value, tuple(1 if axis is None or i in axis else n
+                                  for i, n in enumerate(shape)))
 
 
-# Reductions; axis is None or a tuple of non-negative ints (the public wrappers normalise it).
-_sum = defop("sum", lambda xp, x, axis, keepdims: xp.sum(x, axis=axis, keepdims=keepdims),
-             lambda F, g, ans, x, axis, keepdims: _unreduce(F, g, x.shape, axis, keepdims))
+def _extremum_vjp(F, g, ans, x, axis=None, keepdims=False):
+    """Split ``g`` evenly among the elements that equal the max (or min), as amax does."""
+    hits = F.astype(x == _kept(F, ans, x.shape, axis, keepdims), x.dtype)
+    share = _kept(F, g, x.shape, axis, keepdims) / F.sum(hits, axis=axis, keepdims=True)
+    return hits * share
 
-# Shape.
-_reshape = defop("reshape", lambda xp, x, shape: xp.reshape(x, shape),
-                 lambda F, g, ans, x, shape: F.reshape(g, x.shape))
-_broadcast_to = defop("broadcast_to", lambda xp, x, shape: xp.broadcast_to(x, shape),
-                      lambda F, g, ans, x, shape: g)   # the central unbroadcast sums g back
-_permute_dims = defop("permute_dims", lambda xp, x, axes: xp.permute_dims(x, axes),
-                      lambda F, g, ans, x, axes: F.permute_dims(g, _inverse(axes)))
+
+def _logsumexp(xp, x, axis=None, keepdims=False):
+    peak = xp.max(x, axis=axis, keepdims=True)
+    peak = xp.where(xp.isfinite(peak), peak, 0.0)   # a slice of -inf stays -inf, not nan
+    total = xp.log(xp.sum(xp.exp(x - peak), axis=axis, keepdims=True)) + peak
+    return total if keepdims else xp.reshape(total, _reduced_shape(x.shape, axis))
+
+
+def _reduced_shape(shape, axis):
+    return tuple(n for i, n in enumerate(shape) if axis is not None and i not in axis)
+
+
+def _softmax(xp, x, axis):
+    exps = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
+    return exps / xp.sum(exps, axis=axis, keepdims=True)
+
+
+def _log_softmax(xp, x, axis):
+    shifted = x - xp.max(x, axis=axis, keepdims=True)
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+
+
+# Reductions: axis is None or a sorted tuple of non-negative ints (the wrappers see to it).
+_sum = defop("sum",
+             lambda xp, x, axis=None, keepdims=False: xp.sum(x, axis=axis, keepdims=keepdims),
+             lambda F, g, ans, x, axis=None, keepdims=False:
+                 F.broadcast_to(_kept(F, g, x.shape, axis, keepdims), x.shape))
+_max = defop("max",
+             lambda xp, x, axis=None, keepdims=False: xp.max(x, axis=axis, keepdims=keepdims),
+             _extremum_vjp)
+_min = defop("min",
+             lambda xp, x, axis=None, keepdims=False: xp.min(x, axis=axis, keepdims=keepdims),
+             _extremum_vjp)
+_logsumexp_op = defop("logsumexp", _logsumexp,
+                      lambda F, g, ans, x, axis=None, keepdims=False:
+                          _kept(F, g, x.shape, axis, keepdims)
+                          * F.exp(x - _kept(F, ans, x.shape, axis, keepdims)))
+_softmax_op = defop("softmax", _softmax,
+                    lambda F, g, ans, x, axis: ans * (g - F.sum(g * ans, axis=axis,
+                                                                keepdims=True)))
+_log_softmax_op = defop("log_softmax", _log_softmax,
+                        lambda F, g, ans, x, axis: g - F.exp(ans) * F.sum(g, axis=axis,
+                                                                          keepdims=True))
+_argmax = defop("argmax", lambda xp, x, axis=None, keepdims=False:
+                xp.argmax(x, axis=axis, keepdims=keepdims))
+_argmin = defop("argmin", lambda xp, x, axis=None, keepdims=False:
+                xp.argmin(x, axis=axis, keepdims=keepdims))
+
+
+def _concat_vjp(index, F, g, ans, *inputs, axis):
+    start = builtins.sum(x.shape[axis] for x in inputs[:index])
+    stop = start + inputs[index].shape[axis]
+    return g[(slice(None),) * axis + (slice(start, stop), Ellipsis)]
 
 
 def _inverse(permutation):
@@ -95,9 +213,46 @@ def _inverse(permutation):
     return tuple(inverse)
 
 
-def _column(F, v):
-    """``v`` with a trailing axis of length 1, so 1-D matmul operands broadcast as matrices."""
-    return F.reshape(v, tuple(v.shape) + (1,))
+# Shape.
+_reshape = defop("reshape", lambda xp, x, shape: xp.reshape(x, shape),
+                 lambda F, g, ans, x, shape: F.reshape(g, x.shape))
+_broadcast_to = defop("broadcast_to", lambda xp, x, shape: xp.broadcast_to(x, shape),
+                      lambda F, g, ans, x, shape: g)   # the central unbroadcast sums g back
+_permute_dims = defop("permute_dims", lambda xp, x, axes: xp.permute_dims(x, axes),
+                      lambda F, g, ans, x, axes: F.permute_dims(g, _inverse(axes)))
+_concat = defop("concat", lambda xp, *inputs, axis: xp.concat(inputs, axis=axis),
+                EachInput(_concat_vjp))
+
+
+def _scatter(xp, like, values, key):
+    """Zeros shaped like ``like`` with ``values`` added at ``key`` (repeats add up)."""
+    out = xp.zeros_like(like)
+    xp.scatter_add(out, key, values)
+    return out
+
+
+def _index_scatter(xp, like, values, indices, axis):
+    """Zeros shaped like ``like`` with ``values`` added at ``indices`` along ``axis``."""
+    out = xp.zeros_like(like)
+    xp.index_add(out, axis, indices, values)
+    return out
+
+
+# Indexing. getitem takes any key the backend can index with; take gathers along one axis
+# with a 1-D integer tensor, the portable form of x[indices].
+_getitem = defop("getitem", lambda xp, x, key: x[key],
+                 lambda F, g, ans, x, key: F.scatter(x, g, key=key))
+_scatter_op = defop("scatter", _scatter,
+                    None,
+                    lambda F, g, ans, like, values, key: g[key])
+_take = defop("take", lambda xp, x, indices, axis: xp.take(x, indices, axis=axis),
+              lambda F, g, ans, x, indices, axis: F.index_scatter(x, g, indices, axis=axis),
+              None)
+_index_scatter_op = defop("index_scatter", _index_scatter,
+                          None,
+                          lambda F, g, ans, like, values, indices, axis:
+                              F.take(g, indices, axis=axis),
+                          None)
 
 
 def _matmul_vjp_left(F, g, ans, a, b):
@@ -119,13 +274,61 @@ def _matmul_vjp_right(F, g, ans, a, b):
     return F.matmul(F.matrix_transpose(a), g)
 
 
+def _column(F, v):
+    """``v`` with a trailing axis of length 1, so 1-D matmul operands broadcast as matrices."""
+    return F.reshape(v, tuple(v.shape) + (1,))
+
+
 # Linear algebra: 1-D operands and broadcast batch dimensions as in numpy.matmul.
 matmul = defop("matmul", lambda xp, a, b: xp.matmul(a, b), _matmul_vjp_left, _matmul_vjp_right)
 
 
-# Public wrappers for the ops that take settings, with the argument handling users expect.
+def _pad(xp, x, widths):
+    """``x`` inside zeros, ``widths[i] = (before, after)`` for axis i."""
+    shape = tuple(n + before + after for n, (before, after) in zip(x.shape, widths))
+    out = xp.zeros(shape, dtype=x.dtype, device=x.device)
+    out[_interior(x.shape, widths)] = x
+    return out
 
-def _axes(op_name, axis, ndim):
+
+def _interior(shape, widths):
+    return tuple(slice(before, before + n) for n, (before, _) in zip(shape, widths))
+
+
+def _sliding_windows(xp, x, window, stride):
+    """(N, C, H, W) -> (N, C, OH, OW, KH, KW): every KH x KW window, ``stride`` apart."""
+    windows = xp.sliding_window_view(x, window, axis=(2, 3))
+    if stride == 1:
+        return windows
+    return windows[:, :, ::stride, ::stride, :, :]
+
+
+def _fold_windows(xp, windows, shape, stride):
+    """The adjoint of ``_sliding_windows``: each window's values added back where they came
+    from, one strided slice per kernel offset."""
+    _, _, rows, columns, height, width = windows.shape
+    out = xp.zeros(shape, dtype=windows.dtype, device=windows.device)
+    for i in range(height):
+        for j in range(width):
+            last_row, last_column = i + stride * (rows - 1), j + stride * (columns - 1)
+            out[:, :, i:last_row + 1:stride, j:last_column + 1:stride] += windows[:, :, :, :, i, j]
+    return out
+
+
+# Convolution building blocks (zen.functional builds conv2d and pooling from them).
+_pad_op = defop("pad", _pad,
+                lambda F, g, ans, x, widths: g[_interior(x.shape, widths)])
+_sliding_windows_op = defop("sliding_windows", _sliding_windows,
+                            lambda F, g, ans, x, window, stride:
+                                F.fold_windows(g, shape=x.shape, stride=stride))
+_fold_windows_op = defop("fold_windows", _fold_windows,
+                         lambda F, g, ans, windows, shape, stride:
+                             F.sliding_windows(g, window=windows.shape[-2:], stride=stride))
+
+
+# Public functions for the primitives that take settings: the argument handling users expect.
+
+def normalise_axes(op_name, axis, ndim):
     """``axis`` (None, an int or a sequence) as None or a sorted tuple of non-negative ints."""
     if axis is None:
         return None
@@ -140,30 +343,81 @@ def _axes(op_name, axis, ndim):
     return normalised
 
 
-def _shape_argument(shape):
+def shape_argument(shape):
     """``f(x, 2, 3)`` and ``f(x, (2, 3))`` both mean the shape ``(2, 3)``."""
     if len(shape) == 1 and not isinstance(shape[0], int):
         shape = shape[0]
     return tuple(shape)
 
 
-def sum(x, axis=None, keepdims=False):
-    """Sum over ``axis`` (None for all, an int, or a tuple of ints)."""
-    x = as_tensor(x)
-    return _sum(x, axis=_axes("sum", axis, x.ndim), keepdims=keepdims)
+def _reduction(primitive):
+    def reduce(x, axis=None, keepdims=False):
+        x = as_tensor(x)
+        return primitive(x, axis=normalise_axes(primitive.__name__, axis, x.ndim),
+                         keepdims=keepdims)
+
+    reduce.__name__ = primitive.__name__
+    return reduce
 
 
-def mean(x, axis=None, keepdims=False):
-    """Arithmetic mean over ``axis``."""
+sum = _reduction(_sum)
+sum.__doc__ = "Sum over ``axis`` (None for all, an int, or a tuple of ints)."
+max = _reduction(_max)
+max.__doc__ = "Largest element over ``axis``; the gradient is shared among tied elements."
+min = _reduction(_min)
+min.__doc__ = "Smallest element over ``axis``; the gradient is shared among tied elements."
+logsumexp = _reduction(_logsumexp_op)
+logsumexp.__doc__ = "log(sum(exp(x))) over ``axis``, without overflow."
+
+
+def _one_axis(op_name, axis, ndim):
+    if not isinstance(axis, int):
+        raise AxisError(f"{op_name}: axis must be one int, got {axis!r}")
+    return normalise_axes(op_name, axis, ndim)[0]
+
+
+def argmax(x, axis=None, keepdims=False):
+    """Index of the largest element, over the flattened tensor or along one ``axis``."""
     x = as_tensor(x)
-    axes = _axes("mean", axis, x.ndim)
-    count = math.prod(x.shape[a] for a in (range(x.ndim) if axes is None else axes))
-    return _sum(x, axis=axes, keepdims=keepdims) / count
+    if axis is None:
+        return _argmax(reshape(x, -1))
+    return _argmax(x, axis=_one_axis("argmax", axis, x.ndim), keepdims=keepdims)
+
+
+def argmin(x, axis=None, keepdims=False):
+    """Index of the smallest element, over the flattened tensor or along one ``axis``."""
+    x = as_tensor(x)
+    if axis is None:
+        return _argmin(reshape(x, -1))
+    return _argmin(x, axis=_one_axis("argmin", axis, x.ndim), keepdims=keepdims)
+
+
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) along ``axis``, stable for any magnitude of logits."""
+    x = as_tensor(x)
+    return _softmax_op(x, axis=normalise_axes("softmax", axis, x.ndim))
+
+
+def log_softmax(x, axis=-1):
+    """x - logsumexp(x) along ``axis``, stable for any magnitude of logits."""
+    x = as_tensor(x)
+    return _log_softmax_op(x, axis=normalise_axes("log_softmax", axis, x.ndim))
+
+
+def clip(x, min=None, max=None):
+    """``x`` limited to [min, max]; either bound may be None."""
+    return _clip(x, min=min, max=max)
+
+
+def astype(x, dtype):
+    """``x`` converted to ``dtype`` (a name such as ``"float64"`` or a backend dtype)."""
+    x = as_tensor(x)
+    return _astype(x, dtype=x.backend.dtype(dtype) if isinstance(dtype, str) else dtype)
 
 
 def reshape(x, *shape):
     """``x`` with a new shape of the same size; one dimension may be -1."""
-    return _reshape(x, shape=_shape_argument(shape))
+    return _reshape(x, shape=shape_argument(shape))
 
 
 def broadcast_to(x, shape):
@@ -174,7 +428,7 @@ def permute_dims(x, axes):
     """``x`` with its axes reordered: result axis i is input axis ``axes[i]``."""
     x = as_tensor(x)
     axes = tuple(axes)
-    if len(axes) != x.ndim or _axes("transpose", axes, x.ndim) != tuple(range(x.ndim)):
+    if len(axes) != x.ndim or normalise_axes("transpose", axes, x.ndim) != tuple(range(x.ndim)):
         raise AxisError(f"transpose: axes {axes} are not a permutation of the {x.ndim} "
                         f"axes of a tensor of shape {x.shape}")
     return _permute_dims(x, axes=tuple(a % x.ndim for a in axes))
@@ -183,59 +437,120 @@ def permute_dims(x, axes):
 def transpose(x, *axes):
     """``x`` with its axes reversed, or reordered as ``axes``."""
     x = as_tensor(x)
-    axes = _shape_argument(axes) if axes else tuple(reversed(range(x.ndim)))
+    axes = shape_argument(axes) if axes else tuple(reversed(range(x.ndim)))
     return permute_dims(x, axes)
 
 
 def matrix_transpose(x):
     """``x`` with its last two axes swapped."""
     x = as_tensor(x)
-    axes = tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2)
-    return permute_dims(x, axes)
+    return permute_dims(x, tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2))
 
 
-def _cast(x, dtype):
+def concat(tensors, axis=0):
+    """The tensors joined along an existing ``axis``."""
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ShapeMismatchError("concat: needs at least one tensor")
+    return _concat(*tensors, axis=normalise_axes("concat", axis, tensors[0].ndim)[0])
+
+
+def take(x, indices, axis=0):
+    """Elements of ``x`` at integer ``indices`` (any shape) along ``axis``."""
     x = as_tensor(x)
-    return astype(x, dtype=x.backend.dtype(dtype) if isinstance(dtype, str) else dtype)
+    axis = _one_axis("take", axis, x.ndim)
+    indices = _index_tensor(indices, x)
+    flat = indices if indices.ndim == 1 else reshape(indices, -1)
+    taken = _take(x, flat, axis=axis)
+    if indices.ndim == 1:
+        return taken
+    return reshape(taken, x.shape[:axis] + indices.shape + x.shape[axis + 1:])
 
 
-# The namespace that VJPs see when the backward pass is recorded (create_graph=True): the
-# array-API names they use, mapped onto zen's differentiable functions.
-tensor_namespace = types.SimpleNamespace(
-    exp=exp, log=log, tanh=tanh, sum=sum, reshape=reshape, broadcast_to=broadcast_to,
-    permute_dims=permute_dims, matrix_transpose=matrix_transpose, matmul=matmul, astype=_cast)
+def getitem(x, key):
+    """``x[key]``: ints, slices (negative steps too), None, ``...``, integer arrays (repeated
+    indices add up in the gradient) and boolean masks."""
+    x = as_tensor(x)
+    key = tuple(_index_component(k, x) for k in (key if isinstance(key, tuple) else (key,)))
+    arrays = [i for i, k in enumerate(key) if _is_array(k)]
+    if len(arrays) == 1 and not x.backend.is_bool(key[arrays[0]].dtype):
+        position = arrays[0]
+        rest = key[:position] + key[position + 1:]
+        if all(k == slice(None) or k is Ellipsis for k in rest):    # a gather along one axis
+            before_ellipsis = Ellipsis not in key[:position]
+            axis = position if before_ellipsis else x.ndim - (len(key) - position)
+            return take(x, key[position], axis=axis)
+    if not arrays and Ellipsis not in key:
+        key = key + (Ellipsis,)     # the array API asks for a full index
+    return _getitem(x, key=key)
 
 
-# Tensor's operators and methods are these same functions.
-
-def _reflected(function):
-    def reflected(self, other):
-        return function(other, self)
-
-    reflected.__name__ = f"reflected_{function.__name__}"
-    return reflected
+def _is_array(value):
+    return hasattr(value, "shape") and hasattr(value, "dtype")
 
 
-for _name, _function in [("add", add), ("sub", subtract), ("mul", multiply),
-                         ("truediv", divide), ("pow", power), ("matmul", matmul)]:
-    setattr(Tensor, f"__{_name}__", _function)
-    setattr(Tensor, f"__r{_name}__", _reflected(_function))
+def _index_component(component, x):
+    """One part of an index as the backend needs it: arrays on ``x``'s device."""
+    if isinstance(component, Tensor):
+        component = component.value
+    if isinstance(component, numbers.Integral) and not isinstance(component, bool):
+        return int(component)
+    if isinstance(component, list):
+        return x.backend.asarray(component)
+    if _is_array(component):
+        owner = backends.backend_for_array(component)
+        if owner is not x.backend:          # e.g. host indices for a GPU tensor
+            return x.backend.asarray(owner.to_host(component) if owner else component)
+    return component
 
-Tensor.__neg__ = negative
-Tensor.__lt__ = less
-Tensor.__le__ = less_equal
-Tensor.__gt__ = greater
-Tensor.__ge__ = greater_equal
-Tensor.__eq__ = equal
-Tensor.__ne__ = not_equal
-Tensor.exp = exp
-Tensor.log = log
-Tensor.tanh = tanh
-Tensor.sum = sum
-Tensor.mean = mean
-Tensor.reshape = reshape
-Tensor.transpose = transpose
-Tensor.astype = _cast
-Tensor.T = property(transpose, doc="The tensor with its axes reversed.")
 
-del _name, _function
+def _index_tensor(indices, x):
+    if isinstance(indices, Tensor) and indices.backend is x.backend:
+        return indices
+    return Tensor(_index_component(indices, x), trainable=False, device=x.backend)
+
+
+class _ArrayFunctions:
+    """A backend's ``xp`` plus the forwards of zen's own primitives: ``F`` for VJPs on arrays."""
+
+    def __init__(self, xp):
+        self.__dict__.update(vars(xp))
+        self._xp = xp
+
+    def __getattr__(self, name):          # runs once per name: the result is kept
+        if name not in OPS:
+            raise AttributeError(name)
+        function = functools.partial(OPS[name].forward, self._xp)
+        setattr(self, name, function)
+        return function
+
+
+_array_functions = {}
+
+
+def array_functions(backend):
+    """``F`` for VJPs on ``backend``'s arrays."""
+    functions = _array_functions.get(backend)
+    if functions is None:
+        functions = _array_functions[backend] = _ArrayFunctions(backend.xp)
+    return functions
+
+
+class _TensorFunctions:
+    """``F`` for recorded VJPs: array-API names mapped onto zen's differentiable functions,
+    and zen's own primitives by name."""
+
+    def __init__(self, **functions):
+        self.__dict__.update(functions)
+
+    def __getattr__(self, name):
+        try:
+            return _APPLY[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+tensor_namespace = _TensorFunctions(
+    exp=exp, log=log, sin=sin, cos=cos, sign=sign, where=where, astype=astype, sum=sum,
+    reshape=reshape, broadcast_to=broadcast_to, permute_dims=permute_dims,
+    matrix_transpose=matrix_transpose, matmul=matmul, take=take)

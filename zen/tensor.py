@@ -137,6 +137,21 @@ class Tensor:
         (gradient,) = autograd.gradients(self, [target], grad, retain_graph=True)
         return gradient.value
 
+    def __array__(self, dtype=None, copy=None):
+        if not self._backend.on_host:
+            raise DeviceMismatchError(f"numpy.asarray: this tensor is on {self.device}, not in "
+                                      f"host memory; copy it there with .numpy()")
+        array = self._backend.to_host(self.value)
+        if dtype is not None:
+            array = array.astype(dtype, copy=False)
+        return array.copy() if copy else array
+
+    def __dlpack__(self, *args, **kwargs):
+        return self.value.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self.value.__dlpack_device__()
+
     def __len__(self):
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -155,6 +170,13 @@ class Tensor:
         flags = ", trainable=True" if self.trainable else ""
         return (f"Tensor({self.numpy()}, dtype={self.dtype}, "
                 f"device='{self.device}'{flags})")
+
+
+def from_dlpack(array, trainable=False):
+    """A Tensor sharing memory with a DLPack-capable array (PyTorch, CuPy, NumPy, ...)."""
+    kind, index = array.__dlpack_device__()
+    backend = backends.backend_for_dlpack_device(kind, index)
+    return Tensor(backend.from_dlpack(array), trainable=trainable, device=backend)
 
 
 def constant(value, backend):
@@ -240,9 +262,10 @@ def apply(op, inputs, params):
 
 def _coerce(inputs):
     """Tensors from an op's operands; a number or list takes the dtype of a Tensor operand."""
-    reference = next((x for x in inputs if isinstance(x, Tensor)), None)
-    if reference is None:
+    tensors = [x for x in inputs if isinstance(x, Tensor)]
+    if not tensors:
         return tuple(Tensor(x, trainable=False) for x in inputs)
+    reference = next((t for t in tensors if t._backend.is_floating(t.dtype)), tensors[0])
     return tuple(x if isinstance(x, Tensor) else _operand_like(x, reference) for x in inputs)
 
 

@@ -1,0 +1,131 @@
+"""One table of op cases, shared by the finite-difference test (every backend) and the
+PyTorch oracle test. A case's function takes the module (``zen`` or ``torch``) and its input
+tensors; ``torch=`` gives PyTorch's spelling where the two differ, ``torch=False`` marks a case
+PyTorch has no counterpart for."""
+
+import numpy
+
+import zen
+
+
+class Case:
+    def __init__(self, label, function, *shapes, torch=None, low=-2.0, high=2.0,
+                 **tolerances):
+        self.label, self.function, self.shapes = label, function, shapes
+        self.torch_function = function if torch is None else torch
+        self.low, self.high, self.tolerances = low, high, tolerances
+
+    def arrays(self):
+        rng = numpy.random.default_rng(sum(map(ord, self.label)))
+        return [rng.uniform(self.low, self.high, size=shape) for shape in self.shapes]
+
+    def inputs(self, device):
+        return [zen.Tensor(array, device=device) for array in self.arrays()]
+
+    def __call__(self, *inputs):
+        return self.function(zen, *inputs)
+
+
+def _conv(stride, padding, bias):
+    def convolve(m, x, w, b):
+        if m is zen:
+            return zen.conv2d(x, w, b if bias else None, stride=stride, padding=padding)
+        return m.nn.functional.conv2d(x, w, b if bias else None, stride=stride,
+                                      padding=padding)
+    return convolve
+
+
+POSITIVE = dict(low=0.5, high=2.0)
+
+CASES = [
+    # Elementwise arithmetic, with broadcasting and Python scalars on either side.
+    Case("add", lambda m, x, y: x + y, (2, 3), (3,)),
+    Case("add, both broadcast", lambda m, x, y: x + y, (2, 1, 3), (4, 1)),
+    Case("add, reflected scalar", lambda m, x: 2.0 + x, (3,)),
+    Case("subtract", lambda m, x, y: x - y, (2, 3), (2, 1)),
+    Case("subtract, reflected scalar", lambda m, x: 1.5 - x, (3,)),
+    Case("multiply", lambda m, x, y: x * y, (3, 1), (1, 4)),
+    Case("multiply by 0-d", lambda m, x, y: x * y, (2, 3), ()),
+    Case("divide", lambda m, x, y: x / y, (2, 3), (3,), **POSITIVE),
+    Case("divide, reflected scalar", lambda m, x: 3.0 / x, (4,), **POSITIVE),
+    Case("power", lambda m, x, y: x ** y, (2, 3), (3,), **POSITIVE),
+    Case("power, scalar exponent", lambda m, x: x ** 3, (5,)),
+    Case("power, scalar base", lambda m, x: 2.0 ** x, (5,)),
+    Case("negative", lambda m, x: -x, (2, 2)),
+    Case("abs", lambda m, x: abs(x) * m.abs(x), (6,)),
+    # Elementwise functions.
+    Case("exp", lambda m, x: x.exp(), (2, 3)),
+    Case("log", lambda m, x: m.log(x), (2, 3), **POSITIVE),
+    Case("sqrt", lambda m, x: x.sqrt(), (2, 3), **POSITIVE),
+    Case("sin", lambda m, x: m.sin(x), (4,)),
+    Case("cos", lambda m, x: m.cos(x), (4,)),
+    Case("tanh", lambda m, x: m.tanh(x), (2, 3)),
+    Case("sigmoid", lambda m, x: m.sigmoid(x * 8), (8,)),
+    Case("relu", lambda m, x: m.relu(x), (3, 3)),
+    Case("clip", lambda m, x: m.clip(x, -1.0, 0.5), (3, 3)),
+    Case("clip, one bound", lambda m, x: x.clip(None, 0.3), (6,)),
+    Case("maximum", lambda m, x, y: m.maximum(x, y), (2, 3), (3,)),
+    Case("minimum", lambda m, x, y: m.minimum(x, y), (2, 1), (2, 3)),
+    Case("where", lambda m, x, y: m.where(x > y, x * 2, y), (2, 3), (3,)),
+    Case("astype round trip", lambda m, x: m.astype(m.astype(x, "float32"), "float64") * x,
+         (4,), torch=lambda m, x: x.float().double() * x, eps=1e-2, atol=1e-3, rtol=1e-2),
+    # Reductions.
+    Case("sum", lambda m, x: x.sum(), (2, 3)),
+    Case("sum, axis", lambda m, x: x.sum(axis=1), (2, 3, 4)),
+    Case("sum, negative axes, keepdims", lambda m, x: x.sum(axis=(0, -1), keepdims=True) * x,
+         (2, 3, 4)),
+    Case("mean", lambda m, x: x.mean(axis=0) * x.mean(), (3, 4)),
+    Case("max", lambda m, x: x.max(axis=1) * 2, (3, 4),
+         torch=lambda m, x: m.amax(x, axis=1) * 2),
+    Case("max, all", lambda m, x: x.max(), (3, 4), torch=lambda m, x: m.amax(x)),
+    Case("min, keepdims", lambda m, x: x.min(axis=(0, 2), keepdims=True) * x, (2, 3, 2),
+         torch=lambda m, x: m.amin(x, axis=(0, 2), keepdims=True) * x),
+    Case("var", lambda m, x: m.var(x, axis=1, correction=1), (3, 5)),
+    Case("var, all", lambda m, x: m.var(x, correction=0), (3, 5)),
+    Case("logsumexp", lambda m, x: m.logsumexp(x * 10, axis=1), (3, 4)),
+    Case("logsumexp, axes", lambda m, x: m.logsumexp(x, axis=(0, 2), keepdims=True), (2, 3, 2)),
+    Case("softmax", lambda m, x: m.softmax(x, axis=-1) * x, (3, 4)),
+    Case("softmax, axis 0", lambda m, x: m.softmax(x * 5, axis=0), (3, 4)),
+    Case("log_softmax", lambda m, x: m.log_softmax(x, axis=1) * x, (3, 4)),
+    # Shape.
+    Case("reshape", lambda m, x: x.reshape(3, -1) * m.reshape(x, (3, 4)), (2, 6)),
+    Case("broadcast_to", lambda m, x: m.broadcast_to(x, (2, 3, 4)), (3, 1)),
+    Case("transpose", lambda m, x: m.permute_dims(x, (1, 2, 0)), (2, 3, 4),
+         torch=lambda m, x: x.permute(1, 2, 0)),
+    Case(".T and matrix_transpose", lambda m, x: x.T * m.matrix_transpose(x), (3, 3),
+         torch=lambda m, x: x.T * x.mT),
+    Case("flatten", lambda m, x: x.flatten() * m.flatten(x, 1).sum(), (2, 3, 2),
+         torch=lambda m, x: x.flatten() * m.flatten(x, 1).sum()),
+    Case("expand_dims and squeeze", lambda m, x: m.squeeze(m.expand_dims(x, 1), 1) * x, (3,),
+         torch=lambda m, x: m.squeeze(m.unsqueeze(x, 1), 1) * x),
+    Case("stack", lambda m, x, y: m.stack([x, y, x], axis=1), (2, 3), (2, 3)),
+    Case("concat", lambda m, x, y: m.concat([x, y, x], axis=-1), (2, 3), (2, 1)),
+    Case("split", lambda m, x: m.split(x, 2, axis=1)[1] * 3, (3, 4),
+         torch=lambda m, x: m.split(x, 2, dim=1)[1] * 3),
+    # Indexing.
+    Case("getitem, int and slices", lambda m, x: x[1, ::2] * x[-1, 1:3].sum(), (3, 4)),
+    Case("getitem, negative step and None", lambda m, x: x[::-1, None, 1:], (3, 4),
+         torch=lambda m, x: m.flip(x, (0,))[:, None, 1:]),
+    Case("getitem, repeated indices", lambda m, x: x[[0, 2, 0, 0]], (3, 2)),
+    Case("getitem, 2-D indices on axis 1", lambda m, x: x[:, [[1, 1], [0, 2]]], (2, 3)),
+    Case("getitem, boolean mask", lambda m, x: x[x > 0.5], (4, 3)),
+    Case("getitem, integer arrays", lambda m, x: x[[0, 1, 1], [2, 2, 0]], (2, 3)),
+    # Linear algebra and convolution.
+    Case("matmul 2-D", lambda m, a, b: a @ b, (3, 4), (4, 2)),
+    Case("matmul vector-matrix", lambda m, a, b: a @ b, (4,), (4, 2)),
+    Case("matmul matrix-vector", lambda m, a, b: m.matmul(a, b), (3, 4), (4,)),
+    Case("matmul vector-vector", lambda m, a, b: a @ b, (4,), (4,)),
+    Case("matmul batched, broadcast", lambda m, a, b: a @ b, (2, 1, 3, 4), (5, 4, 2)),
+    Case("matmul vector-batch", lambda m, a, b: a @ b, (4,), (2, 4, 3)),
+    Case("matmul batch-vector", lambda m, a, b: a @ b, (2, 3, 4), (4,)),
+    Case("conv2d", _conv(1, 0, True), (2, 3, 5, 5), (4, 3, 3, 3), (4,)),
+    Case("conv2d, stride 2 and padding", _conv(2, 1, False), (1, 2, 6, 5), (3, 2, 3, 2), (3,)),
+    Case("max_pool2d", lambda m, x: m.max_pool2d(x, 2), (2, 2, 4, 6),
+         torch=lambda m, x: m.nn.functional.max_pool2d(x, 2)),
+    Case("max_pool2d, overlapping", lambda m, x: m.max_pool2d(x, 3, stride=1), (1, 2, 5, 5),
+         torch=lambda m, x: m.nn.functional.max_pool2d(x, 3, stride=1)),
+    Case("avg_pool2d", lambda m, x: m.avg_pool2d(x, 2), (2, 1, 4, 4),
+         torch=lambda m, x: m.nn.functional.avg_pool2d(x, 2)),
+    # Graph structure.
+    Case("shared subexpression", lambda m, x: (x * x + x).tanh() * x, (3,)),
+]

@@ -1,0 +1,177 @@
+"""Functions built from the primitives in ``zen.ops``, and Tensor's operators and methods.
+
+Nothing here needs a gradient formula of its own: each function is a short composition of
+recorded primitives, so its gradient (of any order) follows from theirs.
+"""
+
+import math
+
+from zen import ops
+from zen.errors import ShapeMismatchError
+from zen.ops import normalise_axes, reshape
+from zen.tensor import Tensor, as_tensor
+
+
+def mean(x, axis=None, keepdims=False):
+    """Arithmetic mean over ``axis``."""
+    x = as_tensor(x)
+    axes = normalise_axes("mean", axis, x.ndim)
+    return ops.sum(x, axes, keepdims) / _count(x, axes)
+
+
+def var(x, axis=None, keepdims=False, correction=0):
+    """Variance over ``axis``, dividing by (count - correction), as in the array API."""
+    x = as_tensor(x)
+    axes = normalise_axes("var", axis, x.ndim)
+    centred = x - mean(x, axes, keepdims=True)
+    return ops.sum(centred * centred, axes, keepdims) / (_count(x, axes) - correction)
+
+
+def _count(x, axes):
+    return math.prod(x.shape[a] for a in (range(x.ndim) if axes is None else axes))
+
+
+def flatten(x, start_axis=0, end_axis=-1):
+    """``x`` with the axes from ``start_axis`` to ``end_axis`` (inclusive) merged into one."""
+    x = as_tensor(x)
+    if x.ndim == 0:
+        return reshape(x, 1)
+    start, end = normalise_axes("flatten", (start_axis,), x.ndim)[0], \
+        normalise_axes("flatten", (end_axis,), x.ndim)[0]
+    return reshape(x, x.shape[:start] + (-1,) + x.shape[end + 1:])
+
+
+def expand_dims(x, axis=0):
+    """``x`` with a new axis of length 1 at ``axis``."""
+    x = as_tensor(x)
+    (axis,) = normalise_axes("expand_dims", axis, x.ndim + 1)
+    return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
+
+
+def squeeze(x, axis=None):
+    """``x`` without its axes of length 1 (all of them, or those in ``axis``)."""
+    x = as_tensor(x)
+    axes = normalise_axes("squeeze", axis, x.ndim)
+    if axes is None:
+        axes = tuple(i for i, n in enumerate(x.shape) if n == 1)
+    wide = [a for a in axes if x.shape[a] != 1]
+    if wide:
+        raise ShapeMismatchError(f"squeeze: axis {wide[0]} has length {x.shape[wide[0]]}, "
+                                 f"not 1 (shape {x.shape})")
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
+
+
+def stack(tensors, axis=0):
+    """The tensors, all of one shape, joined along a new ``axis``."""
+    tensors = [as_tensor(t) for t in tensors]
+    shapes = {t.shape for t in tensors}
+    if len(shapes) > 1:
+        raise ShapeMismatchError(f"stack: all tensors need one shape, got {sorted(shapes)}")
+    return ops.concat([expand_dims(t, axis) for t in tensors], axis=axis)
+
+
+def split(x, sections, axis=0):
+    """``x`` cut along ``axis`` into ``sections`` equal parts, or at the given indices."""
+    x = as_tensor(x)
+    (axis,) = normalise_axes("split", axis, x.ndim)
+    length = x.shape[axis]
+    if isinstance(sections, int):
+        if sections <= 0 or length % sections:
+            raise ShapeMismatchError(f"split: axis {axis} of length {length} does not split "
+                                     f"into {sections} equal parts (shape {x.shape})")
+        bounds = list(range(0, length + 1, length // sections))
+    else:
+        bounds = [0, *sections, length]
+    before = (slice(None),) * axis
+    return [x[before + (slice(start, stop), Ellipsis)] for start, stop in zip(bounds, bounds[1:])]
+
+
+def pad(x, padding, axes=None):
+    """``x`` with ``padding`` zeros on both sides of each of ``axes`` (default: all)."""
+    x = as_tensor(x)
+    axes = range(x.ndim) if axes is None else normalise_axes("pad", axes, x.ndim)
+    widths = tuple((padding, padding) if i in axes else (0, 0) for i in range(x.ndim))
+    return ops._pad_op(x, widths=widths)
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0):
+    """2-D cross-correlation of an NCHW input with OIHW weights, as im2col and one matmul."""
+    x, weight = as_tensor(x), as_tensor(weight)
+    if x.ndim != 4 or weight.ndim != 4 or x.shape[1] != weight.shape[1]:
+        raise ShapeMismatchError(f"conv2d: needs input (N, C, H, W) and weight (O, C, KH, KW) "
+                                 f"with the same C, got input {x.shape} and weight "
+                                 f"{weight.shape}")
+    out_channels, channels, height, width = weight.shape
+    if padding:
+        x = pad(x, padding, axes=(2, 3))
+    windows = _windows("conv2d", x, (height, width), stride)
+    batch, _, rows, columns = windows.shape[:4]
+    patches = reshape(ops.permute_dims(windows, (0, 2, 3, 1, 4, 5)),
+                      (batch * rows * columns, channels * height * width))
+    out = patches @ ops.matrix_transpose(reshape(weight, (out_channels, -1)))
+    out = ops.permute_dims(reshape(out, (batch, rows, columns, out_channels)), (0, 3, 1, 2))
+    return out if bias is None else out + reshape(bias, (1, out_channels, 1, 1))
+
+
+def max_pool2d(x, kernel_size, stride=None):
+    """The largest value of each ``kernel_size`` window of an NCHW input."""
+    return ops.max(_pool_windows("max_pool2d", x, kernel_size, stride), axis=(4, 5))
+
+
+def avg_pool2d(x, kernel_size, stride=None):
+    """The mean of each ``kernel_size`` window of an NCHW input."""
+    return mean(_pool_windows("avg_pool2d", x, kernel_size, stride), axis=(4, 5))
+
+
+def _pool_windows(op_name, x, kernel_size, stride):
+    x = as_tensor(x)
+    if x.ndim != 4:
+        raise ShapeMismatchError(f"{op_name}: needs an input of shape (N, C, H, W), "
+                                 f"got {x.shape}")
+    window = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+    return _windows(op_name, x, window, window[0] if stride is None else stride)
+
+
+def _windows(op_name, x, window, stride):
+    if window[0] > x.shape[2] or window[1] > x.shape[3]:
+        raise ShapeMismatchError(f"{op_name}: window {window} is larger than the (padded) "
+                                 f"input's height and width {x.shape[2:]}")
+    return ops._sliding_windows_op(x, window=tuple(window), stride=stride)
+
+
+# Tensor's operators and methods are the same functions.
+
+def _reflected(function):
+    def reflected(self, other):
+        return function(other, self)
+
+    reflected.__name__ = f"reflected_{function.__name__}"
+    return reflected
+
+
+for _name, _function in [("add", ops.add), ("sub", ops.subtract), ("mul", ops.multiply),
+                         ("truediv", ops.divide), ("pow", ops.power), ("matmul", ops.matmul),
+                         ("and", ops.logical_and), ("or", ops.logical_or)]:
+    setattr(Tensor, f"__{_name}__", _function)
+    setattr(Tensor, f"__r{_name}__", _reflected(_function))
+
+for _name, _function in [("__neg__", ops.negative), ("__abs__", ops.abs),
+                         ("__invert__", ops.logical_not), ("__lt__", ops.less),
+                         ("__le__", ops.less_equal), ("__gt__", ops.greater),
+                         ("__ge__", ops.greater_equal), ("__eq__", ops.equal),
+                         ("__ne__", ops.not_equal), ("__getitem__", ops.getitem),
+                         ("exp", ops.exp), ("log", ops.log), ("sqrt", ops.sqrt),
+                         ("sin", ops.sin), ("cos", ops.cos), ("tanh", ops.tanh),
+                         ("sigmoid", ops.sigmoid), ("relu", ops.relu), ("abs", ops.abs),
+                         ("clip", ops.clip), ("sum", ops.sum), ("max", ops.max),
+                         ("min", ops.min), ("argmax", ops.argmax), ("argmin", ops.argmin),
+                         ("logsumexp", ops.logsumexp), ("softmax", ops.softmax),
+                         ("log_softmax", ops.log_softmax), ("mean", mean), ("var", var),
+                         ("reshape", ops.reshape), ("transpose", ops.transpose),
+                         ("permute", ops.transpose), ("flatten", flatten),
+                         ("squeeze", squeeze), ("expand_dims", expand_dims),
+                         ("astype", ops.astype)]:
+    setattr(Tensor, _name, _function)
+
+Tensor.T = property(ops.transpose, doc="The tensor with its axes reversed.")
+del _name, _function
