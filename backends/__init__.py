@@ -7,17 +7,21 @@ only when asked for), ``"array_api_strict:NAME"`` is the array-API reference imp
 """
 
 from backends.base import Backend, DeviceUnavailableError, UnknownDeviceError
+from backends.host import Generator, load_arrays, save_arrays
 from backends.registry import (backend_for_array, backend_for_dlpack_device, get_backend,
                                register)
 
 __all__ = [
     "Backend",
     "DeviceUnavailableError",
+    "Generator",
     "UnknownDeviceError",
     "backend_for_array",
     "backend_for_dlpack_device",
     "get_backend",
+    "load_arrays",
     "register",
+    "save_arrays",
 ]
 
 from backends import numpy_backend as _numpy_backend  # noqa: E402  (registers "cpu")

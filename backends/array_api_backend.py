@@ -38,6 +38,12 @@ class ArrayAPIBackend(Backend):
     def _scatter_add(self, target, key, values):
         """Any key the namespace can index with: index the flat positions, then add there."""
         xp = self._xp
+        if not any(hasattr(part, "shape") for part in key):     # basic indexing: no repeats
+            # The standard allows no None in an index to assign to: drop the new axes.
+            key = tuple(part for part in key if part is not None)
+            selected = target[key]
+            target[key] = selected + xp.reshape(values, selected.shape)
+            return
         size = 1
         for length in target.shape:
             size *= length
@@ -59,8 +65,8 @@ class ArrayAPIBackend(Backend):
             x = xp.stack(pieces, axis=-1)
         return x
 
-    def asarray(self, obj, dtype=None):
-        return self.xp.asarray(obj, dtype=dtype, device=self.native_device)
+    def asarray(self, obj, dtype=None, copy=None):
+        return self.xp.asarray(obj, dtype=dtype, device=self.native_device, copy=copy)
 
     def to_host(self, array):
         return numpy.asarray(array.to_device(self._host_device))

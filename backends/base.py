@@ -41,8 +41,9 @@ class Backend:
     native_device: object
     on_host = False     # True when arrays are NumPy arrays in this process's memory
 
-    def asarray(self, obj, dtype=None):
-        """``obj`` (a number, nested list or host array) as an array on this device."""
+    def asarray(self, obj, dtype=None, copy=None):
+        """``obj`` (a number, nested list or host array) as an array on this device; a new
+        copy if ``copy``, a view where possible if not."""
         raise NotImplementedError
 
     def to_host(self, array):
@@ -65,6 +66,13 @@ class Backend:
 
     def is_bool(self, dtype):
         return self.xp.isdtype(dtype, "bool")
+
+    def repeats_possible(self, key):
+        """Whether ``key`` may name one element twice (it holds an integer array), so that
+        adding at it needs a scatter-add rather than ``target[key] += values``."""
+        parts = key if isinstance(key, tuple) else (key,)
+        return any(hasattr(part, "dtype") and self.xp.isdtype(part.dtype, "integral")
+                   for part in parts)
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.name}>"

@@ -15,18 +15,24 @@ class CuPyBackend(Backend):
         import cupyx
         from cupy.lib.stride_tricks import sliding_window_view
 
+        def scatter_add(target, key, values):
+            if self.repeats_possible(key):
+                cupyx.scatter_add(target, key, values)
+            else:
+                target[key] += values
+
         def index_add(target, axis, indices, values):
             cupyx.scatter_add(target, (slice(None),) * axis + (indices,), values)
 
         self._cupy = cupy
-        self.xp = extend(array_api_compat.cupy, scatter_add=cupyx.scatter_add,
+        self.xp = extend(array_api_compat.cupy, scatter_add=scatter_add,
                          index_add=index_add, sliding_window_view=sliding_window_view)
         self.native_device = cupy.cuda.Device(index)
         self.name = f"cuda:{index}"
 
-    def asarray(self, obj, dtype=None):
+    def asarray(self, obj, dtype=None, copy=None):
         with self.native_device:
-            return self._cupy.asarray(obj, dtype=dtype)
+            return self._cupy.array(obj, dtype=dtype, copy=bool(copy))
 
     def to_host(self, array):
         return self._cupy.asnumpy(array)

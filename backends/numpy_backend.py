@@ -9,26 +9,30 @@ from backends.base import Backend, extend
 from backends.registry import register
 
 
-def _scatter_add(target, key, values):
-    numpy.add.at(target, key, values)
-
-
-def _index_add(target, axis, indices, values):
-    numpy.add.at(target, (slice(None),) * axis + (indices,), values)
-
-
 class NumPyBackend(Backend):
     name = "cpu"
-    xp = extend(array_api_compat.numpy, scatter_add=_scatter_add, index_add=_index_add,
-                sliding_window_view=sliding_window_view)
     native_device = "cpu"
     on_host = True
 
-    def asarray(self, obj, dtype=None):
-        return numpy.asarray(obj, dtype=dtype)
+    def __init__(self):
+        self.xp = extend(array_api_compat.numpy, scatter_add=self._scatter_add,
+                         index_add=self._index_add, sliding_window_view=sliding_window_view)
+
+    def asarray(self, obj, dtype=None, copy=None):
+        return numpy.asarray(obj, dtype=dtype, copy=copy)
 
     def to_host(self, array):
         return numpy.asarray(array)
+
+    def _scatter_add(self, target, key, values):
+        if self.repeats_possible(key):
+            numpy.add.at(target, key, values)
+        else:
+            target[key] += values
+
+    @staticmethod
+    def _index_add(target, axis, indices, values):
+        numpy.add.at(target, (slice(None),) * axis + (indices,), values)
 
 
 def _create(index):

@@ -86,6 +86,10 @@ CASES = [
     Case("softmax", lambda m, x: m.softmax(x, axis=-1) * x, (3, 4)),
     Case("softmax, axis 0", lambda m, x: m.softmax(x * 5, axis=0), (3, 4)),
     Case("log_softmax", lambda m, x: m.log_softmax(x, axis=1) * x, (3, 4)),
+    Case("softmax_cross_entropy",
+         lambda m, x, t: m.ops.softmax_cross_entropy(x, t, axis=(1,)), (3, 4), (3, 4),
+         torch=lambda m, x, t: m.nn.functional.cross_entropy(x, t, reduction="none"),
+         low=0.0, high=2.0),
     # Shape.
     Case("reshape", lambda m, x: x.reshape(3, -1) * m.reshape(x, (3, 4)), (2, 6)),
     Case("broadcast_to", lambda m, x: m.broadcast_to(x, (2, 3, 4)), (3, 1)),

@@ -8,7 +8,7 @@
 500.0 1000.0
 """
 
-from zen import errors
+from zen import errors, loss, nn, optim
 from zen.autograd import grad, gradients, value_and_grad
 from zen.functional import (avg_pool2d, conv2d, expand_dims, flatten, max_pool2d, mean, pad,
                             split, squeeze, stack, var)
@@ -21,6 +21,8 @@ from zen.ops import (OPS, abs, add, argmax, argmin, astype, broadcast_to, clip, 
                      sqrt, subtract, sum, take, tanh, transpose, where)
 from zen.tensor import (Tensor, from_dlpack, get_default_dtype, grad_enabled, is_grad_enabled,
                         no_grad, set_default_dtype)
+
+from zen.random import seed
 
 reduce_sum, reduce_mean = sum, mean     # the names in the original Zen
 

@@ -194,6 +194,29 @@ _softmax_op = defop("softmax", _softmax,
 _log_softmax_op = defop("log_softmax", _log_softmax,
                         lambda F, g, ans, x, axis: g - F.exp(ans) * F.sum(g, axis=axis,
                                                                           keepdims=True))
+def _cross_entropy(xp, logits, targets, axis):
+    """-sum(targets * log_softmax(logits)) along ``axis``: one loss per example."""
+    mass = xp.sum(targets, axis=axis)
+    return _logsumexp(xp, logits, axis=axis) * mass - xp.sum(targets * logits, axis=axis)
+
+
+def _cross_entropy_vjp_logits(F, g, ans, logits, targets, axis):
+    """softmax(logits) * sum(targets) - targets, scaled by g: no log of a probability."""
+    normaliser = F.logsumexp(logits, axis=axis, keepdims=True)
+    mass = F.sum(targets, axis=axis, keepdims=True)
+    return _kept(F, g, logits.shape, axis, False) * (F.exp(logits - normaliser) * mass - targets)
+
+
+def _cross_entropy_vjp_targets(F, g, ans, logits, targets, axis):
+    normaliser = F.logsumexp(logits, axis=axis, keepdims=True)
+    return _kept(F, g, logits.shape, axis, False) * (normaliser - logits)
+
+
+# Softmax and cross-entropy fused: stable for any logits, one node instead of five.
+softmax_cross_entropy = defop("softmax_cross_entropy", _cross_entropy,
+                              _cross_entropy_vjp_logits, _cross_entropy_vjp_targets)
+
+
 _argmax = defop("argmax", lambda xp, x, axis=None, keepdims=False:
                 xp.argmax(x, axis=axis, keepdims=keepdims))
 _argmin = defop("argmin", lambda xp, x, axis=None, keepdims=False:

@@ -60,7 +60,8 @@ class Tensor:
     """An array on a device, recorded for automatic differentiation when trainable.
 
     ``Tensor(value, trainable=True, device=None, dtype=None)``: ``value`` is a number, a nested
-    list, a NumPy/CuPy/array-API array or a Tensor. Numbers and lists become the default dtype
+    list, a NumPy/CuPy/array-API array or a Tensor, copied as ``torch.tensor`` does
+    (``zen.from_dlpack`` shares memory instead). Numbers and lists become the default dtype
     (float32); arrays keep theirs and, unless ``device`` is given, their device. Integer and
     bool tensors are never trainable. ``requires_grad`` is an alias of ``trainable``.
     """
@@ -110,6 +111,18 @@ class Tensor:
         if backends.get_backend(device) is self._backend:
             return self
         return Tensor(self.value, trainable=self.trainable, device=device)
+
+    def move_to(self, device):
+        """Move this leaf's value (and gradient) to ``device`` in place, keeping its identity,
+        so that the models and optimisers that hold it follow."""
+        backend = backends.get_backend(device)
+        if backend is not self._backend:
+            self.value = _to_backend_array(self, backend, None)[1]
+            if self.gradient is not None:
+                self.gradient = _to_backend_array(constant(self.gradient, self._backend),
+                                                  backend, None)[1]
+            self._backend = backend
+        return self
 
     def detach(self):
         """The same value, cut from the graph and not trainable."""
@@ -176,7 +189,9 @@ def from_dlpack(array, trainable=False):
     """A Tensor sharing memory with a DLPack-capable array (PyTorch, CuPy, NumPy, ...)."""
     kind, index = array.__dlpack_device__()
     backend = backends.backend_for_dlpack_device(kind, index)
-    return Tensor(backend.from_dlpack(array), trainable=trainable, device=backend)
+    tensor = constant(backend.from_dlpack(array), backend)
+    tensor.trainable = bool(trainable)
+    return tensor
 
 
 def constant(value, backend):
@@ -210,7 +225,7 @@ def _to_backend_array(value, device, dtype):
         dtype = _default_dtype
     if isinstance(dtype, str):
         dtype = backend.dtype(dtype)
-    return backend, backend.asarray(value, dtype)
+    return backend, backend.asarray(value, dtype, copy=True)
 
 
 class Op:

@@ -1,0 +1,26 @@
+"""The four example programs run end to end (a smoke test with few epochs) on the CPU and
+on the strict array-API device."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+EXAMPLES = os.path.join(os.path.dirname(__file__), os.pardir, "examples")
+RUNS = {
+    "mnist.py": ["--epochs", "2"],
+    "cnn.py": ["--epochs", "1"],
+    "fizzbuzz.py": ["--epochs", "2", "--hidden", "32"],
+    "rnn.py": ["--epochs", "1", "--plot", ""],
+}
+
+
+@pytest.mark.parametrize("device", ["cpu", "array_api_strict:device1"])
+@pytest.mark.parametrize("script", RUNS)
+def test_example_runs(script, device):
+    pytest.importorskip("sklearn", reason="the examples need zen[examples]")
+    result = subprocess.run([sys.executable, script, "--device", device, *RUNS[script]],
+                            cwd=EXAMPLES, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "loss" in result.stdout or "right_of_100" in result.stdout

@@ -1,0 +1,104 @@
+"""Optimisers against their closed-form updates and against PyTorch's."""
+
+import math
+
+import numpy
+import pytest
+
+import zen
+from zen import Tensor
+from zen.optim import SGD, Adam, AdamW, Momentum, OptimizerError, RMSProp
+
+GRADIENTS = [numpy.array([0.5, -1.0, 2.0]), numpy.array([0.1, 0.3, -0.2]),
+             numpy.array([-0.4, 0.2, 0.6])]
+START = numpy.array([1.0, -2.0, 0.5])
+
+
+def _run(optimizer_class, device, **settings):
+    parameter = Tensor(START, device=device)
+    optimizer = optimizer_class([parameter], **settings)
+    for gradient in GRADIENTS:
+        parameter.gradient = parameter.backend.asarray(gradient)
+        optimizer.step()
+    for arrays in optimizer.state.values():
+        for array in arrays.values():
+            assert Tensor(array).device == device       # state lives beside the parameter
+    return parameter.numpy()
+
+
+def _closed_form(name, lr, **settings):
+    p, state = START.copy(), {}
+    for t, g in enumerate(GRADIENTS, start=1):
+        if name == "SGD":
+            p -= lr * g
+        elif name == "Momentum":
+            state["v"] = settings["momentum"] * state.get("v", 0) + g
+            p -= lr * state["v"]
+        elif name == "RMSProp":
+            state["s"] = settings["alpha"] * state.get("s", 0) + (1 - settings["alpha"]) * g * g
+            p -= lr * g / (numpy.sqrt(state["s"]) + 1e-8)
+        else:
+            if name == "AdamW":
+                p *= 1 - lr * settings["weight_decay"]
+            state["m"] = 0.9 * state.get("m", 0) + 0.1 * g
+            state["v"] = 0.999 * state.get("v", 0) + 0.001 * g * g
+            m_hat, v_hat = state["m"] / (1 - 0.9 ** t), state["v"] / (1 - 0.999 ** t)
+            p -= lr * m_hat / (numpy.sqrt(v_hat) + 1e-8)
+    return p
+
+
+CASES = [("SGD", SGD, dict(lr=0.1)), ("Momentum", Momentum, dict(lr=0.1, momentum=0.9)),
+         ("RMSProp", RMSProp, dict(lr=0.01, alpha=0.9)), ("Adam", Adam, dict(lr=0.1)),
+         ("AdamW", AdamW, dict(lr=0.1, weight_decay=0.1))]
+
+
+@pytest.mark.parametrize("name, optimizer_class, settings", CASES, ids=[c[0] for c in CASES])
+def test_updates_match_their_closed_form(name, optimizer_class, settings, device):
+    numpy.testing.assert_allclose(_run(optimizer_class, device, **settings),
+                                  _closed_form(name, **settings), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name, optimizer_class, settings", CASES, ids=[c[0] for c in CASES])
+def test_updates_match_pytorch(name, optimizer_class, settings, device):
+    torch = pytest.importorskip("torch", reason="PyTorch is the oracle; install zen[oracle]")
+    torch_class = {"SGD": torch.optim.SGD, "Momentum": torch.optim.SGD,
+                   "RMSProp": torch.optim.RMSprop, "Adam": torch.optim.Adam,
+                   "AdamW": torch.optim.AdamW}[name]
+    parameter = torch.tensor(START, requires_grad=True)
+    optimizer = torch_class([parameter], **settings)
+    for gradient in GRADIENTS:
+        parameter.grad = torch.tensor(gradient)
+        optimizer.step()
+    numpy.testing.assert_allclose(_run(optimizer_class, device, **settings),
+                                  parameter.detach().numpy(), rtol=1e-12)
+
+
+def test_adam_bias_correction_makes_the_first_step_lr_sized(device):
+    parameter = Tensor([0.0], device=device, dtype="float64")
+    parameter.gradient = parameter.backend.asarray([1e-3])
+    Adam([parameter], lr=0.1).step()
+    assert parameter.item() == pytest.approx(-0.1, rel=1e-4)
+
+
+def test_float32_parameters_stay_float32(device):
+    parameter = Tensor([1.0, 2.0], device=device)
+    parameter.gradient = parameter.backend.xp.ones_like(parameter.value)
+    Adam([parameter]).step()
+    assert str(parameter.numpy().dtype) == "float32"
+
+
+def test_an_optimizer_needs_parameters():
+    with pytest.raises(OptimizerError, match="SGD: got an empty list of parameters"):
+        SGD([])
+    with pytest.raises(OptimizerError, match="Adam: no parameters to update"):
+        Adam(lr=0.1).step()
+    with pytest.raises(OptimizerError, match="lr must be positive"):
+        SGD(lr=-1.0)
+    assert SGD(0.5).lr == 0.5 and math.isclose(Adam().lr, 1e-3)
+
+
+def test_a_recorded_gradient_is_applied_by_value(device):
+    x = Tensor([1.0, 2.0], device=device, dtype="float64")
+    (x ** 3).sum().backward(create_graph=True)
+    SGD([x], lr=0.1).step()
+    numpy.testing.assert_allclose(x.numpy(), [1.0 - 0.3, 2.0 - 1.2])

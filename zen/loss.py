@@ -1,0 +1,65 @@
+"""Losses: each maps (prediction, target) to a scalar Tensor to call backward on.
+
+Classification losses take the target as one-hot rows (or class probabilities) or as integer
+class labels.
+"""
+
+from zen import ops
+from zen.errors import ShapeMismatchError
+from zen.functional import mean
+from zen.tensor import Tensor, as_tensor
+
+
+def MSE(prediction, target):
+    """Mean squared error (the original Zen's name)."""
+    prediction, target = as_tensor(prediction), _on_device_of(target, prediction)
+    if prediction.shape != target.shape:
+        raise ShapeMismatchError(f"MSE: prediction has shape {prediction.shape} but target "
+                                 f"has shape {target.shape}")
+    difference = prediction - target
+    return mean(difference * difference)
+
+
+mse = mean_squared_error = MSE
+
+
+def categorical_crossentropy(prediction, target, epsilon=1e-7):
+    """Cross-entropy of predicted class probabilities (e.g. after a Softmax layer)."""
+    prediction = as_tensor(prediction)
+    target = _class_targets("categorical_crossentropy", target, prediction)
+    log_probabilities = ops.log(ops.clip(prediction, epsilon, 1.0))
+    return -mean(ops.sum(target * log_probabilities, axis=-1))
+
+
+def softmax_cross_entropy(logits, target):
+    """Cross-entropy of class logits: the softmax and the log fused, stable and fast."""
+    logits = as_tensor(logits)
+    target = _class_targets("softmax_cross_entropy", target, logits)
+    return mean(ops.softmax_cross_entropy(logits, target, axis=(logits.ndim - 1,)))
+
+
+cross_entropy = softmax_cross_entropy
+
+
+def _on_device_of(value, reference):
+    if isinstance(value, Tensor):
+        return value
+    return Tensor(value, trainable=False, device=reference.backend)
+
+
+def _class_targets(loss, target, prediction):
+    """``target`` as rows of class probabilities shaped like ``prediction``."""
+    target = _on_device_of(target, prediction)
+    backend = prediction.backend
+    if not backend.is_floating(target.dtype) and target.shape == prediction.shape[:-1]:
+        xp = backend.xp
+        classes = xp.arange(prediction.shape[-1], device=backend.native_device)
+        one_hot = xp.astype(target.value[..., None] == classes, prediction.dtype)
+        return Tensor(one_hot, trainable=False, device=backend)
+    if target.shape != prediction.shape:
+        hint = (f", and class labels must be integers, not {target.dtype}"
+                if target.shape == prediction.shape[:-1] else "")
+        raise ShapeMismatchError(f"{loss}: target has shape {target.shape}; it needs the "
+                                 f"prediction's shape {prediction.shape} (one-hot) or "
+                                 f"{prediction.shape[:-1]} (integer class labels){hint}")
+    return target

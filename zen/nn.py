@@ -1,0 +1,446 @@
+"""Layers and the Keras-like ``Model`` of the original Zen, on any device.
+
+A layer creates its parameters on its first call, from the input's size and device, with
+zen's seeded generator (``zen.seed``), so one seed gives the same model on every device.
+"""
+
+import json
+import math
+import os
+import time
+
+import backends
+from zen import functional, loss as losses, ops, random
+from zen.errors import ShapeMismatchError, ZenError
+from zen.tensor import Tensor, as_tensor, get_default_dtype, no_grad
+
+
+class CheckpointError(ZenError, ValueError):
+    """A checkpoint file that is damaged, or that belongs to another model."""
+
+
+class Layer:
+    """A building block: ``layer(x)`` runs ``forward``; parameters are created when first
+    needed. ``config`` holds the constructor's arguments, so a saved model can be rebuilt."""
+
+    training = False
+
+    def __init__(self, **config):
+        self.config = config
+        self.weights = {}       # name -> trainable Tensor, in creation order
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def forward(self, x):
+        raise NotImplementedError
+
+    def parameters(self):
+        return list(self.weights.values())
+
+    def add_weight(self, name, shape, like, scale=0.0):
+        """A new trainable parameter on ``like``'s device: uniform on [-scale, scale] from
+        zen's generator, or zeros when ``scale`` is 0."""
+        backend = like.backend
+        dtype = backend.dtype(get_default_dtype())
+        if scale:
+            values = backend.asarray(random.generator().uniform(-scale, scale, shape), dtype)
+        else:
+            values = backend.xp.zeros(shape, dtype=dtype, device=backend.native_device)
+        weight = self.weights[name] = Tensor(values, device=backend)
+        return weight
+
+    def __repr__(self):
+        settings = ", ".join(f"{key}={value!r}" for key, value in self.config.items())
+        return f"{type(self).__name__}({settings})"
+
+
+def _glorot(fan_in, fan_out):
+    return math.sqrt(6.0 / (fan_in + fan_out))
+
+
+def _he(fan_in):
+    return math.sqrt(6.0 / fan_in)
+
+
+class Linear(Layer):
+    """``x @ weight + bias`` with ``units`` outputs; the input size is taken from the first
+    call. Glorot-uniform weights (He for ``init="he"``), zero bias."""
+
+    def __init__(self, units, use_bias=True, init="glorot"):
+        super().__init__(units=units, use_bias=use_bias, init=init)
+        self.units, self.use_bias, self.init = units, use_bias, init
+
+    def forward(self, x):
+        if not self.weights:
+            fan_in = x.shape[-1]
+            scale = _he(fan_in) if self.init == "he" else _glorot(fan_in, self.units)
+            self.add_weight("weight", (fan_in, self.units), x, scale)
+            if self.use_bias:
+                self.add_weight("bias", (self.units,), x)
+        weight = self.weights["weight"]
+        if x.shape[-1] != weight.shape[0]:
+            raise ShapeMismatchError(f"Linear: input has {x.shape[-1]} features (shape "
+                                     f"{x.shape}) but this layer was built for "
+                                     f"{weight.shape[0]}")
+        out = x @ weight
+        return out + self.weights["bias"] if self.use_bias else out
+
+
+class RNN(Layer):
+    """A tanh recurrent layer over (batch, time, features) inputs, with ``hidden_dim``
+    state units and a linear read-out of ``units``: the last step's, or every step's with
+    ``return_sequences``. One matmul per time step for the whole batch."""
+
+    def __init__(self, units, hidden_dim, return_sequences=False):
+        super().__init__(units=units, hidden_dim=hidden_dim, return_sequences=return_sequences)
+        self.units, self.hidden_dim, self.return_sequences = units, hidden_dim, return_sequences
+
+    def forward(self, x):
+        hidden_dim = self.hidden_dim
+        if not self.weights:
+            features = x.shape[-1]
+            self.add_weight("input_weight", (features, hidden_dim), x,
+                            _glorot(features, hidden_dim))
+            self.add_weight("hidden_weight", (hidden_dim, hidden_dim), x,
+                            _glorot(hidden_dim, hidden_dim))
+            self.add_weight("hidden_bias", (hidden_dim,), x)
+            self.add_weight("output_weight", (hidden_dim, self.units), x,
+                            _glorot(hidden_dim, self.units))
+            self.add_weight("output_bias", (self.units,), x)
+        w = self.weights
+        _check_sequence("RNN", x, w["input_weight"].shape[0])
+        inputs = x @ w["input_weight"] + w["hidden_bias"]   # every step's input at once
+        hidden = ops.tanh(inputs[:, 0])
+        states = [hidden]
+        for step in range(1, x.shape[1]):
+            hidden = ops.tanh(inputs[:, step] + hidden @ w["hidden_weight"])
+            states.append(hidden)
+        out = functional.stack(states, axis=1) if self.return_sequences else hidden
+        return out @ w["output_weight"] + w["output_bias"]
+
+
+class LSTM(Layer):
+    """A long short-term memory layer with ``units`` hidden units over (batch, time,
+    features) inputs: the last hidden state, or every step's with ``return_sequences``.
+    The four gates share one matmul per step; the forget gate's bias starts at 1."""
+
+    def __init__(self, units, return_sequences=False):
+        super().__init__(units=units, return_sequences=return_sequences)
+        self.units, self.return_sequences = units, return_sequences
+
+    def forward(self, x):
+        units = self.units
+        if not self.weights:
+            features = x.shape[-1]
+            self.add_weight("input_weight", (features, 4 * units), x,
+                            _glorot(features, 4 * units))
+            self.add_weight("hidden_weight", (units, 4 * units), x, _glorot(units, 4 * units))
+            bias = self.add_weight("bias", (4 * units,), x)
+            bias.value[units:2 * units] = 1.0
+        w = self.weights
+        _check_sequence("LSTM", x, w["input_weight"].shape[0])
+        inputs = x @ w["input_weight"] + w["bias"]
+        hidden = cell = None
+        states = []
+        for step in range(x.shape[1]):
+            gates = inputs[:, step] if hidden is None else \
+                inputs[:, step] + hidden @ w["hidden_weight"]
+            forget = ops.sigmoid(gates[:, units:2 * units])
+            update = ops.sigmoid(gates[:, :units]) * ops.tanh(gates[:, 2 * units:3 * units])
+            cell = update if cell is None else forget * cell + update
+            hidden = ops.sigmoid(gates[:, 3 * units:]) * ops.tanh(cell)
+            states.append(hidden)
+        return functional.stack(states, axis=1) if self.return_sequences else hidden
+
+
+def _check_sequence(layer, x, features):
+    if x.ndim != 3 or x.shape[-1] != features:
+        raise ShapeMismatchError(f"{layer}: needs input (batch, time, {features}), got "
+                                 f"{x.shape}")
+
+
+class Conv2D(Layer):
+    """2-D convolution of NCHW inputs with ``filters`` kernels of ``kernel_size``;
+    ``padding`` is "valid", "same" (odd kernels, stride 1) or a number. He-uniform weights."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", use_bias=True):
+        super().__init__(filters=filters, kernel_size=kernel_size, strides=strides,
+                         padding=padding, use_bias=use_bias)
+        self.filters, self.strides, self.use_bias = filters, strides, use_bias
+        self.kernel = (kernel_size, kernel_size) if isinstance(kernel_size, int) \
+            else tuple(kernel_size)
+        if padding == "same":
+            if strides != 1 or self.kernel[0] % 2 == 0 or self.kernel[1] % 2 == 0:
+                raise ValueError("Conv2D: padding='same' needs stride 1 and odd kernel sizes")
+            padding = self.kernel[0] // 2
+        self.padding = 0 if padding == "valid" else padding
+
+    def forward(self, x):
+        if not self.weights:
+            channels = x.shape[1]
+            fan_in = channels * self.kernel[0] * self.kernel[1]
+            self.add_weight("weight", (self.filters, channels) + self.kernel, x, _he(fan_in))
+            if self.use_bias:
+                self.add_weight("bias", (self.filters,), x)
+        return functional.conv2d(x, self.weights["weight"], self.weights.get("bias"),
+                                 stride=self.strides, padding=self.padding)
+
+
+class MaxPool2D(Layer):
+    """The maximum of each ``pool_size`` window of NCHW inputs."""
+
+    def __init__(self, pool_size=2, strides=None):
+        super().__init__(pool_size=pool_size, strides=strides)
+        self.pool_size, self.strides = pool_size, strides
+
+    def forward(self, x):
+        return functional.max_pool2d(x, self.pool_size, self.strides)
+
+
+class Flatten(Layer):
+    """(batch, ...) -> (batch, features)."""
+
+    def forward(self, x):
+        return functional.flatten(x, 1)
+
+
+class Dropout(Layer):
+    """While training, zero each input with probability ``rate`` and scale the rest by
+    1 / (1 - rate); at inference, pass the input through."""
+
+    def __init__(self, rate):
+        super().__init__(rate=rate)
+        if not 0 <= rate < 1:
+            raise ValueError(f"Dropout: rate must be in [0, 1), got {rate}")
+        self.rate = rate
+
+    def forward(self, x):
+        if not self.training or self.rate == 0:
+            return x
+        keep = random.generator().uniform(0.0, 1.0, x.shape) >= self.rate
+        mask = Tensor(keep / (1 - self.rate), trainable=False, device=x.backend, dtype=x.dtype)
+        return x * mask
+
+
+def _activation(name, function, doc):
+    def forward(self, x):
+        return function(x)
+
+    return type(name, (Layer,), {"forward": forward, "__doc__": doc})
+
+
+Sigmoid = _activation("Sigmoid", ops.sigmoid, "1 / (1 + exp(-x)), elementwise.")
+Tanh = _activation("Tanh", ops.tanh, "tanh(x), elementwise.")
+ReLU = _activation("ReLU", ops.relu, "max(x, 0), elementwise.")
+
+
+class Softmax(Layer):
+    """exp(x) / sum(exp(x)) along ``axis``."""
+
+    def __init__(self, axis=-1):
+        super().__init__(axis=axis)
+        self.axis = axis
+
+    def forward(self, x):
+        return ops.softmax(x, self.axis)
+
+
+LAYERS = {cls.__name__: cls for cls in [Linear, RNN, LSTM, Conv2D, MaxPool2D, Flatten,
+                                        Dropout, Sigmoid, Tanh, ReLU, Softmax]}
+
+
+class Model:
+    """Layers applied in order, trained by ``train`` as in the original Zen.
+
+    ``Model([Linear(64), ReLU(), Linear(10)], device="cuda")``. Inputs may be NumPy arrays
+    or Tensors; data is never trainable.
+    """
+
+    def __init__(self, layers, device=None):
+        self.layers = list(layers)
+        self.backend = backends.get_backend(device or "cpu")
+
+    device = property(lambda self: self.backend.name)
+
+    def __call__(self, x):
+        x = self._data(x)
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def parameters(self):
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def named_parameters(self):
+        """``{"0.Linear.weight": tensor, ...}``: layer index, layer class, weight name."""
+        return {f"{i}.{type(layer).__name__}.{name}": weight
+                for i, layer in enumerate(self.layers) for name, weight in layer.weights.items()}
+
+    def to(self, device):
+        """Move the model's parameters to ``device`` (in place) and run there from now on."""
+        self.backend = backends.get_backend(device)
+        for parameter in self.parameters():
+            parameter.move_to(self.backend)
+        return self
+
+    def train(self, x, y, epochs=1, loss_fn=losses.MSE, optimizer=None, batch_size=32,
+              shuffle=True, validation_data=None, verbose=True, log_every=10):
+        """Fit the model to (x, y) with mini-batches; return the history of losses.
+
+        The running loss stays on the device and is read for the progress bar only every
+        ``log_every`` steps, so a GPU is not made to wait for the host at each step.
+        """
+        from tqdm.auto import tqdm
+
+        x, y = self._data(x), self._data(y, keep_dtype=True)
+        if x.shape[0] != y.shape[0]:
+            raise ShapeMismatchError(f"train: x has {x.shape[0]} examples but y has "
+                                     f"{y.shape[0]}")
+        optimizer = optimizer if optimizer is not None else _default_optimizer()
+        history = {"loss": []}
+        count = x.shape[0]
+        batches = max(1, math.ceil(count / batch_size))
+        self._set_training(True)
+        try:
+            for epoch in range(epochs):
+                started = time.perf_counter()
+                order = self._order(count, shuffle)
+                progress = tqdm(range(batches), desc=f"epoch {epoch + 1}/{epochs}",
+                                disable=not verbose, leave=False)
+                total = None
+                for batch in progress:
+                    rows = order[batch * batch_size:min((batch + 1) * batch_size, count)]
+                    loss = loss_fn(self(x[rows]), y[rows])
+                    loss.backward()
+                    parameters = self.parameters()
+                    optimizer.step(parameters)
+                    optimizer.zero_grad(parameters)
+                    total = loss.value if total is None else total + loss.value
+                    if (batch + 1) % log_every == 0:
+                        progress.set_postfix(loss=f"{float(total) / (batch + 1):.4f}")
+                progress.close()
+                history["loss"].append(float(total) / batches)
+                self._record_validation(history, validation_data, loss_fn)
+                if verbose:
+                    print(self._epoch_line(epoch, epochs, history, time.perf_counter() - started))
+        finally:
+            self._set_training(False)
+        return history
+
+    def evaluate(self, x, y, loss_fn=losses.MSE, batch_size=256):
+        """``{"loss": ..., "accuracy": ...}`` on (x, y); accuracy for class outputs only."""
+        prediction = self.predict(x, batch_size)
+        y = self._data(y, keep_dtype=True)
+        with no_grad():
+            result = {"loss": loss_fn(prediction, y).item()}
+            if prediction.ndim == 2 and prediction.shape[1] > 1:
+                labels = y if not self.backend.is_floating(y.dtype) else ops.argmax(y, axis=1)
+                hits = ops.astype(ops.argmax(prediction, axis=1) == labels, "float64")
+                result["accuracy"] = functional.mean(hits).item()
+        return result
+
+    def predict(self, x, batch_size=256):
+        """The model's outputs for x, in batches, without recording a graph."""
+        x = self._data(x)
+        with no_grad():
+            count = x.shape[0]
+            parts = [self(x[start:min(start + batch_size, count)])
+                     for start in range(0, count, batch_size)]
+        return parts[0] if len(parts) == 1 else ops.concat(parts, axis=0)
+
+    def save(self, path):
+        """Write the parameters and the layer settings to ``path`` (.npz) atomically: a crash
+        mid-write leaves the previous file intact."""
+        named = self.named_parameters()
+        if not named:
+            raise CheckpointError("save: the model has no parameters yet; call it on a batch "
+                                  "(or train it) first")
+        arrays = {name: weight.numpy() for name, weight in named.items()}
+        metadata = json.dumps({"format": "zen.Model", "version": 1, "layers": self._specs()})
+        backends.save_arrays(path, arrays, metadata)
+
+    def load_weights(self, path):
+        """Set the parameters from a file ``save`` wrote for a model of these same layers.
+
+        Everything is checked before anything is set, so a file that does not fit leaves the
+        model as it was."""
+        arrays, saved_layers = _read_checkpoint(path)
+        mine = self._specs()
+        if saved_layers != mine:
+            raise CheckpointError(f"load: {path} holds a model of layers {saved_layers}, "
+                                  f"not this model's {mine}")
+        named = self.named_parameters()
+        if named:
+            if set(named) != set(arrays):
+                raise CheckpointError(f"load: {path} has parameters {sorted(arrays)}, this "
+                                      f"model has {sorted(named)}")
+            for name, weight in named.items():
+                if tuple(arrays[name].shape) != weight.shape:
+                    raise CheckpointError(f"load: {name} has shape {arrays[name].shape} in "
+                                          f"{path} but {weight.shape} in this model")
+            for name, weight in named.items():
+                weight.value = self.backend.asarray(arrays[name], weight.dtype)
+            return self
+        for name, array in arrays.items():      # unbuilt layers take the file's weights
+            index, _, weight_name = name.split(".", 2)
+            self.layers[int(index)].weights[weight_name] = Tensor(array, device=self.backend)
+        return self
+
+    @classmethod
+    def load(cls, path, device=None):
+        """The model ``save`` wrote to ``path``, rebuilt from its layer settings."""
+        _, layers = _read_checkpoint(path)
+        model = cls([LAYERS[spec["layer"]](**spec["config"]) for spec in layers], device)
+        return model.load_weights(path)
+
+    def _specs(self):
+        return [{"layer": type(layer).__name__, "config": layer.config} for layer in self.layers]
+
+    def _data(self, value, keep_dtype=False):
+        """Input data as a non-trainable Tensor on the model's device; integers as floats."""
+        tensor = Tensor(value, trainable=False, device=self.backend)
+        if not keep_dtype and not self.backend.is_floating(tensor.dtype):
+            tensor = ops.astype(tensor, get_default_dtype())
+        return tensor
+
+    def _order(self, count, shuffle):
+        """The example indices of one epoch, on the device."""
+        order = random.generator().permutation(count) if shuffle else list(range(count))
+        return self.backend.asarray(order)
+
+    def _set_training(self, training):
+        for layer in self.layers:
+            layer.training = training
+
+    def _record_validation(self, history, validation_data, loss_fn):
+        if validation_data is None:
+            return
+        for key, value in self.evaluate(*validation_data, loss_fn=loss_fn).items():
+            history.setdefault(f"val_{key}", []).append(value)
+
+    @staticmethod
+    def _epoch_line(epoch, epochs, history, seconds):
+        metrics = "  ".join(f"{key} {values[-1]:.4f}" for key, values in history.items())
+        return f"epoch {epoch + 1}/{epochs}  {metrics}  ({seconds:.2f} s)"
+
+
+def _default_optimizer():
+    from zen.optim import Adam
+
+    return Adam()
+
+
+def _read_checkpoint(path):
+    """``(arrays, layer specs)`` from a checkpoint, or CheckpointError saying what is wrong."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"load: no checkpoint at {path}")
+    try:
+        arrays, metadata = backends.load_arrays(path)
+        info = json.loads(metadata)
+        if info.get("format") != "zen.Model":
+            raise ValueError("it carries no zen.Model description")
+    except Exception as error:
+        raise CheckpointError(f"load: {path} is not a readable zen checkpoint "
+                              f"({type(error).__name__}: {error})") from error
+    return arrays, info["layers"]

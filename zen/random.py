@@ -1,0 +1,19 @@
+"""zen's random numbers: one seeded generator for initialisation, dropout and shuffling.
+
+Numbers are drawn on the host and moved to the device, so ``zen.seed(n)`` gives the same
+model and the same batches on every device.
+"""
+
+import backends
+
+_generator = backends.Generator()
+
+
+def seed(value):
+    """Restart zen's random numbers from ``value``."""
+    global _generator
+    _generator = backends.Generator(value)
+
+
+def generator():
+    return _generator
