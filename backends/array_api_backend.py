@@ -19,6 +19,7 @@ class ArrayAPIBackend(Backend):
     """
 
     def __init__(self, name, namespace, native_device, host_device):
+        super().__init__()
         self.name = name
         self.native_device = native_device
         self._host_device = host_device

@@ -41,6 +41,9 @@ class Backend:
     native_device: object
     on_host = False     # True when arrays are NumPy arrays in this process's memory
 
+    def __init__(self):
+        self._floating = {}     # dtype -> whether it is a real floating dtype
+
     def asarray(self, obj, dtype=None, copy=None):
         """``obj`` (a number, nested list or host array) as an array on this device; a new
         copy if ``copy``, a view where possible if not."""
@@ -62,7 +65,10 @@ class Backend:
         return getattr(self.xp, name)
 
     def is_floating(self, dtype):
-        return self.xp.isdtype(dtype, "real floating")
+        floating = self._floating.get(dtype)
+        if floating is None:    # isdtype costs microseconds; a backend sees few dtypes
+            floating = self._floating[dtype] = self.xp.isdtype(dtype, "real floating")
+        return floating
 
     def is_bool(self, dtype):
         return self.xp.isdtype(dtype, "bool")

@@ -24,6 +24,7 @@ class CuPyBackend(Backend):
         def index_add(target, axis, indices, values):
             cupyx.scatter_add(target, (slice(None),) * axis + (indices,), values)
 
+        super().__init__()
         self._cupy = cupy
         self.xp = extend(array_api_compat.cupy, scatter_add=scatter_add,
                          index_add=index_add, sliding_window_view=sliding_window_view)

@@ -15,6 +15,7 @@ class NumPyBackend(Backend):
     on_host = True
 
     def __init__(self):
+        super().__init__()
         self.xp = extend(array_api_compat.numpy, scatter_add=self._scatter_add,
                          index_add=self._index_add, sliding_window_view=sliding_window_view)
 

@@ -88,7 +88,7 @@ CASES = [
     Case("log_softmax", lambda m, x: m.log_softmax(x, axis=1) * x, (3, 4)),
     Case("softmax_cross_entropy",
          lambda m, x, t: m.ops.softmax_cross_entropy(x, t, axis=(1,)), (3, 4), (3, 4),
-         torch=lambda m, x, t: m.nn.functional.cross_entropy(x, t, reduction="none"),
+         torch=lambda m, x, t: m.nn.functional.cross_entropy(x, t),
          low=0.0, high=2.0),
     # Shape.
     Case("reshape", lambda m, x: x.reshape(3, -1) * m.reshape(x, (3, 4)), (2, 6)),
@@ -129,6 +129,9 @@ CASES = [
          torch=lambda m, x: m.nn.functional.max_pool2d(x, 3, stride=1)),
     Case("avg_pool2d", lambda m, x: m.avg_pool2d(x, 2), (2, 1, 4, 4),
          torch=lambda m, x: m.nn.functional.avg_pool2d(x, 2)),
+    Case("rnn_step", lambda m, x, h, wx, wh, b: m.ops.rnn_step(x, h, wx, wh, b),
+         (3, 2), (3, 4), (2, 4), (4, 4), (4,),
+         torch=lambda m, x, h, wx, wh, b: m.tanh(x @ wx + h @ wh + b)),
     # Graph structure.
     Case("shared subexpression", lambda m, x: (x * x + x).tanh() * x, (3,)),
 ]

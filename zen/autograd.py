@@ -8,7 +8,7 @@ import math
 import threading
 
 from zen.errors import DeviceMismatchError, GradientError, GraphFreedError, ShapeMismatchError
-from zen.tensor import Tensor, constant, grad_enabled
+from zen.tensor import JointVJP, Tensor, constant, grad_enabled
 
 
 def backward(root, grad=None, retain_graph=False, create_graph=False):
@@ -30,27 +30,33 @@ def gradients(output, inputs, grad=None, retain_graph=None, create_graph=False):
     return [found[id(x)] if id(x) in found else _zeros_like(x) for x in inputs]
 
 
+_PARENTS_DONE = object()     # stack marker: the node below it has all parents in order
+
+
 def topological_order(root):
     """The trainable nodes that ``root`` depends on, each after all of its parents."""
-    order, visited, stack = [], set(), [(root, False)]
+    order, visited, stack = [], set(), [root]
     while stack:
-        node, parents_done = stack.pop()
-        if parents_done:
-            order.append(node)
+        node = stack.pop()
+        if node is _PARENTS_DONE:
+            order.append(stack.pop())
             continue
         if id(node) in visited:
             continue
         visited.add(id(node))
-        if node._op is None:
-            order.append(node)
-            continue
-        if node._parents is None:
+        parents = node._parents
+        if not parents:
+            if node._op is None:
+                order.append(node)
+                continue
             raise GraphFreedError(
                 f"backward: the graph through this {node._op.name} result was freed by an "
                 f"earlier backward; pass retain_graph=True to the first one to go back twice")
-        stack.append((node, True))
-        stack.extend((parent, False) for parent in node._parents
-                     if parent.trainable and id(parent) not in visited)
+        stack.append(node)
+        stack.append(_PARENTS_DONE)
+        for parent in parents:
+            if parent.trainable and id(parent) not in visited:
+                stack.append(parent)
     return order
 
 
@@ -84,31 +90,43 @@ def _backpropagate(root, grad, retain_graph, create_graph, wanted):
 
 def _propagate(node, g, grads, namespace, create_graph):
     """Add each trainable parent's share of ``g`` (the gradient of ``node``) into ``grads``."""
-    parents = node._parents
-    inputs = parents if create_graph else [parent.value for parent in parents]
-    ans = node if create_graph else node.value
-    for parent, vjp in zip(parents, node._op.vjps):
-        if vjp is None or not parent.trainable:
+    parents, params, vjps = node._parents, node._params, node._op.vjps
+    if create_graph:
+        inputs, ans = parents, node
+        if node._op.saves:
+            params = {**params, "saved": None}      # saved arrays carry no graph
+    else:
+        inputs, ans = [parent.value for parent in parents], node.value
+    if isinstance(vjps, JointVJP):
+        shares = vjps.function(namespace, g, ans, *inputs,
+                               needed=[parent.trainable for parent in parents], **params)
+    else:
+        shares = [vjp(namespace, g, ans, *inputs, **params)
+                  if vjp is not None and parent.trainable else None
+                  for parent, vjp in zip(parents, vjps)]
+    for parent, share in zip(parents, shares):
+        if share is None:
             continue
-        share = _fit(namespace, vjp(namespace, g, ans, *inputs, **node._params), parent)
+        value = parent.value
+        if share.shape != value.shape:
+            share = _unbroadcast(namespace, share, value.shape)
+        if share.dtype != value.dtype:
+            share = namespace.astype(share, value.dtype)
         key = id(parent)
-        grads[key] = share if key not in grads else grads[key] + share
+        previous = grads.get(key)
+        grads[key] = share if previous is None else previous + share
 
 
-def _fit(namespace, g, parent):
-    """``g`` summed over the axes that broadcasting added, in the parent's dtype."""
-    shape = parent.shape
-    if tuple(g.shape) != shape:
-        lead = len(g.shape) - len(shape)
-        stretched = tuple(lead + axis for axis, size in enumerate(shape)
-                          if size == 1 and g.shape[lead + axis] != 1)
-        axes = tuple(range(lead)) + stretched
-        if axes:
-            g = namespace.sum(g, axis=axes)
-        g = namespace.reshape(g, shape)
-    if g.dtype != parent.dtype:
-        g = namespace.astype(g, parent.dtype)
-    return g
+def _unbroadcast(namespace, g, shape):
+    """``g`` summed over the axes that broadcasting added or stretched, to ``shape``."""
+    g_shape = tuple(g.shape)
+    lead = len(g_shape) - len(shape)
+    stretched = tuple(lead + axis for axis, size in enumerate(shape)
+                      if size == 1 and g_shape[lead + axis] != 1)
+    axes = tuple(range(lead)) + stretched
+    if axes:
+        g = namespace.sum(g, axis=axes)
+    return namespace.reshape(g, shape)
 
 
 def _accumulate(leaf, g, create_graph):

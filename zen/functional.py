@@ -12,23 +12,13 @@ from zen.ops import normalise_axes, reshape
 from zen.tensor import Tensor, as_tensor
 
 
-def mean(x, axis=None, keepdims=False):
-    """Arithmetic mean over ``axis``."""
-    x = as_tensor(x)
-    axes = normalise_axes("mean", axis, x.ndim)
-    return ops.sum(x, axes, keepdims) / _count(x, axes)
-
-
 def var(x, axis=None, keepdims=False, correction=0):
     """Variance over ``axis``, dividing by (count - correction), as in the array API."""
     x = as_tensor(x)
     axes = normalise_axes("var", axis, x.ndim)
-    centred = x - mean(x, axes, keepdims=True)
-    return ops.sum(centred * centred, axes, keepdims) / (_count(x, axes) - correction)
-
-
-def _count(x, axes):
-    return math.prod(x.shape[a] for a in (range(x.ndim) if axes is None else axes))
+    centred = x - ops.mean(x, axes, keepdims=True)
+    count = math.prod(x.shape[a] for a in (range(x.ndim) if axes is None else axes))
+    return ops.sum(centred * centred, axes, keepdims) / (count - correction)
 
 
 def flatten(x, start_axis=0, end_axis=-1):
@@ -120,7 +110,7 @@ def max_pool2d(x, kernel_size, stride=None):
 
 def avg_pool2d(x, kernel_size, stride=None):
     """The mean of each ``kernel_size`` window of an NCHW input."""
-    return mean(_pool_windows("avg_pool2d", x, kernel_size, stride), axis=(4, 5))
+    return ops.mean(_pool_windows("avg_pool2d", x, kernel_size, stride), axis=(4, 5))
 
 
 def _pool_windows(op_name, x, kernel_size, stride):
@@ -166,7 +156,7 @@ for _name, _function in [("__neg__", ops.negative), ("__abs__", ops.abs),
                          ("clip", ops.clip), ("sum", ops.sum), ("max", ops.max),
                          ("min", ops.min), ("argmax", ops.argmax), ("argmin", ops.argmin),
                          ("logsumexp", ops.logsumexp), ("softmax", ops.softmax),
-                         ("log_softmax", ops.log_softmax), ("mean", mean), ("var", var),
+                         ("log_softmax", ops.log_softmax), ("mean", ops.mean), ("var", var),
                          ("reshape", ops.reshape), ("transpose", ops.transpose),
                          ("permute", ops.transpose), ("flatten", flatten),
                          ("squeeze", squeeze), ("expand_dims", expand_dims),

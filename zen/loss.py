@@ -6,8 +6,7 @@ class labels.
 
 from zen import ops
 from zen.errors import ShapeMismatchError
-from zen.functional import mean
-from zen.tensor import Tensor, as_tensor
+from zen.tensor import Tensor, as_tensor, constant
 
 
 def MSE(prediction, target):
@@ -17,7 +16,7 @@ def MSE(prediction, target):
         raise ShapeMismatchError(f"MSE: prediction has shape {prediction.shape} but target "
                                  f"has shape {target.shape}")
     difference = prediction - target
-    return mean(difference * difference)
+    return ops.mean(difference * difference)
 
 
 mse = mean_squared_error = MSE
@@ -26,16 +25,17 @@ mse = mean_squared_error = MSE
 def categorical_crossentropy(prediction, target, epsilon=1e-7):
     """Cross-entropy of predicted class probabilities (e.g. after a Softmax layer)."""
     prediction = as_tensor(prediction)
-    target = _class_targets("categorical_crossentropy", target, prediction)
+    target, _ = _class_targets("categorical_crossentropy", target, prediction)
     log_probabilities = ops.log(ops.clip(prediction, epsilon, 1.0))
-    return -mean(ops.sum(target * log_probabilities, axis=-1))
+    return -ops.mean(ops.sum(target * log_probabilities, axis=-1))
 
 
 def softmax_cross_entropy(logits, target):
     """Cross-entropy of class logits: the softmax and the log fused, stable and fast."""
     logits = as_tensor(logits)
-    target = _class_targets("softmax_cross_entropy", target, logits)
-    return mean(ops.softmax_cross_entropy(logits, target, axis=(logits.ndim - 1,)))
+    target, one_hot = _class_targets("softmax_cross_entropy", target, logits)
+    return ops.softmax_cross_entropy(logits, target, axis=(logits.ndim - 1,),
+                                     normalised=one_hot)
 
 
 cross_entropy = softmax_cross_entropy
@@ -48,18 +48,19 @@ def _on_device_of(value, reference):
 
 
 def _class_targets(loss, target, prediction):
-    """``target`` as rows of class probabilities shaped like ``prediction``."""
+    """``target`` as rows of class probabilities shaped like ``prediction``, and whether it
+    was made from integer labels (so that each row is one-hot)."""
     target = _on_device_of(target, prediction)
     backend = prediction.backend
     if not backend.is_floating(target.dtype) and target.shape == prediction.shape[:-1]:
         xp = backend.xp
         classes = xp.arange(prediction.shape[-1], device=backend.native_device)
         one_hot = xp.astype(target.value[..., None] == classes, prediction.dtype)
-        return Tensor(one_hot, trainable=False, device=backend)
+        return constant(one_hot, backend), True
     if target.shape != prediction.shape:
         hint = (f", and class labels must be integers, not {target.dtype}"
                 if target.shape == prediction.shape[:-1] else "")
         raise ShapeMismatchError(f"{loss}: target has shape {target.shape}; it needs the "
                                  f"prediction's shape {prediction.shape} (one-hot) or "
                                  f"{prediction.shape[:-1]} (integer class labels){hint}")
-    return target
+    return target, False

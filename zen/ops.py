@@ -16,11 +16,12 @@ Broadcast gradients are summed back, and cast to the input's dtype, centrally in
 import builtins
 import functools
 import itertools
+import math
 import numbers
 
 import backends
 from zen.errors import AxisError, ShapeMismatchError
-from zen.tensor import Op, Tensor, apply, as_tensor
+from zen.tensor import JointVJP, Op, Tensor, apply, as_tensor, constant
 
 OPS = {}           # name -> Op
 _APPLY = {}        # name -> the function that records the op on Tensors
@@ -36,16 +37,16 @@ class EachInput:
         return (functools.partial(self.vjp, index) for index in itertools.count())
 
 
-def defop(name, forward, *vjps):
+def defop(name, forward, *vjps, saves=False):
     """Declare a primitive and return the function that applies it to Tensors.
 
     Give one VJP per input, None for an input that never gets a gradient, and none at all
     for an op that is not differentiable; an op with any number of inputs gives one
-    ``EachInput``.
+    ``EachInput``, a fused op whose gradients share work one ``JointVJP``. ``saves``: see Op.
     """
-    if len(vjps) == 1 and isinstance(vjps[0], EachInput):
+    if len(vjps) == 1 and isinstance(vjps[0], (EachInput, JointVJP)):
         vjps = vjps[0]
-    op = Op(name, forward, vjps)
+    op = Op(name, forward, vjps, saves)
     OPS[name] = op
 
     def apply_op(*inputs, **params):
@@ -105,7 +106,8 @@ tanh = defop("tanh", lambda xp, x: xp.tanh(x),
 sigmoid = defop("sigmoid", _sigmoid,
                 lambda F, g, ans, x: g * ans * (1 - ans))
 relu = defop("relu", lambda xp, x: xp.maximum(x, 0),
-             lambda F, g, ans, x: F.where(x > 0, g, 0.0))
+             # a product, not where(): a data-dependent select is several times slower
+             lambda F, g, ans, x: g * F.astype(x > 0, g.dtype))
 abs = defop("abs", lambda xp, x: xp.abs(x),
             lambda F, g, ans, x: g * F.sign(x))
 sign = defop("sign", lambda xp, x: xp.sign(x))
@@ -178,6 +180,11 @@ _sum = defop("sum",
              lambda xp, x, axis=None, keepdims=False: xp.sum(x, axis=axis, keepdims=keepdims),
              lambda F, g, ans, x, axis=None, keepdims=False:
                  F.broadcast_to(_kept(F, g, x.shape, axis, keepdims), x.shape))
+_mean = defop("mean",
+              lambda xp, x, axis=None, keepdims=False: xp.mean(x, axis=axis, keepdims=keepdims),
+              lambda F, g, ans, x, axis=None, keepdims=False:
+                  F.broadcast_to(_kept(F, g, x.shape, axis, keepdims)
+                                 / (math.prod(x.shape) // math.prod(ans.shape)), x.shape))
 _max = defop("max",
              lambda xp, x, axis=None, keepdims=False: xp.max(x, axis=axis, keepdims=keepdims),
              _extremum_vjp)
@@ -194,27 +201,58 @@ _softmax_op = defop("softmax", _softmax,
 _log_softmax_op = defop("log_softmax", _log_softmax,
                         lambda F, g, ans, x, axis: g - F.exp(ans) * F.sum(g, axis=axis,
                                                                           keepdims=True))
-def _cross_entropy(xp, logits, targets, axis):
-    """-sum(targets * log_softmax(logits)) along ``axis``: one loss per example."""
-    mass = xp.sum(targets, axis=axis)
-    return _logsumexp(xp, logits, axis=axis) * mass - xp.sum(targets * logits, axis=axis)
+def _examples(shape, axis):
+    """How many examples a loss over the class ``axis`` averages."""
+    return math.prod(shape) // math.prod(shape[a] for a in axis)
 
 
-def _cross_entropy_vjp_logits(F, g, ans, logits, targets, axis):
-    """softmax(logits) * sum(targets) - targets, scaled by g: no log of a probability."""
-    normaliser = F.logsumexp(logits, axis=axis, keepdims=True)
-    mass = F.sum(targets, axis=axis, keepdims=True)
-    return _kept(F, g, logits.shape, axis, False) * (F.exp(logits - normaliser) * mass - targets)
+def _cross_entropy(xp, logits, targets, axis, normalised=False):
+    """The mean over examples of -sum(targets * log_softmax(logits)) along ``axis``."""
+    shifted = logits - xp.max(logits, axis=axis, keepdims=True)
+    exps = xp.exp(shifted)
+    totals = xp.sum(exps, axis=axis, keepdims=True)
+    loss = -xp.sum(targets * (shifted - xp.log(totals))) / _examples(logits.shape, axis)
+    return loss, (exps, totals)
 
 
-def _cross_entropy_vjp_targets(F, g, ans, logits, targets, axis):
-    normaliser = F.logsumexp(logits, axis=axis, keepdims=True)
-    return _kept(F, g, logits.shape, axis, False) * (normaliser - logits)
+def _cross_entropy_vjp_logits(F, g, ans, logits, targets, axis, normalised=False, saved=None):
+    """(softmax * sum(targets) - targets) * g / examples: no log of a probability."""
+    if saved is None:
+        probabilities = F.exp(F.log_softmax(logits, axis=axis))
+    else:
+        exps, totals = saved
+        probabilities = exps / totals
+    if not normalised:      # targets whose rows may not sum to 1
+        probabilities = probabilities * F.sum(targets, axis=axis, keepdims=True)
+    return (probabilities - targets) * (g / _examples(logits.shape, axis))
 
 
-# Softmax and cross-entropy fused: stable for any logits, one node instead of five.
+def _cross_entropy_vjp_targets(F, g, ans, logits, targets, axis, normalised=False, saved=None):
+    return F.log_softmax(logits, axis=axis) * (-g / _examples(logits.shape, axis))
+
+
+# Softmax and mean cross-entropy fused: stable for any logits, one node instead of six, and
+# the backward pass reuses the forward's exponentials. ``normalised``: each row of targets
+# sums to 1 (one-hot labels).
 softmax_cross_entropy = defop("softmax_cross_entropy", _cross_entropy,
-                              _cross_entropy_vjp_logits, _cross_entropy_vjp_targets)
+                              _cross_entropy_vjp_logits, _cross_entropy_vjp_targets,
+                              saves=True)
+
+
+def _rnn_step_vjp(F, g, ans, x, hidden, input_weight, hidden_weight, bias, needed):
+    through_tanh = g * (1 - ans * ans)      # shared by every input's gradient
+    return (F.matmul(through_tanh, F.matrix_transpose(input_weight)) if needed[0] else None,
+            F.matmul(through_tanh, F.matrix_transpose(hidden_weight)) if needed[1] else None,
+            F.matmul(F.matrix_transpose(x), through_tanh) if needed[2] else None,
+            F.matmul(F.matrix_transpose(hidden), through_tanh) if needed[3] else None,
+            through_tanh if needed[4] else None)
+
+
+# One step of a tanh RNN, fused: tanh(x @ input_weight + hidden @ hidden_weight + bias).
+rnn_step = defop("rnn_step",
+                 lambda xp, x, hidden, input_weight, hidden_weight, bias:
+                     xp.tanh(x @ input_weight + hidden @ hidden_weight + bias),
+                 JointVJP(_rnn_step_vjp))
 
 
 _argmax = defop("argmax", lambda xp, x, axis=None, keepdims=False:
@@ -385,6 +423,8 @@ def _reduction(primitive):
 
 sum = _reduction(_sum)
 sum.__doc__ = "Sum over ``axis`` (None for all, an int, or a tuple of ints)."
+mean = _reduction(_mean)
+mean.__doc__ = "Arithmetic mean over ``axis``."
 max = _reduction(_max)
 max.__doc__ = "Largest element over ``axis``; the gradient is shared among tied elements."
 min = _reduction(_min)
@@ -530,7 +570,7 @@ def _index_component(component, x):
 def _index_tensor(indices, x):
     if isinstance(indices, Tensor) and indices.backend is x.backend:
         return indices
-    return Tensor(_index_component(indices, x), trainable=False, device=x.backend)
+    return constant(_index_component(indices, x), x.backend)
 
 
 class _ArrayFunctions:

@@ -234,18 +234,34 @@ class Op:
     A VJP is ``vjp(F, g, ans, *inputs, **params)``; it returns the gradient for its input from
     the output's gradient ``g``. ``F`` is the array namespace and the rest are arrays, or, when
     the backward pass is itself recorded, ``F`` is zen's namespace and the rest are Tensors. An
-    op with no VJPs is not differentiable.
+    op with no VJPs is not differentiable. ``vjps`` may instead be one ``JointVJP``.
+
+    An op that ``saves`` returns ``(value, saved)`` from its forward; its VJPs then receive
+    ``saved=`` (arrays worth keeping, such as a softmax), or ``saved=None`` when the backward
+    pass is recorded and they must recompute it from differentiable ops.
     """
 
-    __slots__ = ("name", "forward", "vjps")
+    __slots__ = ("name", "forward", "vjps", "saves")
 
-    def __init__(self, name, forward, vjps):
+    def __init__(self, name, forward, vjps, saves=False):
         self.name = name
         self.forward = forward
         self.vjps = vjps
+        self.saves = saves
 
     def __repr__(self):
         return f"<op {self.name}>"
+
+
+class JointVJP:
+    """All of an op's VJPs in one function, for fused ops whose input gradients share work:
+    ``function(F, g, ans, *inputs, needed=..., **params)`` returns one gradient per input
+    (None where ``needed[i]`` is false)."""
+
+    __slots__ = ("function",)
+
+    def __init__(self, function):
+        self.function = function
 
 
 def apply(op, inputs, params):
@@ -266,12 +282,16 @@ def apply(op, inputs, params):
         value = op.forward(backend.xp, *[x.value for x in inputs], **params)
     except (ValueError, TypeError) as error:
         raise _forward_error(op, inputs, params, error) from error
+    if op.saves:
+        value, saved = value
     out = constant(value, backend)
     if trainable and op.vjps and _grad_mode.enabled:
         out.trainable = True
         out._op = op
         out._parents = inputs
         out._params = params
+        if op.saves:
+            params["saved"] = saved     # params is this call's own dict
     return out
 
 
@@ -285,13 +305,26 @@ def _coerce(inputs):
 
 
 def _operand_like(operand, reference):
-    if not isinstance(operand, numbers.Number) and backends.backend_for_array(operand):
+    is_number = isinstance(operand, numbers.Number)
+    if not is_number and backends.backend_for_array(operand):
         return Tensor(operand, trainable=False)   # an array keeps its own dtype and device
     backend = reference._backend
     dtype = reference.dtype
     if not backend.is_floating(dtype) and not isinstance(operand, numbers.Integral):
         dtype = backend.dtype(_default_dtype)
-    return constant(backend.asarray(operand, dtype), backend)
+    if not is_number:
+        return constant(backend.asarray(operand, dtype), backend)
+    key = (type(operand), operand, dtype, backend)
+    cached = _scalars.get(key)
+    if cached is None:
+        if len(_scalars) > 4096:
+            _scalars.clear()
+        cached = _scalars[key] = constant(backend.asarray(operand, dtype), backend)
+    return cached
+
+
+# Scalar operands as 0-d constants, kept: loops such as `y * 0.5` reuse one array.
+_scalars = {}
 
 
 def _forward_error(op, inputs, params, error):
