@@ -25,7 +25,8 @@ def extend(namespace, **extras):
     """
     functions = {name: getattr(namespace, name) for name in dir(namespace)
                  if not name.startswith("_")}
-    return types.SimpleNamespace(**functions, **extras)
+    functions.update(extras)
+    return types.SimpleNamespace(**functions)
 
 
 class Backend:

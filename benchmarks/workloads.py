@@ -172,15 +172,20 @@ class DigitsEpoch(Workload):
         w1, b1, w2, b2 = self.weights
         count = len(self.x)
         order = xp.asarray(self.order_rng.permutation(count))
+        total = 0.0
         for start in range(0, count, 64):
             rows = order[start:start + 64]
             x, y = self.x[rows], self.y[rows]
             hidden = x @ w1 + b1
             active = xp.maximum(hidden, 0)
             logits = active @ w2 + b2
-            exps = xp.exp(logits - logits.max(axis=1, keepdims=True))
-            grad_logits = exps / exps.sum(axis=1, keepdims=True)
-            grad_logits[xp.arange(len(rows)), y] -= 1
+            shifted = logits - logits.max(axis=1, keepdims=True)
+            exps = xp.exp(shifted)
+            sums = exps.sum(axis=1, keepdims=True)
+            picked = xp.arange(len(rows)), y
+            total = total + (xp.log(sums[:, 0]) - shifted[picked]).mean()   # the loss
+            grad_logits = exps / sums
+            grad_logits[picked] -= 1
             grad_logits /= len(rows)
             grad_active = grad_logits @ w2.T
             grad_hidden = grad_active * (hidden > 0)
@@ -188,6 +193,7 @@ class DigitsEpoch(Workload):
             b2 -= 0.1 * grad_logits.sum(axis=0)
             w1 -= 0.1 * (x.T @ grad_hidden)
             b1 -= 0.1 * grad_hidden.sum(axis=0)
+        return float(total) / -(-count // 64)
 
     def torch(self):
         torch = self.torch_module

@@ -86,6 +86,8 @@ CASES = [
     Case("softmax", lambda m, x: m.softmax(x, axis=-1) * x, (3, 4)),
     Case("softmax, axis 0", lambda m, x: m.softmax(x * 5, axis=0), (3, 4)),
     Case("log_softmax", lambda m, x: m.log_softmax(x, axis=1) * x, (3, 4)),
+    Case("mean_squared_error", lambda m, x, t: m.ops.mean_squared_error(x, t), (3, 4), (3, 4),
+         torch=lambda m, x, t: m.nn.functional.mse_loss(x, t)),
     Case("softmax_cross_entropy",
          lambda m, x, t: m.ops.softmax_cross_entropy(x, t, axis=(1,)), (3, 4), (3, 4),
          torch=lambda m, x, t: m.nn.functional.cross_entropy(x, t),
@@ -115,6 +117,8 @@ CASES = [
     Case("getitem, integer arrays", lambda m, x: x[[0, 1, 1], [2, 2, 0]], (2, 3)),
     # Linear algebra and convolution.
     Case("matmul 2-D", lambda m, a, b: a @ b, (3, 4), (4, 2)),
+    Case("linear, batched", lambda m, x, w, b: m.ops.linear(x, w, b), (2, 3, 4), (4, 5), (5,),
+         torch=lambda m, x, w, b: x @ w + b),
     Case("matmul vector-matrix", lambda m, a, b: a @ b, (4,), (4, 2)),
     Case("matmul matrix-vector", lambda m, a, b: m.matmul(a, b), (3, 4), (4,)),
     Case("matmul vector-vector", lambda m, a, b: a @ b, (4,), (4,)),

@@ -76,45 +76,51 @@ def _backpropagate(root, grad, retain_graph, create_graph, wanted):
             g = grads.pop(id(node), None)
             if g is None:       # reached only through inputs that take no gradient
                 continue
-            if wanted is not None:
-                if id(node) in wanted:
-                    found[id(node)] = g if create_graph else constant(g, node._backend)
-            elif node._op is None:
-                _accumulate(node, g, create_graph)
-            if node._op is not None:
-                _propagate(node, g, grads, namespace, create_graph)
-                if not retain_graph:
-                    node._parents = node._params = None
+            if wanted is not None and id(node) in wanted:
+                found[id(node)] = g if create_graph else constant(g, node._backend)
+            if node._op is None:
+                if wanted is None:
+                    _accumulate(node, g, create_graph)
+                continue
+            _propagate(node, g, grads, namespace, create_graph)
+            if not retain_graph:
+                node._parents = node._params = None
     return found
 
 
 def _propagate(node, g, grads, namespace, create_graph):
     """Add each trainable parent's share of ``g`` (the gradient of ``node``) into ``grads``."""
-    parents, params, vjps = node._parents, node._params, node._op.vjps
+    op, parents, params = node._op, node._parents, node._params
     if create_graph:
         inputs, ans = parents, node
-        if node._op.saves:
+        if op.saves:
             params = {**params, "saved": None}      # saved arrays carry no graph
     else:
         inputs, ans = [parent.value for parent in parents], node.value
+    vjps = op.vjps
     if isinstance(vjps, JointVJP):
         shares = vjps.function(namespace, g, ans, *inputs,
                                needed=[parent.trainable for parent in parents], **params)
-    else:
-        shares = [vjp(namespace, g, ans, *inputs, **params)
-                  if vjp is not None and parent.trainable else None
-                  for parent, vjp in zip(parents, vjps)]
-    for parent, share in zip(parents, shares):
-        if share is None:
-            continue
-        value = parent.value
-        if share.shape != value.shape:
-            share = _unbroadcast(namespace, share, value.shape)
-        if share.dtype != value.dtype:
-            share = namespace.astype(share, value.dtype)
-        key = id(parent)
-        previous = grads.get(key)
-        grads[key] = share if previous is None else previous + share
+        for parent, share in zip(parents, shares):
+            if share is not None:
+                _add_share(grads, namespace, parent, share)
+        return
+    for parent, vjp in zip(parents, vjps):
+        if vjp is not None and parent.trainable:
+            _add_share(grads, namespace, parent,
+                       vjp(namespace, g, ans, *inputs, **params))
+
+
+def _add_share(grads, namespace, parent, share):
+    """Add a parent's share of the gradient, summed to its shape and cast to its dtype."""
+    value = parent.value
+    if share.shape != value.shape:
+        share = _unbroadcast(namespace, share, value.shape)
+    if share.dtype != value.dtype:
+        share = namespace.astype(share, value.dtype)
+    key = id(parent)
+    previous = grads.get(key)
+    grads[key] = share if previous is None else previous + share
 
 
 def _unbroadcast(namespace, g, shape):

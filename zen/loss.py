@@ -4,6 +4,8 @@ Classification losses take the target as one-hot rows (or class probabilities) o
 class labels.
 """
 
+import functools
+
 from zen import ops
 from zen.errors import ShapeMismatchError
 from zen.tensor import Tensor, as_tensor, constant
@@ -15,8 +17,7 @@ def MSE(prediction, target):
     if prediction.shape != target.shape:
         raise ShapeMismatchError(f"MSE: prediction has shape {prediction.shape} but target "
                                  f"has shape {target.shape}")
-    difference = prediction - target
-    return ops.mean(difference * difference)
+    return ops.mean_squared_error(prediction, target)
 
 
 mse = mean_squared_error = MSE
@@ -47,15 +48,20 @@ def _on_device_of(value, reference):
     return Tensor(value, trainable=False, device=reference.backend)
 
 
+@functools.lru_cache(maxsize=64)
+def _class_positions(backend, count):
+    """0, 1, ..., count - 1 on the backend's device, made once per class count."""
+    return backend.xp.arange(count, device=backend.native_device)
+
+
 def _class_targets(loss, target, prediction):
     """``target`` as rows of class probabilities shaped like ``prediction``, and whether it
     was made from integer labels (so that each row is one-hot)."""
     target = _on_device_of(target, prediction)
     backend = prediction.backend
     if not backend.is_floating(target.dtype) and target.shape == prediction.shape[:-1]:
-        xp = backend.xp
-        classes = xp.arange(prediction.shape[-1], device=backend.native_device)
-        one_hot = xp.astype(target.value[..., None] == classes, prediction.dtype)
+        classes = _class_positions(backend, prediction.shape[-1])
+        one_hot = backend.xp.astype(target.value[..., None] == classes, prediction.dtype)
         return constant(one_hot, backend), True
     if target.shape != prediction.shape:
         hint = (f", and class labels must be integers, not {target.dtype}"

@@ -83,6 +83,8 @@ class Linear(Layer):
             raise ShapeMismatchError(f"Linear: input has {x.shape[-1]} features (shape "
                                      f"{x.shape}) but this layer was built for "
                                      f"{weight.shape[0]}")
+        if self.use_bias and x.ndim >= 2:
+            return ops.linear(x, weight, self.weights["bias"])
         out = x @ weight
         return out + self.weights["bias"] if self.use_bias else out
 

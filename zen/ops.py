@@ -239,6 +239,23 @@ softmax_cross_entropy = defop("softmax_cross_entropy", _cross_entropy,
                               saves=True)
 
 
+def _squared_error(xp, prediction, target):
+    difference = prediction - target
+    return xp.mean(difference * difference), difference
+
+
+def _squared_error_vjp(sign):
+    def vjp(F, g, ans, prediction, target, saved=None):
+        difference = prediction - target if saved is None else saved
+        return difference * (sign * 2 * g / math.prod(difference.shape))
+    return vjp
+
+
+# Mean squared error as one node: its gradient is one product with the saved difference.
+mean_squared_error = defop("mean_squared_error", _squared_error,
+                           _squared_error_vjp(1), _squared_error_vjp(-1), saves=True)
+
+
 def _rnn_step_vjp(F, g, ans, x, hidden, input_weight, hidden_weight, bias, needed):
     through_tanh = g * (1 - ans * ans)      # shared by every input's gradient
     return (F.matmul(through_tanh, F.matrix_transpose(input_weight)) if needed[0] else None,
@@ -342,6 +359,17 @@ def _column(F, v):
 
 # Linear algebra: 1-D operands and broadcast batch dimensions as in numpy.matmul.
 matmul = defop("matmul", lambda xp, a, b: xp.matmul(a, b), _matmul_vjp_left, _matmul_vjp_right)
+
+
+def _linear_vjp(F, g, ans, x, weight, bias, needed):
+    return (F.matmul(g, F.matrix_transpose(weight)) if needed[0] else None,
+            F.matmul(F.matrix_transpose(x), g) if needed[1] else None,
+            g if needed[2] else None)
+
+
+# A dense layer, x @ weight + bias for x of two or more dimensions, as one node.
+linear = defop("linear", lambda xp, x, weight, bias: xp.matmul(x, weight) + bias,
+               JointVJP(_linear_vjp))
 
 
 def _pad(xp, x, widths):
@@ -534,7 +562,10 @@ def getitem(x, key):
     """``x[key]``: ints, slices (negative steps too), None, ``...``, integer arrays (repeated
     indices add up in the gradient) and boolean masks."""
     x = as_tensor(x)
-    key = tuple(_index_component(k, x) for k in (key if isinstance(key, tuple) else (key,)))
+    key = key if type(key) is tuple else (key,)
+    if all(type(k) in _BASIC_INDEX for k in key):        # the common case, kept quick
+        return _getitem(x, key=key if Ellipsis in key else key + (Ellipsis,))
+    key = tuple(_index_component(k, x) for k in key)
     arrays = [i for i, k in enumerate(key) if _is_array(k)]
     if len(arrays) == 1 and not x.backend.is_bool(key[arrays[0]].dtype):
         position = arrays[0]
@@ -546,6 +577,9 @@ def getitem(x, key):
     if not arrays and Ellipsis not in key:
         key = key + (Ellipsis,)     # the array API asks for a full index
     return _getitem(x, key=key)
+
+
+_BASIC_INDEX = (int, slice, type(None), type(Ellipsis))
 
 
 def _is_array(value):

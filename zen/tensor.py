@@ -265,26 +265,44 @@ class JointVJP:
 
 
 def apply(op, inputs, params):
-    """Run ``op`` on ``inputs`` (Tensors, arrays or numbers) and record it if gradients flow."""
-    for x in inputs:
+    """Run ``op`` on ``inputs`` (Tensors, arrays or numbers) and record it if gradients flow.
+
+    Every recorded op passes through here: it is written for speed, one and two inputs first.
+    """
+    count = len(inputs)
+    if count == 2:
+        x, y = inputs
+        if type(x) is not Tensor or type(y) is not Tensor:
+            x, y = inputs = _coerce(inputs)
+        backend = x._backend
+        if y._backend is not backend:
+            raise _device_mismatch(op, backend, y._backend)
+        trainable = x.trainable or y.trainable
+        values = (x.value, y.value)
+    elif count == 1:
+        (x,) = inputs
         if type(x) is not Tensor:
+            (x,) = inputs = _coerce(inputs)
+        backend, trainable, values = x._backend, x.trainable, (x.value,)
+    else:
+        if not all(type(x) is Tensor for x in inputs):
             inputs = _coerce(inputs)
-            break
-    backend = inputs[0]._backend
-    trainable = False
-    for x in inputs:
-        if x._backend is not backend:
-            raise DeviceMismatchError(f"{op.name}: inputs are on different devices, "
-                                      f"{backend.name} and {x._backend.name}; move one "
-                                      f"with .to(device)")
-        trainable = trainable or x.trainable
+        backend = inputs[0]._backend
+        for x in inputs:
+            if x._backend is not backend:
+                raise _device_mismatch(op, backend, x._backend)
+        trainable = any(x.trainable for x in inputs)
+        values = [x.value for x in inputs]
     try:
-        value = op.forward(backend.xp, *[x.value for x in inputs], **params)
+        value = op.forward(backend.xp, *values, **params)
     except (ValueError, TypeError) as error:
         raise _forward_error(op, inputs, params, error) from error
     if op.saves:
         value, saved = value
-    out = constant(value, backend)
+    out = Tensor.__new__(Tensor)
+    out.value = value
+    out.gradient = None
+    out._backend = backend
     if trainable and op.vjps and _grad_mode.enabled:
         out.trainable = True
         out._op = op
@@ -292,7 +310,17 @@ def apply(op, inputs, params):
         out._params = params
         if op.saves:
             params["saved"] = saved     # params is this call's own dict
+    else:
+        out.trainable = False
+        out._op = None
+        out._parents = ()
+        out._params = None
     return out
+
+
+def _device_mismatch(op, first, second):
+    return DeviceMismatchError(f"{op.name}: inputs are on different devices, {first.name} and "
+                               f"{second.name}; move one with .to(device)")
 
 
 def _coerce(inputs):
