@@ -132,7 +132,7 @@ def _unbroadcast(namespace, g, shape):
     axes = tuple(range(lead)) + stretched
     if axes:
         g = namespace.sum(g, axis=axes)
-    return namespace.reshape(g, shape)
+    return g if g.shape == shape else namespace.reshape(g, shape)
 
 
 def _accumulate(leaf, g, create_graph):

@@ -164,4 +164,5 @@ for _name, _function in [("__neg__", ops.negative), ("__abs__", ops.abs),
     setattr(Tensor, _name, _function)
 
 Tensor.T = property(ops.transpose, doc="The tensor with its axes reversed.")
+Tensor.mT = property(ops.matrix_transpose, doc="The tensor with its last two axes swapped.")
 del _name, _function

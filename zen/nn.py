@@ -400,8 +400,12 @@ class Model:
         return [{"layer": type(layer).__name__, "config": layer.config} for layer in self.layers]
 
     def _data(self, value, keep_dtype=False):
-        """Input data as a non-trainable Tensor on the model's device; integers as floats."""
-        tensor = Tensor(value, trainable=False, device=self.backend)
+        """Input data as a Tensor on the model's device (a Tensor already there as it is, so
+        that a gradient can reach it); integers as floats."""
+        if isinstance(value, Tensor) and value.backend is self.backend:
+            tensor = value
+        else:
+            tensor = Tensor(value, trainable=False, device=self.backend)
         if not keep_dtype and not self.backend.is_floating(tensor.dtype):
             tensor = ops.astype(tensor, get_default_dtype())
         return tensor

@@ -258,10 +258,10 @@ mean_squared_error = defop("mean_squared_error", _squared_error,
 
 def _rnn_step_vjp(F, g, ans, x, hidden, input_weight, hidden_weight, bias, needed):
     through_tanh = g * (1 - ans * ans)      # shared by every input's gradient
-    return (F.matmul(through_tanh, F.matrix_transpose(input_weight)) if needed[0] else None,
-            F.matmul(through_tanh, F.matrix_transpose(hidden_weight)) if needed[1] else None,
-            F.matmul(F.matrix_transpose(x), through_tanh) if needed[2] else None,
-            F.matmul(F.matrix_transpose(hidden), through_tanh) if needed[3] else None,
+    return (F.matmul(through_tanh, input_weight.mT) if needed[0] else None,
+            F.matmul(through_tanh, hidden_weight.mT) if needed[1] else None,
+            F.matmul(x.mT, through_tanh) if needed[2] else None,
+            F.matmul(hidden.mT, through_tanh) if needed[3] else None,
             through_tanh if needed[4] else None)
 
 
@@ -338,7 +338,7 @@ def _matmul_vjp_left(F, g, ans, a, b):
         return _column(F, g) * b if a.ndim > 1 else g * b
     if a.ndim == 1:                     # (k,) @ (..., k, n) -> (..., n)
         return F.reshape(F.matmul(b, _column(F, g)), tuple(g.shape[:-1]) + (b.shape[-2],))
-    return F.matmul(g, F.matrix_transpose(b))
+    return F.matmul(g, b.mT)
 
 
 def _matmul_vjp_right(F, g, ans, a, b):
@@ -347,9 +347,9 @@ def _matmul_vjp_right(F, g, ans, a, b):
             return g * a
         return _column(F, a) * F.reshape(g, tuple(g.shape[:-1]) + (1, g.shape[-1]))
     if b.ndim == 1:                     # (..., m, k) @ (k,) -> (..., m)
-        return F.reshape(F.matmul(F.matrix_transpose(a), _column(F, g)),
+        return F.reshape(F.matmul(a.mT, _column(F, g)),
                          tuple(g.shape[:-1]) + (a.shape[-1],))
-    return F.matmul(F.matrix_transpose(a), g)
+    return F.matmul(a.mT, g)
 
 
 def _column(F, v):
@@ -362,8 +362,8 @@ matmul = defop("matmul", lambda xp, a, b: xp.matmul(a, b), _matmul_vjp_left, _ma
 
 
 def _linear_vjp(F, g, ans, x, weight, bias, needed):
-    return (F.matmul(g, F.matrix_transpose(weight)) if needed[0] else None,
-            F.matmul(F.matrix_transpose(x), g) if needed[1] else None,
+    return (F.matmul(g, weight.mT) if needed[0] else None,
+            F.matmul(x.mT, g) if needed[1] else None,
             g if needed[2] else None)
 
 
@@ -650,4 +650,4 @@ class _TensorFunctions:
 tensor_namespace = _TensorFunctions(
     exp=exp, log=log, sin=sin, cos=cos, sign=sign, where=where, astype=astype, sum=sum,
     reshape=reshape, broadcast_to=broadcast_to, permute_dims=permute_dims,
-    matrix_transpose=matrix_transpose, matmul=matmul, take=take)
+    matmul=matmul, take=take)
