@@ -21,7 +21,10 @@ def run(args):
     if not selected:
         names = ", ".join(repr(w.name) for w in WORKLOADS)
         raise SystemExit(f"--only: no workload of that name; the workloads are {names}")
-    backend = zen.Tensor(0.0, device=args.device).backend
+    try:
+        backend = zen.Tensor(0.0, device=args.device).backend
+    except (zen.errors.DeviceUnavailableError, zen.errors.UnknownDeviceError) as error:
+        raise SystemExit(f"benchmarks: {error}") from None
     results = []
     for workload_class in selected:
         print(f"running {workload_class.name} ...", file=sys.stderr, flush=True)

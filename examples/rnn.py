@@ -40,8 +40,11 @@ def main():
     test_mse = float(numpy.mean((prediction - test_y) ** 2))
     report("sin·cos RNN", history, seconds, test_mse=test_mse)
     if args.plot:
-        plot(x[split:], test_y, prediction, args.plot)
-        print(f"plot saved to {args.plot}")
+        try:
+            plot(x[split:], test_y, prediction, args.plot)
+            print(f"plot saved to {args.plot}")
+        except ImportError:
+            print("no plot: matplotlib is not installed (pip install 'zen[examples]')")
 
 
 def plot(x, truth, prediction, path):

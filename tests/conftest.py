@@ -19,12 +19,22 @@ def _unavailable(device):
     return None
 
 
+def _available(name):
+    reason = _unavailable(name)
+    if reason:
+        pytest.skip(f"{name} unavailable: {reason}")
+    return name
+
+
 @pytest.fixture(params=DEVICES)
 def device(request):
-    reason = _unavailable(request.param)
-    if reason:
-        pytest.skip(f"{request.param} unavailable: {reason}")
-    return request.param
+    return _available(request.param)
+
+
+@pytest.fixture(params=DEVICES[1:])
+def other_device(request):
+    """Each device but the CPU, to compare against it."""
+    return _available(request.param)
 
 
 @pytest.fixture

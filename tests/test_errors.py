@@ -79,7 +79,7 @@ def test_cuda_without_cupy_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "cupy", None)      # makes `import cupy` fail
     monkeypatch.setattr(backends.registry, "_backends", {})
     with pytest.raises(DeviceUnavailableError, match=r"pip install 'zen\[cuda12\]'"):
-        Tensor(1.0, device="cuda")
+        backends.get_backend("cuda")
 
 
 def test_cuda_index_beyond_the_gpus_says_how_many_there_are(monkeypatch):
@@ -96,7 +96,7 @@ def test_cuda_index_beyond_the_gpus_says_how_many_there_are(monkeypatch):
     monkeypatch.setitem(sys.modules, "cupy", FakeCuPy)
     monkeypatch.setattr(backends.registry, "_backends", {})
     with pytest.raises(DeviceUnavailableError, match=r"'cuda:7' .* 1 CUDA GPU\(s\), cuda:0"):
-        Tensor(1.0, device="cuda:7")
+        backends.get_backend("cuda:7")
 
 
 def test_cuda_without_a_gpu_says_what_is_missing(monkeypatch):
@@ -116,7 +116,7 @@ def test_cuda_without_a_gpu_says_what_is_missing(monkeypatch):
     monkeypatch.setitem(sys.modules, "cupy", FakeCuPy)
     monkeypatch.setattr(backends.registry, "_backends", {})
     with pytest.raises(DeviceUnavailableError, match="found no usable CUDA GPU.*no CUDA-capable"):
-        Tensor(1.0, device="cuda")
+        backends.get_backend("cuda")
 
 
 def test_set_default_dtype_refuses_integers():

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The GPU check: one command for a CUDA machine that already has CuPy, NumPy, pytest and
+# PyTorch. It installs nothing from the network: pure-Python wheels it needs (array-api-compat,
+# array-api-strict, tqdm, hypothesis, scikit-learn and its dependencies) travel in .whl/.
+#
+#   bash benchmarks/gpu_check.sh        # about 5 minutes on one GPU; logs in $OUT or /tmp
+#
+# It runs the test suite's CUDA cases (every op on cuda against cpu included), each example at
+# its default settings on cuda and on cpu, and the benchmark runner on cuda, then prints one
+# table last.
+set -u
+cd "$(dirname "$0")/.."
+logs=${OUT:-/tmp/zen-gpu-check}
+mkdir -p "$logs"
+if compgen -G ".whl/*.whl" > /dev/null; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/zen-site .whl/*.whl
+    export PYTHONPATH=/tmp/zen-site
+fi
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$logs/gpu.txt"
+
+timeout 240 python3 -m pytest -q -p no:cacheprovider -k cuda tests/ > "$logs/tests.log" 2>&1
+tests=$(tail -n 1 "$logs/tests.log")
+
+examples=""
+for program in mnist cnn rnn fizzbuzz; do
+    for device in cpu cuda; do
+        timeout 120 python3 "examples/$program.py" --device "$device" > "$logs/$program-$device.log" \
+            2>/dev/null
+        result=$(grep -E "^(digits|sin|fizzbuzz)" "$logs/$program-$device.log" | tail -n 1)
+        examples+=$(printf '\n| %s | %s | %s |' "$program" "$device" "${result:-FAILED}")
+    done
+done
+
+timeout 240 python3 -m benchmarks --device cuda --json "$logs/benchmarks-cuda.json" \
+    > "$logs/benchmarks-cuda.txt" 2>&1
+
+echo
+echo "## GPU check, $(date -u +%Y-%m-%d), $(cat "$logs/gpu.txt")"
+echo
+echo "tests (cuda cases): $tests"
+echo
+echo "| example | device | result |"
+echo "|---|---|---|$examples"
+echo
+cat "$logs/benchmarks-cuda.txt"

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Fetch, on a machine with the package index, the wheels that the GPU check needs and a bare
+# CUDA machine lacks, into .whl/ (ignored by git; carried to the GPU machine with the tree).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .whl
+grep -qx '/.whl/' .git/info/exclude 2>/dev/null || echo '/.whl/' >> .git/info/exclude
+python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
+    --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+    --platform manylinux2014_x86_64 -d .whl \
+    array-api-compat array-api-strict tqdm hypothesis attrs sortedcontainers \
+    scikit-learn scipy joblib threadpoolctl
