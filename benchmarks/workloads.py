@@ -249,10 +249,12 @@ class WideStep(Workload):
         hidden = self.x @ w1
         active = xp.maximum(hidden, 0)
         difference = active @ w2 - self.target
+        loss = (difference * difference).mean()
         grad_out = difference * (2 / difference.size)
         grad_hidden = (grad_out @ w2.T) * (hidden > 0)
         w2 -= 0.01 * (active.T @ grad_out)
         w1 -= 0.01 * (self.x.T @ grad_hidden)
+        return loss
 
     def torch(self):
         torch = self.torch_module
@@ -304,6 +306,7 @@ class RNNStep(Workload):
         for step in range(1, self.steps):
             states.append(xp.tanh(inputs[:, step] + states[-1] @ w["hidden_weight"]))
         difference = states[-1] @ w["output_weight"] + w["output_bias"] - self.target
+        loss = (difference * difference).mean()
         grad_out = difference * (2 / difference.size)
         grad_state = grad_out @ w["output_weight"].T
         grads = {"output_weight": states[-1].T @ grad_out, "output_bias": grad_out.sum(0),
@@ -320,6 +323,7 @@ class RNNStep(Workload):
             w["hidden_bias"])))
         for name, gradient in grads.items():
             w[name] -= 0.01 * gradient
+        return loss
 
     def torch(self):
         torch = self.torch_module
@@ -381,9 +385,13 @@ class CNNStep(Workload):
         pooled2 = _pool_forward(active2)
         flat = pooled2.reshape(len(self.x), -1)
         logits = flat @ w3 + b3
-        exps = xp.exp(logits - logits.max(axis=1, keepdims=True))
-        grad_logits = exps / exps.sum(axis=1, keepdims=True)
-        grad_logits[xp.arange(len(self.y)), self.y] -= 1
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        exps = xp.exp(shifted)
+        sums = exps.sum(axis=1, keepdims=True)
+        picked = xp.arange(len(self.y)), self.y
+        loss = (xp.log(sums[:, 0]) - shifted[picked]).mean()
+        grad_logits = exps / sums
+        grad_logits[picked] -= 1
         grad_logits /= len(self.y)
         grad_flat = grad_logits @ w3.T
         grad_pooled2 = grad_flat.reshape(pooled2.shape)
@@ -397,6 +405,7 @@ class CNNStep(Workload):
                                                    flat.T @ grad_logits,
                                                    grad_logits.sum(axis=0)]):
             weight -= 0.05 * gradient
+        return loss
 
     def torch(self):
         torch = self.torch_module
