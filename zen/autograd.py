@@ -7,8 +7,10 @@ shared subexpressions cost nothing extra and graph depth is limited only by memo
 import math
 import threading
 
-from zen.errors import DeviceMismatchError, GradientError, GraphFreedError, ShapeMismatchError
-from zen.tensor import JointVJP, Tensor, constant, grad_enabled
+from zen.errors import (DeviceMismatchError, GradientError, GraphFreedError, InPlaceError,
+                        ShapeMismatchError)
+from zen.tensor import (JointVJP, Tensor, check_finite, constant, edit_count, grad_enabled,
+                        is_anomaly_enabled, modified_since_recorded)
 
 
 def backward(root, grad=None, retain_graph=False, create_graph=False):
@@ -71,6 +73,8 @@ def _backpropagate(root, grad, retain_graph, create_graph, wanted):
     from zen import ops   # ops builds on this module's callers; import when first needed
 
     namespace = ops.tensor_namespace if create_graph else ops.array_functions(root._backend)
+    anomaly = is_anomaly_enabled()
+    edits = edit_count()        # nothing is changed in place during the pass
     with grad_enabled(create_graph):
         for node in reversed(order):
             g = grads.pop(id(node), None)
@@ -82,13 +86,22 @@ def _backpropagate(root, grad, retain_graph, create_graph, wanted):
                 if wanted is None:
                     _accumulate(node, g, create_graph)
                 continue
-            _propagate(node, g, grads, namespace, create_graph)
+            if node._stamp != edits and modified_since_recorded(node):
+                raise _modified_error(node)
+            _propagate(node, g, grads, namespace, create_graph, anomaly)
             if not retain_graph:
                 node._parents = node._params = None
     return found
 
 
-def _propagate(node, g, grads, namespace, create_graph):
+def _modified_error(node):
+    changed = "its result" if node._version > node._stamp else "an input"
+    return InPlaceError(f"backward: {changed} of this {node._op.name} was modified in place "
+                       f"after the op was recorded, so its gradient would be wrong; change a "
+                       f"copy instead, or run the forward pass again after the change")
+
+
+def _propagate(node, g, grads, namespace, create_graph, anomaly=False):
     """Add each trainable parent's share of ``g`` (the gradient of ``node``) into ``grads``."""
     op, parents, params = node._op, node._parents, node._params
     if create_graph:
@@ -103,16 +116,20 @@ def _propagate(node, g, grads, namespace, create_graph):
                                needed=[parent.trainable for parent in parents], **params)
         for parent, share in zip(parents, shares):
             if share is not None:
-                _add_share(grads, namespace, parent, share)
+                _add_share(grads, namespace, parent, share, anomaly and node)
         return
     for parent, vjp in zip(parents, vjps):
         if vjp is not None and parent.trainable:
-            _add_share(grads, namespace, parent,
-                       vjp(namespace, g, ans, *inputs, **params))
+            _add_share(grads, namespace, parent, vjp(namespace, g, ans, *inputs, **params),
+                       anomaly and node)
 
 
-def _add_share(grads, namespace, parent, share):
-    """Add a parent's share of the gradient, summed to its shape and cast to its dtype."""
+def _add_share(grads, namespace, parent, share, checked_node=None):
+    """Add a parent's share of the gradient, summed to its shape and cast to its dtype;
+    under anomaly detection, first make sure ``checked_node``'s VJP gave finite numbers."""
+    if checked_node:
+        check_finite(checked_node._op, getattr(share, "value", share), checked_node._backend,
+                     "backward", getattr(checked_node, "_origin", None))
     value = parent.value
     if share.shape != value.shape:
         share = _unbroadcast(namespace, share, value.shape)

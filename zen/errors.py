@@ -31,11 +31,21 @@ class GraphFreedError(GradientError):
     """A backward pass through a graph whose saved values an earlier backward freed."""
 
 
+class InPlaceError(GradientError):
+    """A value that a recorded op saved for backward was changed in place afterwards."""
+
+
+class AnomalyError(ZenError, FloatingPointError):
+    """Under ``detect_anomaly``, an op produced NaN or Inf."""
+
+
 class GradcheckError(ZenError, AssertionError):
     """An analytic gradient disagrees with finite differences."""
 
 
 __all__ = [
+    "AnomalyError",
+    "InPlaceError",
     "AxisError",
     "DeviceMismatchError",
     "DeviceUnavailableError",

@@ -7,9 +7,9 @@ recorded primitives, so its gradient (of any order) follows from theirs.
 import math
 
 from zen import ops
-from zen.errors import ShapeMismatchError
+from zen.errors import InPlaceError, ShapeMismatchError
 from zen.ops import normalise_axes, reshape
-from zen.tensor import Tensor, as_tensor
+from zen.tensor import Tensor, as_tensor, is_grad_enabled, mark_modified, no_grad
 
 
 def var(x, axis=None, keepdims=False, correction=0):
@@ -129,6 +129,44 @@ def _windows(op_name, x, window, stride):
     return ops._sliding_windows_op(x, window=tuple(window), stride=stride)
 
 
+def _in_place(function):
+    """``x op= y``: recorded, it makes a new tensor, as ``x = x op y`` would; otherwise (under
+    no_grad, or with nothing trainable) it changes x's value and marks x as modified, so that
+    a backward pass that saved the old value refuses to run."""
+    def in_place(self, other):
+        if is_grad_enabled() and (self.trainable or getattr(other, "trainable", False)):
+            return function(self, other)
+        with no_grad():
+            result = function(self, other)
+        self.value = ops.astype(result, self.dtype).value
+        mark_modified(self)
+        return self
+
+    in_place.__name__ = f"in_place_{function.__name__}"
+    return in_place
+
+
+def _set_item(self, key, value):
+    """``x[key] = value`` under no_grad or on a tensor that is not trainable; x is marked as
+    modified (see ``_in_place``)."""
+    value = as_tensor(value)
+    if is_grad_enabled() and (self.trainable or value.trainable):
+        raise InPlaceError("x[key] = value: x or value is trainable, and an assignment cannot "
+                           "be recorded; do it under zen.no_grad() (e.g. to edit parameters), "
+                           "or build a new tensor with zen.where or zen.concat")
+    xp = self.backend.xp
+    array = self.value
+    if not getattr(getattr(array, "flags", None), "writeable", True):
+        array = xp.asarray(array, copy=True)        # a read-only view or a NumPy scalar
+    full_key = key if isinstance(key, tuple) else (key,)
+    if Ellipsis not in full_key and not any(hasattr(k, "shape") for k in full_key):
+        full_key += (Ellipsis,)
+    array[full_key] = xp.astype(Tensor(value, trainable=False, device=self.backend).value,
+                                self.dtype)
+    self.value = array
+    mark_modified(self)
+
+
 # Tensor's operators and methods are the same functions.
 
 def _reflected(function):
@@ -144,6 +182,8 @@ for _name, _function in [("add", ops.add), ("sub", ops.subtract), ("mul", ops.mu
                          ("and", ops.logical_and), ("or", ops.logical_or)]:
     setattr(Tensor, f"__{_name}__", _function)
     setattr(Tensor, f"__r{_name}__", _reflected(_function))
+    setattr(Tensor, f"__i{_name}__", _in_place(_function))
+Tensor.__setitem__ = _set_item
 
 for _name, _function in [("__neg__", ops.negative), ("__abs__", ops.abs),
                          ("__invert__", ops.logical_not), ("__lt__", ops.less),

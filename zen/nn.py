@@ -12,7 +12,8 @@ import time
 import backends
 from zen import functional, loss as losses, ops, random
 from zen.errors import ShapeMismatchError, ZenError
-from zen.tensor import Tensor, as_tensor, constant, get_default_dtype, no_grad
+from zen.tensor import (Tensor, as_tensor, constant, get_default_dtype, mark_modified,
+                        no_grad)
 
 
 class CheckpointError(ZenError, ValueError):
@@ -383,6 +384,7 @@ class Model:
                                           f"{path} but {weight.shape} in this model")
             for name, weight in named.items():
                 weight.value = self.backend.asarray(arrays[name], weight.dtype)
+                mark_modified(weight)
             return self
         for name, array in arrays.items():      # unbuilt layers take the file's weights
             index, _, weight_name = name.split(".", 2)

@@ -4,7 +4,7 @@ no graph; the state (moments, velocities) lives beside the parameters on that de
 import math
 
 from zen.errors import ZenError
-from zen.tensor import Tensor
+from zen.tensor import Tensor, mark_modified
 
 
 class OptimizerError(ZenError, ValueError):
@@ -38,6 +38,7 @@ class Optimizer:
             if isinstance(gradient, Tensor):
                 gradient = gradient.value            # a recorded gradient (create_graph)
             self.update(parameter, gradient, self.state.setdefault(parameter, {}))
+            mark_modified(parameter)
 
     def zero_grad(self, parameters=None):
         for parameter in self._parameters(parameters):

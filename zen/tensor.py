@@ -7,10 +7,14 @@ Operators and maths methods (``+``, ``@``, ``.sum()``, ...) are bound onto Tenso
 import contextlib
 import math
 import numbers
+import os
+import sys
 import threading
+import traceback
 
 import backends
-from zen.errors import DeviceMismatchError, DtypeError, ShapeMismatchError
+from zen.errors import (AnomalyError, DeviceMismatchError, DtypeError, InPlaceError,
+                        ShapeMismatchError)
 
 DEFAULT_DEVICE = "cpu"
 _default_dtype = "float32"
@@ -30,7 +34,8 @@ def get_default_dtype():
 
 
 class _GradMode(threading.local):
-    enabled = True
+    enabled = True      # record ops for backward
+    anomaly = False     # check every result for NaN and Inf, and remember where ops ran
 
 
 _grad_mode = _GradMode()
@@ -56,6 +61,42 @@ def is_grad_enabled():
     return _grad_mode.enabled
 
 
+def is_anomaly_enabled():
+    return _grad_mode.anomaly
+
+
+@contextlib.contextmanager
+def detect_anomaly():
+    """Inside the block, the first op whose forward or backward gives NaN or Inf raises
+    AnomalyError naming the op and the line of your code that ran it. Slow: debugging only."""
+    previous = _grad_mode.anomaly
+    _grad_mode.anomaly = True
+    try:
+        yield
+    finally:
+        _grad_mode.anomaly = previous
+
+
+def check_finite(op, value, backend, stage, origin=None):
+    """Raise AnomalyError if the floating array ``value`` holds NaN or Inf."""
+    xp = backend.xp
+    if backend.is_floating(value.dtype) and not bool(xp.all(xp.isfinite(value))):
+        where = f"; recorded at {origin}" if origin else ""
+        raise AnomalyError(f"{op.name}: its {stage} produced NaN or Inf{where}")
+
+
+def user_frame():
+    """``file:line in function: code`` of the innermost caller outside zen and backends."""
+    for frame in reversed(traceback.extract_stack()):
+        if not frame.filename.startswith(_LIBRARY_DIRECTORIES):
+            return f"{frame.filename}:{frame.lineno} in {frame.name}: {frame.line}"
+    return None
+
+
+_LIBRARY_DIRECTORIES = tuple(os.path.dirname(os.path.abspath(module.__file__)) + os.sep
+                             for module in (backends, sys.modules[__name__]))
+
+
 class Tensor:
     """An array on a device, recorded for automatic differentiation when trainable.
 
@@ -66,7 +107,8 @@ class Tensor:
     bool tensors are never trainable. ``requires_grad`` is an alias of ``trainable``.
     """
 
-    __slots__ = ("value", "gradient", "trainable", "_backend", "_op", "_parents", "_params")
+    __slots__ = ("value", "gradient", "trainable", "_backend", "_op", "_parents", "_params",
+                 "_version", "_stamp", "_origin")
     __hash__ = object.__hash__      # == is elementwise; dicts and sets key on identity
     __array_ufunc__ = None          # NumPy defers to Tensor's reflected operators
 
@@ -85,6 +127,7 @@ class Tensor:
         self._op = None
         self._parents = ()
         self._params = None
+        self._version = 0
 
     shape = property(lambda self: tuple(self.value.shape))
     ndim = property(lambda self: self.value.ndim)
@@ -204,6 +247,7 @@ def constant(value, backend):
     tensor._op = None
     tensor._parents = ()
     tensor._params = None
+    tensor._version = 0
     return tensor
 
 
@@ -299,23 +343,55 @@ def apply(op, inputs, params):
         raise _forward_error(op, inputs, params, error) from error
     if op.saves:
         value, saved = value
+    mode = _grad_mode
+    if mode.anomaly:
+        check_finite(op, value, backend, "forward", user_frame())
     out = Tensor.__new__(Tensor)
     out.value = value
     out.gradient = None
     out._backend = backend
-    if trainable and op.vjps and _grad_mode.enabled:
+    out._version = 0
+    if trainable and op.vjps and mode.enabled:
         out.trainable = True
         out._op = op
         out._parents = inputs
         out._params = params
+        out._stamp = _edits      # see mark_modified
         if op.saves:
             params["saved"] = saved     # params is this call's own dict
+        if mode.anomaly:
+            out._origin = user_frame()
     else:
         out.trainable = False
         out._op = None
         out._parents = ()
         out._params = None
     return out
+
+
+# In-place changes are counted globally: a tensor's _version is the count at its last change
+# and a recorded node's _stamp the count when it was recorded, so a node is safe to
+# differentiate if nothing changed since (one comparison) and otherwise if none of its
+# values changed after its stamp.
+_edits = 0
+
+
+def mark_modified(tensor):
+    """Note that ``tensor``'s value was changed in place (see InPlaceError)."""
+    global _edits
+    _edits += 1
+    tensor._version = _edits
+
+
+def edit_count():
+    return _edits
+
+
+def modified_since_recorded(node):
+    """Whether ``node``'s result or one of its inputs changed in place after it was recorded."""
+    stamp = node._stamp
+    return stamp != _edits and (node._version > stamp or
+                                any(parent._version > stamp for parent in node._parents))
 
 
 def _device_mismatch(op, first, second):
