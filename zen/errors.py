@@ -15,6 +15,10 @@ class AxisError(ZenError, ValueError, IndexError):
     """An axis argument out of range or repeated."""
 
 
+class DataError(ZenError, ValueError):
+    """Training or loss data that cannot be used: empty, NaN or Inf, labels out of range."""
+
+
 class DeviceMismatchError(ZenError, ValueError):
     """An op got inputs on different devices."""
 
@@ -47,6 +51,7 @@ __all__ = [
     "AnomalyError",
     "InPlaceError",
     "AxisError",
+    "DataError",
     "DeviceMismatchError",
     "DeviceUnavailableError",
     "DtypeError",

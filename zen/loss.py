@@ -4,10 +4,12 @@ Classification losses take the target as one-hot rows (or class probabilities) o
 class labels.
 """
 
+import contextlib
 import functools
+import threading
 
 from zen import ops
-from zen.errors import ShapeMismatchError
+from zen.errors import DataError, ShapeMismatchError
 from zen.tensor import Tensor, as_tensor, constant
 
 
@@ -48,6 +50,37 @@ def _on_device_of(value, reference):
     return Tensor(value, trainable=False, device=reference.backend)
 
 
+class _Checked(threading.local):
+    labels = False
+
+
+_checked = _Checked()
+
+
+@contextlib.contextmanager
+def labels_checked():
+    """Inside, losses trust that class labels are in range: Model.train checks the whole
+    data set once, so that no training step waits for the device to answer."""
+    previous = _checked.labels
+    _checked.labels = True
+    try:
+        yield
+    finally:
+        _checked.labels = previous
+
+
+def check_labels(name, labels, classes):
+    """Raise DataError unless every integer label is in [0, classes)."""
+    xp = labels.backend.xp
+    value = labels.value
+    outside = xp.logical_or(value < 0, value >= classes)
+    count = int(xp.sum(xp.astype(outside, xp.int64)))
+    if count:
+        low, high = int(xp.min(value)), int(xp.max(value))
+        raise DataError(f"{name}: {count} class label(s) outside [0, {classes}) (labels run "
+                        f"from {low} to {high}); the prediction has {classes} classes")
+
+
 @functools.lru_cache(maxsize=64)
 def _class_positions(backend, count):
     """0, 1, ..., count - 1 on the backend's device, made once per class count."""
@@ -60,6 +93,8 @@ def _class_targets(loss, target, prediction):
     target = _on_device_of(target, prediction)
     backend = prediction.backend
     if not backend.is_floating(target.dtype) and target.shape == prediction.shape[:-1]:
+        if not _checked.labels:
+            check_labels(loss, target, prediction.shape[-1])
         classes = _class_positions(backend, prediction.shape[-1])
         one_hot = backend.xp.astype(target.value[..., None] == classes, prediction.dtype)
         return constant(one_hot, backend), True

@@ -4,14 +4,17 @@ A layer creates its parameters on its first call, from the input's size and devi
 zen's seeded generator (``zen.seed``), so one seed gives the same model on every device.
 """
 
+import contextlib
 import json
 import math
 import os
+import signal
+import threading
 import time
 
 import backends
 from zen import functional, loss as losses, ops, random
-from zen.errors import ShapeMismatchError, ZenError
+from zen.errors import DataError, ShapeMismatchError, ZenError
 from zen.tensor import (Tensor, as_tensor, constant, get_default_dtype, mark_modified,
                         no_grad)
 
@@ -288,48 +291,71 @@ class Model:
         return self
 
     def train(self, x, y, epochs=1, loss_fn=losses.MSE, optimizer=None, batch_size=32,
-              shuffle=True, validation_data=None, verbose=True, log_every=10):
+              shuffle=True, validation_data=None, verbose=True, log_every=10,
+              checkpoint=None, resume=False):
         """Fit the model to (x, y) with mini-batches; return the history of losses.
 
         The running loss stays on the device and is read for the progress bar only every
-        ``log_every`` steps, so a GPU is not made to wait for the host at each step.
+        ``log_every`` steps, so a GPU is not made to wait for the host at each step. With
+        ``checkpoint`` (a path), the model, the optimiser and the position in training are
+        saved there atomically after every epoch and when interrupted (Ctrl-C stops between
+        steps, never inside one); ``resume=True`` carries on from that file when it exists,
+        and ends where an uninterrupted run would have.
         """
-        from tqdm.auto import tqdm
-
         x, y = self._data(x), self._data(y, keep_dtype=True)
-        if x.shape[0] != y.shape[0]:
-            raise ShapeMismatchError(f"train: x has {x.shape[0]} examples but y has "
-                                     f"{y.shape[0]}")
+        self._check_data("train", x, y)
         optimizer = optimizer if optimizer is not None else _default_optimizer()
-        history = {"loss": []}
-        count = x.shape[0]
-        batches = max(1, math.ceil(count / batch_size))
+        state = _TrainingState()
+        if checkpoint and resume and os.path.exists(checkpoint):
+            state = self._resume(checkpoint, optimizer)
+        batches = max(1, math.ceil(x.shape[0] / batch_size))
         self._set_training(True)
         try:
-            for epoch in range(epochs):
-                started = time.perf_counter()
-                order = self._order(count, shuffle)
-                progress = tqdm(range(batches), desc=f"epoch {epoch + 1}/{epochs}",
-                                disable=not verbose, leave=False)
-                total = None
-                for batch in progress:
-                    rows = order[batch * batch_size:min((batch + 1) * batch_size, count)]
-                    loss = loss_fn(self(_take_rows(x, rows)), _take_rows(y, rows))
-                    loss.backward()
-                    parameters = self.parameters()
-                    optimizer.step(parameters)
-                    optimizer.zero_grad(parameters)
-                    total = loss.value if total is None else total + loss.value
-                    if (batch + 1) % log_every == 0:
-                        progress.set_postfix(loss=f"{float(total) / (batch + 1):.4f}")
-                progress.close()
-                history["loss"].append(float(total) / batches)
-                self._record_validation(history, validation_data, loss_fn)
-                if verbose:
-                    print(self._epoch_line(epoch, epochs, history, time.perf_counter() - started))
+            with _interrupts_between_steps() as interrupted, losses.labels_checked():
+                while state.epoch < epochs:
+                    started = time.perf_counter()
+                    self._train_epoch(x, y, loss_fn, optimizer, batch_size, batches, shuffle,
+                                      state, verbose and log_every, interrupted)
+                    state.finish_epoch(batches)
+                    self._record_validation(state.history, validation_data, loss_fn)
+                    if verbose:
+                        print(self._epoch_line(state.epoch - 1, epochs, state.history,
+                                               time.perf_counter() - started))
+                    if checkpoint:
+                        self._save_training(checkpoint, optimizer, state)
+        except KeyboardInterrupt:
+            if checkpoint:
+                self._save_training(checkpoint, optimizer, state)
+            raise
         finally:
             self._set_training(False)
-        return history
+        return state.history
+
+    def _train_epoch(self, x, y, loss_fn, optimizer, batch_size, batches, shuffle, state,
+                     log_every, interrupted):
+        from tqdm.auto import tqdm
+
+        count = x.shape[0]
+        if state.order is None:
+            state.order = self._order(count, shuffle)
+            state.generator = random.generator().get_state()
+        progress = tqdm(range(state.batch, batches), desc=f"epoch {state.epoch + 1}",
+                        disable=not log_every, leave=False)
+        for batch in progress:
+            rows = state.order[batch * batch_size:min((batch + 1) * batch_size, count)]
+            loss = loss_fn(self(_take_rows(x, rows)), _take_rows(y, rows))
+            loss.backward()
+            parameters = self.parameters()
+            optimizer.step(parameters)
+            optimizer.zero_grad(parameters)
+            state.batch = batch + 1
+            state.generator = random.generator().get_state()
+            state.total = loss.value if state.total is None else state.total + loss.value
+            if interrupted():
+                raise KeyboardInterrupt
+            if log_every and (batch + 1) % log_every == 0:
+                progress.set_postfix(loss=f"{state.loss_so_far():.4f}")
+        progress.close()
 
     def evaluate(self, x, y, loss_fn=losses.MSE, batch_size=256):
         """``{"loss": ..., "accuracy": ...}`` on (x, y); accuracy for class outputs only."""
@@ -355,21 +381,32 @@ class Model:
     def save(self, path):
         """Write the parameters and the layer settings to ``path`` (.npz) atomically: a crash
         mid-write leaves the previous file intact."""
+        self._write(path)
+
+    def _write(self, path, extra_arrays=None, training=None):
         named = self.named_parameters()
         if not named:
             raise CheckpointError("save: the model has no parameters yet; call it on a batch "
                                   "(or train it) first")
         arrays = {name: weight.numpy() for name, weight in named.items()}
-        metadata = json.dumps({"format": "zen.Model", "version": 1, "layers": self._specs()})
-        backends.save_arrays(path, arrays, metadata)
+        arrays.update(extra_arrays or {})
+        info = {"format": "zen.Model", "version": 1, "layers": self._specs()}
+        if training is not None:
+            info["training"] = training
+        try:
+            backends.save_arrays(path, arrays, json.dumps(info))
+        except OSError as error:
+            raise CheckpointError(f"save: cannot write {path} ({error.strerror or error}); "
+                                  f"the previous file, if any, is untouched") from error
 
     def load_weights(self, path):
         """Set the parameters from a file ``save`` wrote for a model of these same layers.
 
         Everything is checked before anything is set, so a file that does not fit leaves the
         model as it was."""
-        arrays, saved_layers = _read_checkpoint(path)
-        mine = self._specs()
+        arrays, info = _read_checkpoint(path)
+        arrays = {name: array for name, array in arrays.items() if "/" not in name}
+        saved_layers, mine = info["layers"], self._specs()
         if saved_layers != mine:
             raise CheckpointError(f"load: {path} holds a model of layers {saved_layers}, "
                                   f"not this model's {mine}")
@@ -394,9 +431,64 @@ class Model:
     @classmethod
     def load(cls, path, device=None):
         """The model ``save`` wrote to ``path``, rebuilt from its layer settings."""
-        _, layers = _read_checkpoint(path)
-        model = cls([LAYERS[spec["layer"]](**spec["config"]) for spec in layers], device)
+        _, info = _read_checkpoint(path)
+        model = cls([LAYERS[spec["layer"]](**spec["config"]) for spec in info["layers"]], device)
         return model.load_weights(path)
+
+    def _save_training(self, path, optimizer, state):
+        parameters = self.parameters()
+        optimizer_arrays, steps = optimizer.state_arrays(parameters)
+        arrays = {f"optimizer/{key}": self.backend.to_host(array)
+                  for key, array in optimizer_arrays.items()}
+        if state.order is not None:
+            arrays["training/order"] = self.backend.to_host(state.order)
+        # Mid-epoch, the generator as it was after the last finished step: a step cut short
+        # may have drawn numbers (dropout) that the resumed run must draw again.
+        generator = random.generator().get_state() if state.order is None else state.generator
+        training = {"epoch": state.epoch, "batch": state.batch, "partial": state.loss_sum(),
+                    "history": state.history, "optimizer": type(optimizer).__name__,
+                    "steps": steps, "generator": generator}
+        self._write(path, arrays, training)
+
+    def _resume(self, path, optimizer):
+        """Set the model, the optimiser and zen's generator from a training checkpoint."""
+        arrays, info = _read_checkpoint(path)
+        training = info.get("training")
+        if training is None:
+            raise CheckpointError(f"train: {path} holds a model but no training state to "
+                                  f"resume; pass resume=False to start afresh from it")
+        if training["optimizer"] != type(optimizer).__name__:
+            raise CheckpointError(f"train: {path} was trained with {training['optimizer']}, "
+                                  f"not {type(optimizer).__name__}")
+        self.load_weights(path)
+        prefix = "optimizer/"
+        optimizer.load_state_arrays(self.parameters(), {
+            name[len(prefix):]: array for name, array in arrays.items()
+            if name.startswith(prefix)}, training["steps"])
+        random.generator().set_state(training["generator"])
+        order = arrays.get("training/order")
+        return _TrainingState(training["epoch"], training["batch"],
+                              None if order is None else self.backend.asarray(order),
+                              training["partial"], training["history"])
+
+    def _check_data(self, name, x, y):
+        """Refuse data that would train on nothing or on NaN, before any parameter moves."""
+        if x.shape[0] == 0:
+            raise DataError(f"{name}: x has no examples (shape {x.shape})")
+        if x.shape[0] != y.shape[0]:
+            raise ShapeMismatchError(f"{name}: x has {x.shape[0]} examples but y has "
+                                     f"{y.shape[0]}")
+        for label, data in (("x", x), ("y", y)):
+            xp = data.backend.xp
+            if data.backend.is_floating(data.dtype):
+                bad = int(xp.sum(xp.astype(xp.logical_not(xp.isfinite(data.value)), xp.int64)))
+                if bad:
+                    raise DataError(f"{name}: {label} holds {bad} NaN or Inf value(s); clean "
+                                    f"or drop those examples first")
+        if not self.backend.is_floating(y.dtype) and y.ndim == 1:
+            with no_grad():
+                classes = self(_take_rows(x, self.backend.asarray([0]))).shape[-1]
+            losses.check_labels(name, y, classes)
 
     def _specs(self):
         return [{"layer": type(layer).__name__, "config": layer.config} for layer in self.layers]
@@ -433,6 +525,44 @@ class Model:
         return f"epoch {epoch + 1}/{epochs}  {metrics}  ({seconds:.2f} s)"
 
 
+class _TrainingState:
+    """Where training stands: the epoch and the next batch in it, that epoch's order of
+    examples, its running loss, and the history of finished epochs."""
+
+    def __init__(self, epoch=0, batch=0, order=None, partial=0.0, history=None):
+        self.epoch, self.batch, self.order = epoch, batch, order
+        self.partial = partial      # loss summed over batches done before a resume
+        self.total = None           # loss summed since, kept on the device
+        self.generator = None       # zen's generator after the last finished step
+        self.history = history or {"loss": []}
+
+    def loss_sum(self):
+        return self.partial + (0.0 if self.total is None else float(self.total))
+
+    def loss_so_far(self):
+        return self.loss_sum() / max(self.batch, 1)
+
+    def finish_epoch(self, batches):
+        self.history["loss"].append(self.loss_sum() / batches)
+        self.epoch, self.batch, self.order, self.partial, self.total = \
+            self.epoch + 1, 0, None, 0.0, None
+
+
+@contextlib.contextmanager
+def _interrupts_between_steps():
+    """Ctrl-C during training takes effect after the current step, so that no parameter is
+    left half-updated; yields a function that says whether one came."""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: received.append(number))
+    try:
+        yield lambda: bool(received)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _take_rows(data, rows):
     """The examples at ``rows`` of a data tensor: a plain gather, nothing to record."""
     return constant(data.backend.xp.take(data.value, rows, axis=0), data.backend)
@@ -445,7 +575,7 @@ def _default_optimizer():
 
 
 def _read_checkpoint(path):
-    """``(arrays, layer specs)`` from a checkpoint, or CheckpointError saying what is wrong."""
+    """``(arrays, description)`` from a checkpoint, or CheckpointError saying what is wrong."""
     if not os.path.exists(path):
         raise FileNotFoundError(f"load: no checkpoint at {path}")
     try:
@@ -456,4 +586,4 @@ def _read_checkpoint(path):
     except Exception as error:
         raise CheckpointError(f"load: {path} is not a readable zen checkpoint "
                               f"({type(error).__name__}: {error})") from error
-    return arrays, info["layers"]
+    return arrays, info
