@@ -116,18 +116,18 @@ def _propagate(node, g, grads, namespace, create_graph, anomaly=False):
                                needed=[parent.trainable for parent in parents], **params)
         for parent, share in zip(parents, shares):
             if share is not None:
-                _add_share(grads, namespace, parent, share, anomaly and node)
+                _add_share(grads, namespace, parent, share, node if anomaly else None)
         return
     for parent, vjp in zip(parents, vjps):
         if vjp is not None and parent.trainable:
             _add_share(grads, namespace, parent, vjp(namespace, g, ans, *inputs, **params),
-                       anomaly and node)
+                       node if anomaly else None)
 
 
 def _add_share(grads, namespace, parent, share, checked_node=None):
     """Add a parent's share of the gradient, summed to its shape and cast to its dtype;
     under anomaly detection, first make sure ``checked_node``'s VJP gave finite numbers."""
-    if checked_node:
+    if checked_node is not None:
         check_finite(checked_node._op, getattr(share, "value", share), checked_node._backend,
                      "backward", getattr(checked_node, "_origin", None))
     value = parent.value

@@ -11,6 +11,10 @@ class ShapeMismatchError(ZenError, ValueError):
     """An op got inputs whose shapes it cannot combine."""
 
 
+class ArgumentError(ZenError, ValueError):
+    """A setting with a value that cannot work: a dropout rate of 1.5, a negative lr."""
+
+
 class AxisError(ZenError, ValueError, IndexError):
     """An axis argument out of range or repeated."""
 
@@ -49,6 +53,7 @@ class GradcheckError(ZenError, AssertionError):
 
 __all__ = [
     "AnomalyError",
+    "ArgumentError",
     "InPlaceError",
     "AxisError",
     "DataError",

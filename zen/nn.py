@@ -14,7 +14,7 @@ import time
 
 import backends
 from zen import functional, loss as losses, ops, random
-from zen.errors import DataError, ShapeMismatchError, ZenError
+from zen.errors import ArgumentError, DataError, ShapeMismatchError, ZenError
 from zen.tensor import (Tensor, as_tensor, constant, get_default_dtype, mark_modified,
                         no_grad)
 
@@ -178,7 +178,8 @@ class Conv2D(Layer):
             else tuple(kernel_size)
         if padding == "same":
             if strides != 1 or self.kernel[0] % 2 == 0 or self.kernel[1] % 2 == 0:
-                raise ValueError("Conv2D: padding='same' needs stride 1 and odd kernel sizes")
+                raise ArgumentError(f"Conv2D: padding='same' needs stride 1 and odd kernel "
+                                    f"sizes, got strides={strides}, kernel_size={kernel_size}")
             padding = self.kernel[0] // 2
         self.padding = 0 if padding == "valid" else padding
 
@@ -218,7 +219,7 @@ class Dropout(Layer):
     def __init__(self, rate):
         super().__init__(rate=rate)
         if not 0 <= rate < 1:
-            raise ValueError(f"Dropout: rate must be in [0, 1), got {rate}")
+            raise ArgumentError(f"Dropout: rate must be in [0, 1), got {rate}")
         self.rate = rate
 
     def forward(self, x):
@@ -372,6 +373,8 @@ class Model:
     def predict(self, x, batch_size=256):
         """The model's outputs for x, in batches, without recording a graph."""
         x = self._data(x)
+        if x.shape[0] == 0:
+            raise DataError(f"predict: x has no examples (shape {x.shape})")
         with no_grad():
             count = x.shape[0]
             parts = [self(x[start:min(start + batch_size, count)])

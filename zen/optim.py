@@ -3,11 +3,11 @@ no graph; the state (moments, velocities) lives beside the parameters on that de
 
 import math
 
-from zen.errors import ZenError
+from zen.errors import ArgumentError
 from zen.tensor import Tensor, mark_modified
 
 
-class OptimizerError(ZenError, ValueError):
+class OptimizerError(ArgumentError):
     """An optimiser asked to step without parameters, or with bad settings."""
 
 

@@ -269,7 +269,29 @@ def _to_backend_array(value, device, dtype):
         dtype = _default_dtype
     if isinstance(dtype, str):
         dtype = backend.dtype(dtype)
-    return backend, backend.asarray(value, dtype, copy=True)
+    try:
+        array = backend.asarray(value, dtype, copy=True)
+    except (TypeError, ValueError) as error:
+        raise _conversion_error(value, error) from error
+    if not _is_numeric(backend, array.dtype):
+        raise DtypeError(f"Tensor: values of dtype {array.dtype} are not numbers; convert "
+                         f"them to a numeric array first")
+    return backend, array
+
+
+def _is_numeric(backend, dtype):
+    try:
+        return backend.xp.isdtype(dtype, ("numeric", "bool"))
+    except (TypeError, ValueError):     # object, string and other non-array-API dtypes
+        return False
+
+
+def _conversion_error(value, error):
+    if "inhomogeneous" in str(error) or "sequence" in str(error):
+        return ShapeMismatchError(f"Tensor: nested lists of unequal lengths (ragged) have no "
+                                  f"array shape ({error})")
+    return DtypeError(f"Tensor: cannot make numbers of {type(value).__name__} {value!r:.60} "
+                      f"({error})")
 
 
 class Op:

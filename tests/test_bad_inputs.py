@@ -1,0 +1,203 @@
+"""A catalogue of bad inputs across the public API. Each case must raise its specific
+exception with a message naming the op or argument and the offending values, and leave the
+model's parameters and the checkpoint file on disk exactly as they were."""
+
+import numpy
+import pytest
+
+import zen
+from zen import Tensor
+from zen.errors import (AnomalyError, ArgumentError, AxisError, DataError, DeviceMismatchError,
+                        DeviceUnavailableError, DtypeError, GradientError, GraphFreedError,
+                        InPlaceError, ShapeMismatchError, UnknownDeviceError)
+from zen.nn import RNN, CheckpointError, Conv2D, Dropout, Linear, Model
+from zen.optim import SGD, Adam, OptimizerError
+
+
+class Scene:
+    """What each case may misuse: a built model on the device and its saved checkpoint."""
+
+    def __init__(self, device, directory):
+        self.device, self.directory = device, directory
+        zen.seed(0)
+        self.model = Model([Linear(3)], device=device)
+        self.model(numpy.ones((2, 4)))
+        self.checkpoint = directory / "model.npz"
+        self.model.save(self.checkpoint)
+
+    def t(self, shape, fill=1.0, **settings):
+        return Tensor(numpy.full(shape, fill), device=self.device, **settings)
+
+    def file(self, name, content):
+        (self.directory / name).write_bytes(content)
+        return self.directory / name
+
+
+def _backward_twice(s):
+    y = (s.t((2,)) * 2.0).sum()
+    y.backward()
+    y.backward()
+
+
+def _changed_after_recording(s):
+    x = s.t((2,))
+    y = (x * x).sum()
+    with zen.no_grad():
+        x += 1.0
+    y.backward()
+
+
+def _anomaly(s):
+    with zen.detect_anomaly():
+        zen.log(s.t((2,), -1.0)).sum().backward()
+
+
+def _other_model_file(s):
+    path = s.directory / "wide.npz"
+    wide = Model([Linear(5)])
+    wide(numpy.ones((1, 4)))
+    wide.save(path)
+    s.model.load_weights(path)
+
+
+def _resume_with_another_optimizer(s):
+    path = s.directory / "training.npz"
+    other = Model([Linear(3)], device=s.device)
+    other.train(numpy.ones((4, 4)), numpy.ones((4, 3)), epochs=1, verbose=False,
+                optimizer=SGD(lr=0.1), checkpoint=path)
+    s.model.train(numpy.ones((4, 4)), numpy.ones((4, 3)), epochs=2, verbose=False,
+                  optimizer=Adam(), checkpoint=path, resume=True)
+
+
+CASES = [
+    # Shapes that do not fit, in every binary op, matmul, convolution and the shape ops.
+    ("add", lambda s: s.t((2, 3)) + s.t((4,)), ShapeMismatchError, r"add: .*\(2, 3\), \(4,\)"),
+    ("subtract", lambda s: s.t((2, 3)) - s.t((2, 2)), ShapeMismatchError, r"subtract: .*\(2, 2\)"),
+    ("multiply", lambda s: s.t((3,)) * s.t((4,)), ShapeMismatchError, r"multiply: .*\(3,\), \(4,\)"),
+    ("divide", lambda s: s.t((3, 1)) / s.t((2, 3)), ShapeMismatchError, r"divide: .*\(2, 3\)"),
+    ("power", lambda s: s.t((2,)) ** s.t((3,)), ShapeMismatchError, r"power: .*\(3,\)"),
+    ("maximum", lambda s: zen.maximum(s.t((2,)), s.t((5,))), ShapeMismatchError, r"maximum: .*\(5,\)"),
+    ("where", lambda s: zen.where(s.t((2,)) > 0, s.t((3,)), 0.0), ShapeMismatchError, r"where: .*\(3,\)"),
+    ("matmul", lambda s: s.t((2, 3)) @ s.t((4, 5)), ShapeMismatchError, r"matmul: .*\(2, 3\), \(4, 5\)"),
+    ("matmul of a scalar", lambda s: s.t(()) @ s.t((2,)), ShapeMismatchError, r"matmul: .*\(\), \(2,\)"),
+    ("conv2d channels", lambda s: zen.conv2d(s.t((1, 3, 5, 5)), s.t((2, 1, 3, 3))),
+     ShapeMismatchError, r"conv2d: .*\(1, 3, 5, 5\).*\(2, 1, 3, 3\)"),
+    ("conv2d rank", lambda s: zen.conv2d(s.t((3, 5, 5)), s.t((2, 3, 3, 3))),
+     ShapeMismatchError, r"conv2d: .*\(3, 5, 5\)"),
+    ("conv2d kernel too big", lambda s: zen.conv2d(s.t((1, 1, 2, 2)), s.t((1, 1, 3, 3))),
+     ShapeMismatchError, r"conv2d: window \(3, 3\) is larger.*\(2, 2\)"),
+    ("max_pool2d rank", lambda s: zen.max_pool2d(s.t((4, 4)), 2), ShapeMismatchError,
+     r"max_pool2d: .*\(4, 4\)"),
+    ("reshape", lambda s: s.t((2, 3)).reshape(4, 2), ShapeMismatchError, r"reshape: .*\(2, 3\).*\(4, 2\)"),
+    ("broadcast_to", lambda s: zen.broadcast_to(s.t((3,)), (2, 4)), ShapeMismatchError,
+     r"broadcast_to: .*\(3,\).*\(2, 4\)"),
+    ("concat", lambda s: zen.concat([s.t((2, 3)), s.t((2, 4))], axis=0), ShapeMismatchError,
+     r"concat: .*\(2, 3\), \(2, 4\)"),
+    ("stack", lambda s: zen.stack([s.t((2,)), s.t((3,))]), ShapeMismatchError, r"stack: .*\(2,\).*\(3,\)"),
+    ("split", lambda s: zen.split(s.t((5,)), 2), ShapeMismatchError, r"split: axis 0 of length 5"),
+    ("squeeze", lambda s: zen.squeeze(s.t((2, 3)), 1), ShapeMismatchError, r"squeeze: axis 1 has length 3"),
+    # Axes.
+    ("sum axis", lambda s: s.t((2, 3)).sum(axis=2), AxisError, r"sum: axis 2 .* 2 dimension"),
+    ("mean repeated axis", lambda s: s.t((2, 3)).mean(axis=(0, -2)), AxisError, r"mean: axis \(0, -2\) repeats"),
+    ("softmax axis", lambda s: zen.softmax(s.t((2, 3)), axis=-3), AxisError, r"softmax: axis -3"),
+    ("transpose axes", lambda s: s.t((2, 3)).transpose(1, 1), AxisError, r"transpose: axis \(1, 1\)"),
+    ("argmax two axes", lambda s: zen.argmax(s.t((2, 3)), axis=(0, 1)), AxisError,
+     r"argmax: axis must be one int, got \(0, 1\)"),
+    # Data: empty, NaN and Inf, and values that are not numbers.
+    ("empty batch", lambda s: s.model.train(numpy.ones((0, 4)), numpy.ones((0, 3)), verbose=False),
+     DataError, r"train: x has no examples \(shape \(0, 4\)\)"),
+    ("empty prediction", lambda s: s.model.predict(numpy.ones((0, 4))), DataError,
+     r"predict: x has no examples"),
+    ("NaN input", lambda s: s.model.train(numpy.full((4, 4), numpy.nan), numpy.ones((4, 3)),
+                                          verbose=False), DataError, r"train: x holds 16 NaN or Inf"),
+    ("Inf target", lambda s: s.model.train(numpy.ones((4, 4)), numpy.full((4, 3), numpy.inf),
+                                           verbose=False), DataError, r"train: y holds 12 NaN or Inf"),
+    ("object array", lambda s: Tensor(numpy.array([object()]), device=s.device), DtypeError,
+     r"Tensor: .*object"),
+    ("string", lambda s: Tensor("abc", device=s.device), DtypeError, r"Tensor: cannot make numbers of str 'abc'"),
+    ("ragged list", lambda s: Tensor([[1.0, 2.0], [3.0]], device=s.device), ShapeMismatchError,
+     r"Tensor: nested lists of unequal lengths"),
+    ("trainable integers", lambda s: Tensor([1, 2], dtype="int32", trainable=True, device=s.device),
+     DtypeError, r"Tensor: trainable=True needs a floating dtype, got .*int32"),
+    ("bool subtraction", lambda s: (s.t((2,)) > 0) - (s.t((2,)) > 0), DtypeError,
+     r"subtract: cannot apply to dtypes .*bool, .*bool"),
+    ("bool negation", lambda s: -(s.t((2,)) > 0), DtypeError, r"negative: cannot apply to dtypes .*bool"),
+    # Devices.
+    ("device mix", lambda s: s.t((2,)) + Tensor([1.0, 1.0], device="cpu" if s.device != "cpu"
+                                               else "array_api_strict:device1"),
+     DeviceMismatchError, r"add: inputs are on different devices"),
+    ("unknown device", lambda s: Tensor(1.0, device="tpu"), UnknownDeviceError,
+     r"unknown device 'tpu'; known device kinds: 'cpu'"),
+    ("cuda:7", lambda s: Tensor(1.0, device="cuda:7"), DeviceUnavailableError, r"cuda"),
+    ("numpy view of a device tensor",
+     lambda s: numpy.asarray(Tensor([1.0], device="array_api_strict:device1")),
+     DeviceMismatchError, r"numpy.asarray: .*array_api_strict:device1.*\.numpy\(\)"),
+    # Models, losses and optimisers.
+    ("model input width", lambda s: s.model(numpy.ones((2, 5))), ShapeMismatchError,
+     r"Linear: input has 5 features .*built for 4"),
+    ("RNN input rank", lambda s: Model([RNN(1, 4)], device=s.device)(numpy.ones((2, 3))),
+     ShapeMismatchError, r"RNN: needs input \(batch, time, 3\), got \(2, 3\)"),
+    ("MSE target shape", lambda s: zen.loss.MSE(s.t((4, 3)), numpy.ones((4, 1))),
+     ShapeMismatchError, r"MSE: prediction has shape \(4, 3\) but target has shape \(4, 1\)"),
+    ("labels out of range", lambda s: zen.loss.softmax_cross_entropy(s.t((2, 3)), numpy.array([0, 3])),
+     DataError, r"softmax_cross_entropy: 1 class label\(s\) outside \[0, 3\)"),
+    ("labels out of range in train", lambda s: s.model.train(
+        numpy.ones((2, 4)), numpy.array([0, 7]), loss_fn=zen.loss.softmax_cross_entropy,
+        verbose=False), DataError, r"train: 1 class label\(s\) outside \[0, 3\) .*0 to 7"),
+    ("float labels", lambda s: zen.loss.softmax_cross_entropy(s.t((2, 3)), numpy.zeros(2)),
+     ShapeMismatchError, r"class labels must be integers"),
+    ("optimiser without parameters", lambda s: SGD([]), OptimizerError, r"SGD: got an empty list"),
+    ("optimiser step with nothing", lambda s: Adam(lr=0.1).step(), OptimizerError,
+     r"Adam: no parameters to update"),
+    ("negative learning rate", lambda s: SGD(s.model.parameters(), lr=-1), OptimizerError,
+     r"SGD: lr must be positive, got -1"),
+    ("dropout rate", lambda s: Dropout(1.5), ArgumentError, r"Dropout: rate must be in \[0, 1\), got 1.5"),
+    ("same padding, even kernel", lambda s: Conv2D(2, 4, padding="same"), ArgumentError,
+     r"Conv2D: padding='same' needs .*kernel_size=4"),
+    # Gradients.
+    ("backward twice", _backward_twice, GraphFreedError, r"sum result was freed.*retain_graph"),
+    ("backward of a vector", lambda s: (s.t((3,)) * 2.0).backward(), GradientError,
+     r"backward: the output has shape \(3,\)"),
+    ("backward with a wrong grad", lambda s: (s.t((3,)) * 2.0).backward(numpy.ones(2)),
+     ShapeMismatchError, r"backward: grad has shape \(2,\) but the output has shape \(3,\)"),
+    ("grad of a non-tensor", lambda s: zen.grad(lambda x: 3.0)(s.t(())), GradientError,
+     r"grad: the function must return a Tensor, got float"),
+    ("item of many", lambda s: s.t((2,)).item(), ShapeMismatchError, r"item: .*shape \(2,\)"),
+    ("changed after recording", _changed_after_recording, InPlaceError,
+     r"an input of this multiply was modified in place"),
+    ("assignment into a trainable tensor", lambda s: s.t((2,)).__setitem__(0, 1.0), InPlaceError,
+     r"x\[key\] = value: .*zen.no_grad\(\)"),
+    ("NaN in anomaly mode", _anomaly, AnomalyError,
+     r"log: its forward produced NaN or Inf; recorded at .*test_bad_inputs.py"),
+    # Checkpoints.
+    ("truncated checkpoint", lambda s: s.model.load_weights(
+        s.file("cut.npz", s.checkpoint.read_bytes()[:200])), CheckpointError,
+     r"load: .*cut.npz is not a readable zen checkpoint"),
+    ("corrupt checkpoint", lambda s: s.model.load_weights(s.file("bad.npz", b"PK\x03\x04" + b"x" * 300)),
+     CheckpointError, r"load: .*bad.npz is not a readable zen checkpoint"),
+    ("another model's checkpoint", _other_model_file, CheckpointError, r"units.: 5.*units.: 3"),
+    ("unwritable checkpoint path", lambda s: s.model.save(s.directory / "missing" / "model.npz"),
+     CheckpointError, r"save: cannot write .*missing/model.npz"),
+    ("checkpoint path is a directory", lambda s: s.model.save(s.directory), CheckpointError,
+     r"save: cannot write"),
+    ("resume with another optimiser", _resume_with_another_optimizer, CheckpointError,
+     r"trained with SGD, not Adam"),
+]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("name, misuse, error, message", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_gets_a_clear_error_and_changes_nothing(name, misuse, error, message, device,
+                                                         tmp_path):
+    scene = Scene(device, tmp_path)
+    parameters = {key: p.numpy().copy() for key, p in scene.model.named_parameters().items()}
+    saved = scene.checkpoint.read_bytes()
+    with pytest.raises(error, match=message):
+        misuse(scene)
+    for key, parameter in scene.model.named_parameters().items():
+        numpy.testing.assert_array_equal(parameter.numpy(), parameters[key])
+    assert scene.checkpoint.read_bytes() == saved
+
+
+def test_the_catalogue_is_large():
+    assert len(CASES) >= 40
