@@ -36,6 +36,22 @@ class Workload:
     def torch(self):
         return None
 
+    def model(self, layers, weights):
+        """A zen Model of ``layers`` on the device, starting from the floor's ``weights``."""
+        model = zen.nn.Model(layers, device=self.device)
+        model(self.x[:1])
+        for parameter, array in zip(model.parameters(), weights):
+            parameter.value = self.backend.asarray(array, copy=True)
+        return model
+
+    @staticmethod
+    def step(loss, optimizer):
+        """Backward, update, forget the gradients: the end of a training step, in zen or
+        PyTorch alike."""
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+
 
 def _torch():
     try:
@@ -48,6 +64,7 @@ def _torch():
 class Chain(Workload):
     name = "chain"
     description = "900 tiny ops: y = tanh(y*a + b) on 16 elements, forward + backward"
+    squashed = True     # each link ends in tanh
 
     def __init__(self, device, quick):
         super().__init__(device, quick)
@@ -56,24 +73,31 @@ class Chain(Workload):
         self.za, self.zb = self.parameter(self.a), self.parameter(self.b)
         self.zx = Tensor(self.x, trainable=False, device=device)
 
+    def link(self, y, a, b):
+        y = y * a + b
+        return y.tanh() if self.squashed else y
+
     def zen(self):
         y = self.zx
         for _ in range(self.steps):
-            y = (y * self.za + self.zb).tanh()
+            y = self.link(y, self.za, self.zb)
         y.sum().backward()
         self.za.gradient = self.zb.gradient = None
 
     def floor(self):
-        xp, a, b, y = self.xp, self.a, self.b, self.x
+        xp, a, b, y, squashed = self.xp, self.a, self.b, self.x, self.squashed
         inputs, outputs = [], []
         for _ in range(self.steps):
             inputs.append(y)
-            y = xp.tanh(y * a + b)
+            y = y * a + b
+            if squashed:
+                y = xp.tanh(y)
             outputs.append(y)
         g = xp.ones_like(y)
         grad_a, grad_b = xp.zeros_like(a), xp.zeros_like(b)
         for y_in, t in zip(reversed(inputs), reversed(outputs)):
-            g = g * (1 - t * t)
+            if squashed:
+                g = g * (1 - t * t)
             grad_b = grad_b + g
             grad_a = grad_a + g * y_in
             g = g * a
@@ -87,7 +111,7 @@ class Chain(Workload):
             self.tx = self.torch_parameter(self.x).detach()
         y = self.tx
         for _ in range(self.steps):
-            y = (y * self.ta + self.tb).tanh()
+            y = self.link(y, self.ta, self.tb)
         y.sum().backward()
         self.ta.grad = self.tb.grad = None
 
@@ -95,42 +119,11 @@ class Chain(Workload):
 class DeepChain(Chain):
     name = "deep chain"
     description = "20,000 ops: y = y*a + b on 16 elements, forward + backward"
+    squashed = False
 
     def __init__(self, device, quick):
         super().__init__(device, quick)
         self.steps = 100 if quick else 10_000
-
-    def zen(self):
-        y = self.zx
-        for _ in range(self.steps):
-            y = y * self.za + self.zb
-        y.sum().backward()
-        self.za.gradient = self.zb.gradient = None
-
-    def floor(self):
-        a, b, y = self.a, self.b, self.x
-        inputs = []
-        for _ in range(self.steps):
-            inputs.append(y)
-            y = y * a + b
-        g = self.xp.ones_like(y)
-        grad_a, grad_b = self.xp.zeros_like(a), self.xp.zeros_like(b)
-        for y_in in reversed(inputs):
-            grad_b = grad_b + g
-            grad_a = grad_a + g * y_in
-            g = g * a
-        return grad_a, grad_b
-
-    def torch(self):
-        if self.torch_module is None:
-            return None
-        if not hasattr(self, "ta"):
-            Chain.torch(self)   # creates the tensors
-        y = self.tx
-        for _ in range(self.steps):
-            y = y * self.ta + self.tb
-        y.sum().backward()
-        self.ta.grad = self.tb.grad = None
 
 
 def _digits(rng):
@@ -154,17 +147,13 @@ class DigitsEpoch(Workload):
         self.y = self.xp.asarray(labels[:count])
         self.weights = [self.array((64, 256), 0.1), self.xp.zeros(256, self.xp.float32),
                         self.array((256, 10), 0.1), self.xp.zeros(10, self.xp.float32)]
-        zen.seed(0)
-        self.model = zen.nn.Model([zen.nn.Linear(256), zen.nn.ReLU(), zen.nn.Linear(10)],
-                                  device=device)
-        self.model(self.x[:1])
-        for parameter, array in zip(self.model.parameters(), self.weights):
-            parameter.value = self.backend.asarray(array, copy=True)
+        self.net = self.model([zen.nn.Linear(256), zen.nn.ReLU(), zen.nn.Linear(10)],
+                              self.weights)
         self.optimizer = zen.optim.SGD(lr=0.1)
         self.order_rng = numpy.random.default_rng(1)
 
     def zen(self):
-        self.model.train(self.x, self.y, epochs=1, batch_size=64, verbose=False,
+        self.net.train(self.x, self.y, epochs=1, batch_size=64, verbose=False,
                          loss_fn=zen.loss.softmax_cross_entropy, optimizer=self.optimizer)
 
     def floor(self):
@@ -210,11 +199,8 @@ class DigitsEpoch(Workload):
         order = torch.as_tensor(self.order_rng.permutation(count), device=self.torch_device)
         for start in range(0, count, 64):
             rows = order[start:start + 64]
-            loss = torch.nn.functional.cross_entropy(self.torch_model(self.tx[rows]),
-                                                     self.ty[rows])
-            loss.backward()
-            self.torch_optimizer.step()
-            self.torch_optimizer.zero_grad()
+            self.step(torch.nn.functional.cross_entropy(self.torch_model(self.tx[rows]),
+                                                        self.ty[rows]), self.torch_optimizer)
 
 
 def _host(array):
@@ -238,10 +224,7 @@ class WideStep(Workload):
 
     def zen(self):
         w1, w2 = self.parameters
-        loss = zen.loss.MSE((self.zx @ w1).relu() @ w2, self.zt)
-        loss.backward()
-        self.optimizer.step()
-        self.optimizer.zero_grad()
+        self.step(zen.loss.MSE((self.zx @ w1).relu() @ w2, self.zt), self.optimizer)
 
     def floor(self):
         xp = self.xp
@@ -267,9 +250,7 @@ class WideStep(Workload):
             self.torch_optimizer = torch.optim.SGD(self.tw, lr=0.01)
         w1, w2 = self.tw
         loss = torch.nn.functional.mse_loss(torch.relu(self.tx @ w1) @ w2, self.tt)
-        loss.backward()
-        self.torch_optimizer.step()
-        self.torch_optimizer.zero_grad()
+        self.step(loss, self.torch_optimizer)
 
 
 class RNNStep(Workload):
@@ -285,19 +266,13 @@ class RNNStep(Workload):
                         "hidden_bias": self.xp.zeros(hidden, self.xp.float32),
                         "output_weight": self.array((hidden, 1), hidden ** -0.5),
                         "output_bias": self.xp.zeros(1, self.xp.float32)}
-        self.model = zen.nn.Model([zen.nn.RNN(1, hidden_dim=hidden)], device=device)
-        self.model(self.x[:1])
-        for name, parameter in self.model.layers[0].weights.items():
-            parameter.value = self.backend.asarray(self.weights[name], copy=True)
-        self.optimizer = zen.optim.SGD(self.model.parameters(), lr=0.01)
+        self.net = self.model([zen.nn.RNN(1, hidden_dim=hidden)], self.weights.values())
+        self.optimizer = zen.optim.SGD(self.net.parameters(), lr=0.01)
         self.zx = Tensor(self.x, trainable=False, device=device)
         self.zt = Tensor(self.target, trainable=False, device=device)
 
     def zen(self):
-        loss = zen.loss.MSE(self.model(self.zx), self.zt)
-        loss.backward()
-        self.optimizer.step()
-        self.optimizer.zero_grad()
+        self.step(zen.loss.MSE(self.net(self.zx), self.zt), self.optimizer)
 
     def floor(self):
         xp, w = self.xp, self.weights
@@ -340,9 +315,7 @@ class RNNStep(Workload):
         for step in range(1, self.steps):
             state = torch.tanh(inputs[:, step] + state @ w["hidden_weight"])
         output = state @ w["output_weight"] + w["output_bias"]
-        torch.nn.functional.mse_loss(output, self.tt).backward()
-        self.torch_optimizer.step()
-        self.torch_optimizer.zero_grad()
+        self.step(torch.nn.functional.mse_loss(output, self.tt), self.torch_optimizer)
 
 
 class CNNStep(Workload):
@@ -357,22 +330,16 @@ class CNNStep(Workload):
         self.weights = [self.array((16, 1, 3, 3), 0.3), self.xp.zeros(16, self.xp.float32),
                         self.array((32, 16, 3, 3), 0.1), self.xp.zeros(32, self.xp.float32),
                         self.array((128, 10), 0.1), self.xp.zeros(10, self.xp.float32)]
-        self.model = zen.nn.Model([
+        self.net = self.model([
             zen.nn.Conv2D(16, 3, padding="same"), zen.nn.ReLU(), zen.nn.MaxPool2D(2),
             zen.nn.Conv2D(32, 3, padding="same"), zen.nn.ReLU(), zen.nn.MaxPool2D(2),
-            zen.nn.Flatten(), zen.nn.Linear(10)], device=device)
-        self.model(self.x[:1])
-        for parameter, array in zip(self.model.parameters(), self.weights):
-            parameter.value = self.backend.asarray(array, copy=True)
-        self.optimizer = zen.optim.SGD(self.model.parameters(), lr=0.05)
+            zen.nn.Flatten(), zen.nn.Linear(10)], self.weights)
+        self.optimizer = zen.optim.SGD(self.net.parameters(), lr=0.05)
         self.zx = Tensor(self.x, trainable=False, device=device)
         self.zy = Tensor(self.y, trainable=False, device=device)
 
     def zen(self):
-        loss = zen.loss.softmax_cross_entropy(self.model(self.zx), self.zy)
-        loss.backward()
-        self.optimizer.step()
-        self.optimizer.zero_grad()
+        self.step(zen.loss.softmax_cross_entropy(self.net(self.zx), self.zy), self.optimizer)
 
     def floor(self):
         xp = self.xp
@@ -420,10 +387,8 @@ class CNNStep(Workload):
             self.torch_optimizer = torch.optim.SGD(self.torch_model.parameters(), lr=0.05)
             self.tx = torch.as_tensor(_host(self.x), device=self.torch_device)
             self.ty = torch.as_tensor(_host(self.y), device=self.torch_device)
-        loss = torch.nn.functional.cross_entropy(self.torch_model(self.tx), self.ty)
-        loss.backward()
-        self.torch_optimizer.step()
-        self.torch_optimizer.zero_grad()
+        self.step(torch.nn.functional.cross_entropy(self.torch_model(self.tx), self.ty),
+                  self.torch_optimizer)
 
 
 def _conv_forward(xp, x, weight, bias):

@@ -32,8 +32,8 @@ def test_chain_floors_compute_zens_gradients():
         grad_a, grad_b = workload.floor()
         y = workload.zx
         for _ in range(workload.steps):
-            y = (y * workload.za + workload.zb)
-            y = y.tanh() if workload_class is Chain else y
+            y = y * workload.za + workload.zb
+            y = y.tanh() if workload.squashed else y
         y.sum().backward()
         numpy.testing.assert_allclose(workload.za.gradient, grad_a, rtol=1e-5)
         numpy.testing.assert_allclose(workload.zb.gradient, grad_b, rtol=1e-5)
