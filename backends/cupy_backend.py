@@ -33,7 +33,9 @@ class CuPyBackend(Backend):
 
     def asarray(self, obj, dtype=None, copy=None):
         with self.native_device:
-            return self._cupy.array(obj, dtype=dtype, copy=bool(copy))
+            if copy:
+                return self._cupy.array(obj, dtype=dtype)
+            return self._cupy.asarray(obj, dtype=dtype)
 
     def to_host(self, array):
         return self._cupy.asnumpy(array)
@@ -57,6 +59,11 @@ def _create(index):
     if not 0 <= number < count:
         raise DeviceUnavailableError(f"device 'cuda:{number}' is not available: this machine "
                                      f"has {count} CUDA GPU(s), cuda:0 to cuda:{count - 1}")
+    if number:
+        # CuPy runs kernels and allocates on the *current* device; zen does not switch it.
+        raise DeviceUnavailableError(f"device 'cuda:{number}': zen runs on the current CUDA "
+                                     f"device, cuda:0; to use GPU {number}, start the program "
+                                     f"with CUDA_VISIBLE_DEVICES={number} and ask for 'cuda'")
     return CuPyBackend(cupy, number)
 
 

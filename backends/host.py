@@ -6,6 +6,7 @@ same numbers, and so the same model, on every backend.
 
 import io
 import os
+import stat
 import tempfile
 
 import numpy
@@ -44,6 +45,9 @@ def save_arrays(path, arrays, metadata=""):
     numpy.savez(buffer, __metadata__=numpy.array(metadata), **arrays)
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=".zen-", suffix=".tmp")
     try:
+        # mkstemp makes the file private (0600); keep the old file's mode, else the usual one.
+        mode = stat.S_IMODE(os.stat(path).st_mode) if os.path.exists(path) else 0o644
+        os.chmod(temporary, mode)
         with os.fdopen(handle, "wb") as file:
             file.write(buffer.getvalue())
             file.flush()

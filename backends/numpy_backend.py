@@ -5,7 +5,7 @@ import array_api_compat.numpy
 import numpy
 from numpy.lib.stride_tricks import sliding_window_view
 
-from backends.base import Backend, extend
+from backends.base import Backend, UnknownDeviceError, extend
 from backends.registry import register
 
 
@@ -43,7 +43,8 @@ class NumPyBackend(Backend):
 
 def _create(index):
     if index is not None and index != "0":
-        raise ValueError(f"device 'cpu:{index}': the NumPy backend has one device, 'cpu'")
+        raise UnknownDeviceError(f"device 'cpu:{index}': the NumPy backend has one device, "
+                                 f"'cpu'")
     return NumPyBackend()
 
 

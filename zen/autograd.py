@@ -75,6 +75,7 @@ def _backpropagate(root, grad, retain_graph, create_graph, wanted):
     namespace = ops.tensor_namespace if create_graph else ops.array_functions(root._backend)
     anomaly = is_anomaly_enabled()
     edits = edit_count()        # nothing is changed in place during the pass
+    stored = set()              # ids of the arrays given to leaves' .gradient in this pass
     with grad_enabled(create_graph):
         for node in reversed(order):
             g = grads.pop(id(node), None)
@@ -84,7 +85,7 @@ def _backpropagate(root, grad, retain_graph, create_graph, wanted):
                 found[id(node)] = g if create_graph else constant(g, node._backend)
             if node._op is None:
                 if wanted is None:
-                    _accumulate(node, g, create_graph)
+                    _accumulate(node, g, create_graph, stored)
                 continue
             if node._stamp != edits and modified_since_recorded(node):
                 raise _modified_error(node)
@@ -152,8 +153,13 @@ def _unbroadcast(namespace, g, shape):
     return g if g.shape == shape else namespace.reshape(g, shape)
 
 
-def _accumulate(leaf, g, create_graph):
+def _accumulate(leaf, g, create_graph, stored):
     if leaf.gradient is None:
+        # A pass-through gradient (of x + y, say) can reach two leaves as one array; each
+        # leaf gets its own, so that changing one gradient in place leaves the other alone.
+        if id(g) in stored:
+            g = g + 0 if create_graph else leaf._backend.xp.asarray(g, copy=True)
+        stored.add(id(g))
         leaf.gradient = g
     elif create_graph and not isinstance(leaf.gradient, Tensor):
         leaf.gradient = constant(leaf.gradient, leaf._backend) + g
@@ -176,7 +182,7 @@ def _seed(root, grad, create_graph):
                 raise DeviceMismatchError(f"backward: grad is on {grad.device} but the output "
                                           f"is on {root.device}")
             grad = grad.value
-        seed = backend.asarray(grad, root.dtype)
+        seed = backend.asarray(grad, root.dtype, copy=True)   # never the caller's array
         if tuple(seed.shape) != root.shape:
             raise ShapeMismatchError(f"backward: grad has shape {tuple(seed.shape)} but the "
                                      f"output has shape {root.shape}")

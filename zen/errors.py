@@ -19,6 +19,10 @@ class AxisError(ZenError, ValueError, IndexError):
     """An axis argument out of range or repeated."""
 
 
+class CheckpointError(ZenError, ValueError):
+    """A checkpoint file that is damaged, belongs to another model, or cannot be written."""
+
+
 class DataError(ZenError, ValueError):
     """Training or loss data that cannot be used: empty, NaN or Inf, labels out of range."""
 
@@ -56,6 +60,7 @@ __all__ = [
     "ArgumentError",
     "InPlaceError",
     "AxisError",
+    "CheckpointError",
     "DataError",
     "DeviceMismatchError",
     "DeviceUnavailableError",

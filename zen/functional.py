@@ -7,7 +7,7 @@ recorded primitives, so its gradient (of any order) follows from theirs.
 import math
 
 from zen import ops
-from zen.errors import InPlaceError, ShapeMismatchError
+from zen.errors import ArgumentError, InPlaceError, ShapeMismatchError
 from zen.ops import normalise_axes, reshape
 from zen.tensor import Tensor, as_tensor, is_grad_enabled, mark_modified, no_grad
 
@@ -84,17 +84,29 @@ def pad(x, padding, axes=None):
     return ops._pad_op(x, widths=widths)
 
 
+def _pair(name, value):
+    """An int or a pair of ints as a pair: (rows, columns)."""
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, int) and v >= 0 for v in pair):
+        raise ArgumentError(f"{name} must be a non-negative int or a pair of them, "
+                            f"got {value!r}")
+    return pair
+
+
 def conv2d(x, weight, bias=None, stride=1, padding=0):
-    """2-D cross-correlation of an NCHW input with OIHW weights, as im2col and one matmul."""
+    """2-D cross-correlation of an NCHW input with OIHW weights, as im2col and one matmul;
+    ``stride`` and ``padding`` are ints or (rows, columns) pairs."""
     x, weight = as_tensor(x), as_tensor(weight)
     if x.ndim != 4 or weight.ndim != 4 or x.shape[1] != weight.shape[1]:
         raise ShapeMismatchError(f"conv2d: needs input (N, C, H, W) and weight (O, C, KH, KW) "
                                  f"with the same C, got input {x.shape} and weight "
                                  f"{weight.shape}")
     out_channels, channels, height, width = weight.shape
-    if padding:
-        x = pad(x, padding, axes=(2, 3))
-    windows = _windows("conv2d", x, (height, width), stride)
+    padding = _pair("conv2d: padding", padding)
+    if padding != (0, 0):
+        widths = ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2)
+        x = ops._pad_op(x, widths=widths)
+    windows = _windows("conv2d", x, (height, width), _pair("conv2d: stride", stride))
     batch, _, rows, columns = windows.shape[:4]
     patches = reshape(ops.permute_dims(windows, (0, 2, 3, 1, 4, 5)),
                       (batch * rows * columns, channels * height * width))
@@ -118,8 +130,9 @@ def _pool_windows(op_name, x, kernel_size, stride):
     if x.ndim != 4:
         raise ShapeMismatchError(f"{op_name}: needs an input of shape (N, C, H, W), "
                                  f"got {x.shape}")
-    window = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
-    return _windows(op_name, x, window, window[0] if stride is None else stride)
+    window = _pair(f"{op_name}: kernel_size", kernel_size)
+    return _windows(op_name, x, window, window if stride is None else
+                    _pair(f"{op_name}: stride", stride))
 
 
 def _windows(op_name, x, window, stride):
@@ -131,15 +144,18 @@ def _windows(op_name, x, window, stride):
 
 def _in_place(function):
     """``x op= y``: recorded, it makes a new tensor, as ``x = x op y`` would; otherwise (under
-    no_grad, or with nothing trainable) it changes x's value and marks x as modified, so that
-    a backward pass that saved the old value refuses to run."""
+    no_grad, or with nothing trainable) it writes into x's array and marks x as modified, so
+    that a backward pass that saved the old value refuses to run."""
     def in_place(self, other):
         if is_grad_enabled() and (self.trainable or getattr(other, "trainable", False)):
             return function(self, other)
         with no_grad():
-            result = function(self, other)
-        self.value = ops.astype(result, self.dtype).value
-        mark_modified(self)
+            result = ops.astype(function(self, other), self.dtype)
+        if result.shape == self.shape:
+            _write(self, Ellipsis, result.value)
+        else:       # broadcasting made it bigger: x now names the bigger array
+            self.value = result.value
+            mark_modified(self)
         return self
 
     in_place.__name__ = f"in_place_{function.__name__}"
@@ -154,17 +170,22 @@ def _set_item(self, key, value):
         raise InPlaceError("x[key] = value: x or value is trainable, and an assignment cannot "
                            "be recorded; do it under zen.no_grad() (e.g. to edit parameters), "
                            "or build a new tensor with zen.where or zen.concat")
-    xp = self.backend.xp
-    array = self.value
-    if not getattr(getattr(array, "flags", None), "writeable", True):
-        array = xp.asarray(array, copy=True)        # a read-only view or a NumPy scalar
-    full_key = key if isinstance(key, tuple) else (key,)
-    if Ellipsis not in full_key and not any(hasattr(k, "shape") for k in full_key):
-        full_key += (Ellipsis,)
-    array[full_key] = xp.astype(Tensor(value, trainable=False, device=self.backend).value,
-                                self.dtype)
-    self.value = array
-    mark_modified(self)
+    key = key if isinstance(key, tuple) else (key,)
+    if Ellipsis not in key and not any(hasattr(k, "shape") for k in key):
+        key += (Ellipsis,)      # the array API asks for a full index
+    _write(self, key, Tensor(value, trainable=False, device=self.backend, dtype=self.dtype).value)
+
+
+def _write(tensor, key, values):
+    """``tensor.value[key] = values`` in place (a view or a DLPack peer sees it), or into a
+    copy when the array cannot be written (a read-only view, a NumPy scalar)."""
+    try:
+        tensor.value[key] = values
+    except (ValueError, TypeError):
+        array = tensor.backend.xp.asarray(tensor.value, copy=True)
+        array[key] = values
+        tensor.value = array
+    mark_modified(tensor)
 
 
 # Tensor's operators and methods are the same functions.

@@ -14,13 +14,9 @@ import time
 
 import backends
 from zen import functional, loss as losses, ops, random
-from zen.errors import ArgumentError, DataError, ShapeMismatchError, ZenError
+from zen.errors import ArgumentError, CheckpointError, DataError, ShapeMismatchError
 from zen.tensor import (Tensor, as_tensor, constant, get_default_dtype, mark_modified,
                         no_grad)
-
-
-class CheckpointError(ZenError, ValueError):
-    """A checkpoint file that is damaged, or that belongs to another model."""
 
 
 class Layer:
@@ -180,8 +176,13 @@ class Conv2D(Layer):
             if strides != 1 or self.kernel[0] % 2 == 0 or self.kernel[1] % 2 == 0:
                 raise ArgumentError(f"Conv2D: padding='same' needs stride 1 and odd kernel "
                                     f"sizes, got strides={strides}, kernel_size={kernel_size}")
-            padding = self.kernel[0] // 2
-        self.padding = 0 if padding == "valid" else padding
+            padding = (self.kernel[0] // 2, self.kernel[1] // 2)
+        elif padding == "valid":
+            padding = 0
+        elif not isinstance(padding, (int, tuple, list)):
+            raise ArgumentError(f"Conv2D: padding must be 'valid', 'same', an int or a pair, "
+                                f"got {padding!r}")
+        self.padding = padding
 
     def forward(self, x):
         if not self.weights:
@@ -304,7 +305,7 @@ class Model:
         and ends where an uninterrupted run would have.
         """
         x, y = self._data(x), self._data(y, keep_dtype=True)
-        self._check_data("train", x, y)
+        labels_checked = self._check_data("train", x, y, loss_fn)
         optimizer = optimizer if optimizer is not None else _default_optimizer()
         state = _TrainingState()
         if checkpoint and resume and os.path.exists(checkpoint):
@@ -312,7 +313,7 @@ class Model:
         batches = max(1, math.ceil(x.shape[0] / batch_size))
         self._set_training(True)
         try:
-            with _interrupts_between_steps() as interrupted, losses.labels_checked():
+            with _interrupts_between_steps() as interrupted, losses.labels_checked(labels_checked):
                 while state.epoch < epochs:
                     started = time.perf_counter()
                     self._train_epoch(x, y, loss_fn, optimizer, batch_size, batches, shuffle,
@@ -359,12 +360,12 @@ class Model:
         progress.close()
 
     def evaluate(self, x, y, loss_fn=losses.MSE, batch_size=256):
-        """``{"loss": ..., "accuracy": ...}`` on (x, y); accuracy for class outputs only."""
+        """``{"loss": ..., "accuracy": ...}`` on (x, y); accuracy with a classification loss."""
         prediction = self.predict(x, batch_size)
         y = self._data(y, keep_dtype=True)
         with no_grad():
             result = {"loss": loss_fn(prediction, y).item()}
-            if prediction.ndim == 2 and prediction.shape[1] > 1:
+            if loss_fn in _CLASSIFICATION_LOSSES and prediction.ndim == 2:
                 labels = y if not self.backend.is_floating(y.dtype) else ops.argmax(y, axis=1)
                 hits = ops.astype(ops.argmax(prediction, axis=1) == labels, "float64")
                 result["accuracy"] = ops.mean(hits).item()
@@ -375,10 +376,16 @@ class Model:
         x = self._data(x)
         if x.shape[0] == 0:
             raise DataError(f"predict: x has no examples (shape {x.shape})")
-        with no_grad():
-            count = x.shape[0]
-            parts = [self(x[start:min(start + batch_size, count)])
-                     for start in range(0, count, batch_size)]
+        modes = [layer.training for layer in self.layers]
+        self._set_training(False)       # inference, also in the middle of training
+        try:
+            with no_grad():
+                count = x.shape[0]
+                parts = [self(x[start:min(start + batch_size, count)])
+                         for start in range(0, count, batch_size)]
+        finally:
+            for layer, training in zip(self.layers, modes):
+                layer.training = training
         return parts[0] if len(parts) == 1 else ops.concat(parts, axis=0)
 
     def save(self, path):
@@ -409,7 +416,7 @@ class Model:
         model as it was."""
         arrays, info = _read_checkpoint(path)
         arrays = {name: array for name, array in arrays.items() if "/" not in name}
-        saved_layers, mine = info["layers"], self._specs()
+        saved_layers, mine = info["layers"], json.loads(json.dumps(self._specs()))
         if saved_layers != mine:
             raise CheckpointError(f"load: {path} holds a model of layers {saved_layers}, "
                                   f"not this model's {mine}")
@@ -440,9 +447,10 @@ class Model:
 
     def _save_training(self, path, optimizer, state):
         parameters = self.parameters()
-        optimizer_arrays, steps = optimizer.state_arrays(parameters)
-        arrays = {f"optimizer/{key}": self.backend.to_host(array)
-                  for key, array in optimizer_arrays.items()}
+        values = optimizer.state_values(parameters)
+        counters = {key: value for key, value in values.items() if isinstance(value, int)}
+        arrays = {f"optimizer/{key}": self.backend.to_host(value)
+                  for key, value in values.items() if key not in counters}
         if state.order is not None:
             arrays["training/order"] = self.backend.to_host(state.order)
         # Mid-epoch, the generator as it was after the last finished step: a step cut short
@@ -450,7 +458,7 @@ class Model:
         generator = random.generator().get_state() if state.order is None else state.generator
         training = {"epoch": state.epoch, "batch": state.batch, "partial": state.loss_sum(),
                     "history": state.history, "optimizer": type(optimizer).__name__,
-                    "steps": steps, "generator": generator}
+                    "counters": counters, "generator": generator}
         self._write(path, arrays, training)
 
     def _resume(self, path, optimizer):
@@ -465,17 +473,18 @@ class Model:
                                   f"not {type(optimizer).__name__}")
         self.load_weights(path)
         prefix = "optimizer/"
-        optimizer.load_state_arrays(self.parameters(), {
-            name[len(prefix):]: array for name, array in arrays.items()
-            if name.startswith(prefix)}, training["steps"])
+        values = {name[len(prefix):]: array for name, array in arrays.items()
+                  if name.startswith(prefix)}
+        optimizer.load_state_values(self.parameters(), {**values, **training["counters"]})
         random.generator().set_state(training["generator"])
         order = arrays.get("training/order")
         return _TrainingState(training["epoch"], training["batch"],
                               None if order is None else self.backend.asarray(order),
                               training["partial"], training["history"])
 
-    def _check_data(self, name, x, y):
-        """Refuse data that would train on nothing or on NaN, before any parameter moves."""
+    def _check_data(self, name, x, y, loss_fn):
+        """Refuse data that would train on nothing, on NaN or on labels out of range, before
+        any parameter moves; return whether the class labels were checked."""
         if x.shape[0] == 0:
             raise DataError(f"{name}: x has no examples (shape {x.shape})")
         if x.shape[0] != y.shape[0]:
@@ -488,10 +497,12 @@ class Model:
                 if bad:
                     raise DataError(f"{name}: {label} holds {bad} NaN or Inf value(s); clean "
                                     f"or drop those examples first")
-        if not self.backend.is_floating(y.dtype) and y.ndim == 1:
-            with no_grad():
-                classes = self(_take_rows(x, self.backend.asarray([0]))).shape[-1]
-            losses.check_labels(name, y, classes)
+        with no_grad():     # builds lazy layers now, before the epoch's order is drawn
+            outputs = self.predict(_take_rows(x, self.backend.asarray([0])))
+        if loss_fn in _CLASSIFICATION_LOSSES and not self.backend.is_floating(y.dtype):
+            losses.check_labels(name, y, outputs.shape[-1])
+            return True
+        return False
 
     def _specs(self):
         return [{"layer": type(layer).__name__, "config": layer.config} for layer in self.layers]
@@ -564,6 +575,9 @@ def _interrupts_between_steps():
         yield lambda: bool(received)
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+_CLASSIFICATION_LOSSES = (losses.softmax_cross_entropy, losses.categorical_crossentropy)
 
 
 def _take_rows(data, rows):

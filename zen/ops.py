@@ -13,6 +13,7 @@ Broadcast gradients are summed back, and cast to the input's dtype, centrally in
 ``zen.functional``.
 """
 
+# This module defines zen's sum, max, min and abs; Python's own are builtins.sum and so on.
 import builtins
 import functools
 import itertools
@@ -180,11 +181,16 @@ _sum = defop("sum",
              lambda xp, x, axis=None, keepdims=False: xp.sum(x, axis=axis, keepdims=keepdims),
              lambda F, g, ans, x, axis=None, keepdims=False:
                  F.broadcast_to(_kept(F, g, x.shape, axis, keepdims), x.shape))
+def _reduced_count(shape, axis):
+    """How many elements a reduction over ``axis`` combines into each result (at least 1)."""
+    return builtins.max(1, math.prod(shape if axis is None else [shape[a] for a in axis]))
+
+
 _mean = defop("mean",
               lambda xp, x, axis=None, keepdims=False: xp.mean(x, axis=axis, keepdims=keepdims),
               lambda F, g, ans, x, axis=None, keepdims=False:
                   F.broadcast_to(_kept(F, g, x.shape, axis, keepdims)
-                                 / (math.prod(x.shape) // math.prod(ans.shape)), x.shape))
+                                 / _reduced_count(x.shape, axis), x.shape))
 _max = defop("max",
              lambda xp, x, axis=None, keepdims=False: xp.max(x, axis=axis, keepdims=keepdims),
              _extremum_vjp)
@@ -202,8 +208,8 @@ _log_softmax_op = defop("log_softmax", _log_softmax,
                         lambda F, g, ans, x, axis: g - F.exp(ans) * F.sum(g, axis=axis,
                                                                           keepdims=True))
 def _examples(shape, axis):
-    """How many examples a loss over the class ``axis`` averages."""
-    return math.prod(shape) // math.prod(shape[a] for a in axis)
+    """How many examples a loss over the class ``axis`` averages (at least 1)."""
+    return builtins.max(1, math.prod(n for i, n in enumerate(shape) if i not in axis))
 
 
 def _cross_entropy(xp, logits, targets, axis, normalised=False):
@@ -385,22 +391,25 @@ def _interior(shape, widths):
 
 
 def _sliding_windows(xp, x, window, stride):
-    """(N, C, H, W) -> (N, C, OH, OW, KH, KW): every KH x KW window, ``stride`` apart."""
+    """(N, C, H, W) -> (N, C, OH, OW, KH, KW): every KH x KW window, ``stride`` (rows,
+    columns) apart."""
     windows = xp.sliding_window_view(x, window, axis=(2, 3))
-    if stride == 1:
+    if stride == (1, 1):
         return windows
-    return windows[:, :, ::stride, ::stride, :, :]
+    return windows[:, :, ::stride[0], ::stride[1], :, :]
 
 
 def _fold_windows(xp, windows, shape, stride):
     """The adjoint of ``_sliding_windows``: each window's values added back where they came
     from, one strided slice per kernel offset."""
     _, _, rows, columns, height, width = windows.shape
+    row_step, column_step = stride
     out = xp.zeros(shape, dtype=windows.dtype, device=windows.device)
     for i in range(height):
         for j in range(width):
-            last_row, last_column = i + stride * (rows - 1), j + stride * (columns - 1)
-            out[:, :, i:last_row + 1:stride, j:last_column + 1:stride] += windows[:, :, :, :, i, j]
+            last_row, last_column = i + row_step * (rows - 1), j + column_step * (columns - 1)
+            out[:, :, i:last_row + 1:row_step, j:last_column + 1:column_step] += \
+                windows[:, :, :, :, i, j]
     return out
 
 
@@ -421,7 +430,7 @@ def normalise_axes(op_name, axis, ndim):
     """``axis`` (None, an int or a sequence) as None or a sorted tuple of non-negative ints."""
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = (int(axis),) if isinstance(axis, numbers.Integral) else tuple(axis)
     for a in axes:
         if not -ndim <= a < ndim:
             raise AxisError(f"{op_name}: axis {a} is out of range for a tensor with {ndim} "
@@ -471,7 +480,8 @@ def argmax(x, axis=None, keepdims=False):
     """Index of the largest element, over the flattened tensor or along one ``axis``."""
     x = as_tensor(x)
     if axis is None:
-        return _argmax(reshape(x, -1))
+        flat = _argmax(reshape(x, -1))
+        return reshape(flat, (1,) * x.ndim) if keepdims else flat
     return _argmax(x, axis=_one_axis("argmax", axis, x.ndim), keepdims=keepdims)
 
 
@@ -479,7 +489,8 @@ def argmin(x, axis=None, keepdims=False):
     """Index of the smallest element, over the flattened tensor or along one ``axis``."""
     x = as_tensor(x)
     if axis is None:
-        return _argmin(reshape(x, -1))
+        flat = _argmin(reshape(x, -1))
+        return reshape(flat, (1,) * x.ndim) if keepdims else flat
     return _argmin(x, axis=_one_axis("argmin", axis, x.ndim), keepdims=keepdims)
 
 
@@ -501,9 +512,13 @@ def clip(x, min=None, max=None):
 
 
 def astype(x, dtype):
-    """``x`` converted to ``dtype`` (a name such as ``"float64"`` or a backend dtype)."""
+    """``x`` converted to ``dtype`` (a name such as ``"float64"`` or a backend dtype); a
+    conversion to integers or bools has no gradient and gives a non-trainable tensor."""
     x = as_tensor(x)
-    return _astype(x, dtype=x.backend.dtype(dtype) if isinstance(dtype, str) else dtype)
+    dtype = x.backend.dtype(dtype) if isinstance(dtype, str) else dtype
+    if x.backend.is_floating(dtype):
+        return _astype(x, dtype=dtype)
+    return constant(x.backend.xp.astype(x.value, dtype), x.backend)
 
 
 def reshape(x, *shape):

@@ -24,13 +24,11 @@ class Optimizer:
         if self.parameters is not None and not self.parameters:
             raise OptimizerError(f"{type(self).__name__}: got an empty list of parameters")
         self.lr = lr
-        self.steps = 0
-        self.state = {}     # parameter -> its arrays (moments and the like)
+        self.state = {}     # parameter -> its arrays (moments and the like) and counters
 
     def step(self, parameters=None):
         """Update every parameter that has a gradient."""
         parameters = self._parameters(parameters)
-        self.steps += 1
         for parameter in parameters:
             gradient = parameter.gradient
             if gradient is None:
@@ -54,19 +52,19 @@ class Optimizer:
                                  f"when creating it, or to step()")
         return parameters
 
-    def state_arrays(self, parameters):
-        """The state as ``{"i.name": array}`` for the i-th of ``parameters``, and the steps."""
-        arrays = {f"{i}.{name}": array for i, parameter in enumerate(parameters)
-                  for name, array in self.state.get(parameter, {}).items()}
-        return arrays, self.steps
+    def state_values(self, parameters):
+        """The state as ``{"i.name": value}`` for the i-th of ``parameters``: arrays on the
+        device, and ints (step counts)."""
+        return {f"{i}.{name}": value for i, parameter in enumerate(parameters)
+                for name, value in self.state.get(parameter, {}).items()}
 
-    def load_state_arrays(self, parameters, arrays, steps):
+    def load_state_values(self, parameters, values):
         self.state = {}
-        for key, array in arrays.items():
+        for key, value in values.items():
             index, name = key.split(".", 1)
             parameter = parameters[int(index)]
-            self.state.setdefault(parameter, {})[name] = parameter.backend.asarray(array)
-        self.steps = steps
+            self.state.setdefault(parameter, {})[name] = (
+                value if isinstance(value, int) else parameter.backend.asarray(value))
 
 
 def _zeros(state, name, parameter):
@@ -119,13 +117,14 @@ class Adam(Optimizer):
 
     def update(self, parameter, gradient, state):
         beta1, beta2 = self.betas
+        step = state["step"] = state.get("step", 0) + 1     # per parameter, as in PyTorch
         first, second = _zeros(state, "first", parameter), _zeros(state, "second", parameter)
         first *= beta1
         first += (1 - beta1) * gradient
         second *= beta2
         second += (1 - beta2) * gradient * gradient
-        step_size = self.lr / (1 - beta1 ** self.steps)
-        scale = 1 / math.sqrt(1 - beta2 ** self.steps)
+        step_size = self.lr / (1 - beta1 ** step)
+        scale = 1 / math.sqrt(1 - beta2 ** step)
         denominator = parameter.backend.xp.sqrt(second) * scale + self.eps
         parameter.value -= step_size * first / denominator
 

@@ -21,7 +21,8 @@ _default_dtype = "float32"
 
 
 def set_default_dtype(name):
-    """Set the dtype that Python numbers and lists become: ``"float32"`` or ``"float64"``."""
+    """Set the dtype that Python numbers and lists become: "float16", "float32" or
+    "float64"."""
     global _default_dtype
     if name not in ("float16", "float32", "float64"):
         raise DtypeError(f"set_default_dtype: expected 'float16', 'float32' or 'float64', "
@@ -203,10 +204,15 @@ class Tensor:
         return array.copy() if copy else array
 
     def __dlpack__(self, *args, **kwargs):
-        return self.value.__dlpack__(*args, **kwargs)
+        return self._array().__dlpack__(*args, **kwargs)
 
     def __dlpack_device__(self):
-        return self.value.__dlpack_device__()
+        return self._array().__dlpack_device__()
+
+    def _array(self):
+        """The value as an array (NumPy reductions give scalars, which cannot be exported)."""
+        value = self.value
+        return value if hasattr(value, "__dlpack__") else self._backend.asarray(value)
 
     def __len__(self):
         if self.ndim == 0:
@@ -233,6 +239,9 @@ def from_dlpack(array, trainable=False):
     kind, index = array.__dlpack_device__()
     backend = backends.backend_for_dlpack_device(kind, index)
     tensor = constant(backend.from_dlpack(array), backend)
+    if trainable and not backend.is_floating(tensor.dtype):
+        raise DtypeError(f"from_dlpack: trainable=True needs a floating dtype, got "
+                         f"{tensor.dtype}")
     tensor.trainable = bool(trainable)
     return tensor
 
@@ -265,10 +274,14 @@ def _to_backend_array(value, device, dtype):
         source or backends.get_backend(DEFAULT_DEVICE))
     if source is not None and source is not backend:
         value = source.to_host(value)
-    if dtype is None and source is None:
-        dtype = _default_dtype
+    if dtype is None and source is None and not hasattr(value, "dtype"):
+        dtype = _default_dtype      # numbers and lists; other arrays keep their dtype
     if isinstance(dtype, str):
-        dtype = backend.dtype(dtype)
+        try:
+            dtype = backend.dtype(dtype)
+        except AttributeError:
+            raise DtypeError(f"Tensor: unknown dtype {dtype!r}; use a name such as "
+                             f"'float32', 'float64', 'int64' or 'bool'") from None
     try:
         array = backend.asarray(value, dtype, copy=True)
     except (TypeError, ValueError) as error:
@@ -440,7 +453,8 @@ def _operand_like(operand, reference):
         dtype = backend.dtype(_default_dtype)
     if not is_number:
         return constant(backend.asarray(operand, dtype), backend)
-    key = (type(operand), operand, dtype, backend)
+    key = (type(operand), operand, math.copysign(1, operand) if operand == 0 else 1,
+           dtype, backend)
     cached = _scalars.get(key)
     if cached is None:
         if len(_scalars) > 4096:
