@@ -54,7 +54,8 @@ def _create(index):
         count = cupy.cuda.runtime.getDeviceCount()
     except cupy.cuda.runtime.CUDARuntimeError as error:
         raise DeviceUnavailableError(f"CuPy is installed but found no usable CUDA GPU "
-                                     f"({error}); check the NVIDIA driver with nvidia-smi") from error
+                                     f"({error}); check the NVIDIA driver with "
+                                     f"nvidia-smi") from error
     number = int(index or 0)
     if not 0 <= number < count:
         raise DeviceUnavailableError(f"device 'cuda:{number}' is not available: this machine "

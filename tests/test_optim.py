@@ -5,7 +5,6 @@ import math
 import numpy
 import pytest
 
-import zen
 from zen import Tensor
 from zen.optim import SGD, Adam, AdamW, Momentum, OptimizerError, RMSProp
 

@@ -27,3 +27,17 @@ from zen.random import seed
 reduce_sum, reduce_mean = sum, mean     # the names in the original Zen
 
 __version__ = "0.1.0"
+
+# zen.abs, zen.max, zen.min and zen.sum stay out of `import *`: they would hide builtins.
+__all__ = [
+    "OPS", "Tensor", "add", "argmax", "argmin", "astype", "avg_pool2d", "broadcast_to",
+    "clip", "concat", "conv2d", "cos", "detect_anomaly", "divide", "equal", "errors", "exp",
+    "expand_dims", "flatten", "from_dlpack", "get_default_dtype", "getitem", "grad",
+    "grad_enabled", "gradcheck", "gradients", "greater", "greater_equal", "is_grad_enabled",
+    "less", "less_equal", "log", "log_softmax", "logical_and", "logical_not", "logical_or",
+    "logsumexp", "loss", "matmul", "matrix_transpose", "max_pool2d", "maximum", "mean",
+    "minimum", "multiply", "negative", "nn", "no_grad", "not_equal", "optim", "pad",
+    "permute_dims", "power", "reduce_mean", "reduce_sum", "relu", "reshape", "seed",
+    "set_default_dtype", "sigmoid", "sign", "sin", "softmax", "split", "sqrt", "squeeze",
+    "stack", "subtract", "take", "tanh", "transpose", "value_and_grad", "var", "where",
+]

@@ -70,7 +70,7 @@ def _backpropagate(root, grad, retain_graph, create_graph, wanted):
     order = topological_order(root)
     grads = {id(root): _seed(root, grad, create_graph)}
     found = {}
-    from zen import ops   # ops builds on this module's callers; import when first needed
+    from zen import ops     # imported here: zen.ops itself builds on this module
 
     namespace = ops.tensor_namespace if create_graph else ops.array_functions(root._backend)
     anomaly = is_anomaly_enabled()

@@ -15,7 +15,7 @@ import time
 import backends
 from zen import functional, loss as losses, ops, random
 from zen.errors import ArgumentError, CheckpointError, DataError, ShapeMismatchError
-from zen.tensor import (Tensor, as_tensor, constant, get_default_dtype, mark_modified,
+from zen.tensor import (Tensor, constant, get_default_dtype, mark_modified,
                         no_grad)
 
 

@@ -13,8 +13,7 @@ import threading
 import traceback
 
 import backends
-from zen.errors import (AnomalyError, DeviceMismatchError, DtypeError, InPlaceError,
-                        ShapeMismatchError)
+from zen.errors import (AnomalyError, DeviceMismatchError, DtypeError, ShapeMismatchError)
 
 DEFAULT_DEVICE = "cpu"
 _default_dtype = "float32"
