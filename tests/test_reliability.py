@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 import zen
+from test_properties import BINARY      # the same binary ops as the broadcasting properties
 from zen import Tensor
 from zen.errors import AnomalyError
 
@@ -64,13 +65,6 @@ UNARY = {
     "sum": lambda x: x.sum(axis=-1, keepdims=True) if x.ndim else x,
     "mean": lambda x: x.mean(),
     "softmax": lambda x: zen.softmax(x, axis=-1) if x.ndim else x,
-}
-BINARY = {
-    "add": lambda x, y: x + y,
-    "subtract": lambda x, y: x - y,
-    "multiply": lambda x, y: x * y,
-    "divide": lambda x, y: x / (y * y + 1.0),
-    "maximum": zen.maximum,
 }
 STEP = st.tuples(st.sampled_from(sorted(UNARY) + sorted(BINARY)), st.integers(0, 63),
                  st.integers(0, 63))
