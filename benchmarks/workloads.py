@@ -28,6 +28,9 @@ class Workload:
     def parameter(self, array):
         return Tensor(array, device=self.device)
 
+    def data(self, array):
+        return Tensor(array, trainable=False, device=self.device)
+
     def torch_parameter(self, array):
         torch = self.torch_module
         host = array if self.xp is numpy else array.get()
@@ -71,7 +74,7 @@ class Chain(Workload):
         self.steps = 10 if quick else 300
         self.a, self.b, self.x = self.array(16, 0.5), self.array(16, 0.1), self.array(16)
         self.za, self.zb = self.parameter(self.a), self.parameter(self.b)
-        self.zx = Tensor(self.x, trainable=False, device=device)
+        self.zx = self.data(self.x)
 
     def link(self, y, a, b):
         y = y * a + b
@@ -150,8 +153,8 @@ class DigitsEpoch(Workload):
         self.net = self.model([zen.nn.Linear(256), zen.nn.ReLU(), zen.nn.Linear(10)],
                               self.weights)
         # Tensors already on the device, as a training script would keep its data.
-        self.zx = Tensor(self.x, trainable=False, device=device)
-        self.zy = Tensor(self.y, trainable=False, device=device)
+        self.zx = self.data(self.x)
+        self.zy = self.data(self.y)
         self.optimizer = zen.optim.SGD(lr=0.1)
         self.order_rng = numpy.random.default_rng(1)
 
@@ -221,8 +224,8 @@ class WideStep(Workload):
         self.weights = [self.array((width, width), width ** -0.5),
                         self.array((width, width), width ** -0.5)]
         self.parameters = [self.parameter(w) for w in self.weights]
-        self.zx = Tensor(self.x, trainable=False, device=device)
-        self.zt = Tensor(self.target, trainable=False, device=device)
+        self.zx = self.data(self.x)
+        self.zt = self.data(self.target)
         self.optimizer = zen.optim.SGD(self.parameters, lr=0.01)
 
     def zen(self):
@@ -271,8 +274,8 @@ class RNNStep(Workload):
                         "output_bias": self.xp.zeros(1, self.xp.float32)}
         self.net = self.model([zen.nn.RNN(1, hidden_dim=hidden)], self.weights.values())
         self.optimizer = zen.optim.SGD(self.net.parameters(), lr=0.01)
-        self.zx = Tensor(self.x, trainable=False, device=device)
-        self.zt = Tensor(self.target, trainable=False, device=device)
+        self.zx = self.data(self.x)
+        self.zt = self.data(self.target)
 
     def zen(self):
         self.step(zen.loss.MSE(self.net(self.zx), self.zt), self.optimizer)
@@ -338,8 +341,8 @@ class CNNStep(Workload):
             zen.nn.Conv2D(32, 3, padding="same"), zen.nn.ReLU(), zen.nn.MaxPool2D(2),
             zen.nn.Flatten(), zen.nn.Linear(10)], self.weights)
         self.optimizer = zen.optim.SGD(self.net.parameters(), lr=0.05)
-        self.zx = Tensor(self.x, trainable=False, device=device)
-        self.zy = Tensor(self.y, trainable=False, device=device)
+        self.zx = self.data(self.x)
+        self.zy = self.data(self.y)
 
     def zen(self):
         self.step(zen.loss.softmax_cross_entropy(self.net(self.zx), self.zy), self.optimizer)

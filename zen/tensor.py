@@ -1,7 +1,8 @@
 """Tensor, an array on a device that remembers the op that made it, and the op recorder.
 
-Operators and maths methods (``+``, ``@``, ``.sum()``, ...) are bound onto Tensor in
-``zen/ops.py``, next to the op table they call; the backward pass lives in ``zen/autograd.py``.
+Operators and maths methods (``+``, ``@``, ``.sum()``, ...) are bound onto Tensor at the end
+of ``zen/functional.py``, as the same functions users call; the op table is ``zen/ops.py``
+and the backward pass ``zen/autograd.py``.
 """
 
 import contextlib
@@ -378,8 +379,10 @@ def apply(op, inputs, params):
     if op.saves:
         value, saved = value
     mode = _grad_mode
+    origin = None
     if mode.anomaly:
-        check_finite(op, value, backend, "forward", user_frame())
+        origin = user_frame()
+        check_finite(op, value, backend, "forward", origin)
     out = Tensor.__new__(Tensor)
     out.value = value
     out.gradient = None
@@ -393,8 +396,8 @@ def apply(op, inputs, params):
         out._stamp = _edits      # see mark_modified
         if op.saves:
             params["saved"] = saved     # params is this call's own dict
-        if mode.anomaly:
-            out._origin = user_frame()
+        if origin:
+            out._origin = origin
     else:
         out.trainable = False
         out._op = None
