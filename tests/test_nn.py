@@ -141,3 +141,17 @@ def test_model_to_moves_every_parameter(device):
     model.to(device)
     assert model.parameters()[0] is weight and weight.device == device
     assert model(numpy.ones((1, 3))).device == device
+
+
+def test_model_computes_in_its_own_dtype_whatever_the_data(device, rng):
+    """float64 data for a float32 model is cast once, as Keras does, rather than making every
+    op of every step run in float64 and every gradient be cast back."""
+    x, y = rng.normal(size=(32, 3)), rng.normal(size=(32, 1))       # float64
+    model = Model([Linear(4), Tanh(), Linear(1)], device=device)
+    history = model.train(x, y, epochs=2, batch_size=8, verbose=False, shuffle=False)
+    float32 = backends.get_backend(device).dtype("float32")
+    assert model.predict(x).dtype == float32
+    assert all(p.dtype == float32 for p in model.parameters())
+    x32 = Tensor(x.astype(numpy.float32), device=device)
+    recorded = zen.loss.MSE(model(x32), Tensor(y.astype(numpy.float32), device=device))
+    assert recorded.dtype == float32 and numpy.isfinite(history["loss"]).all()

@@ -304,7 +304,7 @@ class Model:
         steps, never inside one); ``resume=True`` carries on from that file when it exists,
         and ends where an uninterrupted run would have.
         """
-        x, y = self._data(x), self._data(y, keep_dtype=True)
+        x, y = self._data(x), self._data(y, labels=True)
         labels_checked = self._check_data("train", x, y, loss_fn)
         optimizer = optimizer if optimizer is not None else _default_optimizer()
         state = _TrainingState()
@@ -362,7 +362,7 @@ class Model:
     def evaluate(self, x, y, loss_fn=losses.MSE, batch_size=256):
         """``{"loss": ..., "accuracy": ...}`` on (x, y); accuracy with a classification loss."""
         prediction = self.predict(x, batch_size)
-        y = self._data(y, keep_dtype=True)
+        y = self._data(y, labels=True)
         with no_grad():
             result = {"loss": loss_fn(prediction, y).item()}
             if loss_fn in _CLASSIFICATION_LOSSES and prediction.ndim == 2:
@@ -507,16 +507,18 @@ class Model:
     def _specs(self):
         return [{"layer": type(layer).__name__, "config": layer.config} for layer in self.layers]
 
-    def _data(self, value, keep_dtype=False):
-        """Input data as a Tensor on the model's device (a Tensor already there as it is, so
-        that a gradient can reach it); integers as floats."""
+    def _data(self, value, labels=False):
+        """Data as a Tensor on the model's device (a Tensor already there as it is, so that a
+        gradient can reach it) in the dtype new parameters get, as Keras casts its inputs;
+        class labels (``labels=True`` and integers) stay integers."""
         if isinstance(value, Tensor) and value.backend is self.backend:
             tensor = value
         else:
             tensor = Tensor(value, trainable=False, device=self.backend)
-        if not keep_dtype and not self.backend.is_floating(tensor.dtype):
-            tensor = ops.astype(tensor, get_default_dtype())
-        return tensor
+        if labels and not self.backend.is_floating(tensor.dtype):
+            return tensor
+        dtype = self.backend.dtype(get_default_dtype())
+        return tensor if tensor.dtype == dtype else ops.astype(tensor, dtype)
 
     def _order(self, count, shuffle):
         """The example indices of one epoch, on the device."""
