@@ -74,6 +74,13 @@ class Backend:
     def is_bool(self, dtype):
         return self.xp.isdtype(dtype, "bool")
 
+    def collectives(self, comm):
+        """The engine that sums and broadcasts this device's arrays across the processes of
+        the MPI job ``comm`` (an mpi4py communicator): MPI through host memory here."""
+        from backends.collectives import HostMPI
+
+        return HostMPI(comm, self)
+
     def repeats_possible(self, key):
         """Whether ``key`` may name one element twice (it holds an integer array), so that
         adding at it needs a scatter-add rather than ``target[key] += values``."""
