@@ -31,6 +31,11 @@ class DeviceMismatchError(ZenError, ValueError):
     """An op got inputs on different devices."""
 
 
+class DistributedError(ZenError, RuntimeError):
+    """Distributed training used wrongly: no MPI launcher, or processes that disagree (model
+    shapes, data, devices); raised on every process of the job alike."""
+
+
 class DtypeError(ZenError, TypeError):
     """A dtype that the operation cannot accept, such as a trainable integer tensor."""
 
@@ -64,6 +69,7 @@ __all__ = [
     "DataError",
     "DeviceMismatchError",
     "DeviceUnavailableError",
+    "DistributedError",
     "DtypeError",
     "GradcheckError",
     "GradientError",

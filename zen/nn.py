@@ -13,7 +13,7 @@ import threading
 import time
 
 import backends
-from zen import functional, loss as losses, ops, random
+from zen import distributed as _distributed, functional, loss as losses, ops, random
 from zen.errors import ArgumentError, CheckpointError, DataError, ShapeMismatchError
 from zen.tensor import (Tensor, constant, get_default_dtype, mark_modified,
                         no_grad)
@@ -294,7 +294,7 @@ class Model:
 
     def train(self, x, y, epochs=1, loss_fn=losses.MSE, optimizer=None, batch_size=32,
               shuffle=True, validation_data=None, verbose=True, log_every=10,
-              checkpoint=None, resume=False):
+              checkpoint=None, resume=False, distributed=False):
         """Fit the model to (x, y) with mini-batches; return the history of losses.
 
         The running loss stays on the device and is read for the progress bar only every
@@ -303,22 +303,43 @@ class Model:
         saved there atomically after every epoch and when interrupted (Ctrl-C stops between
         steps, never inside one); ``resume=True`` carries on from that file when it exists,
         and ends where an uninterrupted run would have.
+
+        ``distributed=True``, in every process of an MPI job (``mpirun -n 2 python ...``),
+        trains one model data-parallel: each process takes ``batch_size`` examples of every
+        step (a step sees ``batch_size`` times the number of processes), gradients are
+        averaged across processes before each optimiser step, and only rank 0 prints and
+        writes the checkpoint. A ``zen.distributed.Communicator`` in place of True is used
+        as it is (to read its ``seconds`` in collectives, say).
         """
-        x, y = self._data(x), self._data(y, labels=True)
-        labels_checked = self._check_data("train", x, y, loss_fn)
-        optimizer = optimizer if optimizer is not None else _default_optimizer()
-        state = _TrainingState()
-        if checkpoint and resume and os.path.exists(checkpoint):
-            state = self._resume(checkpoint, optimizer)
-        batches = max(1, math.ceil(x.shape[0] / batch_size))
+        comm = distributed or None
+        if comm is True:
+            comm = _distributed.Communicator(self.backend, who="train")
+        with comm.agree("train") if comm else contextlib.nullcontext():
+            x, y = self._data(x), self._data(y, labels=True)
+            labels_checked = self._check_data("train", x, y, loss_fn)
+            optimizer = optimizer if optimizer is not None else _default_optimizer()
+            state = _TrainingState()
+            if checkpoint and resume and os.path.exists(checkpoint):
+                state = self._resume(checkpoint, optimizer)
+        if comm:
+            _distributed.start_training(comm, self, {
+                "the shape of x": tuple(x.shape), "the shape of y": tuple(y.shape),
+                "epochs": epochs, "batch_size": batch_size,
+                "where training resumes": (state.epoch, state.batch),
+                "the optimiser": type(optimizer).__name__})
+            verbose = verbose and comm.rank == 0
+            checkpoint = checkpoint if comm.rank == 0 else None
+        steps = max(1, math.ceil(x.shape[0] / (batch_size * (comm.size if comm else 1))))
         self._set_training(True)
         try:
             with _interrupts_between_steps() as interrupted, losses.labels_checked(labels_checked):
                 while state.epoch < epochs:
                     started = time.perf_counter()
-                    self._train_epoch(x, y, loss_fn, optimizer, batch_size, batches, shuffle,
-                                      state, verbose and log_every, interrupted)
-                    state.finish_epoch(batches)
+                    self._train_epoch(x, y, loss_fn, optimizer, batch_size, steps, shuffle,
+                                      state, verbose and log_every,
+                                      interrupted if comm is None else
+                                      lambda: comm.any(interrupted()), comm)
+                    state.finish_epoch(steps)
                     self._record_validation(state.history, validation_data, loss_fn)
                     if verbose:
                         print(self._epoch_line(state.epoch - 1, epochs, state.history,
@@ -329,33 +350,46 @@ class Model:
             if checkpoint:
                 self._save_training(checkpoint, optimizer, state)
             raise
+        except Exception as error:
+            if comm and comm.size > 1:
+                comm.abort(error)
+            raise
         finally:
             self._set_training(False)
         return state.history
 
-    def _train_epoch(self, x, y, loss_fn, optimizer, batch_size, batches, shuffle, state,
-                     log_every, interrupted):
+    def _train_epoch(self, x, y, loss_fn, optimizer, batch_size, steps, shuffle, state,
+                     log_every, interrupted, comm):
         from tqdm.auto import tqdm
 
         count = x.shape[0]
         if state.order is None:
             state.order = self._order(count, shuffle)
             state.generator = random.generator().get_state()
-        progress = tqdm(range(state.batch, batches), desc=f"epoch {state.epoch + 1}",
+        progress = tqdm(range(state.batch, steps), desc=f"epoch {state.epoch + 1}",
                         disable=not log_every, leave=False)
-        for batch in progress:
-            rows = state.order[batch * batch_size:min((batch + 1) * batch_size, count)]
-            loss = loss_fn(self(_take_rows(x, rows)), _take_rows(y, rows))
-            loss.backward()
+        step_rows = batch_size * (comm.size if comm else 1)
+        for step in progress:
+            first, last = step * step_rows, min((step + 1) * step_rows, count)
+            start, stop = (_distributed.shard(first, last, comm.rank, comm.size) if comm
+                           else (first, last))
+            loss = None
+            if stop > start:    # a process may get no rows of a short last step
+                rows = state.order[start:stop]
+                loss = loss_fn(self(_take_rows(x, rows)), _take_rows(y, rows))
+                loss.backward()
+                loss = loss.value
             parameters = self.parameters()
+            if comm:
+                loss = comm.average_gradients(parameters, loss, (stop - start) / (last - first))
             optimizer.step(parameters)
             optimizer.zero_grad(parameters)
-            state.batch = batch + 1
+            state.batch = step + 1
             state.generator = random.generator().get_state()
-            state.total = loss.value if state.total is None else state.total + loss.value
+            state.total = loss if state.total is None else state.total + loss
             if interrupted():
                 raise KeyboardInterrupt
-            if log_every and (batch + 1) % log_every == 0:
+            if log_every and (step + 1) % log_every == 0:
                 progress.set_postfix(loss=f"{state.loss_so_far():.4f}")
         progress.close()
 

@@ -1,0 +1,109 @@
+"""What the distributed tests check, as a program for every process of an MPI job:
+
+    mpirun -n 2 python distributed_run.py DEVICE OUTDIR
+
+Each rank writes OUTDIR/rank<N>.json (gradients, losses, errors) and OUTDIR/rank<N>.npz (its
+parameters after training) for tests/test_distributed.py to compare.
+    mpirun -n 2 python distributed_run.py DEVICE OUTDIR --abort
+trains with a checkpoint only rank 0 fails to write, so the job must stop, not hang.
+"""
+
+import json
+import os
+import sys
+
+import numpy
+
+import zen
+from zen.distributed import Communicator, shard
+from zen.nn import Dropout, Linear, Model, ReLU
+
+
+def data(rows=150):
+    rng = numpy.random.default_rng(0)
+    x = rng.normal(size=(rows, 6))
+    return x, (x[:, 0] > 0).astype(numpy.int64) + (x[:, 1] > 0)
+
+
+def model(device, width=16):
+    zen.seed(zen.distributed.rank())        # different on purpose: rank 0's must win
+    return Model([Linear(width), ReLU(), Linear(3)], device=device)
+
+
+def gradients(device):
+    """The all-reduced gradient of uneven shards of one batch, and the full batch's own."""
+    comm = Communicator(device, bucket_bytes=200)   # small buffers: several per step
+    net, (x, y) = model(device), data()
+    x, y = zen.Tensor(x, device=device), zen.Tensor(y, device=device)
+    net(x[:1])
+    parameters = net.parameters()
+    comm.broadcast(parameters)
+    start, stop = shard(0, 63, comm.rank, comm.size)
+    loss = zen.loss.softmax_cross_entropy(net(x[start:stop]), y[start:stop])
+    loss.backward()
+    reduced_loss = comm.average_gradients(parameters, loss.value, (stop - start) / 63)
+    reduced = [p.gradient for p in parameters]
+    for p in parameters:
+        p.gradient = None
+    full = zen.loss.softmax_cross_entropy(net(x[:63]), y[:63])
+    full.backward()
+    return {"reduced": [_host(g) for g in reduced],
+            "full": [_host(p.gradient) for p in parameters],
+            "reduced_loss": float(_host(reduced_loss)), "full_loss": full.item(),
+            "seconds": comm.seconds}
+
+
+def _host(array):
+    return zen.Tensor(array).numpy().tolist()
+
+
+def train(device, outdir, rank, **options):
+    net, (x, y) = model(device), data()
+    net.layers.insert(2, Dropout(0.1))
+    history = net.train(x, y, epochs=3, batch_size=16, loss_fn=zen.loss.softmax_cross_entropy,
+                        optimizer=zen.optim.Adam(lr=0.01), verbose=False, distributed=True,
+                        **options)
+    net.save(os.path.join(outdir, f"rank{rank}.npz"))
+    return history
+
+
+def refused(call):
+    """The message of the error ``call`` raised on this rank (None if it raised none)."""
+    try:
+        call()
+    except zen.errors.ZenError as error:
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
+def main(device, outdir):
+    rank = zen.distributed.rank()
+    x, y = data()
+    bad_x = x.copy()
+    if rank == 1:
+        bad_x[5, 2] = numpy.nan
+    result = {
+        "gradients": gradients(device),
+        "history": train(device, outdir, rank,
+                         checkpoint=os.path.join(outdir, f"checkpoint{rank}.npz")),
+        "mismatched_model": refused(lambda: model(device, width=16 + rank).train(
+            x, y, loss_fn=zen.loss.softmax_cross_entropy, verbose=False, distributed=True)),
+        "mismatched_data": refused(lambda: model(device).train(
+            x[:100 + rank], y[:100 + rank], loss_fn=zen.loss.softmax_cross_entropy,
+            verbose=False, distributed=True)),
+        "bad_data_on_one_rank": refused(lambda: model(device).train(
+            bad_x, y, loss_fn=zen.loss.softmax_cross_entropy, verbose=False,
+            distributed=True)),
+    }
+    with open(os.path.join(outdir, f"rank{rank}.json"), "w") as file:
+        json.dump(result, file)
+
+
+def abort(device, outdir):
+    rank = zen.distributed.rank()
+    path = os.path.join(outdir, "missing-folder" if rank == 0 else "", "checkpoint.npz")
+    train(device, outdir, rank, checkpoint=path)
+
+
+if __name__ == "__main__":
+    (abort if "--abort" in sys.argv else main)(sys.argv[1], sys.argv[2])

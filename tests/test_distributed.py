@@ -1,0 +1,135 @@
+"""Data-parallel training over MPI: two processes must compute the full batch's gradient,
+end with identical parameters, and fail together, never hang, when used wrongly."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy
+import pytest
+
+import zen
+from zen.distributed import _plan, shard
+from zen.errors import DistributedError
+from zen.nn import Linear, Model
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MPIRUN = (shutil.which("mpirun", path=os.path.dirname(sys.executable))
+          or shutil.which("mpirun"))
+needs_mpi = pytest.mark.skipif(MPIRUN is None, reason="needs mpirun and mpi4py: "
+                                                      "pip install 'zen[mpi]'")
+# Two ranks of one job share a GPU here only with two GPUs; NCCL refuses one GPU twice.
+DEVICES = ["cpu", "array_api_strict:device1"]
+
+
+def _mpirun(device, outdir, *options, timeout=180):
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    return subprocess.run([MPIRUN, "-n", "2", sys.executable,
+                           os.path.join(HERE, "distributed_run.py"), device, str(outdir),
+                           *options], capture_output=True, text=True, timeout=timeout,
+                          env=environment)
+
+
+@pytest.fixture(scope="module", params=DEVICES)
+def job(request, tmp_path_factory):
+    """What each of two ranks found (see distributed_run.py), one MPI job per device."""
+    if MPIRUN is None:
+        pytest.skip("needs mpirun and mpi4py: pip install 'zen[mpi]'")
+    pytest.importorskip("array_api_strict")
+    outdir = tmp_path_factory.mktemp("job")
+    finished = _mpirun(request.param, outdir)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    ranks = []
+    for rank in (0, 1):
+        with open(outdir / f"rank{rank}.json") as file:
+            ranks.append(json.load(file))
+    return outdir, ranks
+
+
+def test_all_reduced_gradient_is_the_full_batch_gradient(job):
+    _, ranks = job
+    for found in ranks:
+        gradients = found["gradients"]
+        assert len(gradients["reduced"]) == 4
+        for reduced, full in zip(gradients["reduced"], gradients["full"]):
+            numpy.testing.assert_allclose(reduced, full, rtol=1e-5, atol=1e-6)
+        assert gradients["reduced_loss"] == pytest.approx(gradients["full_loss"], rel=1e-6)
+    assert ranks[0]["gradients"]["reduced"] == ranks[1]["gradients"]["reduced"]
+
+
+def test_ranks_end_with_identical_parameters_and_history(job):
+    outdir, ranks = job
+    first, second = (numpy.load(outdir / f"rank{rank}.npz") for rank in (0, 1))
+    names = [name for name in first.files if not name.startswith("__")]
+    assert names
+    for name in names:
+        numpy.testing.assert_array_equal(first[name], second[name])
+    assert ranks[0]["history"] == ranks[1]["history"]
+    losses = ranks[0]["history"]["loss"]
+    assert len(losses) == 3 and losses[-1] < losses[0]
+
+
+def test_only_rank_0_writes_the_checkpoint(job):
+    outdir, _ = job
+    assert (outdir / "checkpoint0.npz").exists()
+    assert not (outdir / "checkpoint1.npz").exists()
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("mismatched_model", ["parameters", "(6, 16)", "(6, 17)", "rank 1"]),
+    ("mismatched_data", ["the shape of x", "(100, 6)", "(101, 6)"]),
+])
+def test_processes_that_disagree_fail_alike_on_every_rank(job, case, expected):
+    _, ranks = job
+    messages = [found[case] for found in ranks]
+    assert messages[0] == messages[1]
+    assert messages[0].startswith("DistributedError")
+    for part in expected:
+        assert part in messages[0]
+
+
+def test_an_error_on_one_rank_stops_every_rank(job):
+    _, ranks = job
+    mine, theirs = ranks[1]["bad_data_on_one_rank"], ranks[0]["bad_data_on_one_rank"]
+    assert mine.startswith("DataError") and "NaN" in mine
+    assert theirs.startswith("DistributedError") and "rank 1 of 2 failed" in theirs
+    assert mine.split(": ", 1)[1] in theirs
+
+
+@needs_mpi
+def test_a_failure_during_training_aborts_the_job_instead_of_hanging(tmp_path):
+    finished = _mpirun("cpu", tmp_path, "--abort", timeout=120)
+    assert finished.returncode != 0
+    assert "CheckpointError" in finished.stderr
+    assert "stopping every rank" in finished.stderr
+
+
+def test_distributed_training_without_a_launcher_says_how_to_start_it(monkeypatch):
+    for name in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MV2_COMM_WORLD_SIZE"):
+        monkeypatch.delenv(name, raising=False)
+    model = Model([Linear(2)])
+    with pytest.raises(DistributedError, match=r"train: .*not started by an MPI launcher.*"
+                                               r"mpirun -n 2"):
+        model.train(numpy.ones((4, 3)), numpy.ones((4, 2)), verbose=False, distributed=True)
+    assert model.parameters() == []       # refused before the model saw any data
+    assert zen.distributed.rank() == 0 and zen.distributed.size() == 1
+
+
+@pytest.mark.parametrize("count, size", [(10, 2), (63, 2), (1, 2), (7, 3), (0, 4)])
+def test_shards_cover_each_row_once_and_differ_by_at_most_one(count, size):
+    parts = [shard(5, 5 + count, rank, size) for rank in range(size)]
+    assert [row for start, stop in parts for row in range(start, stop)] == \
+        list(range(5, 5 + count))
+    lengths = [stop - start for start, stop in parts]
+    assert max(lengths) - min(lengths) <= 1
+
+
+def test_buckets_keep_one_dtype_and_stay_under_the_limit():
+    xp = zen.Tensor(0.0).backend.xp
+    key = (((10,), xp.float32), ((3, 3), xp.float64), ((20,), xp.float32), ((30,), xp.float32),
+           ((), xp.float64))
+    plan = _plan(xp, key, limit=100)     # 40, 72, 80, 120 and 8 bytes
+    assert [[i for i, *_ in bucket] for bucket in plan] == [[0], [2], [3], [1, 4]]
+    assert plan[3] == [(1, 0, 9, (3, 3)), (4, 9, 10, ())]    # places in the flat buffer

@@ -1,0 +1,234 @@
+"""Data parallelism over the processes of an MPI job, one process per device.
+
+Start the script with an MPI launcher (``mpirun -n 2 python train.py``) and pass
+``distributed=True`` to ``Model.train``: every process starts from rank 0's parameters,
+takes its own share of each step's examples, and before every optimiser step the gradients
+are summed across processes, a few flat buffers at a time (one collective per buffer, not
+per parameter), so that every process takes the same step and keeps the same parameters.
+Arrays travel by MPI (mpi4py) for CPU tensors and by NCCL (CuPy) for CUDA tensors.
+
+A ``Communicator`` also serves hand-written loops: ``broadcast`` parameters once, then
+``average_gradients`` after each backward pass.
+"""
+
+import contextlib
+import math
+import sys
+import time
+import traceback
+
+import backends
+from backends.collectives import launched_by_mpi, mpi_world
+from zen import random
+from zen.errors import DistributedError
+from zen.tensor import mark_modified
+
+BUCKET_BYTES = 25 * 2**20   # per collective; PyTorch's DDP uses the same default
+
+
+def rank():
+    """This process's number in the MPI job, from 0; 0 outside one."""
+    return mpi_world().rank if launched_by_mpi() else 0
+
+
+def size():
+    """How many processes the MPI job has; 1 outside one."""
+    return mpi_world().size if launched_by_mpi() else 1
+
+
+def shard(start, stop, rank, size):
+    """Process ``rank``'s contiguous part of rows [start, stop); parts differ by at most one."""
+    count = stop - start
+    return start + count * rank // size, start + count * (rank + 1) // size
+
+
+class Communicator:
+    """The processes of this MPI job, exchanging arrays of one device (``"cpu"``, ``"cuda"``,
+    ...); every method is collective: all processes call it, in the same order."""
+
+    def __init__(self, device="cpu", bucket_bytes=BUCKET_BYTES, who="Communicator"):
+        self._mpi = _world(who)
+        self.rank, self.size = self._mpi.rank, self._mpi.size
+        self.backend = backends.get_backend(device)
+        self.bucket_bytes = bucket_bytes
+        self.seconds = 0.0      # in collectives, waiting for slower processes included
+        self._engine = None
+        self._plans = {}        # (shapes, dtypes) -> buckets, worked out once
+
+    def barrier(self):
+        self._mpi.Barrier()
+
+    def allgather(self, value):
+        """Every process's ``value`` (a small picklable object), in rank order."""
+        return self._mpi.allgather(value)
+
+    def broadcast_object(self, value, root=0):
+        return self._mpi.bcast(value, root=root)
+
+    def any(self, flag):
+        """Whether ``flag`` is true on any process."""
+        started = time.perf_counter()
+        result = self._mpi.allreduce(int(bool(flag))) > 0
+        self.seconds += time.perf_counter() - started
+        return result
+
+    def broadcast(self, tensors, root=0):
+        """Set every tensor's value to rank ``root``'s, in place."""
+        arrays = self._exchange([tensor.value for tensor in tensors],
+                                lambda flat: self._collectives.broadcast(flat, root))
+        for tensor, array in zip(tensors, arrays):
+            tensor.value = array
+            mark_modified(tensor)
+
+    def all_reduce(self, arrays, scale=None):
+        """The sums over processes of ``arrays`` (each first multiplied by ``scale``)."""
+        def reduce(flat):
+            return self._collectives.all_reduce_sum(flat if scale is None else flat * scale)
+
+        return self._exchange(arrays, reduce)
+
+    def average_gradients(self, parameters, loss=None, share=None):
+        """Replace each parameter's gradient by the mean over processes, weighted by each
+        process's ``share`` of the examples (equal shares if None); return the loss (a 0-d
+        array, or None where this process had no examples) averaged the same way, carried in
+        the same buffers. A parameter without a gradient counts as zeros."""
+        xp = self.backend.xp
+        arrays = [xp.zeros_like(p.value) if p.gradient is None else p.gradient
+                  for p in parameters]
+        if loss is None:
+            loss = xp.zeros((), dtype=arrays[0].dtype if arrays else xp.float32,
+                            device=self.backend.native_device)
+        summed = self.all_reduce(arrays + [loss], 1 / self.size if share is None else share)
+        for parameter, gradient in zip(parameters, summed):
+            parameter.gradient = gradient
+        return summed[-1]
+
+    @contextlib.contextmanager
+    def agree(self, who):
+        """Run the block on every process; if it raised on any, raise on all (its own error
+        where it failed, a DistributedError naming that rank elsewhere), so that no process
+        is left waiting in a collective for one that has stopped."""
+        failure = None
+        try:
+            yield
+        except Exception as error:      # noqa: BLE001 (every error must reach the others)
+            failure = error
+        messages = self.allgather(None if failure is None
+                                  else f"{type(failure).__name__}: {failure}")
+        if failure is not None:
+            raise failure
+        for other, message in enumerate(messages):
+            if message is not None:
+                raise DistributedError(f"{who}: rank {other} of {self.size} failed, so every "
+                                       f"rank stops: {message}")
+
+    def check_same(self, who, facts):
+        """Raise the same DistributedError on every process unless all hold equal ``facts``
+        (a dict: what -> value)."""
+        everyone = self.allgather(facts)
+        for other, theirs in enumerate(everyone[1:], start=1):
+            for what, value in everyone[0].items():
+                if theirs.get(what) != value:
+                    raise DistributedError(f"{who}: the processes disagree on {what}: "
+                                           f"{_difference(value, theirs.get(what), other)}; "
+                                           f"every process must build the same model and "
+                                           f"call {who} with data of the same shape")
+
+    def abort(self, error):
+        """Stop every process of the job after ``error`` here, rather than leave the others
+        waiting for this one forever."""
+        print(f"zen: rank {self.rank} of {self.size} failed; stopping every rank",
+              file=sys.stderr)
+        traceback.print_exception(error)
+        sys.stderr.flush()
+        self._mpi.Abort(1)
+
+    @property
+    def _collectives(self):
+        if self._engine is None:    # made on first use: NCCL's start is itself collective
+            self._engine = self.backend.collectives(self._mpi)
+        return self._engine
+
+    def _exchange(self, arrays, collective):
+        """``collective`` applied to ``arrays`` packed into flat buffers; the results in the
+        arrays' shapes."""
+        xp = self.backend.xp
+        results = [None] * len(arrays)
+        started = time.perf_counter()
+        for bucket in self._buckets(arrays):
+            flat = collective(xp.concat([xp.reshape(arrays[i], (-1,)) for i, *_ in bucket]))
+            for i, start, stop, shape in bucket:
+                results[i] = xp.reshape(flat[start:stop], shape)
+        self.seconds += time.perf_counter() - started
+        return results
+
+    def _buckets(self, arrays):
+        """Groups of ``(index, start, stop, shape)`` of ``arrays``: one dtype a group, at most
+        ``bucket_bytes`` (or one array), each array at [start, stop) of its group's buffer."""
+        key = tuple((tuple(a.shape), a.dtype) for a in arrays)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = _plan(self.backend.xp, key, self.bucket_bytes)
+        return plan
+
+
+def _plan(xp, shapes_and_dtypes, limit):
+    by_dtype = {}
+    for i, (shape, dtype) in enumerate(shapes_and_dtypes):
+        by_dtype.setdefault(dtype, []).append((i, shape, math.prod(shape)))
+    buckets = []
+    for members in by_dtype.values():
+        itemsize = _itemsize(xp, shapes_and_dtypes[members[0][0]][1])
+        bucket, used = [], 0
+        for i, shape, count in members:
+            if bucket and (used + count) * itemsize > limit:
+                buckets.append(bucket)
+                bucket, used = [], 0
+            bucket.append((i, used, used + count, shape))
+            used += count
+        buckets.append(bucket)
+    return buckets
+
+
+def _itemsize(xp, dtype):
+    info = xp.finfo(dtype) if xp.isdtype(dtype, "real floating") else xp.iinfo(dtype)
+    return info.bits // 8
+
+
+def _difference(mine, theirs, other):
+    if isinstance(mine, dict) and isinstance(theirs, dict):
+        for name in list(mine) + [name for name in theirs if name not in mine]:
+            if mine.get(name) != theirs.get(name):
+                return (f"{name} is {_absent(mine.get(name))} on rank 0 but "
+                        f"{_absent(theirs.get(name))} on rank {other}")
+    return f"rank 0 has {mine}, rank {other} has {theirs}"
+
+
+def _absent(value):
+    return "absent" if value is None else value
+
+
+def _world(who):
+    if not launched_by_mpi():
+        raise DistributedError(f"{who}: this process was not started by an MPI launcher, so "
+                               f"it has no other processes to train with; start it as "
+                               f"`mpirun -n 2 python your_script.py` (pip install 'zen[mpi]' "
+                               f"provides mpirun)")
+    try:
+        return mpi_world()
+    except ImportError as error:
+        raise DistributedError(f"{who}: distributed training needs mpi4py and an MPI "
+                               f"library: pip install 'zen[mpi]'") from error
+
+
+def start_training(comm, model, facts):
+    """Make sure every process is about to train alike (``facts`` and the model's parameter
+    shapes), then start all from rank 0's parameters and random state."""
+    if comm.backend is not model.backend:
+        raise DistributedError(f"train: the communicator exchanges {comm.backend.name} "
+                               f"arrays but the model is on {model.device}")
+    parameters = model.named_parameters()
+    comm.check_same("train", {**facts, "device": comm.backend.name, "parameters": {
+        name: (tuple(p.shape), str(p.dtype)) for name, p in parameters.items()}})
+    comm.broadcast(list(parameters.values()))
+    random.generator().set_state(comm.broadcast_object(random.generator().get_state()))
