@@ -1,6 +1,6 @@
 """Recognise handwritten digits (scikit-learn's 8x8 digits) with a small convolutional net.
 
-    python examples/cnn.py [--device cpu|cuda] [--epochs 30]
+    python examples/cnn.py [--device cpu|cuda] [--distributed] [--epochs 30]
 """
 
 import time
@@ -21,7 +21,7 @@ def main():
     history = model.train(train_x[:, None], train_y, epochs=args.epochs,
                           loss_fn=zen.loss.softmax_cross_entropy,
                           optimizer=zen.optim.Adam(lr=args.learning_rate),
-                          batch_size=args.batch_size)
+                          batch_size=args.batch_size, distributed=args.distributed)
     seconds = time.perf_counter() - started
     result = model.evaluate(test_x[:, None], test_y, loss_fn=zen.loss.softmax_cross_entropy)
     report("digits CNN", history, seconds, test_accuracy=result["accuracy"],

@@ -4,13 +4,19 @@ import argparse
 
 import numpy
 
+import zen
+
 
 def arguments(description, epochs, **extra):
-    """Parse --device, --epochs, --seed and any ``extra`` options (name -> default)."""
+    """Parse --device, --epochs, --seed, --distributed and any ``extra`` options (name ->
+    default)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--epochs", type=int, default=epochs)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--distributed", action="store_true",
+                        help="data-parallel over the processes of an MPI job: "
+                             "mpirun -n 2 python ... --distributed")
     for name, default in extra.items():
         parser.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default)
     return parser.parse_args()
@@ -29,6 +35,8 @@ def digits(test_fraction=0.2, seed=0):
 
 
 def report(name, history, seconds, **figures):
+    if zen.distributed.rank() != 0:     # one process speaks for the job
+        return
     per_epoch = seconds / len(history["loss"])
     results = "  ".join(f"{key} {value:.4g}" for key, value in figures.items())
     print(f"{name}: {results}  ({per_epoch:.3f} s per epoch)")

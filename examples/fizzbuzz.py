@@ -1,6 +1,6 @@
 """Learn FizzBuzz from the binary digits of 101 to 1023, then play it for 1 to 100.
 
-    python examples/fizzbuzz.py [--device cpu|cuda] [--epochs 600]
+    python examples/fizzbuzz.py [--device cpu|cuda] [--distributed] [--epochs 600]
 """
 
 import time
@@ -34,11 +34,12 @@ def main():
     history = model.train(encode(numbers), labels, epochs=args.epochs,
                           loss_fn=zen.loss.softmax_cross_entropy,
                           optimizer=zen.optim.Adam(lr=args.learning_rate),
-                          batch_size=args.batch_size, verbose=False)
+                          batch_size=args.batch_size, distributed=args.distributed, verbose=False)
     seconds = time.perf_counter() - started
     first_hundred = numpy.arange(1, 101)
     guesses = model.predict(encode(first_hundred)).argmax(axis=1).numpy()
-    print(" ".join(WORDS[g].format(n) for n, g in zip(first_hundred, guesses)))
+    if zen.distributed.rank() == 0:
+        print(" ".join(WORDS[g].format(n) for n, g in zip(first_hundred, guesses)))
     right = sum(int(g == label(n)) for n, g in zip(first_hundred, guesses))
     report("fizzbuzz", history, seconds, right_of_100=right, train_loss=history["loss"][-1])
 

@@ -1,6 +1,6 @@
 """Recognise handwritten digits (scikit-learn's 8x8 digits) with a two-layer network.
 
-    python examples/mnist.py [--device cpu|cuda] [--epochs 40]
+    python examples/mnist.py [--device cpu|cuda] [--distributed] [--epochs 40]
 """
 
 import time
@@ -19,7 +19,7 @@ def main():
     history = model.train(train_x.reshape(len(train_x), -1), train_y, epochs=args.epochs,
                           loss_fn=zen.loss.softmax_cross_entropy,
                           optimizer=zen.optim.Adam(lr=args.learning_rate),
-                          batch_size=args.batch_size)
+                          batch_size=args.batch_size, distributed=args.distributed)
     seconds = time.perf_counter() - started
     result = model.evaluate(test_x.reshape(len(test_x), -1), test_y,
                             loss_fn=zen.loss.softmax_cross_entropy)

@@ -1,6 +1,6 @@
 """Fit a recurrent network to sin(x)·cos(x): from 50 past values, predict the next.
 
-    python examples/rnn.py [--device cpu|cuda] [--epochs 30] [--plot rnn.png]
+    python examples/rnn.py [--device cpu|cuda] [--distributed] [--epochs 30] [--plot rnn.png]
 """
 
 import time
@@ -34,12 +34,12 @@ def main():
     started = time.perf_counter()
     history = model.train(train_x, train_y, epochs=args.epochs, loss_fn=zen.loss.MSE,
                           optimizer=zen.optim.Adam(lr=args.learning_rate),
-                          batch_size=args.batch_size)
+                          batch_size=args.batch_size, distributed=args.distributed)
     seconds = time.perf_counter() - started
     prediction = model.predict(test_x).numpy()
     test_mse = float(numpy.mean((prediction - test_y) ** 2))
     report("sin·cos RNN", history, seconds, test_mse=test_mse)
-    if args.plot:
+    if args.plot and zen.distributed.rank() == 0:
         try:
             plot(x[split:], test_y, prediction, args.plot)
             print(f"plot saved to {args.plot}")

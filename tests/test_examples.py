@@ -24,3 +24,16 @@ def test_example_runs(script, device):
                             cwd=EXAMPLES, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "loss" in result.stdout or "right_of_100" in result.stdout
+
+
+def test_digits_example_trains_data_parallel_under_mpirun():
+    pytest.importorskip("sklearn", reason="the examples need zen[examples]")
+    from test_distributed import MPIRUN
+
+    if MPIRUN is None:
+        pytest.skip("needs mpirun and mpi4py: pip install 'zen[mpi]'")
+    result = subprocess.run([MPIRUN, "-n", "2", sys.executable, "mnist.py", "--epochs", "2",
+                             "--distributed"], cwd=EXAMPLES, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.count("test_accuracy") == 1     # one report, from rank 0
