@@ -6,11 +6,16 @@ Each rank writes OUTDIR/rank<N>.json (gradients, losses, errors) and OUTDIR/rank
 parameters after training) for tests/test_distributed.py to compare.
     mpirun -n 2 python distributed_run.py DEVICE OUTDIR --abort
 trains with a checkpoint only rank 0 fails to write, so the job must stop, not hang.
+    mpirun -n 2 python distributed_run.py DEVICE OUTDIR --resume CHECKPOINT [--slow]
+trains from CHECKPOINT when it exists (each rank first writes its pid to OUTDIR/pid<N>, so
+that a test can interrupt one of them; --slow sleeps in every step) and saves the result to
+OUTDIR/final<N>.npz.
 """
 
 import json
 import os
 import sys
+import time
 
 import numpy
 
@@ -57,13 +62,18 @@ def _host(array):
     return zen.Tensor(array).numpy().tolist()
 
 
-def train(device, outdir, rank, **options):
+def train(device, outdir, rank, result="rank", epochs=3, pause=0.0, **options):
     net, (x, y) = model(device), data()
     net.layers.insert(2, Dropout(0.1))
-    history = net.train(x, y, epochs=3, batch_size=16, loss_fn=zen.loss.softmax_cross_entropy,
+
+    def loss(prediction, target):
+        time.sleep(pause)
+        return zen.loss.softmax_cross_entropy(prediction, target)
+
+    history = net.train(x, y, epochs=epochs, batch_size=16, loss_fn=loss,
                         optimizer=zen.optim.Adam(lr=0.01), verbose=False, distributed=True,
                         **options)
-    net.save(os.path.join(outdir, f"rank{rank}.npz"))
+    net.save(os.path.join(outdir, f"{result}{rank}.npz"))
     return history
 
 
@@ -105,5 +115,19 @@ def abort(device, outdir):
     train(device, outdir, rank, checkpoint=path)
 
 
+def resume(device, outdir, checkpoint, slow):
+    rank = zen.distributed.rank()
+    with open(os.path.join(outdir, f"pid{rank}"), "w") as file:
+        file.write(str(os.getpid()))
+    train(device, outdir, rank, result="final", epochs=6, pause=0.1 if slow else 0.0,
+          checkpoint=checkpoint, resume=True)
+
+
 if __name__ == "__main__":
-    (abort if "--abort" in sys.argv else main)(sys.argv[1], sys.argv[2])
+    device, outdir = sys.argv[1], sys.argv[2]
+    if "--abort" in sys.argv:
+        abort(device, outdir)
+    elif "--resume" in sys.argv:
+        resume(device, outdir, sys.argv[sys.argv.index("--resume") + 1], "--slow" in sys.argv)
+    else:
+        main(device, outdir)

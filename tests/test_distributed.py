@@ -4,8 +4,10 @@ end with identical parameters, and fail together, never hang, when used wrongly.
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import numpy
 import pytest
@@ -24,12 +26,17 @@ needs_mpi = pytest.mark.skipif(MPIRUN is None, reason="needs mpirun and mpi4py: 
 DEVICES = ["cpu", "array_api_strict:device1"]
 
 
+def _command(device, outdir, *options):
+    return [MPIRUN, "-n", "2", sys.executable, os.path.join(HERE, "distributed_run.py"),
+            device, str(outdir), *map(str, options)]
+
+
+_ENVIRONMENT = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+
+
 def _mpirun(device, outdir, *options, timeout=180):
-    environment = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-    return subprocess.run([MPIRUN, "-n", "2", sys.executable,
-                           os.path.join(HERE, "distributed_run.py"), device, str(outdir),
-                           *options], capture_output=True, text=True, timeout=timeout,
-                          env=environment)
+    return subprocess.run(_command(device, outdir, *options), capture_output=True, text=True,
+                          timeout=timeout, env=_ENVIRONMENT)
 
 
 @pytest.fixture(scope="module", params=DEVICES)
@@ -104,6 +111,31 @@ def test_a_failure_during_training_aborts_the_job_instead_of_hanging(tmp_path):
     assert finished.returncode != 0
     assert "CheckpointError" in finished.stderr
     assert "stopping every rank" in finished.stderr
+
+
+@needs_mpi
+def test_ctrl_c_in_one_process_stops_every_process_and_the_job_resumes_exactly(tmp_path):
+    straight = _mpirun("cpu", tmp_path, "--resume", tmp_path / "straight.npz")
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    os.rename(tmp_path / "final0.npz", tmp_path / "straight0.npz")
+    checkpoint = tmp_path / "interrupted.npz"
+    job = subprocess.Popen(_command("cpu", tmp_path, "--resume", checkpoint, "--slow"),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env=_ENVIRONMENT)
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and job.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)        # the first epoch's checkpoint: training is under way
+    os.kill(int((tmp_path / "pid1").read_text()), signal.SIGINT)   # rank 1 only
+    _, stderr = job.communicate(timeout=120)
+    assert job.returncode != 0 and "KeyboardInterrupt" in stderr
+    assert not (tmp_path / "final0.npz").exists()       # stopped before the end...
+    training = json.loads(str(numpy.load(checkpoint)["__metadata__"]))["training"]
+    assert 1 <= training["epoch"] < 6                   # ...and rank 0 saved where it was
+    resumed = _mpirun("cpu", tmp_path, "--resume", checkpoint)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    first, second = numpy.load(tmp_path / "straight0.npz"), numpy.load(tmp_path / "final0.npz")
+    for name in first.files:
+        numpy.testing.assert_array_equal(first[name], second[name])
 
 
 def test_distributed_training_without_a_launcher_says_how_to_start_it(monkeypatch):
