@@ -336,9 +336,7 @@ class Model:
                 while state.epoch < epochs:
                     started = time.perf_counter()
                     self._train_epoch(x, y, loss_fn, optimizer, batch_size, steps, shuffle,
-                                      state, verbose and log_every,
-                                      interrupted if comm is None else
-                                      lambda: comm.any(interrupted()), comm)
+                                      state, verbose and log_every, interrupted, comm)
                     state.finish_epoch(steps)
                     self._record_validation(state.history, validation_data, loss_fn)
                     if verbose:
@@ -387,7 +385,7 @@ class Model:
             state.batch = step + 1
             state.generator = random.generator().get_state()
             state.total = loss if state.total is None else state.total + loss
-            if interrupted():
+            if comm.any(interrupted()) if comm else interrupted():   # all stop, or none
                 raise KeyboardInterrupt
             if log_every and (step + 1) % log_every == 0:
                 progress.set_postfix(loss=f"{state.loss_so_far():.4f}")
