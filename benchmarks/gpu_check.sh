@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
 # The GPU check: one command for a CUDA machine that already has CuPy, NumPy, pytest and
-# PyTorch. It installs nothing from the network: pure-Python wheels it needs (array-api-compat,
-# array-api-strict, tqdm, hypothesis, scikit-learn and its dependencies) travel in .whl/.
+# PyTorch. It installs nothing from the network: the wheels it needs (array-api-compat,
+# array-api-strict, mpi4py, MPICH) travel in .whl/ (benchmarks/gpu_wheels.sh fetches them).
 #
 #   bash benchmarks/gpu_check.sh        # about 5 minutes on one GPU; logs in $OUT or /tmp
 #
 # It runs the test suite's CUDA cases (every op on cuda against cpu included), each example at
-# its default settings on cuda and on cpu, and the benchmark runner on cuda, then prints one
-# table last.
+# its default settings on cuda and on cpu, the digits example data-parallel over NCCL (one
+# process: one GPU), and the benchmark runner on cuda, then prints one table last.
 set -u
 cd "$(dirname "$0")/.."
 logs=${OUT:-/tmp/zen-gpu-check}
 mkdir -p "$logs"
 if compgen -G ".whl/*.whl" > /dev/null; then
-    python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/zen-site .whl/*.whl
+    python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/zen-site \
+        $(ls .whl/*.whl | grep -v /mpich-)
     export PYTHONPATH=/tmp/zen-site
+    # MPICH's wheel needs a prefix (it installs bin/ and lib/); mpi4py finds libmpi through
+    # the loader path.
+    python3 -m pip install -q --no-index --no-deps --prefix /tmp/zen-mpi .whl/mpich-*.whl
+    export PATH="/tmp/zen-mpi/bin:$PATH"
+    export LD_LIBRARY_PATH="/tmp/zen-mpi/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$logs/gpu.txt"
@@ -25,12 +31,17 @@ tests=$(tail -n 1 "$logs/tests.log")
 examples=""
 for program in mnist cnn rnn fizzbuzz; do
     for device in cpu cuda; do
-        timeout 120 python3 "examples/$program.py" --device "$device" > "$logs/$program-$device.log" \
-            2>/dev/null
+        timeout 120 python3 "examples/$program.py" --device "$device" \
+            > "$logs/$program-$device.log" 2>/dev/null
         result=$(grep -E "^(digits|sin|fizzbuzz)" "$logs/$program-$device.log" | tail -n 1)
         examples+=$(printf '\n| %s | %s | %s |' "$program" "$device" "${result:-FAILED}")
     done
 done
+
+timeout 120 mpirun -n 1 python3 examples/mnist.py --device cuda --distributed \
+    > "$logs/mnist-cuda-nccl.log" 2>&1
+result=$(grep -E "^digits" "$logs/mnist-cuda-nccl.log" | tail -n 1)
+examples+=$(printf '\n| mnist | cuda, NCCL, mpirun -n 1 | %s |' "${result:-FAILED}")
 
 timeout 240 python3 -m benchmarks --device cuda --json "$logs/benchmarks-cuda.json" \
     > "$logs/benchmarks-cuda.txt" 2>&1
