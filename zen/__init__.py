@@ -8,7 +8,7 @@
 500.0 1000.0
 """
 
-from zen import errors, loss, nn, optim
+from zen import distributed, errors, loss, nn, optim
 from zen.autograd import grad, gradients, value_and_grad
 from zen.functional import (avg_pool2d, conv2d, expand_dims, flatten, max_pool2d, pad, split,
                             squeeze, stack, var)
@@ -30,9 +30,9 @@ __version__ = "0.1.0"
 
 # zen.abs, zen.max, zen.min and zen.sum stay out of `import *`: they would hide builtins.
 __all__ = [
-    "OPS", "Tensor", "add", "argmax", "argmin", "astype", "avg_pool2d", "broadcast_to",
-    "clip", "concat", "conv2d", "cos", "detect_anomaly", "divide", "equal", "errors", "exp",
-    "expand_dims", "flatten", "from_dlpack", "get_default_dtype", "getitem", "grad",
+    "OPS", "Tensor", "add", "argmax", "argmin", "astype", "avg_pool2d", "broadcast_to", "clip",
+    "concat", "conv2d", "cos", "detect_anomaly", "distributed", "divide", "equal", "errors",
+    "exp", "expand_dims", "flatten", "from_dlpack", "get_default_dtype", "getitem", "grad",
     "grad_enabled", "gradcheck", "gradients", "greater", "greater_equal", "is_grad_enabled",
     "less", "less_equal", "log", "log_softmax", "logical_and", "logical_not", "logical_or",
     "logsumexp", "loss", "matmul", "matrix_transpose", "max_pool2d", "maximum", "mean",
