@@ -24,6 +24,15 @@ def mpi_world():
     return MPI.COMM_WORLD
 
 
+def any_of_each(comm, flags):
+    """For each position of ``flags`` (bools, the same count on every process), whether it
+    is true on any process: one collective on a bit mask."""
+    from mpi4py import MPI
+
+    mask = comm.allreduce(sum(1 << i for i, flag in enumerate(flags) if flag), op=MPI.BOR)
+    return [bool(mask >> i & 1) for i in range(len(flags))]
+
+
 class HostMPI:
     """Sums and broadcasts a backend's flat arrays with MPI, through host memory when the
     backend keeps its arrays elsewhere."""

@@ -21,10 +21,12 @@ import numpy
 
 import zen
 from zen.distributed import Communicator, shard
-from zen.nn import Dropout, Linear, Model, ReLU
+from zen.nn import Dropout, Layer, Linear, Model, ReLU
 
 
-def data(rows=150):
+# 149 rows in steps of 2 x 16: the last step's shares are 10 and 11 rows, so with dropout the
+# two processes draw different counts of random numbers.
+def data(rows=149):
     rng = numpy.random.default_rng(0)
     x = rng.normal(size=(rows, 6))
     return x, (x[:, 0] > 0).astype(numpy.int64) + (x[:, 1] > 0)
@@ -77,6 +79,55 @@ def train(device, outdir, rank, result="rank", epochs=3, pause=0.0, **options):
     return history
 
 
+class Unused(Layer):
+    """A parameter that never reaches the loss, so never has a gradient."""
+
+    def forward(self, x):
+        if not self.weights:
+            self.add_weight("spare", (3,), x, 0.5)
+        return x
+
+
+def orders_and_unused(device):
+    """Each epoch's order of examples, and whether a parameter without gradients moved (or
+    took optimiser steps) under AdamW, whose weight decay would move it."""
+    orders, draw = [], Model._order
+
+    def recorded(self, count, shuffle):
+        order = draw(self, count, shuffle)
+        orders.append(zen.Tensor(order).numpy().tolist())
+        return order
+
+    net, (x, y) = model(device), data()
+    net.layers[1:1] = [Unused(), Dropout(0.3)]
+    net(zen.Tensor(x[:1], device=device))
+    Communicator(device).broadcast(net.parameters())    # what train starts from
+    spare = net.layers[1].weights["spare"]
+    before = spare.numpy().copy()
+    optimizer = zen.optim.AdamW(lr=0.01)
+    Model._order = recorded
+    try:
+        net.train(x, y, epochs=3, batch_size=16, loss_fn=zen.loss.softmax_cross_entropy,
+                  optimizer=optimizer, verbose=False, distributed=True)
+    finally:
+        Model._order = draw
+    moved = bool((spare.numpy() != before).any()) or spare in optimizer.state
+    return orders, moved
+
+
+def empty_share_with_float64_loss(device):
+    """float32 parameters, float64 data (so a float64 loss) and a process with no rows in
+    the last step: both processes must still pack the same buffers."""
+    net, (x, y) = model(device), data(129)      # last step: 1 row, so rank 0 gets none
+    net(zen.Tensor(x[:1].astype(numpy.float32), device=device))
+    zen.set_default_dtype("float64")
+    try:
+        return net.train(x, y, epochs=2, batch_size=32, verbose=False, distributed=True,
+                         loss_fn=zen.loss.softmax_cross_entropy)
+    finally:
+        zen.set_default_dtype("float32")
+
+
 def refused(call):
     """The message of the error ``call`` raised on this rank (None if it raised none)."""
     try:
@@ -92,8 +143,13 @@ def main(device, outdir):
     bad_x = x.copy()
     if rank == 1:
         bad_x[5, 2] = numpy.nan
+    other_device = "cpu" if device != "cpu" else "array_api_strict:device1"
+    orders, unused_moved = orders_and_unused(device)
     result = {
         "gradients": gradients(device),
+        "orders": orders,
+        "unused_parameter_moved": unused_moved,
+        "empty_share_with_float64_loss": empty_share_with_float64_loss(device),
         "history": train(device, outdir, rank,
                          checkpoint=os.path.join(outdir, f"checkpoint{rank}.npz")),
         "mismatched_model": refused(lambda: model(device, width=16 + rank).train(
@@ -104,6 +160,9 @@ def main(device, outdir):
         "bad_data_on_one_rank": refused(lambda: model(device).train(
             bad_x, y, loss_fn=zen.loss.softmax_cross_entropy, verbose=False,
             distributed=True)),
+        "model_on_another_device": refused(lambda: Model(
+            [Linear(2)], device=device if rank == 0 else other_device).train(
+            x, y, verbose=False, distributed=Communicator(device))),
     }
     with open(os.path.join(outdir, f"rank{rank}.json"), "w") as file:
         json.dump(result, file)

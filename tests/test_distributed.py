@@ -26,17 +26,17 @@ needs_mpi = pytest.mark.skipif(MPIRUN is None, reason="needs mpirun and mpi4py: 
 DEVICES = ["cpu", "array_api_strict:device1"]
 
 
-def _command(device, outdir, *options):
-    return [MPIRUN, "-n", "2", sys.executable, os.path.join(HERE, "distributed_run.py"),
-            device, str(outdir), *map(str, options)]
+def _command(device, outdir, *options, processes=2):
+    return [MPIRUN, "-n", str(processes), sys.executable,
+            os.path.join(HERE, "distributed_run.py"), device, str(outdir), *map(str, options)]
 
 
 _ENVIRONMENT = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
 
-def _mpirun(device, outdir, *options, timeout=180):
-    return subprocess.run(_command(device, outdir, *options), capture_output=True, text=True,
-                          timeout=timeout, env=_ENVIRONMENT)
+def _mpirun(device, outdir, *options, processes=2, timeout=180):
+    return subprocess.run(_command(device, outdir, *options, processes=processes),
+                          capture_output=True, text=True, timeout=timeout, env=_ENVIRONMENT)
 
 
 @pytest.fixture(scope="module", params=DEVICES)
@@ -78,6 +78,26 @@ def test_ranks_end_with_identical_parameters_and_history(job):
     assert len(losses) == 3 and losses[-1] < losses[0]
 
 
+def test_every_epoch_shuffles_alike_although_dropout_drew_unevenly(job):
+    _, ranks = job
+    orders = ranks[0]["orders"]
+    assert len(orders) == 3 and orders[0] != orders[1]
+    assert orders == ranks[1]["orders"]
+
+
+def test_a_parameter_without_gradients_is_left_alone_as_in_one_process(job):
+    _, ranks = job
+    assert ranks[0]["unused_parameter_moved"] is False
+    assert ranks[1]["unused_parameter_moved"] is False
+
+
+def test_a_process_without_rows_packs_the_same_buffers_as_the_others(job):
+    _, ranks = job
+    history = ranks[0]["empty_share_with_float64_loss"]
+    assert history == ranks[1]["empty_share_with_float64_loss"]
+    assert len(history["loss"]) == 2 and numpy.isfinite(history["loss"]).all()
+
+
 def test_only_rank_0_writes_the_checkpoint(job):
     outdir, _ = job
     assert (outdir / "checkpoint0.npz").exists()
@@ -87,6 +107,7 @@ def test_only_rank_0_writes_the_checkpoint(job):
 @pytest.mark.parametrize("case, expected", [
     ("mismatched_model", ["parameters", "(6, 16)", "(6, 17)", "rank 1"]),
     ("mismatched_data", ["the shape of x", "(100, 6)", "(101, 6)"]),
+    ("model_on_another_device", ["the model's device", "rank 1"]),
 ])
 def test_processes_that_disagree_fail_alike_on_every_rank(job, case, expected):
     _, ranks = job
@@ -131,6 +152,8 @@ def test_ctrl_c_in_one_process_stops_every_process_and_the_job_resumes_exactly(t
     assert not (tmp_path / "final0.npz").exists()       # stopped before the end...
     training = json.loads(str(numpy.load(checkpoint)["__metadata__"]))["training"]
     assert 1 <= training["epoch"] < 6                   # ...and rank 0 saved where it was
+    other_count = _mpirun("cpu", tmp_path, "--resume", checkpoint, processes=1)
+    assert other_count.returncode != 0 and "skip or repeat" in other_count.stderr
     resumed = _mpirun("cpu", tmp_path, "--resume", checkpoint)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     first, second = numpy.load(tmp_path / "straight0.npz"), numpy.load(tmp_path / "final0.npz")

@@ -18,7 +18,7 @@ import time
 import traceback
 
 import backends
-from backends.collectives import launched_by_mpi, mpi_world
+from backends.collectives import any_of_each, launched_by_mpi, mpi_world
 from zen import random
 from zen.errors import DistributedError
 from zen.tensor import mark_modified
@@ -67,8 +67,12 @@ class Communicator:
 
     def any(self, flag):
         """Whether ``flag`` is true on any process."""
+        return self.any_of_each([flag])[0]
+
+    def any_of_each(self, flags):
+        """For each of ``flags``, whether it is true on any process."""
         started = time.perf_counter()
-        result = self._mpi.allreduce(int(bool(flag))) > 0
+        result = any_of_each(self._mpi, flags)
         self.seconds += time.perf_counter() - started
         return result
 
@@ -89,17 +93,20 @@ class Communicator:
 
     def average_gradients(self, parameters, loss=None, share=None):
         """Replace each parameter's gradient by the mean over processes, weighted by each
-        process's ``share`` of the examples (equal shares if None); return the loss (a 0-d
-        array, or None where this process had no examples) averaged the same way, carried in
-        the same buffers. A parameter without a gradient counts as zeros."""
+        process's ``share`` of the examples (equal shares if None); return ``loss`` (a 0-d
+        array, None where this process had no examples) averaged the same way, in the
+        parameters' dtype, carried in the same buffers. A gradient missing on some processes
+        counts as zeros there; one missing on all stays None, as in a single process."""
+        present = self.any_of_each([p.gradient is not None for p in parameters])
+        reduced = [p for p, has in zip(parameters, present) if has]
         xp = self.backend.xp
-        arrays = [xp.zeros_like(p.value) if p.gradient is None else p.gradient
-                  for p in parameters]
-        if loss is None:
-            loss = xp.zeros((), dtype=arrays[0].dtype if arrays else xp.float32,
-                            device=self.backend.native_device)
+        dtype = reduced[0].value.dtype if reduced else xp.float32
+        arrays = [xp.zeros_like(p.value) if p.gradient is None else p.gradient for p in reduced]
+        # Every process must pack the same buffers, so the loss takes one agreed dtype.
+        loss = (xp.zeros((), dtype=dtype, device=self.backend.native_device) if loss is None
+                else xp.astype(loss, dtype))
         summed = self.all_reduce(arrays + [loss], 1 / self.size if share is None else share)
-        for parameter, gradient in zip(parameters, summed):
+        for parameter, gradient in zip(reduced, summed):
             parameter.gradient = gradient
         return summed[-1]
 
@@ -221,14 +228,31 @@ def _world(who):
                                f"library: pip install 'zen[mpi]'") from error
 
 
+def communicator(device):
+    """The Communicator for ``device``, made once per process (NCCL's are costly to make)."""
+    backend = backends.get_backend(device)
+    if backend not in _communicators:
+        _communicators[backend] = Communicator(backend, who="train")
+    return _communicators[backend]
+
+
+_communicators = {}
+
+
 def start_training(comm, model, facts):
-    """Make sure every process is about to train alike (``facts`` and the model's parameter
-    shapes), then start all from rank 0's parameters and random state."""
+    """Make sure every process is about to train alike (``facts``, the model's device and
+    its parameter shapes), then start all from rank 0's parameters and random state."""
+    parameters = model.named_parameters()
+    comm.check_same("train", {**facts, "the model's device": model.device, "parameters": {
+        name: (tuple(p.shape), str(p.dtype)) for name, p in parameters.items()}})
     if comm.backend is not model.backend:
         raise DistributedError(f"train: the communicator exchanges {comm.backend.name} "
                                f"arrays but the model is on {model.device}")
-    parameters = model.named_parameters()
-    comm.check_same("train", {**facts, "device": comm.backend.name, "parameters": {
-        name: (tuple(p.shape), str(p.dtype)) for name, p in parameters.items()}})
     comm.broadcast(list(parameters.values()))
+    share_random_state(comm)
+
+
+def share_random_state(comm):
+    """Every process continues from rank 0's random state: shuffles agree again even where
+    a process drew fewer numbers (dropout on a shorter share of a step)."""
     random.generator().set_state(comm.broadcast_object(random.generator().get_state()))

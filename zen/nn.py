@@ -313,29 +313,30 @@ class Model:
         """
         comm = distributed or None
         if comm is True:
-            comm = _distributed.Communicator(self.backend, who="train")
+            comm = _distributed.communicator(self.backend)
+        step_rows = batch_size * (comm.size if comm else 1)
         with comm.agree("train") if comm else contextlib.nullcontext():
             x, y = self._data(x), self._data(y, labels=True)
             labels_checked = self._check_data("train", x, y, loss_fn)
             optimizer = optimizer if optimizer is not None else _default_optimizer()
             state = _TrainingState()
             if checkpoint and resume and os.path.exists(checkpoint):
-                state = self._resume(checkpoint, optimizer)
+                state = self._resume(checkpoint, optimizer, step_rows)
         if comm:
             _distributed.start_training(comm, self, {
                 "the shape of x": tuple(x.shape), "the shape of y": tuple(y.shape),
-                "epochs": epochs, "batch_size": batch_size,
+                "epochs": epochs, "batch_size": batch_size, "shuffle": shuffle,
                 "where training resumes": (state.epoch, state.batch),
                 "the optimiser": type(optimizer).__name__})
             verbose = verbose and comm.rank == 0
             checkpoint = checkpoint if comm.rank == 0 else None
-        steps = max(1, math.ceil(x.shape[0] / (batch_size * (comm.size if comm else 1))))
+        steps = max(1, math.ceil(x.shape[0] / step_rows))
         self._set_training(True)
         try:
             with _interrupts_between_steps() as interrupted, losses.labels_checked(labels_checked):
                 while state.epoch < epochs:
                     started = time.perf_counter()
-                    self._train_epoch(x, y, loss_fn, optimizer, batch_size, steps, shuffle,
+                    self._train_epoch(x, y, loss_fn, optimizer, step_rows, steps, shuffle,
                                       state, verbose and log_every, interrupted, comm)
                     state.finish_epoch(steps)
                     self._record_validation(state.history, validation_data, loss_fn)
@@ -343,10 +344,10 @@ class Model:
                         print(self._epoch_line(state.epoch - 1, epochs, state.history,
                                                time.perf_counter() - started))
                     if checkpoint:
-                        self._save_training(checkpoint, optimizer, state)
+                        self._save_training(checkpoint, optimizer, state, step_rows)
         except KeyboardInterrupt:
             if checkpoint:
-                self._save_training(checkpoint, optimizer, state)
+                self._save_training(checkpoint, optimizer, state, step_rows)
             raise
         except Exception as error:
             if comm and comm.size > 1:
@@ -356,17 +357,18 @@ class Model:
             self._set_training(False)
         return state.history
 
-    def _train_epoch(self, x, y, loss_fn, optimizer, batch_size, steps, shuffle, state,
+    def _train_epoch(self, x, y, loss_fn, optimizer, step_rows, steps, shuffle, state,
                      log_every, interrupted, comm):
         from tqdm.auto import tqdm
 
         count = x.shape[0]
         if state.order is None:
+            if comm:
+                _distributed.share_random_state(comm)
             state.order = self._order(count, shuffle)
             state.generator = random.generator().get_state()
         progress = tqdm(range(state.batch, steps), desc=f"epoch {state.epoch + 1}",
                         disable=not log_every, leave=False)
-        step_rows = batch_size * (comm.size if comm else 1)
         for step in progress:
             first, last = step * step_rows, min((step + 1) * step_rows, count)
             start, stop = (_distributed.shard(first, last, comm.rank, comm.size) if comm
@@ -477,7 +479,7 @@ class Model:
         model = cls([LAYERS[spec["layer"]](**spec["config"]) for spec in info["layers"]], device)
         return model.load_weights(path)
 
-    def _save_training(self, path, optimizer, state):
+    def _save_training(self, path, optimizer, state, step_rows):
         parameters = self.parameters()
         values = optimizer.state_values(parameters)
         counters = {key: value for key, value in values.items() if isinstance(value, int)}
@@ -490,16 +492,23 @@ class Model:
         generator = random.generator().get_state() if state.order is None else state.generator
         training = {"epoch": state.epoch, "batch": state.batch, "partial": state.loss_sum(),
                     "history": state.history, "optimizer": type(optimizer).__name__,
-                    "counters": counters, "generator": generator}
+                    "counters": counters, "generator": generator, "step_rows": step_rows}
         self._write(path, arrays, training)
 
-    def _resume(self, path, optimizer):
+    def _resume(self, path, optimizer, step_rows):
         """Set the model, the optimiser and zen's generator from a training checkpoint."""
         arrays, info = _read_checkpoint(path)
         training = info.get("training")
         if training is None:
             raise CheckpointError(f"train: {path} holds a model but no training state to "
                                   f"resume; pass resume=False to start afresh from it")
+        saved_rows = training.get("step_rows", step_rows)
+        if training["batch"] and saved_rows != step_rows:
+            raise CheckpointError(f"train: {path} stopped {training['batch']} steps into "
+                                  f"epoch {training['epoch'] + 1}, at {saved_rows} examples a "
+                                  f"step; this run takes {step_rows} (batch_size times the "
+                                  f"number of processes), which would skip or repeat "
+                                  f"examples: resume with the same batch_size and processes")
         if training["optimizer"] != type(optimizer).__name__:
             raise CheckpointError(f"train: {path} was trained with {training['optimizer']}, "
                                   f"not {type(optimizer).__name__}")
