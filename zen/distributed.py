@@ -71,6 +71,8 @@ class Communicator:
 
     def any_of_each(self, flags):
         """For each of ``flags``, whether it is true on any process."""
+        if self.size == 1:
+            return [bool(flag) for flag in flags]
         started = time.perf_counter()
         result = any_of_each(self._mpi, flags)
         self.seconds += time.perf_counter() - started
@@ -87,17 +89,24 @@ class Communicator:
     def all_reduce(self, arrays, scale=None):
         """The sums over processes of ``arrays`` (each first multiplied by ``scale``)."""
         def reduce(flat):
-            return self._collectives.all_reduce_sum(flat if scale is None else flat * scale)
+            if scale is not None:
+                flat *= scale       # flat is a new buffer: no second one of its size
+            return self._collectives.all_reduce_sum(flat)
 
         return self._exchange(arrays, reduce)
 
-    def average_gradients(self, parameters, loss=None, share=None):
+    def average_gradients(self, parameters, loss=None, share=None, present=None):
         """Replace each parameter's gradient by the mean over processes, weighted by each
         process's ``share`` of the examples (equal shares if None); return ``loss`` (a 0-d
         array, None where this process had no examples) averaged the same way, in the
         parameters' dtype, carried in the same buffers. A gradient missing on some processes
-        counts as zeros there; one missing on all stays None, as in a single process."""
-        present = self.any_of_each([p.gradient is not None for p in parameters])
+        counts as zeros there; one missing on all stays None, as in a single process.
+        ``present``, if given, is ``any_of_each`` of the has-a-gradient flags, agreed by the
+        caller together with flags of its own (one collective instead of two)."""
+        if self.size == 1:
+            return loss
+        if present is None:
+            present = self.any_of_each([p.gradient is not None for p in parameters])
         reduced = [p for p, has in zip(parameters, present) if has]
         xp = self.backend.xp
         dtype = reduced[0].value.dtype if reduced else xp.float32

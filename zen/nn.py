@@ -380,14 +380,19 @@ class Model:
                 loss.backward()
                 loss = loss.value
             parameters = self.parameters()
-            if comm:
-                loss = comm.average_gradients(parameters, loss, (stop - start) / (last - first))
+            if comm:    # all stop after this step, or none; one collective for both flags
+                stopping, *present = comm.any_of_each(
+                    [interrupted()] + [p.gradient is not None for p in parameters])
+                loss = comm.average_gradients(parameters, loss, (stop - start) / (last - first),
+                                              present)
+            else:
+                stopping = interrupted()
             optimizer.step(parameters)
             optimizer.zero_grad(parameters)
             state.batch = step + 1
             state.generator = random.generator().get_state()
             state.total = loss if state.total is None else state.total + loss
-            if comm.any(interrupted()) if comm else interrupted():   # all stop, or none
+            if stopping:
                 raise KeyboardInterrupt
             if log_every and (step + 1) % log_every == 0:
                 progress.set_postfix(loss=f"{state.loss_so_far():.4f}")
