@@ -65,10 +65,6 @@ class Communicator:
     def broadcast_object(self, value, root=0):
         return self._mpi.bcast(value, root=root)
 
-    def any(self, flag):
-        """Whether ``flag`` is true on any process."""
-        return self.any_of_each([flag])[0]
-
     def any_of_each(self, flags):
         """For each of ``flags``, whether it is true on any process."""
         if self.size == 1:
@@ -193,8 +189,8 @@ def _plan(xp, shapes_and_dtypes, limit):
     for i, (shape, dtype) in enumerate(shapes_and_dtypes):
         by_dtype.setdefault(dtype, []).append((i, shape, math.prod(shape)))
     buckets = []
-    for members in by_dtype.values():
-        itemsize = _itemsize(xp, shapes_and_dtypes[members[0][0]][1])
+    for dtype, members in by_dtype.items():
+        itemsize = _itemsize(xp, dtype)
         bucket, used = [], 0
         for i, shape, count in members:
             if bucket and (used + count) * itemsize > limit:
