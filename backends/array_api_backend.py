@@ -25,7 +25,8 @@ class ArrayAPIBackend(Backend):
         self._host_device = host_device
         xp = array_api_compat.array_namespace(namespace.asarray(0, device=native_device))
         self.xp = extend(xp, scatter_add=self._scatter_add, index_add=self._index_add,
-                         sliding_window_view=self._sliding_window_view)
+                         sliding_window_view=self._sliding_window_view,
+                         copy=lambda array: xp.asarray(array, copy=True))
         self._xp = xp
 
     def _index_add(self, target, axis, indices, values):

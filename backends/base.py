@@ -1,5 +1,6 @@
 """The interface every backend implements."""
 
+import functools
 import types
 
 
@@ -21,7 +22,8 @@ def extend(namespace, **extras):
       repeated index adds every time (``numpy.add.at``);
     - ``index_add(target, axis, indices, values)``: the same along one axis for 1-D integer
       ``indices`` (the adjoint of ``take``);
-    - ``sliding_window_view(x, window_shape, axis)``: read-only windows as trailing axes.
+    - ``sliding_window_view(x, window_shape, axis)``: read-only windows as trailing axes;
+    - ``copy(x)``: a new writable, C-contiguous array with ``x``'s values.
     """
     functions = {name: getattr(namespace, name) for name in dir(namespace)
                  if not name.startswith("_")}
@@ -62,7 +64,8 @@ class Backend:
         """Wait until every queued operation on this device has finished."""
 
     def dtype(self, name):
-        """The namespace's dtype called ``name`` (``"float32"``, ``"int64"``, ...)."""
+        """The dtype called ``name`` (``"float32"``, ``"int64"``, ...), as arrays' ``.dtype``
+        gives it."""
         return getattr(self.xp, name)
 
     def is_floating(self, dtype):
@@ -70,6 +73,17 @@ class Backend:
         if floating is None:    # isdtype costs microseconds; a backend sees few dtypes
             floating = self._floating[dtype] = self.xp.isdtype(dtype, "real floating")
         return floating
+
+    @functools.cached_property
+    def floating_dtypes(self):
+        """The real floating dtypes, for a quick ``dtype in backend.floating_dtypes``."""
+        return frozenset(self.dtype(name) for name in ("float16", "float32", "float64")
+                         if hasattr(self.xp, name))
+
+    def is_private(self, array):
+        """Whether ``array`` is writable, C-contiguous and views no other array, so that it
+        can become a leaf's gradient without a copy. False where the backend cannot tell."""
+        return False
 
     def is_bool(self, dtype):
         return self.xp.isdtype(dtype, "bool")

@@ -27,7 +27,8 @@ class CuPyBackend(Backend):
         super().__init__()
         self._cupy = cupy
         self.xp = extend(array_api_compat.cupy, scatter_add=scatter_add,
-                         index_add=index_add, sliding_window_view=sliding_window_view)
+                         index_add=index_add, sliding_window_view=sliding_window_view,
+                         copy=lambda array: cupy.array(array, order="C"))
         self.native_device = cupy.cuda.Device(index)
         self.name = f"cuda:{index}"
 
@@ -39,6 +40,13 @@ class CuPyBackend(Backend):
 
     def to_host(self, array):
         return self._cupy.asnumpy(array)
+
+    def dtype(self, name):
+        return self._cupy.dtype(name)
+
+    def is_private(self, array):
+        return (type(array) is self._cupy.ndarray and array.base is None
+                and array.flags.c_contiguous)
 
     def synchronize(self):
         self.native_device.synchronize()

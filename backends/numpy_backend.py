@@ -22,13 +22,20 @@ class NumPyBackend(Backend):
             "matmul", "matrix_transpose", "permute_dims", "zeros_like", "ones_like")}
         self.xp = extend(array_api_compat.numpy, scatter_add=self._scatter_add,
                          index_add=self._index_add, sliding_window_view=sliding_window_view,
-                         **native)
+                         copy=_copy, **native)
 
     def asarray(self, obj, dtype=None, copy=None):
         return numpy.asarray(obj, dtype=dtype, copy=copy)
 
     def to_host(self, array):
         return numpy.asarray(array)
+
+    def dtype(self, name):
+        return numpy.dtype(name)
+
+    def is_private(self, array):
+        return (type(array) is numpy.ndarray and array.base is None
+                and array.flags.c_contiguous and array.flags.writeable)
 
     def _scatter_add(self, target, key, values):
         if self.repeats_possible(key):
@@ -39,6 +46,10 @@ class NumPyBackend(Backend):
     @staticmethod
     def _index_add(target, axis, indices, values):
         numpy.add.at(target, (slice(None),) * axis + (indices,), values)
+
+
+def _copy(array):
+    return numpy.array(array, order="C")
 
 
 def _create(index):
