@@ -68,6 +68,7 @@ CASES = [
     Case("where", lambda m, x, y: m.where(x > y, x * 2, y), (2, 3), (3,)),
     Case("astype round trip", lambda m, x: m.astype(m.astype(x, "float32"), "float64") * x,
          (4,), torch=lambda m, x: x.float().double() * x, eps=1e-2, atol=1e-3, rtol=1e-2),
+    Case("clone", lambda m, x: x.clone() * x, (3,)),
     # Reductions.
     Case("sum", lambda m, x: x.sum(), (2, 3)),
     Case("sum, axis", lambda m, x: x.sum(axis=1), (2, 3, 4)),

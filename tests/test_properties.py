@@ -30,7 +30,8 @@ REDUCTIONS = {   # zen's reduction and NumPy's
     "max": (zen.max, numpy.max),
     "min": (zen.min, numpy.min),
     "logsumexp": (zen.logsumexp, _numpy_logsumexp),
-    "var": (zen.var, numpy.var),
+    "var": (zen.var, lambda array, axis, keepdims: numpy.var(array, axis, ddof=1,
+                                                             keepdims=keepdims)),
 }
 
 

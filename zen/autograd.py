@@ -7,6 +7,7 @@ shared subexpressions cost nothing extra and graph depth is limited only by memo
 import math
 import threading
 
+from zen import promotion
 from zen.errors import (DeviceMismatchError, GradientError, GraphFreedError, InPlaceError,
                         ShapeMismatchError)
 from zen.tensor import (JointVJP, Tensor, check_finite, constant, edit_count, grad_enabled,
@@ -68,14 +69,15 @@ def _backpropagate(root, grad, retain_graph, create_graph, wanted):
         raise GradientError("backward: the output does not depend on any trainable tensor "
                             "(was it computed under no_grad, or from trainable=False inputs?)")
     order = topological_order(root)
-    grads = {id(root): _seed(root, grad, create_graph)}
+    seed = _seed(root, grad, create_graph)
+    grads = {id(root): seed}
     found = {}
     from zen import ops     # imported here: zen.ops itself builds on this module
 
     namespace = ops.tensor_namespace if create_graph else ops.array_functions(root._backend)
     anomaly = is_anomaly_enabled()
     edits = edit_count()        # nothing is changed in place during the pass
-    stored = set()              # ids of the arrays given to leaves' .gradient in this pass
+    stored = {id(seed)}         # ids of the arrays a leaf may not keep as its own .gradient
     with grad_enabled(create_graph):
         for node in reversed(order):
             g = grads.pop(id(node), None)
@@ -96,7 +98,7 @@ def _backpropagate(root, grad, retain_graph, create_graph, wanted):
 
 
 def _modified_error(node):
-    changed = "its result" if node._version > node._stamp else "an input"
+    changed = "its result" if node._version[0] > node._stamp else "an input"
     return InPlaceError(f"backward: {changed} of this {node._op.name} was modified in place "
                        f"after the op was recorded, so its gradient would be wrong; change a "
                        f"copy instead, or run the forward pass again after the change")
@@ -154,17 +156,26 @@ def _unbroadcast(namespace, g, shape):
 
 
 def _accumulate(leaf, g, create_graph, stored):
-    if leaf.gradient is None:
-        # A pass-through gradient (of x + y, say) can reach two leaves as one array; each
-        # leaf gets its own, so that changing one gradient in place leaves the other alone.
-        if id(g) in stored:
-            g = g + 0 if create_graph else leaf._backend.xp.asarray(g, copy=True)
-        stored.add(id(g))
-        leaf.gradient = g
-    elif create_graph and not isinstance(leaf.gradient, Tensor):
-        leaf.gradient = constant(leaf.gradient, leaf._backend) + g
-    else:
-        leaf.gradient = leaf.gradient + g
+    if leaf.gradient is not None:
+        if create_graph and not isinstance(leaf.gradient, Tensor):
+            g = constant(leaf.gradient, leaf._backend) + g
+        else:
+            g = leaf.gradient + g
+    # Every leaf owns its gradient: a pass-through gradient (of x + y, say) can reach two
+    # leaves as one array, and a view (of a reshape, a transpose, a sum's broadcast) or a
+    # NumPy scalar is not a writable, contiguous array, so each is copied before a leaf keeps
+    # it.
+    is_tensor = isinstance(g, Tensor)
+    if id(g) in stored or not leaf._backend.is_private(g.value if is_tensor else g):
+        g = _recorded_copy(g) if is_tensor else leaf._backend.xp.copy(g)
+    stored.add(id(g))
+    leaf.gradient = g
+
+
+def _recorded_copy(tensor):
+    from zen import ops     # imported here: zen.ops itself builds on this module
+
+    return ops.copy(tensor)
 
 
 def _seed(root, grad, create_graph):
@@ -181,6 +192,11 @@ def _seed(root, grad, create_graph):
             if grad._backend is not backend:
                 raise DeviceMismatchError(f"backward: grad is on {grad.device} but the output "
                                           f"is on {root.device}")
+            if grad.shape != root.shape:
+                raise ShapeMismatchError(f"backward: grad has shape {grad.shape} but the "
+                                         f"output has shape {root.shape}")
+            if create_graph:    # the seed stays an input of the recorded pass (double VJPs)
+                return promotion.cast(grad, root.dtype)
             grad = grad.value
         seed = backend.asarray(grad, root.dtype, copy=True)   # never the caller's array
         if tuple(seed.shape) != root.shape:

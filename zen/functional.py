@@ -6,19 +6,26 @@ recorded primitives, so its gradient (of any order) follows from theirs.
 
 import math
 
-from zen import ops
-from zen.errors import ArgumentError, InPlaceError, ShapeMismatchError
+from zen import ops, promotion
+from zen.errors import ArgumentError, DtypeError, InPlaceError, ShapeMismatchError
 from zen.ops import normalise_axes, reshape
-from zen.tensor import Tensor, as_tensor, is_grad_enabled, mark_modified, no_grad
+from zen.tensor import Tensor, as_tensor, grad_enabled, is_grad_enabled, mark_modified
+
+# Bessel's correction by default, as PyTorch's var and std (the array API's default is 0).
+DEFAULT_CORRECTION = 1
 
 
-def var(x, axis=None, keepdims=False, correction=0):
-    """Variance over ``axis``, dividing by (count - correction), as in the array API."""
+def var(x, axis=None, keepdims=False, correction=DEFAULT_CORRECTION):
+    """Variance over ``axis``, dividing by max(0, count - correction) as PyTorch does: past
+    the count that is a division by zero (inf, or nan for no spread)."""
     x = as_tensor(x)
     axes = normalise_axes("var", axis, x.ndim)
+    if not x.backend.is_floating(x.dtype):
+        raise DtypeError(f"var: needs a floating tensor, got {x.dtype} (as in PyTorch); "
+                         f"convert with .astype('float32')")
     centred = x - ops.mean(x, axes, keepdims=True)
     count = math.prod(x.shape[a] for a in (range(x.ndim) if axes is None else axes))
-    return ops.sum(centred * centred, axes, keepdims) / (count - correction)
+    return ops.sum(centred * centred, axes, keepdims) / max(0, count - correction)
 
 
 def flatten(x, start_axis=0, end_axis=-1):
@@ -145,21 +152,45 @@ def _windows(op_name, x, window, stride):
 def _in_place(function):
     """``x op= y``: recorded, it makes a new tensor, as ``x = x op y`` would; otherwise (under
     no_grad, or with nothing trainable) it writes into x's array and marks x as modified, so
-    that a backward pass that saved the old value refuses to run."""
+    that a backward pass that saved the old value refuses to run. Either way x keeps its
+    shape and dtype, or the op is refused, as in PyTorch."""
     def in_place(self, other):
-        if is_grad_enabled() and (self.trainable or getattr(other, "trainable", False)):
-            return function(self, other)
-        with no_grad():
-            result = ops.astype(function(self, other), self.dtype)
-        if result.shape == self.shape:
-            _write(self, Ellipsis, result.value)
-        else:       # broadcasting made it bigger: x now names the bigger array
-            self.value = result.value
-            mark_modified(self)
+        recorded = is_grad_enabled() and (self.trainable or getattr(other, "trainable", False))
+        _check_shape(function.__name__, self, getattr(other, "shape", ()))
+        with grad_enabled(recorded):
+            result = function(self, other)
+            _check_shape(function.__name__, self, result.shape)
+            _check_dtype(function.__name__, self, result.dtype)
+            result = ops.astype(result, self.dtype)
+        if recorded:
+            return result
+        _write(self, Ellipsis, result.value)
         return self
 
     in_place.__name__ = f"in_place_{function.__name__}"
     return in_place
+
+
+def _check_shape(name, target, shape):
+    """An in-place op's other operand, or its result, must fit the target's shape."""
+    shape = tuple(shape)
+    fits = len(shape) <= target.ndim and all(
+        n in (1, m) for n, m in zip(reversed(shape), reversed(target.shape)))
+    if not fits:
+        raise ShapeMismatchError(f"{name} in place: shape {shape} does not fit the tensor's "
+                                 f"shape {target.shape}, and an in-place op cannot change a "
+                                 f"tensor's shape; use x = x {_SYMBOLS[name]} y for a new tensor")
+
+
+def _check_dtype(name, target, dtype):
+    if not promotion.can_cast(target.backend, dtype, target.dtype):
+        raise DtypeError(f"{name} in place: the result's dtype {dtype} cannot be stored in the "
+                         f"tensor's dtype {target.dtype}; use x = x {_SYMBOLS[name]} y to get a "
+                         f"new tensor")
+
+
+_SYMBOLS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "power": "**",
+            "matmul": "@", "logical_and": "&", "logical_or": "|"}
 
 
 def _set_item(self, key, value):
@@ -178,17 +209,37 @@ def _set_item(self, key, value):
 
 def _write(tensor, key, values):
     """``tensor.value[key] = values`` in place (a view or a DLPack peer sees it), or into a
-    copy when the array cannot be written (a read-only view, a NumPy scalar)."""
+    copy when the array cannot be written (a read-only view, a NumPy scalar), which then
+    shares no memory, and no version counter, with the tensors it came from."""
     try:
         tensor.value[key] = values
     except (ValueError, TypeError):
-        array = tensor.backend.xp.asarray(tensor.value, copy=True)
+        array = tensor.backend.xp.copy(tensor.value)
         array[key] = values
         tensor.value = array
+        tensor._version = [0]
     mark_modified(tensor)
 
 
 # Tensor's operators and methods are the same functions.
+
+def _bool_only(function, symbol):
+    """``&``, ``|`` and ``~`` on bools only: PyTorch gives integers bitwise meanings, which
+    zen does not have, so it refuses rather than answer differently."""
+    def operator(*operands):
+        for operand in operands:
+            is_bool = isinstance(operand, bool) or (isinstance(operand, Tensor) and
+                                                    operand.backend.is_bool(operand.dtype))
+            if not is_bool:
+                kind = operand.dtype if isinstance(operand, Tensor) else type(operand).__name__
+                raise DtypeError(f"{symbol}: zen's {symbol} is logical, for bool tensors only, "
+                                 f"got {kind}; compare first (x != 0) or use "
+                                 f"zen.{function.__name__}")
+        return function(*operands)
+
+    operator.__name__ = function.__name__
+    return operator
+
 
 def _reflected(function):
     def reflected(self, other):
@@ -200,14 +251,15 @@ def _reflected(function):
 
 for _name, _function in [("add", ops.add), ("sub", ops.subtract), ("mul", ops.multiply),
                          ("truediv", ops.divide), ("pow", ops.power), ("matmul", ops.matmul),
-                         ("and", ops.logical_and), ("or", ops.logical_or)]:
+                         ("and", _bool_only(ops.logical_and, "&")),
+                         ("or", _bool_only(ops.logical_or, "|"))]:
     setattr(Tensor, f"__{_name}__", _function)
     setattr(Tensor, f"__r{_name}__", _reflected(_function))
     setattr(Tensor, f"__i{_name}__", _in_place(_function))
 Tensor.__setitem__ = _set_item
 
 for _name, _function in [("__neg__", ops.negative), ("__abs__", ops.abs),
-                         ("__invert__", ops.logical_not), ("__lt__", ops.less),
+                         ("__invert__", _bool_only(ops.logical_not, "~")), ("__lt__", ops.less),
                          ("__le__", ops.less_equal), ("__gt__", ops.greater),
                          ("__ge__", ops.greater_equal), ("__eq__", ops.equal),
                          ("__ne__", ops.not_equal), ("__getitem__", ops.getitem),
@@ -221,7 +273,7 @@ for _name, _function in [("__neg__", ops.negative), ("__abs__", ops.abs),
                          ("reshape", ops.reshape), ("transpose", ops.transpose),
                          ("permute", ops.transpose), ("flatten", flatten),
                          ("squeeze", squeeze), ("expand_dims", expand_dims),
-                         ("astype", ops.astype)]:
+                         ("astype", ops.astype), ("clone", ops.copy)]:
     setattr(Tensor, _name, _function)
 
 Tensor.T = property(ops.transpose, doc="The tensor with its axes reversed.")

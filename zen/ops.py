@@ -16,38 +16,31 @@ Broadcast gradients are summed back, and cast to the input's dtype, centrally in
 # This module defines zen's sum, max, min and abs; Python's own are builtins.sum and so on.
 import builtins
 import functools
-import itertools
 import math
 import numbers
 
 import backends
+from zen import promotion
 from zen.errors import AxisError, ShapeMismatchError
+from zen.promotion import (accumulate, common, floating, logical, needs_floating, numeric,
+                           select)
 from zen.tensor import JointVJP, Op, Tensor, apply, as_tensor, constant
 
 OPS = {}           # name -> Op
 _APPLY = {}        # name -> the function that records the op on Tensors
 
 
-class EachInput:
-    """The VJPs of an op with any number of inputs: input i's is ``vjp(i, F, g, ans, ...)``."""
-
-    def __init__(self, vjp):
-        self.vjp = vjp
-
-    def __iter__(self):
-        return (functools.partial(self.vjp, index) for index in itertools.count())
-
-
-def defop(name, forward, *vjps, saves=False):
+def defop(name, forward, *vjps, saves=False, dtypes=None, views=False):
     """Declare a primitive and return the function that applies it to Tensors.
 
     Give one VJP per input, None for an input that never gets a gradient, and none at all
-    for an op that is not differentiable; an op with any number of inputs gives one
-    ``EachInput``, a fused op whose gradients share work one ``JointVJP``. ``saves``: see Op.
+    for an op that is not differentiable; an op with any number of inputs, or whose input
+    gradients share work, gives one ``JointVJP``. ``dtypes`` is the
+    op's promotion rule (``zen.promotion``); ``saves`` and ``views``: see Op.
     """
-    if len(vjps) == 1 and isinstance(vjps[0], (EachInput, JointVJP)):
+    if len(vjps) == 1 and isinstance(vjps[0], JointVJP):
         vjps = vjps[0]
-    op = Op(name, forward, vjps, saves)
+    op = Op(name, forward, vjps, saves, dtypes, views)
     OPS[name] = op
 
     def apply_op(*inputs, **params):
@@ -62,22 +55,25 @@ def defop(name, forward, *vjps, saves=False):
 # Elementwise arithmetic: x and y broadcast against each other.
 add = defop("add", lambda xp, x, y: x + y,
             lambda F, g, ans, x, y: g,
-            lambda F, g, ans, x, y: g)
+            lambda F, g, ans, x, y: g, dtypes=numeric)
 subtract = defop("subtract", lambda xp, x, y: x - y,
                  lambda F, g, ans, x, y: g,
-                 lambda F, g, ans, x, y: -g)
+                 lambda F, g, ans, x, y: -g, dtypes=promotion.subtraction)
 multiply = defop("multiply", lambda xp, x, y: x * y,
                  lambda F, g, ans, x, y: g * y,
-                 lambda F, g, ans, x, y: g * x)
+                 lambda F, g, ans, x, y: g * x, dtypes=numeric)
 divide = defop("divide", lambda xp, x, y: x / y,
                lambda F, g, ans, x, y: g / y,
-               lambda F, g, ans, x, y: -g * ans / y)
+               lambda F, g, ans, x, y: -g * ans / y, dtypes=floating)
+# As in PyTorch: x ** 0 has slope 0 in x even at x = 0, and 0 ** y has slope 0 in y for
+# y >= 0 (the limit from the right) and -inf for y < 0 (where 0 ** y is inf).
 power = defop("power", lambda xp, x, y: x ** y,
-              lambda F, g, ans, x, y: g * y * x ** (y - 1),
-              # 0 ** y has no slope in y; taking log(1) there keeps the product finite.
-              lambda F, g, ans, x, y: g * ans * F.log(F.where(x == 0, 1.0, x)))
+              lambda F, g, ans, x, y: F.where(y == 0, 0.0, g * y * x ** (y - 1)),
+              lambda F, g, ans, x, y:
+                  F.where((x == 0) & (y >= 0), 0.0, g * ans * F.log(x)),
+              dtypes=promotion.power)
 negative = defop("negative", lambda xp, x: -x,
-                 lambda F, g, ans, x: -g)
+                 lambda F, g, ans, x: -g, dtypes=numeric)
 
 
 def _sigmoid(xp, x):
@@ -93,51 +89,56 @@ def _split_ties(F, g, wins, ties):
 
 # Elementwise functions.
 exp = defop("exp", lambda xp, x: xp.exp(x),
-            lambda F, g, ans, x: g * ans)
+            lambda F, g, ans, x: g * ans, dtypes=floating)
 log = defop("log", lambda xp, x: xp.log(x),
-            lambda F, g, ans, x: g / x)
+            lambda F, g, ans, x: g / x, dtypes=floating)
 sqrt = defop("sqrt", lambda xp, x: xp.sqrt(x),
-             lambda F, g, ans, x: g / (2 * ans))
+             lambda F, g, ans, x: g / (2 * ans), dtypes=floating)
 sin = defop("sin", lambda xp, x: xp.sin(x),
-            lambda F, g, ans, x: g * F.cos(x))
+            lambda F, g, ans, x: g * F.cos(x), dtypes=floating)
 cos = defop("cos", lambda xp, x: xp.cos(x),
-            lambda F, g, ans, x: -g * F.sin(x))
+            lambda F, g, ans, x: -g * F.sin(x), dtypes=floating)
 tanh = defop("tanh", lambda xp, x: xp.tanh(x),
-             lambda F, g, ans, x: g * (1 - ans * ans))
+             lambda F, g, ans, x: g * (1 - ans * ans), dtypes=floating)
 sigmoid = defop("sigmoid", _sigmoid,
-                lambda F, g, ans, x: g * ans * (1 - ans))
+                lambda F, g, ans, x: g * ans * (1 - ans), dtypes=floating)
 relu = defop("relu", lambda xp, x: xp.maximum(x, 0),
              # a product, not where(): a data-dependent select is several times slower
-             lambda F, g, ans, x: g * F.astype(x > 0, g.dtype))
+             lambda F, g, ans, x: g * F.astype(x > 0, g.dtype), dtypes=numeric)
 abs = defop("abs", lambda xp, x: xp.abs(x),
-            lambda F, g, ans, x: g * F.sign(x))
-sign = defop("sign", lambda xp, x: xp.sign(x))
+            lambda F, g, ans, x: g * F.sign(x), dtypes=numeric)
+sign = defop("sign", lambda xp, x: xp.sign(x), dtypes=numeric)
 _clip = defop("clip", lambda xp, x, min=None, max=None: xp.clip(x, min, max),
               # x passes through unclipped exactly where min <= x <= max
-              lambda F, g, ans, x, min=None, max=None: F.where(ans == x, g, 0.0))
+              lambda F, g, ans, x, min=None, max=None: F.where(ans == x, g, 0.0),
+              dtypes=numeric)
 maximum = defop("maximum", lambda xp, x, y: xp.maximum(x, y),
                 lambda F, g, ans, x, y: _split_ties(F, g, x > y, x == y),
-                lambda F, g, ans, x, y: _split_ties(F, g, y > x, x == y))
+                lambda F, g, ans, x, y: _split_ties(F, g, y > x, x == y), dtypes=numeric)
 minimum = defop("minimum", lambda xp, x, y: xp.minimum(x, y),
                 lambda F, g, ans, x, y: _split_ties(F, g, x < y, x == y),
-                lambda F, g, ans, x, y: _split_ties(F, g, y < x, x == y))
+                lambda F, g, ans, x, y: _split_ties(F, g, y < x, x == y), dtypes=numeric)
 where = defop("where", lambda xp, condition, x, y: xp.where(condition, x, y),
               None,
               lambda F, g, ans, condition, x, y: F.where(condition, g, 0.0),
-              lambda F, g, ans, condition, x, y: F.where(condition, 0.0, g))
+              lambda F, g, ans, condition, x, y: F.where(condition, 0.0, g), dtypes=select)
 _astype = defop("astype", lambda xp, x, dtype: xp.astype(x, dtype),
                 lambda F, g, ans, x, dtype: F.astype(g, x.dtype))
+# A new array with x's values: a leaf's own gradient, when a recorded pass gives two leaves
+# one array.
+copy = defop("copy", lambda xp, x: xp.copy(x),
+             lambda F, g, ans, x: g)
 
 # Comparisons and logic: bool results, no gradient.
-less = defop("less", lambda xp, x, y: x < y)
-less_equal = defop("less_equal", lambda xp, x, y: x <= y)
-greater = defop("greater", lambda xp, x, y: x > y)
-greater_equal = defop("greater_equal", lambda xp, x, y: x >= y)
-equal = defop("equal", lambda xp, x, y: x == y)
-not_equal = defop("not_equal", lambda xp, x, y: x != y)
-logical_and = defop("logical_and", lambda xp, x, y: xp.logical_and(x, y))
-logical_or = defop("logical_or", lambda xp, x, y: xp.logical_or(x, y))
-logical_not = defop("logical_not", lambda xp, x: xp.logical_not(x))
+less = defop("less", lambda xp, x, y: x < y, dtypes=numeric)
+less_equal = defop("less_equal", lambda xp, x, y: x <= y, dtypes=numeric)
+greater = defop("greater", lambda xp, x, y: x > y, dtypes=numeric)
+greater_equal = defop("greater_equal", lambda xp, x, y: x >= y, dtypes=numeric)
+equal = defop("equal", lambda xp, x, y: x == y, dtypes=common)
+not_equal = defop("not_equal", lambda xp, x, y: x != y, dtypes=common)
+logical_and = defop("logical_and", lambda xp, x, y: xp.logical_and(x, y), dtypes=logical)
+logical_or = defop("logical_or", lambda xp, x, y: xp.logical_or(x, y), dtypes=logical)
+logical_not = defop("logical_not", lambda xp, x: xp.logical_not(x), dtypes=logical)
 
 
 def _kept(F, value, shape, axis, keepdims):
@@ -180,7 +181,8 @@ def _log_softmax(xp, x, axis):
 _sum = defop("sum",
              lambda xp, x, axis=None, keepdims=False: xp.sum(x, axis=axis, keepdims=keepdims),
              lambda F, g, ans, x, axis=None, keepdims=False:
-                 F.broadcast_to(_kept(F, g, x.shape, axis, keepdims), x.shape))
+                 F.broadcast_to(_kept(F, g, x.shape, axis, keepdims), x.shape),
+             dtypes=accumulate)
 def _reduced_count(shape, axis):
     """How many elements a reduction over ``axis`` combines into each result (at least 1)."""
     return builtins.max(1, math.prod(shape if axis is None else [shape[a] for a in axis]))
@@ -190,23 +192,27 @@ _mean = defop("mean",
               lambda xp, x, axis=None, keepdims=False: xp.mean(x, axis=axis, keepdims=keepdims),
               lambda F, g, ans, x, axis=None, keepdims=False:
                   F.broadcast_to(_kept(F, g, x.shape, axis, keepdims)
-                                 / _reduced_count(x.shape, axis), x.shape))
+                                 / _reduced_count(x.shape, axis), x.shape),
+              dtypes=needs_floating)
 _max = defop("max",
              lambda xp, x, axis=None, keepdims=False: xp.max(x, axis=axis, keepdims=keepdims),
-             _extremum_vjp)
+             _extremum_vjp, dtypes=numeric)
 _min = defop("min",
              lambda xp, x, axis=None, keepdims=False: xp.min(x, axis=axis, keepdims=keepdims),
-             _extremum_vjp)
+             _extremum_vjp, dtypes=numeric)
 _logsumexp_op = defop("logsumexp", _logsumexp,
                       lambda F, g, ans, x, axis=None, keepdims=False:
                           _kept(F, g, x.shape, axis, keepdims)
-                          * F.exp(x - _kept(F, ans, x.shape, axis, keepdims)))
+                          * F.exp(x - _kept(F, ans, x.shape, axis, keepdims)),
+                      dtypes=floating)
 _softmax_op = defop("softmax", _softmax,
                     lambda F, g, ans, x, axis: ans * (g - F.sum(g * ans, axis=axis,
-                                                                keepdims=True)))
+                                                                keepdims=True)),
+                    dtypes=needs_floating)
 _log_softmax_op = defop("log_softmax", _log_softmax,
                         lambda F, g, ans, x, axis: g - F.exp(ans) * F.sum(g, axis=axis,
-                                                                          keepdims=True))
+                                                                          keepdims=True),
+                        dtypes=needs_floating)
 def _examples(shape, axis):
     """How many examples a loss over the class ``axis`` averages (at least 1)."""
     return builtins.max(1, math.prod(n for i, n in enumerate(shape) if i not in axis))
@@ -242,7 +248,7 @@ def _cross_entropy_vjp_targets(F, g, ans, logits, targets, axis, normalised=Fals
 # sums to 1 (one-hot labels).
 softmax_cross_entropy = defop("softmax_cross_entropy", _cross_entropy,
                               _cross_entropy_vjp_logits, _cross_entropy_vjp_targets,
-                              saves=True)
+                              saves=True, dtypes=floating)
 
 
 def _squared_error(xp, prediction, target):
@@ -259,7 +265,8 @@ def _squared_error_vjp(sign):
 
 # Mean squared error as one node: its gradient is one product with the saved difference.
 mean_squared_error = defop("mean_squared_error", _squared_error,
-                           _squared_error_vjp(1), _squared_error_vjp(-1), saves=True)
+                           _squared_error_vjp(1), _squared_error_vjp(-1), saves=True,
+                           dtypes=floating)
 
 
 def _rnn_step_vjp(F, g, ans, x, hidden, input_weight, hidden_weight, bias, needed):
@@ -275,19 +282,25 @@ def _rnn_step_vjp(F, g, ans, x, hidden, input_weight, hidden_weight, bias, neede
 rnn_step = defop("rnn_step",
                  lambda xp, x, hidden, input_weight, hidden_weight, bias:
                      xp.tanh(x @ input_weight + hidden @ hidden_weight + bias),
-                 JointVJP(_rnn_step_vjp))
+                 JointVJP(_rnn_step_vjp), dtypes=floating)
 
 
 _argmax = defop("argmax", lambda xp, x, axis=None, keepdims=False:
-                xp.argmax(x, axis=axis, keepdims=keepdims))
+                xp.argmax(x, axis=axis, keepdims=keepdims), dtypes=numeric)
 _argmin = defop("argmin", lambda xp, x, axis=None, keepdims=False:
-                xp.argmin(x, axis=axis, keepdims=keepdims))
+                xp.argmin(x, axis=axis, keepdims=keepdims), dtypes=numeric)
 
 
-def _concat_vjp(index, F, g, ans, *inputs, axis):
-    start = builtins.sum(x.shape[axis] for x in inputs[:index])
-    stop = start + inputs[index].shape[axis]
-    return g[(slice(None),) * axis + (slice(start, stop), Ellipsis)]
+def _concat_vjp(F, g, ans, *inputs, axis, needed):
+    """Each input's slice of ``g``, the offsets summed once: linear in the number of
+    inputs."""
+    before = (slice(None),) * axis
+    shares, start = [], 0
+    for x, wanted in zip(inputs, needed):
+        stop = start + x.shape[axis]
+        shares.append(g[before + (slice(start, stop), Ellipsis)] if wanted else None)
+        start = stop
+    return shares
 
 
 def _inverse(permutation):
@@ -299,13 +312,15 @@ def _inverse(permutation):
 
 # Shape.
 _reshape = defop("reshape", lambda xp, x, shape: xp.reshape(x, shape),
-                 lambda F, g, ans, x, shape: F.reshape(g, x.shape))
+                 lambda F, g, ans, x, shape: F.reshape(g, x.shape), views=True)
 _broadcast_to = defop("broadcast_to", lambda xp, x, shape: xp.broadcast_to(x, shape),
-                      lambda F, g, ans, x, shape: g)   # the central unbroadcast sums g back
+                      lambda F, g, ans, x, shape: g,   # the central unbroadcast sums g back
+                      views=True)
 _permute_dims = defop("permute_dims", lambda xp, x, axes: xp.permute_dims(x, axes),
-                      lambda F, g, ans, x, axes: F.permute_dims(g, _inverse(axes)))
+                      lambda F, g, ans, x, axes: F.permute_dims(g, _inverse(axes)),
+                      views=True)
 _concat = defop("concat", lambda xp, *inputs, axis: xp.concat(inputs, axis=axis),
-                EachInput(_concat_vjp))
+                JointVJP(_concat_vjp), dtypes=common)
 
 
 def _scatter(xp, like, values, key):
@@ -325,7 +340,7 @@ def _index_scatter(xp, like, values, indices, axis):
 # Indexing. getitem takes any key the backend can index with; take gathers along one axis
 # with a 1-D integer tensor, the portable form of x[indices].
 _getitem = defop("getitem", lambda xp, x, key: x[key],
-                 lambda F, g, ans, x, key: F.scatter(x, g, key=key))
+                 lambda F, g, ans, x, key: F.scatter(x, g, key=key), views=True)
 _scatter_op = defop("scatter", _scatter,
                     None,
                     lambda F, g, ans, like, values, key: g[key])
@@ -364,7 +379,8 @@ def _column(F, v):
 
 
 # Linear algebra: 1-D operands and broadcast batch dimensions as in numpy.matmul.
-matmul = defop("matmul", lambda xp, a, b: xp.matmul(a, b), _matmul_vjp_left, _matmul_vjp_right)
+matmul = defop("matmul", lambda xp, a, b: xp.matmul(a, b), _matmul_vjp_left, _matmul_vjp_right,
+               dtypes=numeric)
 
 
 def _linear_vjp(F, g, ans, x, weight, bias, needed):
@@ -375,7 +391,7 @@ def _linear_vjp(F, g, ans, x, weight, bias, needed):
 
 # A dense layer, x @ weight + bias for x of two or more dimensions, as one node.
 linear = defop("linear", lambda xp, x, weight, bias: xp.matmul(x, weight) + bias,
-               JointVJP(_linear_vjp))
+               JointVJP(_linear_vjp), dtypes=numeric)
 
 
 def _pad(xp, x, widths):
@@ -418,7 +434,7 @@ _pad_op = defop("pad", _pad,
                 lambda F, g, ans, x, widths: g[_interior(x.shape, widths)])
 _sliding_windows_op = defop("sliding_windows", _sliding_windows,
                             lambda F, g, ans, x, window, stride:
-                                F.fold_windows(g, shape=x.shape, stride=stride))
+                                F.fold_windows(g, shape=x.shape, stride=stride), views=True)
 _fold_windows_op = defop("fold_windows", _fold_windows,
                          lambda F, g, ans, windows, shape, stride:
                              F.sliding_windows(g, window=windows.shape[-2:], stride=stride))
@@ -427,10 +443,14 @@ _fold_windows_op = defop("fold_windows", _fold_windows,
 # Public functions for the primitives that take settings: the argument handling users expect.
 
 def normalise_axes(op_name, axis, ndim):
-    """``axis`` (None, an int or a sequence) as None or a sorted tuple of non-negative ints."""
+    """``axis`` (None, an int or a sequence) as None or a sorted tuple of non-negative ints.
+
+    As in PyTorch, a 0-d tensor accepts axis 0 and -1, meaning no axis at all."""
     if axis is None:
         return None
     axes = (int(axis),) if isinstance(axis, numbers.Integral) else tuple(axis)
+    if ndim == 0 and all(a in (0, -1) for a in axes):
+        return ()
     for a in axes:
         if not -ndim <= a < ndim:
             raise AxisError(f"{op_name}: axis {a} is out of range for a tensor with {ndim} "
@@ -473,13 +493,16 @@ logsumexp.__doc__ = "log(sum(exp(x))) over ``axis``, without overflow."
 def _one_axis(op_name, axis, ndim):
     if not isinstance(axis, int):
         raise AxisError(f"{op_name}: axis must be one int, got {axis!r}")
+    if ndim == 0:
+        raise AxisError(f"{op_name}: a 0-d tensor has no axis {axis} to work along; reshape "
+                        f"it to (1,) first")
     return normalise_axes(op_name, axis, ndim)[0]
 
 
 def argmax(x, axis=None, keepdims=False):
     """Index of the largest element, over the flattened tensor or along one ``axis``."""
     x = as_tensor(x)
-    if axis is None:
+    if axis is None or x.ndim == 0 and normalise_axes("argmax", axis, 0) == ():
         flat = _argmax(reshape(x, -1))
         return reshape(flat, (1,) * x.ndim) if keepdims else flat
     return _argmax(x, axis=_one_axis("argmax", axis, x.ndim), keepdims=keepdims)
@@ -488,7 +511,7 @@ def argmax(x, axis=None, keepdims=False):
 def argmin(x, axis=None, keepdims=False):
     """Index of the smallest element, over the flattened tensor or along one ``axis``."""
     x = as_tensor(x)
-    if axis is None:
+    if axis is None or x.ndim == 0 and normalise_axes("argmin", axis, 0) == ():
         flat = _argmin(reshape(x, -1))
         return reshape(flat, (1,) * x.ndim) if keepdims else flat
     return _argmin(x, axis=_one_axis("argmin", axis, x.ndim), keepdims=keepdims)
@@ -507,8 +530,16 @@ def log_softmax(x, axis=-1):
 
 
 def clip(x, min=None, max=None):
-    """``x`` limited to [min, max]; either bound may be None."""
-    return _clip(x, min=min, max=max)
+    """``x`` limited to [min, max]; either bound may be None. The bounds take part in type
+    promotion as numbers do: an integer tensor clipped at 0.5 becomes float."""
+    x = as_tensor(x)
+    bounds = [bound for bound in (min, max) if bound is not None]
+    x = promotion.cast(x, promotion.result_dtype(x.backend, [x, *bounds]))
+    # Bounds as Python numbers of x's kind: the array API takes no NumPy scalars, and no bool
+    # bounds for numbers.
+    kind = float if x.backend.is_floating(x.dtype) else int
+    return _clip(x, min=None if min is None else kind(min),
+                 max=None if max is None else kind(max))
 
 
 def astype(x, dtype):
@@ -558,7 +589,7 @@ def concat(tensors, axis=0):
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ShapeMismatchError("concat: needs at least one tensor")
-    return _concat(*tensors, axis=normalise_axes("concat", axis, tensors[0].ndim)[0])
+    return _concat(*tensors, axis=_one_axis("concat", axis, tensors[0].ndim))
 
 
 def take(x, indices, axis=0):

@@ -7,7 +7,6 @@ and the backward pass ``zen/autograd.py``.
 
 import contextlib
 import math
-import numbers
 import os
 import sys
 import threading
@@ -128,7 +127,7 @@ class Tensor:
         self._op = None
         self._parents = ()
         self._params = None
-        self._version = 0
+        self._version = [0]
 
     shape = property(lambda self: tuple(self.value.shape))
     ndim = property(lambda self: self.value.ndim)
@@ -169,8 +168,10 @@ class Tensor:
         return self
 
     def detach(self):
-        """The same value, cut from the graph and not trainable."""
-        return constant(self.value, self._backend)
+        """The same value (the same memory), cut from the graph and not trainable."""
+        detached = constant(self.value, self._backend)
+        detached._version = self._version
+        return detached
 
     def zero_grad(self):
         """Forget the accumulated gradient (backward adds to it, as in PyTorch)."""
@@ -256,7 +257,7 @@ def constant(value, backend):
     tensor._op = None
     tensor._parents = ()
     tensor._params = None
-    tensor._version = 0
+    tensor._version = [0]
     return tensor
 
 
@@ -285,7 +286,7 @@ def _to_backend_array(value, device, dtype):
     try:
         array = backend.asarray(value, dtype, copy=True)
     except (TypeError, ValueError) as error:
-        raise _conversion_error(value, error) from error
+        raise conversion_error(value, error) from error
     if not _is_numeric(backend, array.dtype):
         raise DtypeError(f"Tensor: values of dtype {array.dtype} are not numbers; convert "
                          f"them to a numeric array first")
@@ -299,7 +300,7 @@ def _is_numeric(backend, dtype):
         return False
 
 
-def _conversion_error(value, error):
+def conversion_error(value, error):
     if "inhomogeneous" in str(error) or "sequence" in str(error):
         return ShapeMismatchError(f"Tensor: nested lists of unequal lengths (ragged) have no "
                                   f"array shape ({error})")
@@ -318,15 +319,21 @@ class Op:
     An op that ``saves`` returns ``(value, saved)`` from its forward; its VJPs then receive
     ``saved=`` (arrays worth keeping, such as a softmax), or ``saved=None`` when the backward
     pass is recorded and they must recompute it from differentiable ops.
+
+    ``dtypes`` is the op's promotion rule (see ``zen.promotion``), None to take inputs as they
+    are. An op whose result may share memory with its first input (a reshape, a basic slice)
+    says ``views=True``: the two then share one version counter (see ``mark_modified``).
     """
 
-    __slots__ = ("name", "forward", "vjps", "saves")
+    __slots__ = ("name", "forward", "vjps", "saves", "dtypes", "views")
 
-    def __init__(self, name, forward, vjps, saves=False):
+    def __init__(self, name, forward, vjps, saves=False, dtypes=None, views=False):
         self.name = name
         self.forward = forward
         self.vjps = vjps
         self.saves = saves
+        self.dtypes = dtypes
+        self.views = views
 
     def __repr__(self):
         return f"<op {self.name}>"
@@ -346,30 +353,34 @@ class JointVJP:
 def apply(op, inputs, params):
     """Run ``op`` on ``inputs`` (Tensors, arrays or numbers) and record it if gradients flow.
 
-    Every recorded op passes through here: it is written for speed, one and two inputs first.
+    Every recorded op passes through here: it is written for speed, one and two inputs of
+    one floating dtype first; anything else is promoted by the op's rule.
     """
     count = len(inputs)
     if count == 2:
         x, y = inputs
-        if type(x) is not Tensor or type(y) is not Tensor:
-            x, y = inputs = _coerce(inputs)
+        if type(x) is not Tensor or type(y) is not Tensor or op.dtypes is not None and (
+                x.value.dtype is not y.value.dtype
+                or x.value.dtype not in x._backend.floating_dtypes):
+            x, y = inputs = promotion.promote(op, inputs)
         backend = x._backend
         if y._backend is not backend:
-            raise _device_mismatch(op, backend, y._backend)
+            raise device_mismatch(op, backend, y._backend)
         trainable = x.trainable or y.trainable
         values = (x.value, y.value)
     elif count == 1:
         (x,) = inputs
-        if type(x) is not Tensor:
-            (x,) = inputs = _coerce(inputs)
+        if type(x) is not Tensor or op.dtypes is not None and \
+                x.value.dtype not in x._backend.floating_dtypes:
+            (x,) = inputs = promotion.promote(op, inputs)
         backend, trainable, values = x._backend, x.trainable, (x.value,)
     else:
-        if not all(type(x) is Tensor for x in inputs):
-            inputs = _coerce(inputs)
+        if op.dtypes is not None or not all(type(x) is Tensor for x in inputs):
+            inputs = promotion.promote(op, inputs)
         backend = inputs[0]._backend
         for x in inputs:
             if x._backend is not backend:
-                raise _device_mismatch(op, backend, x._backend)
+                raise device_mismatch(op, backend, x._backend)
         trainable = any(x.trainable for x in inputs)
         values = [x.value for x in inputs]
     try:
@@ -387,7 +398,7 @@ def apply(op, inputs, params):
     out.value = value
     out.gradient = None
     out._backend = backend
-    out._version = 0
+    out._version = inputs[0]._version if op.views else [0]
     if trainable and op.vjps and mode.enabled:
         out.trainable = True
         out._op = op
@@ -406,18 +417,20 @@ def apply(op, inputs, params):
     return out
 
 
-# In-place changes are counted globally: a tensor's _version is the count at its last change
-# and a recorded node's _stamp the count when it was recorded, so a node is safe to
-# differentiate if nothing changed since (one comparison) and otherwise if none of its
-# values changed after its stamp.
+# In-place changes are counted globally. A tensor's _version is a one-element list, shared by
+# every tensor that may view the same memory (detach, reshapes, basic slices: the ops that
+# say views=True), holding the count at the last change to any of them; a recorded node's
+# _stamp is the count when it was recorded. So a node is safe to differentiate if nothing
+# changed since (one comparison), and otherwise if none of its values changed after its stamp.
 _edits = 0
 
 
 def mark_modified(tensor):
-    """Note that ``tensor``'s value was changed in place (see InPlaceError)."""
+    """Note that ``tensor``'s memory (and so every view of it) was changed in place (see
+    InPlaceError)."""
     global _edits
     _edits += 1
-    tensor._version = _edits
+    tensor._version[0] = _edits
 
 
 def edit_count():
@@ -427,46 +440,13 @@ def edit_count():
 def modified_since_recorded(node):
     """Whether ``node``'s result or one of its inputs changed in place after it was recorded."""
     stamp = node._stamp
-    return stamp != _edits and (node._version > stamp or
-                                any(parent._version > stamp for parent in node._parents))
+    return stamp != _edits and (node._version[0] > stamp or
+                                any(parent._version[0] > stamp for parent in node._parents))
 
 
-def _device_mismatch(op, first, second):
+def device_mismatch(op, first, second):
     return DeviceMismatchError(f"{op.name}: inputs are on different devices, {first.name} and "
                                f"{second.name}; move one with .to(device)")
-
-
-def _coerce(inputs):
-    """Tensors from an op's operands; a number or list takes the dtype of a Tensor operand."""
-    tensors = [x for x in inputs if isinstance(x, Tensor)]
-    if not tensors:
-        return tuple(Tensor(x, trainable=False) for x in inputs)
-    reference = next((t for t in tensors if t._backend.is_floating(t.dtype)), tensors[0])
-    return tuple(x if isinstance(x, Tensor) else _operand_like(x, reference) for x in inputs)
-
-
-def _operand_like(operand, reference):
-    is_number = isinstance(operand, numbers.Number)
-    if not is_number and backends.backend_for_array(operand):
-        return Tensor(operand, trainable=False)   # an array keeps its own dtype and device
-    backend = reference._backend
-    dtype = reference.dtype
-    if not backend.is_floating(dtype) and not isinstance(operand, numbers.Integral):
-        dtype = backend.dtype(_default_dtype)
-    if not is_number:
-        return constant(backend.asarray(operand, dtype), backend)
-    key = (type(operand), operand, math.copysign(1, operand) if operand == 0 else 1,
-           dtype, backend)
-    cached = _scalars.get(key)
-    if cached is None:
-        if len(_scalars) > 4096:
-            _scalars.clear()
-        cached = _scalars[key] = constant(backend.asarray(operand, dtype), backend)
-    return cached
-
-
-# Scalar operands as 0-d constants, kept: loops such as `y * 0.5` reuse one array.
-_scalars = {}
 
 
 def _forward_error(op, inputs, params, error):
@@ -478,4 +458,4 @@ def _forward_error(op, inputs, params, error):
     return ShapeMismatchError(f"{op.name}: cannot apply to shapes {shapes}{settings}: {error}")
 
 
-from zen import autograd  # noqa: E402  (autograd builds on Tensor)
+from zen import autograd, promotion  # noqa: E402  (both build on Tensor)

@@ -1,0 +1,285 @@
+"""The dtype each op computes in: PyTorch's type promotion, in one place.
+
+Every operand has a category, bool < integer < floating, and a weight:
+
+- a tensor with dimensions is *strong*;
+- a 0-d tensor (or 0-d array) is *weak*: it never widens a strong operand's dtype within the
+  strong operand's category or a lower one;
+- a Python number, a NumPy number or a list of numbers is *weaker* still, and stands for a
+  dtype of its kind: a bool is ``bool``, an int ``int64``, a float the default float dtype.
+
+Within one weight, dtypes of one category promote as in the array API (float32 and float64
+give float64) and across categories the higher one wins (int64 and float16 give float16).
+The weights then combine from the strongest: a weaker operand changes the result only when
+its category is higher, and then the result is the promotion of the two. So:
+
+    float32 tensor * 0-d float64 tensor -> float32     int32 tensor + 2.5        -> float32
+    int32 tensor + 0-d float64 tensor   -> float64     bool tensor + 1           -> int64
+    int32 tensor + 2                    -> int32       where(bool, 1, 3)         -> int64
+
+Each op declares one rule for what it does with that dtype (``defop(..., dtypes=RULE)``):
+
+    rule            ops                                       on bool   on integers
+    numeric         + * @ maximum minimum < <= > >= neg       refused   kept
+                    abs relu sign max min argmax clip linear
+    subtraction     -                                         refused, even as one operand
+    power           **                                        refused   kept; a negative
+                                                                        exponent refused
+    common          == != concat                              kept      kept
+    floating        / exp log sqrt sin cos tanh sigmoid       float     float (the default
+                    logsumexp and the fused losses                      float dtype)
+    needs_floating  mean softmax log_softmax (and var)        refused   refused
+    accumulate      sum                                       int64     int64 or wider
+    select          where: the condition must be bool, x and y as ``common``
+    logical         logical_and logical_or logical_not: inputs tested against 0, bool out
+
+Inputs of another dtype are cast explicitly before the forward runs (a trainable one through
+the recorded ``astype``, so its gradient comes back in its own dtype); no backend is left to
+mix kinds. Ops with no rule (indexing, reshapes, ``astype``) take their inputs as they are.
+"""
+
+import math
+import numbers
+
+import backends
+from zen.errors import DtypeError
+from zen.tensor import Tensor, constant, conversion_error, device_mismatch, get_default_dtype
+
+STRONG, WEAK, SCALAR = 0, 1, 2
+
+
+def promote(op, inputs):
+    """``inputs`` (Tensors, arrays, numbers, lists) as Tensors, in the dtypes ``op`` uses."""
+    backend = _backend_of(inputs)
+    operands = [_operand(x, backend) for x in inputs]
+    for operand in operands:
+        if isinstance(operand, Tensor) and operand._backend is not backend:
+            raise device_mismatch(op, backend, operand._backend)
+    if op.dtypes is None:
+        return tuple(_tensor(operand, None, backend, op) for operand in operands)
+    return op.dtypes(op, backend, operands)
+
+
+def result_dtype(backend, operands):
+    """The dtype that ``operands`` (Tensors and numbers) promote to."""
+    return _common([_operand(x, backend) for x in operands], backend)
+
+
+def can_cast(backend, source, target):
+    """Whether an in-place op may store ``source`` values in a tensor of ``target`` dtype:
+    never floats into integers or bools, nor numbers into bools (PyTorch's rule)."""
+    return _category(backend, source) <= _category(backend, target)
+
+
+def cast(x, dtype):
+    """Tensor ``x`` in ``dtype``; recorded when ``x`` is trainable."""
+    if x.dtype == dtype:
+        return x
+    from zen import ops     # zen.ops builds on this module
+
+    return ops.astype(x, dtype)
+
+
+# The rules. Each takes the op, the backend and the operands; it returns the input Tensors.
+
+def numeric(op, backend, operands):
+    dtype = _common(operands, backend)
+    if backend.is_bool(dtype):
+        raise _refusal(op, operands, "bool tensors", "use logical_and/logical_or, or "
+                       "convert with .astype('int64')")
+    return _all_in(operands, dtype, backend, op)
+
+
+def subtraction(op, backend, operands):
+    if any(backend.is_bool(operand.dtype) for operand in operands):
+        raise _refusal(op, operands, "bool operands", "for bools, != is a logical xor; or "
+                       "convert with .astype('int64')")
+    return numeric(op, backend, operands)
+
+
+def power(op, backend, operands):
+    inputs = numeric(op, backend, operands)
+    exponent = inputs[1]
+    if not backend.is_floating(exponent.dtype) and \
+            bool(backend.xp.any(exponent.value < 0)):
+        raise _refusal(op, operands, "integers to a negative integer power",
+                       "use a float base, e.g. 2.0 ** x or x.astype('float32') ** -1")
+    return inputs
+
+
+def common(op, backend, operands):
+    return _all_in(operands, _common(operands, backend), backend, op)
+
+
+def floating(op, backend, operands):
+    dtype = _common(operands, backend)
+    if not backend.is_floating(dtype):
+        dtype = backend.dtype(get_default_dtype())
+    return _all_in(operands, dtype, backend, op)
+
+
+def needs_floating(op, backend, operands):
+    dtype = _common(operands, backend)
+    if not backend.is_floating(dtype):
+        raise _refusal(op, operands, f"{dtype} tensors (it needs a floating dtype, as in "
+                                     f"PyTorch)", "convert with .astype('float32')")
+    return _all_in(operands, dtype, backend, op)
+
+
+def accumulate(op, backend, operands):
+    dtype = _common(operands, backend)
+    if backend.is_bool(dtype):
+        dtype = backend.dtype("int64")
+    return _all_in(operands, dtype, backend, op)
+
+
+def select(op, backend, operands):
+    condition, *values = operands
+    if not backend.is_bool(condition.dtype):
+        raise DtypeError(f"{op.name}: the condition must be a bool tensor, got "
+                         f"{condition.dtype}; compare it first, e.g. x != 0")
+    return (_tensor(condition, None, backend, op),
+            *_all_in(values, _common(values, backend), backend, op))
+
+
+def logical(op, backend, operands):
+    inputs = []
+    for operand in operands:
+        tensor = _tensor(operand, None, backend, op)
+        if not backend.is_bool(tensor.dtype):
+            tensor = constant(tensor.value != 0, backend)
+        inputs.append(tensor)
+    return tuple(inputs)
+
+
+# Operands: a Tensor, or a number (with the dtype its kind stands for) not yet made one.
+
+class _Number:
+    __slots__ = ("value", "dtype")
+
+    def __init__(self, value, dtype):
+        self.value, self.dtype = value, dtype
+
+
+def _weight(operand):
+    if type(operand) is _Number:
+        return SCALAR
+    return STRONG if operand.ndim else WEAK
+
+
+def _operand(x, backend):
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (numbers.Number, list, tuple)):
+        return _number(x, backend)
+    owner = backends.backend_for_array(x)
+    if owner is None:
+        return _number(x, backend)
+    if owner is not backend and not x.shape:    # a 0-d array or a NumPy bool: moved, as a
+        return Tensor(owner.to_host(x), trainable=False, device=backend)   # number would be
+    return Tensor(x, trainable=False)       # keeps its device: a mix is refused later
+
+
+def _number(x, backend):
+    """A Python or NumPy number, or a list of them, and the dtype its kind stands for."""
+    if isinstance(x, bool):
+        return _Number(x, backend.dtype("bool"))
+    if isinstance(x, numbers.Integral):
+        return _Number(x, backend.dtype("int64"))
+    if isinstance(x, numbers.Real):
+        return _Number(x, backend.dtype(get_default_dtype()))
+    try:
+        category = _category(backend, backend.asarray(x).dtype)
+    except (TypeError, ValueError) as error:
+        raise conversion_error(x, error) from error
+    return _Number(x, backend.dtype(("bool", "int64", get_default_dtype())[category]))
+
+
+def _backend_of(inputs):
+    for x in inputs:
+        if isinstance(x, Tensor):
+            return x._backend
+    for x in inputs:
+        if not isinstance(x, (numbers.Number, list, tuple)):
+            owner = backends.backend_for_array(x)
+            if owner is not None:
+                return owner
+    from zen.tensor import DEFAULT_DEVICE
+
+    return backends.get_backend(DEFAULT_DEVICE)
+
+
+def _category(backend, dtype):
+    if backend.is_bool(dtype):
+        return 0
+    return 2 if backend.is_floating(dtype) else 1
+
+
+def _promote_types(backend, first, second):
+    if first == second:
+        return first
+    first_category, second_category = _category(backend, first), _category(backend, second)
+    if first_category != second_category:
+        return first if first_category > second_category else second
+    return backend.xp.result_type(first, second)
+
+
+def _common(operands, backend):
+    """PyTorch's result type: promote within each weight, then combine from the strongest."""
+    by_weight = [None, None, None]
+    for operand in operands:
+        weight, dtype = _weight(operand), operand.dtype
+        by_weight[weight] = dtype if by_weight[weight] is None else \
+            _promote_types(backend, by_weight[weight], dtype)
+    strong, weak, scalar = by_weight
+    return _combine(backend, strong, _combine(backend, weak, scalar))
+
+
+def _combine(backend, higher, lower):
+    """The dtype of ``higher``-weight operands met by ``lower``-weight ones."""
+    if higher is None or lower is None:
+        return lower if higher is None else higher
+    higher_category = _category(backend, higher)
+    if higher_category == 2:
+        return higher
+    if higher_category == 0 or _category(backend, lower) == 2:
+        return _promote_types(backend, higher, lower)
+    return higher
+
+
+def _all_in(operands, dtype, backend, op):
+    return tuple(_tensor(operand, dtype, backend, op) for operand in operands)
+
+
+def _tensor(operand, dtype, backend, op):
+    """``operand`` as a Tensor of ``dtype`` (its own if None)."""
+    if isinstance(operand, Tensor):
+        return operand if dtype is None else cast(operand, dtype)
+    dtype = operand.dtype if dtype is None else dtype
+    value = operand.value
+    if not isinstance(value, numbers.Number):
+        return constant(_asarray(backend, value, dtype, op), backend)
+    key = (type(value), value, math.copysign(1, value) if value == 0 else 1, dtype, backend)
+    cached = _scalars.get(key)
+    if cached is None:
+        if len(_scalars) > 4096:
+            _scalars.clear()
+        cached = _scalars[key] = constant(_asarray(backend, value, dtype, op), backend)
+    return cached
+
+
+# Scalar operands as 0-d constants, kept: loops such as `y * 0.5` reuse one array.
+_scalars = {}
+
+
+def _asarray(backend, value, dtype, op):
+    try:
+        return backend.asarray(value, dtype)
+    except (OverflowError, ValueError, TypeError) as error:
+        raise DtypeError(f"{op.name}: the operand {value!r:.60} does not fit in {dtype} "
+                         f"({error})") from None
+
+
+def _refusal(op, operands, what, advice):
+    dtypes = ", ".join(str(operand.dtype) for operand in operands)
+    return DtypeError(f"{op.name}: not defined for {what} (operand dtypes {dtypes}); {advice}")
