@@ -11,7 +11,7 @@ from zen import promotion
 from zen.errors import (DeviceMismatchError, GradientError, GraphFreedError, InPlaceError,
                         ShapeMismatchError)
 from zen.tensor import (JointVJP, Tensor, check_finite, constant, edit_count, grad_enabled,
-                        is_anomaly_enabled, modified_since_recorded)
+                        is_anomaly_enabled, modified_after, modified_since_recorded)
 
 
 def backward(root, grad=None, retain_graph=False, create_graph=False):
@@ -98,7 +98,7 @@ def _backpropagate(root, grad, retain_graph, create_graph, wanted):
 
 
 def _modified_error(node):
-    changed = "its result" if node._version[0] > node._stamp else "an input"
+    changed = "its result" if modified_after(node, node._stamp) else "an input"
     return InPlaceError(f"backward: {changed} of this {node._op.name} was modified in place "
                        f"after the op was recorded, so its gradient would be wrong; change a "
                        f"copy instead, or run the forward pass again after the change")

@@ -217,7 +217,7 @@ def _write(tensor, key, values):
         array = tensor.backend.xp.copy(tensor.value)
         array[key] = values
         tensor.value = array
-        tensor._version = [0]
+        tensor._version = None
     mark_modified(tensor)
 
 

@@ -50,6 +50,12 @@ STRONG, WEAK, SCALAR = 0, 1, 2
 
 def promote(op, inputs):
     """``inputs`` (Tensors, arrays, numbers, lists) as Tensors, in the dtypes ``op`` uses."""
+    if len(inputs) == 2 and op.dtypes in _SCALAR_TAKES_TENSOR_DTYPE:    # x * 0.5, 1 - x
+        x, y = inputs
+        if type(y) in _PYTHON_NUMBERS and _is_floating_tensor(x):
+            return x, _tensor(_Number(y, x.dtype), x.dtype, x._backend, op)
+        if type(x) in _PYTHON_NUMBERS and _is_floating_tensor(y):
+            return _tensor(_Number(x, y.dtype), y.dtype, y._backend, op), y
     backend = _backend_of(inputs)
     operands = [_operand(x, backend) for x in inputs]
     for operand in operands:
@@ -78,6 +84,13 @@ def cast(x, dtype):
     from zen import ops     # zen.ops builds on this module
 
     return ops.astype(x, dtype)
+
+
+_PYTHON_NUMBERS = (int, float)
+
+
+def _is_floating_tensor(x):
+    return type(x) is Tensor and x.value.dtype in x._backend.floating_dtypes
 
 
 # The rules. Each takes the op, the backend and the operands; it returns the input Tensors.
@@ -150,6 +163,10 @@ def logical(op, backend, operands):
             tensor = constant(tensor.value != 0, backend)
         inputs.append(tensor)
     return tuple(inputs)
+
+
+# For these rules a Python int or float next to a floating tensor always takes its dtype.
+_SCALAR_TAKES_TENSOR_DTYPE = frozenset([numeric, subtraction, power, common, floating])
 
 
 # Operands: a Tensor, or a number (with the dtype its kind stands for) not yet made one.

@@ -127,7 +127,7 @@ class Tensor:
         self._op = None
         self._parents = ()
         self._params = None
-        self._version = [0]
+        self._version = None
 
     shape = property(lambda self: tuple(self.value.shape))
     ndim = property(lambda self: self.value.ndim)
@@ -170,7 +170,7 @@ class Tensor:
     def detach(self):
         """The same value (the same memory), cut from the graph and not trainable."""
         detached = constant(self.value, self._backend)
-        detached._version = self._version
+        detached._version = shared_version(self)
         return detached
 
     def zero_grad(self):
@@ -257,7 +257,7 @@ def constant(value, backend):
     tensor._op = None
     tensor._parents = ()
     tensor._params = None
-    tensor._version = [0]
+    tensor._version = None
     return tensor
 
 
@@ -375,7 +375,8 @@ def apply(op, inputs, params):
             (x,) = inputs = promotion.promote(op, inputs)
         backend, trainable, values = x._backend, x.trainable, (x.value,)
     else:
-        if op.dtypes is not None or not all(type(x) is Tensor for x in inputs):
+        if not all(type(x) is Tensor for x in inputs) or op.dtypes is not None and \
+                not _one_floating_dtype(inputs):
             inputs = promotion.promote(op, inputs)
         backend = inputs[0]._backend
         for x in inputs:
@@ -398,7 +399,7 @@ def apply(op, inputs, params):
     out.value = value
     out.gradient = None
     out._backend = backend
-    out._version = inputs[0]._version if op.views else [0]
+    out._version = shared_version(inputs[0]) if op.views else None
     if trainable and op.vjps and mode.enabled:
         out.trainable = True
         out._op = op
@@ -419,7 +420,8 @@ def apply(op, inputs, params):
 
 # In-place changes are counted globally. A tensor's _version is a one-element list, shared by
 # every tensor that may view the same memory (detach, reshapes, basic slices: the ops that
-# say views=True), holding the count at the last change to any of them; a recorded node's
+# say views=True), holding the count at the last change to any of them, or None while no
+# view exists and nothing changed (most tensors: no list to allocate). A recorded node's
 # _stamp is the count when it was recorded. So a node is safe to differentiate if nothing
 # changed since (one comparison), and otherwise if none of its values changed after its stamp.
 _edits = 0
@@ -430,18 +432,39 @@ def mark_modified(tensor):
     InPlaceError)."""
     global _edits
     _edits += 1
-    tensor._version[0] = _edits
+    if tensor._version is None:
+        tensor._version = [_edits]
+    else:
+        tensor._version[0] = _edits
+
+
+def shared_version(tensor):
+    """``tensor``'s version counter, made now if it has none, to share with a view of it."""
+    if tensor._version is None:
+        tensor._version = [0]
+    return tensor._version
 
 
 def edit_count():
     return _edits
 
 
+def modified_after(tensor, stamp):
+    """Whether ``tensor``'s memory was changed in place after the edit count ``stamp``."""
+    return tensor._version is not None and tensor._version[0] > stamp
+
+
 def modified_since_recorded(node):
     """Whether ``node``'s result or one of its inputs changed in place after it was recorded."""
     stamp = node._stamp
-    return stamp != _edits and (node._version[0] > stamp or
-                                any(parent._version[0] > stamp for parent in node._parents))
+    return stamp != _edits and (modified_after(node, stamp) or
+                                any(modified_after(parent, stamp) for parent in node._parents))
+
+
+def _one_floating_dtype(tensors):
+    dtype = tensors[0].value.dtype
+    return dtype in tensors[0]._backend.floating_dtypes and all(
+        x.value.dtype is dtype for x in tensors)
 
 
 def device_mismatch(op, first, second):
