@@ -21,7 +21,8 @@ class NumPyBackend(Backend):
         native = {name: getattr(numpy, name) for name in (
             "matmul", "matrix_transpose", "permute_dims", "zeros_like", "ones_like")}
         self.xp = extend(array_api_compat.numpy, scatter_add=self._scatter_add,
-                         index_add=self._index_add, sliding_window_view=sliding_window_view,
+                         index_add=self._index_add, index_set=_index_set,
+                         sliding_window_view=sliding_window_view,
                          **native)
 
     def asarray(self, obj, dtype=None, copy=None):
@@ -39,6 +40,10 @@ class NumPyBackend(Backend):
     @staticmethod
     def _index_add(target, axis, indices, values):
         numpy.add.at(target, (slice(None),) * axis + (indices,), values)
+
+
+def _index_set(target, indices, values):
+    target[indices] = values
 
 
 def _create(index):
