@@ -5,6 +5,8 @@ refuses conversion to NumPy and any mix with another device, so running the engi
 proves that the engine keeps every result on its inputs' device, as a GPU needs.
 """
 
+import math
+
 import array_api_compat
 import numpy
 
@@ -25,6 +27,7 @@ class ArrayAPIBackend(Backend):
         self._host_device = host_device
         xp = array_api_compat.array_namespace(namespace.asarray(0, device=native_device))
         self.xp = extend(xp, scatter_add=self._scatter_add, index_add=self._index_add,
+                         index_set=self._index_set,
                          sliding_window_view=self._sliding_window_view,
                          copy=lambda array: xp.asarray(array, copy=True))
         self._xp = xp
@@ -56,6 +59,27 @@ class ArrayAPIBackend(Backend):
         added = xp.zeros(size, dtype=target.dtype, device=self.native_device)
         self._index_add(added, 0, xp.reshape(selected, (-1,)), xp.reshape(values, (-1,)))
         target += xp.reshape(added, target.shape)
+
+    def _index_set(self, target, indices, values):
+        """The standard has no scatter: each element of ``target`` finds, by a binary search
+        in the sorted flat positions, the last value written to it, if any."""
+        xp = self._xp
+        positions, stride = 0, 1
+        for index, length in zip(reversed(indices), reversed(target.shape)):
+            positions = positions + index * stride
+            stride *= length
+        if not stride or not math.prod(values.shape):
+            return
+        positions = xp.asarray(positions, device=self.native_device)
+        positions = xp.reshape(xp.broadcast_to(positions, values.shape), (-1,))
+        order = xp.argsort(positions, stable=True)
+        ordered = xp.take(positions, order)
+        everywhere = xp.arange(stride, dtype=ordered.dtype, device=self.native_device)
+        last = xp.clip(xp.searchsorted(ordered, everywhere, side="right") - 1, 0, None)
+        written = xp.take(ordered, last) == everywhere
+        chosen = xp.take(xp.reshape(values, (-1,)), xp.take(order, last))
+        old = xp.reshape(target, (-1,))
+        target[...] = xp.reshape(xp.where(written, chosen, old), target.shape)
 
     def _sliding_window_view(self, x, window_shape, axis):
         """Windows over each of ``axis`` (non-negative) as trailing axes, by stacking slices."""

@@ -22,6 +22,10 @@ def extend(namespace, **extras):
       repeated index adds every time (``numpy.add.at``);
     - ``index_add(target, axis, indices, values)``: the same along one axis for 1-D integer
       ``indices`` (the adjoint of ``take``);
+    - ``index_set(target, indices, values)``: ``target[indices] = values`` in place, where
+      ``indices`` holds one in-range, non-negative int or integer array per axis of
+      ``target``, broadcasting to ``values``' shape (a repeated position gets one of its
+      values);
     - ``sliding_window_view(x, window_shape, axis)``: read-only windows as trailing axes;
     - ``copy(x)``: a new writable, C-contiguous array with ``x``'s values.
     """
@@ -46,6 +50,7 @@ class Backend:
 
     def __init__(self):
         self._floating = {}     # dtype -> whether it is a real floating dtype
+        self._kinds = {}        # (dtype, kind) -> whether the dtype is of that kind
 
     def asarray(self, obj, dtype=None, copy=None):
         """``obj`` (a number, nested list or host array) as an array on this device; a new
@@ -86,7 +91,16 @@ class Backend:
         return False
 
     def is_bool(self, dtype):
-        return self.xp.isdtype(dtype, "bool")
+        return self._is_kind(dtype, "bool")
+
+    def is_integral(self, dtype):
+        return self._is_kind(dtype, "integral")
+
+    def _is_kind(self, dtype, kind):
+        answer = self._kinds.get((dtype, kind))
+        if answer is None:
+            answer = self._kinds[dtype, kind] = self.xp.isdtype(dtype, kind)
+        return answer
 
     def collectives(self, comm):
         """The engine that sums and broadcasts this device's arrays across the processes of

@@ -24,10 +24,14 @@ class CuPyBackend(Backend):
         def index_add(target, axis, indices, values):
             cupyx.scatter_add(target, (slice(None),) * axis + (indices,), values)
 
+        def index_set(target, indices, values):
+            target[indices] = values
+
         super().__init__()
         self._cupy = cupy
         self.xp = extend(array_api_compat.cupy, scatter_add=scatter_add,
-                         index_add=index_add, sliding_window_view=sliding_window_view,
+                         index_add=index_add, index_set=index_set,
+                         sliding_window_view=sliding_window_view,
                          copy=lambda array: cupy.array(array, order="C"))
         self.native_device = cupy.cuda.Device(index)
         self.name = f"cuda:{index}"

@@ -21,8 +21,8 @@ class NumPyBackend(Backend):
         native = {name: getattr(numpy, name) for name in (
             "matmul", "matrix_transpose", "permute_dims", "zeros_like", "ones_like")}
         self.xp = extend(array_api_compat.numpy, scatter_add=self._scatter_add,
-                         index_add=self._index_add, sliding_window_view=sliding_window_view,
-                         copy=_copy, **native)
+                         index_add=self._index_add, index_set=_index_set,
+                         sliding_window_view=sliding_window_view, copy=_copy, **native)
 
     def asarray(self, obj, dtype=None, copy=None):
         return numpy.asarray(obj, dtype=dtype, copy=copy)
@@ -50,6 +50,10 @@ class NumPyBackend(Backend):
 
 def _copy(array):
     return numpy.array(array, order="C")
+
+
+def _index_set(target, indices, values):
+    target[indices] = values
 
 
 def _create(index):

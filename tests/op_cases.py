@@ -116,6 +116,10 @@ CASES = [
     Case("getitem, 2-D indices on axis 1", lambda m, x: x[:, [[1, 1], [0, 2]]], (2, 3)),
     Case("getitem, boolean mask", lambda m, x: x[x > 0.5], (4, 3)),
     Case("getitem, integer arrays", lambda m, x: x[[0, 1, 1], [2, 2, 0]], (2, 3)),
+    Case("getitem, an int between separated index arrays",
+         lambda m, x: x[[0, 1, -1], :, 1, [2, -1, 0]], (2, 3, 2, 3)),
+    Case("getitem, a mask on one axis after a slice",
+         lambda m, x: x[1:, [True, False, True, True]], (3, 4)),
     # Linear algebra and convolution.
     Case("matmul 2-D", lambda m, a, b: a @ b, (3, 4), (4, 2)),
     Case("linear, batched", lambda m, x, w, b: m.ops.linear(x, w, b), (2, 3, 4), (4, 5), (5,),

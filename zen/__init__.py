@@ -13,8 +13,9 @@ from zen.autograd import grad, gradients, value_and_grad
 from zen.functional import (avg_pool2d, conv2d, expand_dims, flatten, max_pool2d, pad, split,
                             squeeze, stack, var)
 from zen.gradcheck import gradcheck
+from zen.indexing import getitem
 from zen.ops import (OPS, abs, add, argmax, argmin, astype, broadcast_to, clip, concat, cos,
-                     divide, equal, exp, getitem, greater, greater_equal, less, less_equal, log,
+                     divide, equal, exp, greater, greater_equal, less, less_equal, log,
                      log_softmax, logical_and, logical_not, logical_or, logsumexp, matmul,
                      matrix_transpose, max, maximum, mean, min, minimum, multiply, negative,
                      not_equal, permute_dims, power, relu, reshape, sigmoid, sign, sin, softmax,

@@ -19,6 +19,10 @@ class AxisError(ZenError, ValueError, IndexError):
     """An axis argument out of range or repeated."""
 
 
+class IndexOutOfRangeError(ZenError, IndexError):
+    """An index past the end of its axis (CuPy would wrap it around without a word)."""
+
+
 class CheckpointError(ZenError, ValueError):
     """A checkpoint file that is damaged, belongs to another model, or cannot be written."""
 
@@ -74,6 +78,7 @@ __all__ = [
     "GradcheckError",
     "GradientError",
     "GraphFreedError",
+    "IndexOutOfRangeError",
     "ShapeMismatchError",
     "UnknownDeviceError",
     "ZenError",

@@ -6,7 +6,7 @@ recorded primitives, so its gradient (of any order) follows from theirs.
 
 import math
 
-from zen import ops, promotion
+from zen import indexing, ops, promotion
 from zen.errors import ArgumentError, DtypeError, InPlaceError, ShapeMismatchError
 from zen.ops import normalise_axes, reshape
 from zen.tensor import Tensor, as_tensor, grad_enabled, is_grad_enabled, mark_modified
@@ -164,7 +164,7 @@ def _in_place(function):
             result = ops.astype(result, self.dtype)
         if recorded:
             return result
-        _write(self, Ellipsis, result.value)
+        _write(self, lambda array: array.__setitem__(Ellipsis, result.value))
         return self
 
     in_place.__name__ = f"in_place_{function.__name__}"
@@ -194,28 +194,26 @@ _SYMBOLS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "power"
 
 
 def _set_item(self, key, value):
-    """``x[key] = value`` under no_grad or on a tensor that is not trainable; x is marked as
-    modified (see ``_in_place``)."""
+    """``x[key] = value`` under no_grad or on a tensor that is not trainable, where ``x[key]``
+    reads (see ``zen.indexing``); x is marked as modified (see ``_in_place``)."""
     value = as_tensor(value)
     if is_grad_enabled() and (self.trainable or value.trainable):
         raise InPlaceError("x[key] = value: x or value is trainable, and an assignment cannot "
                            "be recorded; do it under zen.no_grad() (e.g. to edit parameters), "
                            "or build a new tensor with zen.where or zen.concat")
-    key = key if isinstance(key, tuple) else (key,)
-    if Ellipsis not in key and not any(hasattr(k, "shape") for k in key):
-        key += (Ellipsis,)      # the array API asks for a full index
-    _write(self, key, Tensor(value, trainable=False, device=self.backend, dtype=self.dtype).value)
+    values = Tensor(value, trainable=False, device=self.backend, dtype=self.dtype).value
+    _write(self, indexing.assignment(self, key, values))
 
 
-def _write(tensor, key, values):
-    """``tensor.value[key] = values`` in place (a view or a DLPack peer sees it), or into a
-    copy when the array cannot be written (a read-only view, a NumPy scalar), which then
-    shares no memory, and no version counter, with the tensors it came from."""
+def _write(tensor, assign):
+    """``assign(array)`` writes into tensor's array in place (a view or a DLPack peer sees
+    it), or into a copy when the array cannot be written (a read-only view, a NumPy scalar),
+    which then shares no memory, and no version counter, with the tensors it came from."""
     try:
-        tensor.value[key] = values
-    except (ValueError, TypeError):
+        assign(tensor.value)
+    except (ValueError, TypeError, AttributeError):     # AttributeError: a NumPy scalar
         array = tensor.backend.xp.copy(tensor.value)
-        array[key] = values
+        assign(array)
         tensor.value = array
         tensor._version = None
     mark_modified(tensor)
@@ -262,7 +260,7 @@ for _name, _function in [("__neg__", ops.negative), ("__abs__", ops.abs),
                          ("__invert__", _bool_only(ops.logical_not, "~")), ("__lt__", ops.less),
                          ("__le__", ops.less_equal), ("__gt__", ops.greater),
                          ("__ge__", ops.greater_equal), ("__eq__", ops.equal),
-                         ("__ne__", ops.not_equal), ("__getitem__", ops.getitem),
+                         ("__ne__", ops.not_equal), ("__getitem__", indexing.getitem),
                          ("exp", ops.exp), ("log", ops.log), ("sqrt", ops.sqrt),
                          ("sin", ops.sin), ("cos", ops.cos), ("tanh", ops.tanh),
                          ("sigmoid", ops.sigmoid), ("relu", ops.relu), ("abs", ops.abs),

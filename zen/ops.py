@@ -21,7 +21,7 @@ import numbers
 
 import backends
 from zen import promotion
-from zen.errors import AxisError, ShapeMismatchError
+from zen.errors import AxisError, DtypeError, IndexOutOfRangeError, ShapeMismatchError
 from zen.promotion import (accumulate, common, floating, logical, needs_floating, numeric,
                            select)
 from zen.tensor import JointVJP, Op, Tensor, apply, as_tensor, constant
@@ -593,64 +593,76 @@ def concat(tensors, axis=0):
 
 
 def take(x, indices, axis=0):
-    """Elements of ``x`` at integer ``indices`` (any shape) along ``axis``."""
+    """Elements of ``x`` at integer ``indices`` (any shape; negative ones count from the end)
+    along ``axis``; an index out of range raises IndexOutOfRangeError."""
     x = as_tensor(x)
     axis = _one_axis("take", axis, x.ndim)
-    indices = _index_tensor(indices, x)
-    flat = indices if indices.ndim == 1 else reshape(indices, -1)
-    taken = _take(x, flat, axis=axis)
+    indices = index_array("take", indices, x)
+    return gather(x, checked_indices("take", indices, x.shape, axis, x.backend), axis)
+
+
+def gather(x, indices, axis):
+    """``take`` with an index array already checked: int64, non-negative and in range."""
+    flat = indices if indices.ndim == 1 else x.backend.xp.reshape(indices, (-1,))
+    taken = _take(x, constant(flat, x.backend), axis=axis)
     if indices.ndim == 1:
         return taken
-    return reshape(taken, x.shape[:axis] + indices.shape + x.shape[axis + 1:])
+    return reshape(taken, x.shape[:axis] + tuple(indices.shape) + x.shape[axis + 1:])
 
 
-def getitem(x, key):
-    """``x[key]``: ints, slices (negative steps too), None, ``...``, integer arrays (repeated
-    indices add up in the gradient) and boolean masks."""
-    x = as_tensor(x)
-    key = key if type(key) is tuple else (key,)
-    if all(type(k) in _BASIC_INDEX for k in key):        # the common case, kept quick
-        return _getitem(x, key=key if Ellipsis in key else key + (Ellipsis,))
-    key = tuple(_index_component(k, x) for k in key)
-    arrays = [i for i, k in enumerate(key) if _is_array(k)]
-    if len(arrays) == 1 and not x.backend.is_bool(key[arrays[0]].dtype):
-        position = arrays[0]
-        rest = key[:position] + key[position + 1:]
-        if all(k == slice(None) or k is Ellipsis for k in rest):    # a gather along one axis
-            before_ellipsis = Ellipsis not in key[:position]
-            axis = position if before_ellipsis else x.ndim - (len(key) - position)
-            return take(x, key[position], axis=axis)
-    if not arrays and Ellipsis not in key:
-        key = key + (Ellipsis,)     # the array API asks for a full index
-    return _getitem(x, key=key)
+def index_array(op_name, indices, x):
+    """``indices`` (a Tensor, array, list or number) as an integer or boolean array on ``x``'s
+    device."""
+    if isinstance(indices, Tensor):
+        owner, indices = indices.backend, indices.value
+    else:
+        owner = backends.backend_for_array(indices) if _is_array(indices) else None
+    if owner is x.backend:
+        array = indices
+    else:       # e.g. host indices for a GPU tensor
+        array = _converted_indices(op_name, owner.to_host(indices) if owner else indices, x)
+    if not (x.backend.is_integral(array.dtype) or x.backend.is_bool(array.dtype)):
+        raise DtypeError(f"{op_name}: indices must be integers or booleans, got dtype "
+                         f"{array.dtype}")
+    return array
 
 
-_BASIC_INDEX = (int, slice, type(None), type(Ellipsis))
+def _converted_indices(op_name, indices, x):
+    try:
+        array = x.backend.asarray(indices)
+    except (TypeError, ValueError) as error:
+        raise DtypeError(f"{op_name}: {indices!r:.60} is not an index ({error})") from None
+    if isinstance(indices, list) and math.prod(array.shape) == 0:
+        array = x.backend.xp.astype(array, x.backend.dtype("int64"))    # [] holds no ints
+    return array
+
+
+def checked_indices(op_name, indices, shape, axis, backend):
+    """Integer ``indices`` into ``axis`` of ``shape`` as int64 in [0, length): negative ones
+    count from the end, and any out of range raise, since CuPy would wrap them silently."""
+    xp = backend.xp
+    if not backend.is_integral(indices.dtype):
+        raise DtypeError(f"{op_name}: indices for axis {axis} must be integers, got dtype "
+                         f"{indices.dtype}")
+    int64 = backend.dtype("int64")
+    if indices.dtype != int64:      # so that neither wrapping negatives nor merging overflows
+        indices = xp.astype(indices, int64)
+    if math.prod(indices.shape) == 0:
+        return indices
+    length = shape[axis]
+    low, high = int(xp.min(indices)), int(xp.max(indices))
+    if low < -length or high >= length:
+        raise out_of_range(op_name, low if low < -length else high, shape, axis)
+    return xp.where(indices < 0, indices + length, indices) if low < 0 else indices
+
+
+def out_of_range(op_name, index, shape, axis):
+    return IndexOutOfRangeError(f"{op_name}: index {index} is out of range for axis {axis} "
+                                f"of length {shape[axis]} (tensor of shape {shape})")
 
 
 def _is_array(value):
     return hasattr(value, "shape") and hasattr(value, "dtype")
-
-
-def _index_component(component, x):
-    """One part of an index as the backend needs it: arrays on ``x``'s device."""
-    if isinstance(component, Tensor):
-        component = component.value
-    if isinstance(component, numbers.Integral) and not isinstance(component, bool):
-        return int(component)
-    if isinstance(component, list):
-        return x.backend.asarray(component)
-    if _is_array(component):
-        owner = backends.backend_for_array(component)
-        if owner is not x.backend:          # e.g. host indices for a GPU tensor
-            return x.backend.asarray(owner.to_host(component) if owner else component)
-    return component
-
-
-def _index_tensor(indices, x):
-    if isinstance(indices, Tensor) and indices.backend is x.backend:
-        return indices
-    return constant(_index_component(indices, x), x.backend)
 
 
 class _ArrayFunctions:
