@@ -360,8 +360,8 @@ def apply(op, inputs, params):
     if count == 2:
         x, y = inputs
         if type(x) is not Tensor or type(y) is not Tensor or op.dtypes is not None and (
-                x.value.dtype is not y.value.dtype
-                or x.value.dtype not in x._backend.floating_dtypes):
+                (dtype := x.value.dtype) is not y.value.dtype
+                or dtype not in x._backend.floating_dtypes):
             x, y = inputs = promotion.promote(op, inputs)
         backend = x._backend
         if y._backend is not backend:
