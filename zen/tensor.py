@@ -375,8 +375,7 @@ def apply(op, inputs, params):
             (x,) = inputs = promotion.promote(op, inputs)
         backend, trainable, values = x._backend, x.trainable, (x.value,)
     else:
-        if not all(type(x) is Tensor for x in inputs) or op.dtypes is not None and \
-                not _one_floating_dtype(inputs):
+        if not _ready(op, inputs):
             inputs = promotion.promote(op, inputs)
         backend = inputs[0]._backend
         for x in inputs:
@@ -461,10 +460,21 @@ def modified_since_recorded(node):
                                 any(modified_after(parent, stamp) for parent in node._parents))
 
 
-def _one_floating_dtype(tensors):
-    dtype = tensors[0].value.dtype
-    return dtype in tensors[0]._backend.floating_dtypes and all(
-        x.value.dtype is dtype for x in tensors)
+def _ready(op, inputs):
+    """Whether ``inputs`` need no promotion: all Tensors and, if ``op`` has a dtype rule, all
+    of one floating dtype."""
+    first = inputs[0]
+    if type(first) is not Tensor:
+        return False
+    if op.dtypes is None:
+        return all(type(x) is Tensor for x in inputs)
+    dtype = first.value.dtype
+    if dtype not in first._backend.floating_dtypes:
+        return False
+    for x in inputs:
+        if type(x) is not Tensor or x.value.dtype is not dtype:
+            return False
+    return True
 
 
 def device_mismatch(op, first, second):
