@@ -161,7 +161,7 @@ def _in_place(function):
             result = function(self, other)
             _check_shape(function.__name__, self, result.shape)
             _check_dtype(function.__name__, self, result.dtype)
-            result = ops.astype(result, self.dtype)
+            result = promotion.cast(result, self.dtype)
         if recorded:
             return result
         _write(self, lambda array: array.__setitem__(Ellipsis, result.value))

@@ -22,8 +22,8 @@ import numbers
 import backends
 from zen import promotion
 from zen.errors import AxisError, DtypeError, IndexOutOfRangeError, ShapeMismatchError
-from zen.promotion import (accumulate, common, floating, logical, needs_floating, numeric,
-                           select)
+from zen.promotion import (accumulate, common, exponentiation, floating, logical,
+                           needs_floating, numeric, select, subtraction)
 from zen.tensor import JointVJP, Op, Tensor, apply, as_tensor, constant
 
 OPS = {}           # name -> Op
@@ -35,8 +35,8 @@ def defop(name, forward, *vjps, saves=False, dtypes=None, views=False):
 
     Give one VJP per input, None for an input that never gets a gradient, and none at all
     for an op that is not differentiable; an op with any number of inputs, or whose input
-    gradients share work, gives one ``JointVJP``. ``dtypes`` is the
-    op's promotion rule (``zen.promotion``); ``saves`` and ``views``: see Op.
+    gradients share work, gives one ``JointVJP``. ``dtypes`` is the op's promotion rule
+    (``zen.promotion``); ``saves`` and ``views``: see Op.
     """
     if len(vjps) == 1 and isinstance(vjps[0], JointVJP):
         vjps = vjps[0]
@@ -58,7 +58,7 @@ add = defop("add", lambda xp, x, y: x + y,
             lambda F, g, ans, x, y: g, dtypes=numeric)
 subtract = defop("subtract", lambda xp, x, y: x - y,
                  lambda F, g, ans, x, y: g,
-                 lambda F, g, ans, x, y: -g, dtypes=promotion.subtraction)
+                 lambda F, g, ans, x, y: -g, dtypes=subtraction)
 multiply = defop("multiply", lambda xp, x, y: x * y,
                  lambda F, g, ans, x, y: g * y,
                  lambda F, g, ans, x, y: g * x, dtypes=numeric)
@@ -71,7 +71,7 @@ power = defop("power", lambda xp, x, y: x ** y,
               lambda F, g, ans, x, y: F.where(y == 0, 0.0, g * y * x ** (y - 1)),
               lambda F, g, ans, x, y:
                   F.where((x == 0) & (y >= 0), 0.0, g * ans * F.log(x)),
-              dtypes=promotion.power)
+              dtypes=exponentiation)
 negative = defop("negative", lambda xp, x: -x,
                  lambda F, g, ans, x: -g, dtypes=numeric)
 

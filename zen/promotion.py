@@ -23,11 +23,11 @@ Each op declares one rule for what it does with that dtype (``defop(..., dtypes=
     numeric         + * @ maximum minimum < <= > >= neg       refused   kept
                     abs relu sign max min argmax clip linear
     subtraction     -                                         refused, even as one operand
-    power           **                                        refused   kept; a negative
+    exponentiation  **                                        refused   kept; a negative
                                                                         exponent refused
     common          == != concat                              kept      kept
     floating        / exp log sqrt sin cos tanh sigmoid       float     float (the default
-                    logsumexp and the fused losses                      float dtype)
+                    logsumexp rnn_step, the fused losses                float dtype)
     needs_floating  mean softmax log_softmax (and var)        refused   refused
     accumulate      sum                                       int64     int64 or wider
     select          where: the condition must be bool, x and y as ``common``
@@ -110,7 +110,7 @@ def subtraction(op, backend, operands):
     return numeric(op, backend, operands)
 
 
-def power(op, backend, operands):
+def exponentiation(op, backend, operands):
     inputs = numeric(op, backend, operands)
     exponent = inputs[1]
     if not backend.is_floating(exponent.dtype) and \
@@ -166,7 +166,8 @@ def logical(op, backend, operands):
 
 
 # For these rules a Python int or float next to a floating tensor always takes its dtype.
-_SCALAR_TAKES_TENSOR_DTYPE = frozenset([numeric, subtraction, power, common, floating])
+_SCALAR_TAKES_TENSOR_DTYPE = frozenset([numeric, subtraction, exponentiation, common,
+                                        floating])
 
 
 # Operands: a Tensor, or a number (with the dtype its kind stands for) not yet made one.
