@@ -63,6 +63,8 @@ CASES = [
     Case("relu", lambda m, x: m.relu(x), (3, 3)),
     Case("clip", lambda m, x: m.clip(x, -1.0, 0.5), (3, 3)),
     Case("clip, one bound", lambda m, x: x.clip(None, 0.3), (6,)),
+    Case("clip, tensor bounds", lambda m, x, low, high: m.clip(x, low, high), (3, 4), (4,),
+         (3, 1)),
     Case("maximum", lambda m, x, y: m.maximum(x, y), (2, 3), (3,)),
     Case("minimum", lambda m, x, y: m.minimum(x, y), (2, 1), (2, 3)),
     Case("where", lambda m, x, y: m.where(x > y, x * 2, y), (2, 3), (3,)),

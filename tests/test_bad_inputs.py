@@ -60,6 +60,15 @@ def _other_model_file(s):
     s.model.load_weights(path)
 
 
+def _in_place_add(x, y):
+    with zen.no_grad():
+        x += y
+
+
+def _int_plus_float(s):
+    _in_place_add(Tensor(numpy.array([1, 2]), device=s.device), 0.7)
+
+
 def _resume_with_another_optimizer(s):
     path = s.directory / "training.npz"
     other = Model([Linear(3)], device=s.device)
@@ -113,6 +122,41 @@ CASES = [
      AxisError, r"transpose: axis \(1, 1\)"),
     ("argmax two axes", lambda s: zen.argmax(s.t((2, 3)), axis=(0, 1)), AxisError,
      r"argmax: axis must be one int, got \(0, 1\)"),
+    ("axis not an int", lambda s: s.t((2, 3)).sum(axis=0.5), AxisError,
+     r"sum: axis must be None, an int or a tuple of ints, got 0.5"),
+    ("axis of a 0-d split", lambda s: zen.split(s.t(()), 1), AxisError,
+     r"split: a 0-d tensor has no axis 0"),
+    ("shape not ints", lambda s: s.t((2, 3)).reshape(1.5), ShapeMismatchError,
+     r"reshape: a shape is ints, got 1.5"),
+    ("negative padding", lambda s: zen.pad(s.t((2,)), -1), ArgumentError,
+     r"pad: padding must be a non-negative int, got -1"),
+    # Dtypes and values that are not real numbers.
+    ("unknown dtype name", lambda s: s.t((2,)).astype("foo"), DtypeError,
+     r"astype: .* has no dtype 'foo'"),
+    ("None as an operand", lambda s: s.t((2,)) + None, DtypeError,
+     r"add: NoneType None is not an operand"),
+    ("None as a tensor", lambda s: Tensor(None, device=s.device), DtypeError,
+     r"Tensor: None is not a number"),
+    ("complex tensor", lambda s: Tensor(numpy.array([1 + 2j]), device=s.device), DtypeError,
+     r"Tensor: values of dtype .*complex128 are not real numbers"),
+    ("integer overflow", lambda s: Tensor(2 ** 70, dtype="int64", device=s.device), DtypeError,
+     r"Tensor: cannot make numbers of int 1180591620717411303424"),
+    ("assignment that overflows", lambda s: Tensor(numpy.zeros(2, numpy.uint8), device=s.device)
+     .__setitem__(0, 300), DtypeError, r"300 .*out of bounds for uint8"),
+    ("uint8 indices", lambda s: s.t((3,))[Tensor(numpy.array([1, 0, 1], numpy.uint8),
+                                                 device=s.device)],
+     DtypeError, r"getitem: uint8 indices are ambiguous"),
+    ("integer to a negative power", lambda s: Tensor(numpy.array([2]), device=s.device) ** -1,
+     DtypeError, r"power: not defined for integers to a negative integer power"),
+    ("mean of integers", lambda s: Tensor(numpy.array([1, 2]), device=s.device).mean(),
+     DtypeError, r"mean: not defined for .*int64 tensors"),
+    ("int += float", _int_plus_float, DtypeError,
+     r"add in place: the result's dtype .*float32 cannot be stored in the tensor's dtype "
+     r".*int64"),
+    ("in place to a bigger shape", lambda s: _in_place_add(s.t((3,)), s.t((2, 3))),
+     ShapeMismatchError, r"add in place: shape \(2, 3\) does not fit the tensor's shape \(3,\)"),
+    ("bitwise & of integers", lambda s: Tensor(numpy.array([5]), device=s.device) & 3,
+     DtypeError, r"&: zen's & is logical, for bool tensors only"),
     # Data: empty, NaN and Inf, and values that are not numbers.
     ("empty batch", lambda s: s.model.train(numpy.ones((0, 4)), numpy.ones((0, 3)), verbose=False),
      DataError, r"train: x has no examples \(shape \(0, 4\)\)"),
@@ -179,6 +223,12 @@ CASES = [
      ShapeMismatchError, r"backward: grad has shape \(2,\) but the output has shape \(3,\)"),
     ("grad of a non-tensor", lambda s: zen.grad(lambda x: 3.0)(s.t(())), GradientError,
      r"grad: the function must return a Tensor, got float"),
+    ("gradient for a non-trainable input",
+     lambda s: zen.gradients((s.t((2,)) * s.t((2,), trainable=False)).sum(),
+                             [s.t((2,), trainable=False)]),
+     GradientError, r"gradients: input 0 is a Tensor that is not trainable"),
+    ("backward with a grad of strings", lambda s: (s.t(()) * 2.0).backward("a"), DtypeError,
+     r"backward: grad 'a' is not an array of numbers"),
     ("item of many", lambda s: s.t((2,)).item(), ShapeMismatchError, r"item: .*shape \(2,\)"),
     ("changed after recording", _changed_after_recording, InPlaceError,
      r"an input of this multiply was modified in place"),

@@ -101,3 +101,73 @@ def test_backward_through_a_join_of_n_tensors_is_linear_in_n(join, device):
 
     small, large = backward_calls(200), backward_calls(800)
     assert large < 4.6 * small, (small, large)   # quadratic work would give ~16x
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "max", "min", "logsumexp", "var"])
+def test_an_empty_axis_tuple_reduces_every_axis_as_pytorch_does(name, device):
+    x = Tensor([[1.0, 2.0], [3.0, 4.0]], device=device, dtype="float64")
+    expected = {"sum": 10.0, "mean": 2.5, "max": 4.0, "min": 1.0, "var": 5 / 3,
+                "logsumexp": numpy.log(numpy.exp([1.0, 2.0, 3.0, 4.0]).sum())}[name]
+    assert getattr(zen, name)(x, axis=()).item() == pytest.approx(expected, rel=1e-14)
+
+
+def test_matmul_in_place_rebinds_to_the_product_as_pytorch_does(device):
+    x = Tensor(numpy.eye(3), device=device, trainable=False)
+    original = x
+    with zen.no_grad():
+        x @= Tensor([1.0, 2.0, 3.0], device=device, trainable=False)
+    assert x.shape == (3,) and original.shape == (3, 3)
+    numpy.testing.assert_array_equal(x.numpy(), [1.0, 2.0, 3.0])
+    numpy.testing.assert_array_equal(original.numpy(), numpy.eye(3))
+
+
+@pytest.mark.parametrize("value, dtype", [(16777217, "int64"), (0.1, "float64"),
+                                          (1e-50, "float64"), (2 ** 62 + 1, "int64")])
+def test_assignment_stores_a_python_number_exactly(value, dtype, device):
+    x = Tensor(numpy.zeros(2), dtype=dtype, device=device, trainable=False)
+    x[0] = value
+    x[1:] = [value]
+    assert x.numpy().tolist() == [value, value]
+
+
+def test_clip_with_tensor_bounds_gives_them_their_gradient(device):
+    x = Tensor([0.0, 0.5, 2.0], device=device, dtype="float64")
+    low = Tensor(0.3, device=device, dtype="float64")
+    high = Tensor([1.0, 1.0, 1.5], device=device, dtype="float64")
+    zen.clip(x, low, high).sum().backward()
+    numpy.testing.assert_array_equal(_host(x.gradient), [0.0, 1.0, 0.0])
+    assert _host(low.gradient) == 1.0
+    numpy.testing.assert_array_equal(_host(high.gradient), [0.0, 0.0, 1.0])
+
+
+def test_clip_with_min_above_max_is_max_everywhere_with_no_slope_in_x(device):
+    x = Tensor([0.0, 2.0, 0.5], device=device, dtype="float64")
+    clipped = x.clip(1.0, 0.0)
+    clipped.sum().backward()
+    numpy.testing.assert_array_equal(clipped.numpy(), [0.0, 0.0, 0.0])
+    numpy.testing.assert_array_equal(_host(x.gradient), [0.0, 0.0, 0.0])
+
+
+def test_cross_entropy_ignores_a_masked_class_as_pytorch_does(device):
+    logits = Tensor([[0.0, -numpy.inf, 1.0]], device=device, dtype="float64")
+    loss = zen.loss.softmax_cross_entropy(logits, Tensor(numpy.array([0]), device=device))
+    assert loss.item() == pytest.approx(numpy.log(1 + numpy.e), rel=1e-14)    # 1.3133
+    loss.backward()
+    assert numpy.isfinite(_host(logits.gradient)).all()
+
+
+def test_max_pool_gives_a_tied_windows_gradient_to_its_first_maximum(device):
+    x = Tensor(numpy.array([[[[0.0, 0.0, 1.0, 3.0],
+                              [0.0, 0.0, 3.0, 2.0]]]]), device=device)
+    zen.max_pool2d(x, 2).sum().backward()
+    numpy.testing.assert_array_equal(_host(x.gradient)[0, 0], [[1, 0, 0, 1], [0, 0, 0, 0]])
+
+
+def test_sum_of_small_unsigned_integers_is_int64(device):
+    total = Tensor(numpy.array([200, 100], numpy.uint8), device=device).sum()
+    assert str(total.dtype).endswith("int64") and total.item() == 300
+
+
+def test_iterating_a_0d_tensor_raises_as_pytorch_does(device):
+    with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
+        list(Tensor(2.0, device=device))

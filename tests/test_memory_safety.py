@@ -560,3 +560,24 @@ def test_every_op_whose_result_shares_memory_declares_it_and_shares_the_version(
                 assert node._op.views and position == 0, \
                     f"{node._op.name}'s result views its input {position}, undeclared"
                 assert node._version is parent._version, node._op.name
+
+
+# --- 5. Arrays zen keeps from its caller, and arrays it keeps for itself -------------------
+
+def test_editing_an_index_tensor_after_a_gather_leaves_the_gradient_right(device):
+    x = trainable(numpy.array([1.0, 2.0, 3.0]), device)
+    indices = zen.Tensor(numpy.array([0, 0]), device=device)
+    loss = (x[indices] ** 2).sum()
+    indices[0] = 2          # the gather kept its own copy of the indices
+    loss.backward()
+    numpy.testing.assert_array_equal(host(x.gradient), [4.0, 0.0, 0.0])
+
+
+def test_a_view_of_a_number_cannot_change_the_constants_zen_keeps(device):
+    view = zen.reshape(zen.Tensor(2.0, device=device) * 0 + 2.0, (1,))
+    scalar_view = zen.reshape(2.0, (1,))
+    with zen.no_grad():
+        view[0] = 7.0
+        scalar_view[0] = 7.0
+    doubled = constant(numpy.ones(2, numpy.float32), device) * 2.0
+    numpy.testing.assert_array_equal(host(doubled), [2.0, 2.0])

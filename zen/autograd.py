@@ -8,8 +8,8 @@ import math
 import threading
 
 from zen import promotion
-from zen.errors import (DeviceMismatchError, GradientError, GraphFreedError, InPlaceError,
-                        ShapeMismatchError)
+from zen.errors import (DeviceMismatchError, DtypeError, GradientError, GraphFreedError,
+                        InPlaceError, ShapeMismatchError)
 from zen.tensor import (JointVJP, Tensor, check_finite, constant, edit_count, grad_enabled,
                         is_anomaly_enabled, modified_after, modified_since_recorded)
 
@@ -22,8 +22,16 @@ def backward(root, grad=None, retain_graph=False, create_graph=False):
 def gradients(output, inputs, grad=None, retain_graph=None, create_graph=False):
     """d(output)/d(input) for each of ``inputs``, as Tensors, leaving ``.gradient`` untouched.
 
-    An input that ``output`` does not depend on gets zeros, as in JAX.
+    An input that ``output`` does not depend on gets zeros, as in JAX; an input that takes no
+    gradient (not trainable, or recorded under no_grad) is refused, as in PyTorch: zeros
+    would be wrong if ``output`` depends on it.
     """
+    for position, x in enumerate(inputs):
+        if not (isinstance(x, Tensor) and x.trainable):
+            kind = "a Tensor that is not trainable" if isinstance(x, Tensor) else \
+                type(x).__name__
+            raise GradientError(f"gradients: input {position} is {kind}, so no gradient "
+                                f"flows to it; make it with trainable=True")
     if retain_graph is None:
         retain_graph = create_graph
     if not output.trainable:
@@ -198,7 +206,11 @@ def _seed(root, grad, create_graph):
             if create_graph:    # the seed stays an input of the recorded pass (double VJPs)
                 return promotion.cast(grad, root.dtype)
             grad = grad.value
-        seed = backend.asarray(grad, root.dtype, copy=True)   # never the caller's array
+        try:
+            seed = backend.asarray(grad, root.dtype, copy=True)   # never the caller's array
+        except (TypeError, ValueError, OverflowError) as error:
+            raise DtypeError(f"backward: grad {grad!r:.60} is not an array of numbers "
+                             f"({error})") from None
         if tuple(seed.shape) != root.shape:
             raise ShapeMismatchError(f"backward: grad has shape {tuple(seed.shape)} but the "
                                      f"output has shape {root.shape}")

@@ -19,7 +19,7 @@ def var(x, axis=None, keepdims=False, correction=DEFAULT_CORRECTION):
     """Variance over ``axis``, dividing by max(0, count - correction) as PyTorch does: past
     the count that is a division by zero (inf, or nan for no spread)."""
     x = as_tensor(x)
-    axes = normalise_axes("var", axis, x.ndim)
+    axes = ops.reduction_axes("var", axis, x.ndim)
     if not x.backend.is_floating(x.dtype):
         raise DtypeError(f"var: needs a floating tensor, got {x.dtype} (as in PyTorch); "
                          f"convert with .astype('float32')")
@@ -41,7 +41,7 @@ def flatten(x, start_axis=0, end_axis=-1):
 def expand_dims(x, axis=0):
     """``x`` with a new axis of length 1 at ``axis``."""
     x = as_tensor(x)
-    (axis,) = normalise_axes("expand_dims", axis, x.ndim + 1)
+    axis = ops.one_axis("expand_dims", axis, x.ndim + 1)
     return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
 
 
@@ -70,7 +70,7 @@ def stack(tensors, axis=0):
 def split(x, sections, axis=0):
     """``x`` cut along ``axis`` into ``sections`` equal parts, or at the given indices."""
     x = as_tensor(x)
-    (axis,) = normalise_axes("split", axis, x.ndim)
+    axis = ops.one_axis("split", axis, x.ndim)
     length = x.shape[axis]
     if isinstance(sections, int):
         if sections <= 0 or length % sections:
@@ -86,6 +86,8 @@ def split(x, sections, axis=0):
 def pad(x, padding, axes=None):
     """``x`` with ``padding`` zeros on both sides of each of ``axes`` (default: all)."""
     x = as_tensor(x)
+    if not isinstance(padding, int) or padding < 0:
+        raise ArgumentError(f"pad: padding must be a non-negative int, got {padding!r}")
     axes = range(x.ndim) if axes is None else normalise_axes("pad", axes, x.ndim)
     widths = tuple((padding, padding) if i in axes else (0, 0) for i in range(x.ndim))
     return ops._pad_op(x, widths=widths)
@@ -123,8 +125,15 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
 
 
 def max_pool2d(x, kernel_size, stride=None):
-    """The largest value of each ``kernel_size`` window of an NCHW input."""
-    return ops.max(_pool_windows("max_pool2d", x, kernel_size, stride), axis=(4, 5))
+    """The largest value of each ``kernel_size`` window of an NCHW input. As in PyTorch, the
+    gradient goes to the window's first largest element (row by row), not shared among ties
+    (an all-zero window after a ReLU is common)."""
+    windows = _pool_windows("max_pool2d", x, kernel_size, stride)
+    flat = reshape(windows, windows.shape[:4] + (-1,))
+    xp = flat.backend.xp
+    first = ops.argmax(flat, axis=-1, keepdims=True).value
+    chosen = first == xp.arange(flat.shape[-1], device=flat.backend.native_device)
+    return ops.sum(ops.where(chosen, flat, 0.0), axis=-1)
 
 
 def avg_pool2d(x, kernel_size, stride=None):
@@ -190,17 +199,17 @@ def _check_dtype(name, target, dtype):
 
 
 _SYMBOLS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "power": "**",
-            "matmul": "@", "logical_and": "&", "logical_or": "|"}
+            "logical_and": "&", "logical_or": "|"}
 
 
 def _set_item(self, key, value):
     """``x[key] = value`` under no_grad or on a tensor that is not trainable, where ``x[key]``
     reads (see ``zen.indexing``); x is marked as modified (see ``_in_place``)."""
-    value = as_tensor(value)
-    if is_grad_enabled() and (self.trainable or value.trainable):
+    if is_grad_enabled() and (self.trainable or getattr(value, "trainable", False)):
         raise InPlaceError("x[key] = value: x or value is trainable, and an assignment cannot "
                            "be recorded; do it under zen.no_grad() (e.g. to edit parameters), "
                            "or build a new tensor with zen.where or zen.concat")
+    # Straight to x's dtype: through the default float, 16777217 or 0.1 would round first.
     values = Tensor(value, trainable=False, device=self.backend, dtype=self.dtype).value
     _write(self, indexing.assignment(self, key, values))
 
@@ -253,7 +262,8 @@ for _name, _function in [("add", ops.add), ("sub", ops.subtract), ("mul", ops.mu
                          ("or", _bool_only(ops.logical_or, "|"))]:
     setattr(Tensor, f"__{_name}__", _function)
     setattr(Tensor, f"__r{_name}__", _reflected(_function))
-    setattr(Tensor, f"__i{_name}__", _in_place(_function))
+    if _name != "matmul":   # x @= y rebinds x to x @ y (a new shape), as in PyTorch
+        setattr(Tensor, f"__i{_name}__", _in_place(_function))
 Tensor.__setitem__ = _set_item
 
 for _name, _function in [("__neg__", ops.negative), ("__abs__", ops.abs),

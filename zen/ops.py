@@ -223,7 +223,9 @@ def _cross_entropy(xp, logits, targets, axis, normalised=False):
     shifted = logits - xp.max(logits, axis=axis, keepdims=True)
     exps = xp.exp(shifted)
     totals = xp.sum(exps, axis=axis, keepdims=True)
-    loss = -xp.sum(targets * (shifted - xp.log(totals))) / _examples(logits.shape, axis)
+    # A class of target 0 adds nothing, even when its logit is -inf (a masked class).
+    terms = xp.where(targets == 0, 0.0, targets * (shifted - xp.log(totals)))
+    loss = -xp.sum(terms) / _examples(logits.shape, axis)
     return loss, (exps, totals)
 
 
@@ -448,7 +450,12 @@ def normalise_axes(op_name, axis, ndim):
     As in PyTorch, a 0-d tensor accepts axis 0 and -1, meaning no axis at all."""
     if axis is None:
         return None
-    axes = (int(axis),) if isinstance(axis, numbers.Integral) else tuple(axis)
+    axes = (axis,) if isinstance(axis, numbers.Integral) else \
+        tuple(axis) if isinstance(axis, (tuple, list)) else None
+    if axes is None or not all(isinstance(a, numbers.Integral) for a in axes):
+        raise AxisError(f"{op_name}: axis must be None, an int or a tuple of ints, got "
+                        f"{axis!r}")
+    axes = tuple(int(a) for a in axes)
     if ndim == 0 and all(a in (0, -1) for a in axes):
         return ()
     for a in axes:
@@ -461,17 +468,27 @@ def normalise_axes(op_name, axis, ndim):
     return normalised
 
 
-def shape_argument(shape):
+def shape_argument(shape, op_name="reshape"):
     """``f(x, 2, 3)`` and ``f(x, (2, 3))`` both mean the shape ``(2, 3)``."""
-    if len(shape) == 1 and not isinstance(shape[0], int):
+    if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
         shape = shape[0]
-    return tuple(shape)
+    if not isinstance(shape, (tuple, list)) or \
+            not all(isinstance(n, numbers.Integral) for n in shape):
+        raise ShapeMismatchError(f"{op_name}: a shape is ints, got {shape!r}")
+    return tuple(int(n) for n in shape)
+
+
+def reduction_axes(op_name, axis, ndim):
+    """``normalise_axes`` for a reduction, where an empty tuple means every axis, as PyTorch's
+    ``dim=()`` does (NumPy reduces over none)."""
+    axes = normalise_axes(op_name, axis, ndim)
+    return None if axes == () else axes
 
 
 def _reduction(primitive):
     def reduce(x, axis=None, keepdims=False):
         x = as_tensor(x)
-        return primitive(x, axis=normalise_axes(primitive.__name__, axis, x.ndim),
+        return primitive(x, axis=reduction_axes(primitive.__name__, axis, x.ndim),
                          keepdims=keepdims)
 
     reduce.__name__ = primitive.__name__
@@ -490,7 +507,7 @@ logsumexp = _reduction(_logsumexp_op)
 logsumexp.__doc__ = "log(sum(exp(x))) over ``axis``, without overflow."
 
 
-def _one_axis(op_name, axis, ndim):
+def one_axis(op_name, axis, ndim):
     if not isinstance(axis, int):
         raise AxisError(f"{op_name}: axis must be one int, got {axis!r}")
     if ndim == 0:
@@ -505,7 +522,7 @@ def argmax(x, axis=None, keepdims=False):
     if axis is None or x.ndim == 0 and normalise_axes("argmax", axis, 0) == ():
         flat = _argmax(reshape(x, -1))
         return reshape(flat, (1,) * x.ndim) if keepdims else flat
-    return _argmax(x, axis=_one_axis("argmax", axis, x.ndim), keepdims=keepdims)
+    return _argmax(x, axis=one_axis("argmax", axis, x.ndim), keepdims=keepdims)
 
 
 def argmin(x, axis=None, keepdims=False):
@@ -514,7 +531,7 @@ def argmin(x, axis=None, keepdims=False):
     if axis is None or x.ndim == 0 and normalise_axes("argmin", axis, 0) == ():
         flat = _argmin(reshape(x, -1))
         return reshape(flat, (1,) * x.ndim) if keepdims else flat
-    return _argmin(x, axis=_one_axis("argmin", axis, x.ndim), keepdims=keepdims)
+    return _argmin(x, axis=one_axis("argmin", axis, x.ndim), keepdims=keepdims)
 
 
 def softmax(x, axis=-1):
@@ -530,11 +547,17 @@ def log_softmax(x, axis=-1):
 
 
 def clip(x, min=None, max=None):
-    """``x`` limited to [min, max]; either bound may be None. The bounds take part in type
-    promotion as numbers do: an integer tensor clipped at 0.5 becomes float."""
+    """``x`` limited to [min, max]; either bound may be None, a number or a Tensor. The bounds
+    take part in type promotion as numbers do: an integer tensor clipped at 0.5 becomes
+    float. As in PyTorch, a Tensor bound gets the gradient where it binds, and with min > max
+    every element becomes max."""
     x = as_tensor(x)
     bounds = [bound for bound in (min, max) if bound is not None]
-    x = promotion.cast(x, promotion.result_dtype(x.backend, [x, *bounds]))
+    x = promotion.cast(x, promotion.result_dtype("clip", x.backend, [x, *bounds]))
+    if any(isinstance(bound, Tensor) for bound in bounds) or len(bounds) == 2 and min > max:
+        if min is not None:
+            x = where(x < min, min, x)
+        return x if max is None else where(x > max, max, x)
     # Bounds as Python numbers of x's kind: the array API takes no NumPy scalars, and no bool
     # bounds for numbers.
     kind = float if x.backend.is_floating(x.dtype) else int
@@ -546,7 +569,12 @@ def astype(x, dtype):
     """``x`` converted to ``dtype`` (a name such as ``"float64"`` or a backend dtype); a
     conversion to integers or bools has no gradient and gives a non-trainable tensor."""
     x = as_tensor(x)
-    dtype = x.backend.dtype(dtype) if isinstance(dtype, str) else dtype
+    if isinstance(dtype, str):
+        try:
+            dtype = x.backend.dtype(dtype)
+        except (AttributeError, TypeError):
+            raise DtypeError(f"astype: {x.device} has no dtype {dtype!r}; use a name such as "
+                             f"'float32', 'float64', 'int64' or 'bool'") from None
     if x.backend.is_floating(dtype):
         return _astype(x, dtype=dtype)
     return constant(x.backend.xp.astype(x.value, dtype), x.backend)
@@ -574,7 +602,7 @@ def permute_dims(x, axes):
 def transpose(x, *axes):
     """``x`` with its axes reversed, or reordered as ``axes``."""
     x = as_tensor(x)
-    axes = shape_argument(axes) if axes else tuple(reversed(range(x.ndim)))
+    axes = shape_argument(axes, "transpose") if axes else tuple(reversed(range(x.ndim)))
     return permute_dims(x, axes)
 
 
@@ -589,14 +617,14 @@ def concat(tensors, axis=0):
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ShapeMismatchError("concat: needs at least one tensor")
-    return _concat(*tensors, axis=_one_axis("concat", axis, tensors[0].ndim))
+    return _concat(*tensors, axis=one_axis("concat", axis, tensors[0].ndim))
 
 
 def take(x, indices, axis=0):
     """Elements of ``x`` at integer ``indices`` (any shape; negative ones count from the end)
     along ``axis``; an index out of range raises IndexOutOfRangeError."""
     x = as_tensor(x)
-    axis = _one_axis("take", axis, x.ndim)
+    axis = one_axis("take", axis, x.ndim)
     indices = index_array("take", indices, x)
     return gather(x, checked_indices("take", indices, x.shape, axis, x.backend), axis)
 
@@ -617,13 +645,17 @@ def index_array(op_name, indices, x):
         owner, indices = indices.backend, indices.value
     else:
         owner = backends.backend_for_array(indices) if _is_array(indices) else None
-    if owner is x.backend:
-        array = indices
+    if owner is x.backend:      # a copy: the caller may change theirs after a gather saved it
+        array = x.backend.xp.copy(indices)
     else:       # e.g. host indices for a GPU tensor
         array = _converted_indices(op_name, owner.to_host(indices) if owner else indices, x)
     if not (x.backend.is_integral(array.dtype) or x.backend.is_bool(array.dtype)):
         raise DtypeError(f"{op_name}: indices must be integers or booleans, got dtype "
                          f"{array.dtype}")
+    if array.dtype == x.backend.dtype("uint8"):
+        raise DtypeError(f"{op_name}: uint8 indices are ambiguous (PyTorch reads them as a "
+                         f"mask, NumPy as positions); use bool for a mask or int64 for "
+                         f"positions")
     return array
 
 

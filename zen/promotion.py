@@ -29,7 +29,7 @@ Each op declares one rule for what it does with that dtype (``defop(..., dtypes=
     floating        / exp log sqrt sin cos tanh sigmoid       float     float (the default
                     logsumexp rnn_step, the fused losses                float dtype)
     needs_floating  mean softmax log_softmax (and var)        refused   refused
-    accumulate      sum                                       int64     int64 or wider
+    accumulate      sum                                       int64     int64
     select          where: the condition must be bool, x and y as ``common``
     logical         logical_and logical_or logical_not: inputs tested against 0, bool out
 
@@ -43,7 +43,8 @@ import numbers
 
 import backends
 from zen.errors import DtypeError
-from zen.tensor import Tensor, constant, conversion_error, device_mismatch, get_default_dtype
+from zen.tensor import (Tensor, constant, conversion_error, device_mismatch, get_default_dtype,
+                        is_real_or_bool)
 
 STRONG, WEAK, SCALAR = 0, 1, 2
 
@@ -57,7 +58,7 @@ def promote(op, inputs):
         if type(x) in _PYTHON_NUMBERS and _is_floating_tensor(y):
             return _tensor(_Number(x, y.dtype), y.dtype, y._backend, op), y
     backend = _backend_of(inputs)
-    operands = [_operand(x, backend) for x in inputs]
+    operands = [_operand(x, backend, op.name) for x in inputs]
     for operand in operands:
         if isinstance(operand, Tensor) and operand._backend is not backend:
             raise device_mismatch(op, backend, operand._backend)
@@ -66,9 +67,9 @@ def promote(op, inputs):
     return op.dtypes(op, backend, operands)
 
 
-def result_dtype(backend, operands):
-    """The dtype that ``operands`` (Tensors and numbers) promote to."""
-    return _common([_operand(x, backend) for x in operands], backend)
+def result_dtype(op_name, backend, operands):
+    """The dtype that ``operands`` (Tensors and numbers) of ``op_name`` promote to."""
+    return _common([_operand(x, backend, op_name) for x in operands], backend)
 
 
 def can_cast(backend, source, target):
@@ -141,7 +142,7 @@ def needs_floating(op, backend, operands):
 
 def accumulate(op, backend, operands):
     dtype = _common(operands, backend)
-    if backend.is_bool(dtype):
+    if not backend.is_floating(dtype):      # as PyTorch: uint8 too, which NumPy sums to uint64
         dtype = backend.dtype("int64")
     return _all_in(operands, dtype, backend, op)
 
@@ -185,20 +186,19 @@ def _weight(operand):
     return STRONG if operand.ndim else WEAK
 
 
-def _operand(x, backend):
+def _operand(x, backend, op_name):
     if isinstance(x, Tensor):
         return x
-    if isinstance(x, (numbers.Number, list, tuple)):
-        return _number(x, backend)
-    owner = backends.backend_for_array(x)
+    owner = None if isinstance(x, (numbers.Number, list, tuple)) else \
+        backends.backend_for_array(x)
     if owner is None:
-        return _number(x, backend)
+        return _number(x, backend, op_name)
     if owner is not backend and not x.shape:    # a 0-d array or a NumPy bool: moved, as a
         return Tensor(owner.to_host(x), trainable=False, device=backend)   # number would be
     return Tensor(x, trainable=False)       # keeps its device: a mix is refused later
 
 
-def _number(x, backend):
+def _number(x, backend, op_name):
     """A Python or NumPy number, or a list of them, and the dtype its kind stands for."""
     if isinstance(x, bool):
         return _Number(x, backend.dtype("bool"))
@@ -206,11 +206,16 @@ def _number(x, backend):
         return _Number(x, backend.dtype("int64"))
     if isinstance(x, numbers.Real):
         return _Number(x, backend.dtype(get_default_dtype()))
-    try:
-        category = _category(backend, backend.asarray(x).dtype)
-    except (TypeError, ValueError) as error:
-        raise conversion_error(x, error) from error
-    return _Number(x, backend.dtype(("bool", "int64", get_default_dtype())[category]))
+    if isinstance(x, (list, tuple)):
+        try:
+            dtype = backend.asarray(x).dtype
+        except (TypeError, ValueError, OverflowError) as error:
+            raise conversion_error(x, error) from error
+        if is_real_or_bool(backend, dtype):
+            category = _category(backend, dtype)
+            return _Number(x, backend.dtype(("bool", "int64", get_default_dtype())[category]))
+    raise DtypeError(f"{op_name}: {type(x).__name__} {x!r:.60} is not an operand: zen takes "
+                     f"Tensors, arrays, and real numbers or bools (or lists of them)")
 
 
 def _backend_of(inputs):
@@ -275,8 +280,8 @@ def _tensor(operand, dtype, backend, op):
         return operand if dtype is None else cast(operand, dtype)
     dtype = operand.dtype if dtype is None else dtype
     value = operand.value
-    if not isinstance(value, numbers.Number):
-        return constant(_asarray(backend, value, dtype, op), backend)
+    if not isinstance(value, numbers.Number) or op.views:   # a view of a kept constant
+        return constant(_asarray(backend, value, dtype, op), backend)   # could change it
     key = (type(value), value, math.copysign(1, value) if value == 0 else 1, dtype, backend)
     cached = _scalars.get(key)
     if cached is None:

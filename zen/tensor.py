@@ -221,7 +221,12 @@ class Tensor:
         return self.shape[0]
 
     def __bool__(self):
-        return bool(self.value)
+        return bool(self.item())
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
 
     def __float__(self):
         return float(self.item())
@@ -275,6 +280,8 @@ def _to_backend_array(value, device, dtype):
         source or backends.get_backend(DEFAULT_DEVICE))
     if source is not None and source is not backend:
         value = source.to_host(value)
+    if value is None:
+        raise DtypeError("Tensor: None is not a number")
     if dtype is None and source is None and not hasattr(value, "dtype"):
         dtype = _default_dtype      # numbers and lists; other arrays keep their dtype
     if isinstance(dtype, str):
@@ -285,17 +292,18 @@ def _to_backend_array(value, device, dtype):
                              f"'float32', 'float64', 'int64' or 'bool'") from None
     try:
         array = backend.asarray(value, dtype, copy=True)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, OverflowError) as error:
         raise conversion_error(value, error) from error
-    if not _is_numeric(backend, array.dtype):
-        raise DtypeError(f"Tensor: values of dtype {array.dtype} are not numbers; convert "
-                         f"them to a numeric array first")
+    if not is_real_or_bool(backend, array.dtype):
+        raise DtypeError(f"Tensor: values of dtype {array.dtype} are not real numbers or "
+                         f"bools (zen has no complex, string or object tensors); convert them "
+                         f"first")
     return backend, array
 
 
-def _is_numeric(backend, dtype):
+def is_real_or_bool(backend, dtype):
     try:
-        return backend.xp.isdtype(dtype, ("numeric", "bool"))
+        return backend.xp.isdtype(dtype, ("real floating", "integral", "bool"))
     except (TypeError, ValueError):     # object, string and other non-array-API dtypes
         return False
 
