@@ -1,0 +1,183 @@
+"""Model.train, evaluate and predict with settings and data that cannot work, class targets
+of every kind, models built before training, failed first calls, and Ctrl-C at the end of
+training: each on every backend."""
+
+import numpy
+import pytest
+
+import zen
+from test_nn import MODELS
+from zen.errors import ArgumentError, NotBuiltError, ShapeMismatchError
+from zen.nn import (LSTM, RNN, Conv2D, Dropout, Flatten, Linear, MaxPool2D, Model, ReLU,
+                    Softmax)
+from zen.optim import Adam
+
+SCE = zen.loss.softmax_cross_entropy
+
+
+def _data(rows=24, features=4, classes=3, seed=0):
+    rng = numpy.random.default_rng(seed)
+    x = rng.normal(size=(rows, features)).astype(numpy.float32)
+    return x, numpy.argmax(x[:, :classes], axis=1)
+
+
+def _snapshot(model):
+    return {name: p.numpy().copy() for name, p in model.named_parameters().items()}
+
+
+def _assert_same_parameters(first, second):
+    assert first.keys() == second.keys()
+    for name in first:
+        numpy.testing.assert_array_equal(first[name], second[name], err_msg=name)
+
+
+def _built(device, seed=0):
+    zen.seed(seed)
+    return Model([Linear(5), ReLU(), Linear(3)], device=device, input_shape=(4,))
+
+
+# Layer settings that cannot work, refused when the layer is made.
+BAD_LAYERS = [
+    (lambda: Linear(0), r"Linear: units must be a positive int, got 0"),
+    (lambda: Linear(-3), r"Linear: units .* got -3"),
+    (lambda: Linear(2.5), r"Linear: units .* got 2.5"),
+    (lambda: Linear("3"), r"Linear: units .* got '3'"),
+    (lambda: Linear(3, use_bias="no"), r"Linear: use_bias must be True or False"),
+    (lambda: Linear(3, init="xavier"), r"Linear: init must be 'glorot' or 'he', got 'xavier'"),
+    (lambda: RNN(0, 4), r"RNN: units must be a positive int, got 0"),
+    (lambda: RNN(1, 0), r"RNN: hidden_dim must be a positive int, got 0"),
+    (lambda: RNN(1, 4, return_sequences="yes"), r"RNN: return_sequences must be True or"),
+    (lambda: LSTM(0), r"LSTM: units must be a positive int, got 0"),
+    (lambda: LSTM(-1), r"LSTM: units .* got -1"),
+    (lambda: Conv2D(0, 3), r"Conv2D: filters must be a positive int, got 0"),
+    (lambda: Conv2D(2, 0), r"Conv2D: kernel_size must be a positive int or a pair"),
+    (lambda: Conv2D(2, (3, -1)), r"Conv2D: kernel_size .* got \(3, -1\)"),
+    (lambda: Conv2D(2, 3, strides=0), r"Conv2D: strides must be a positive int or a pair"),
+    (lambda: Conv2D(2, 3, padding=-1), r"Conv2D: padding must be a non-negative int"),
+    (lambda: Conv2D(2, 3, padding="full"), r"Conv2D: padding must be 'valid', 'same'"),
+    (lambda: MaxPool2D(0), r"MaxPool2D: pool_size must be a positive int"),
+    (lambda: MaxPool2D(2, strides=0), r"MaxPool2D: strides must be a positive int"),
+    (lambda: Dropout("0.5"), r"Dropout: rate must be in \[0, 1\), got 0.5"),
+    (lambda: Softmax(axis=1.5), r"Softmax: axis must be an int, got 1.5"),
+    (lambda: Model([Linear]), r"Model: layers\[0\] is the class Linear, not a layer"),
+    (lambda: Model([Linear(2), abs]), r"Model: layers\[1\] is <built-in function abs>"),
+]
+
+
+@pytest.mark.parametrize("make, message", BAD_LAYERS, ids=[m for _, m in BAD_LAYERS])
+def test_layer_settings_are_checked_when_the_layer_is_made(make, message):
+    with pytest.raises(ArgumentError, match=message):
+        make()
+
+
+def test_numpy_integer_settings_are_plain_ints_in_the_saved_settings(tmp_path):
+    model = Model([Linear(numpy.int64(3))], input_shape=(numpy.int64(2),))
+    model.save(tmp_path / "model.npz")
+    assert Model.load(tmp_path / "model.npz").layers[0].config["units"] == 3
+
+
+# Inputs a layer cannot build for, or run on: a clear error, never a raw one or None.
+BAD_INPUTS = [
+    (lambda: RNN(2, 3), (2, 0, 4), r"RNN: needs at least one time step, got .*\(2, 0, 4\)"),
+    (lambda: LSTM(2), (2, 0, 4), r"LSTM: needs at least one time step"),
+    (lambda: LSTM(2), (2, 4), r"LSTM: needs input \(batch, time, features\), got \(2, 4\)"),
+    (lambda: Linear(2), (3, 0), r"Linear: input of shape \(3, 0\) has no features"),
+    (lambda: RNN(2, 3), (2, 5, 0), r"RNN: input of shape \(2, 5, 0\) has no features"),
+    (lambda: Conv2D(2, 3), (2, 0, 5, 5), r"Conv2D: input of shape .* has no channels"),
+    (lambda: Conv2D(2, 3), (2, 5, 5), r"Conv2D: needs input \(batch, channels, height, width"),
+    (lambda: Conv2D(2, 3), (2, 1, 2, 2), r"conv2d: window \(3, 3\) is larger"),
+]
+
+
+@pytest.mark.parametrize("make, shape, message", BAD_INPUTS, ids=[m for *_, m in BAD_INPUTS])
+def test_layers_refuse_inputs_they_cannot_use_and_stay_unbuilt(make, shape, message, device):
+    layer = make()
+    with pytest.raises(ShapeMismatchError, match=message):
+        layer(zen.Tensor(numpy.ones(shape), device=device))
+    assert not layer.built and layer.weights == {}
+
+
+# A failed first call leaves every layer unbuilt and zen's generator where it was, so the
+# next call builds what it would have built had the failed one never happened.
+FIRST_CALLS = {   # name -> (layers, a wrong input's shape, the right one's)
+    "RNN then Linear (the report's)": (lambda: [RNN(15, hidden_dim=64), Linear(1)],
+                                       (4, 15), (4, 15, 1)),
+    "Linear then RNN": (lambda: [Linear(8), RNN(1, 4)], (4, 6), (4, 5, 6)),
+    "LSTM then Linear": (lambda: [LSTM(4), Linear(1)], (4, 6), (4, 5, 6)),
+    "Conv2D, Flatten, Linear": (lambda: [Conv2D(2, 3), Flatten(), Linear(2)],
+                                (2, 1, 2, 2), (2, 1, 5, 5)),
+    "Linear, Dropout, Conv2D": (lambda: [Linear(4), Dropout(0.5), Conv2D(1, 1)],
+                                (3, 4), (3, 1, 2, 4)),
+}
+
+
+def _first_call_then(device, name, wrong):
+    layers, wrong_shape, right_shape = FIRST_CALLS[name]
+    zen.seed(5)
+    model = Model(layers(), device=device)
+    model.layers[-2 if name.startswith("Linear, Dropout") else 0].training = True
+    if wrong:
+        with pytest.raises(ShapeMismatchError):
+            model(numpy.ones(wrong_shape))
+        assert not model.built and all(layer.weights == {} for layer in model.layers)
+    model(numpy.ones(right_shape))
+    return _snapshot(model), zen.random.generator().uniform(0, 1, (3,))
+
+
+@pytest.mark.parametrize("name", FIRST_CALLS)
+def test_a_failed_first_call_leaves_the_model_as_if_it_never_happened(name, device):
+    after_failure, draws_after_failure = _first_call_then(device, name, wrong=True)
+    straight, draws = _first_call_then(device, name, wrong=False)
+    _assert_same_parameters(after_failure, straight)
+    numpy.testing.assert_array_equal(draws_after_failure, draws)
+
+
+# Building a model before training.
+@pytest.mark.parametrize("name", MODELS)
+def test_a_built_model_has_the_parameters_a_first_call_would_give(name, device, rng):
+    """Model(layers, input_shape=...) and model.build draw exactly what a lazy first call
+    draws; the optimiser can then be made the README's way and trains the same."""
+    layers, data, loss = MODELS[name]
+    x, y = data(rng)
+    histories, parameters = [], []
+    for how in ("lazily", "input_shape", "build"):
+        zen.seed(0)
+        if how == "lazily":
+            model = Model(layers(), device=device)
+            optimizer = Adam(lr=0.02)
+        else:
+            model = (Model(layers(), device, input_shape=x.shape[1:]) if how == "input_shape"
+                     else Model(layers(), device).build(x.shape[1:]))
+            optimizer = Adam(model.parameters(), lr=0.02)
+        histories.append(model.train(x, y, epochs=2, loss_fn=loss, optimizer=optimizer,
+                                     batch_size=16, verbose=False))
+        parameters.append(_snapshot(model))
+    assert histories[0] == histories[1] == histories[2]
+    _assert_same_parameters(parameters[0], parameters[1])
+    _assert_same_parameters(parameters[0], parameters[2])
+
+
+def test_an_unbuilt_model_says_how_to_build_it(device):
+    model = Model([Linear(4), ReLU(), Linear(2)], device=device)
+    with pytest.raises(NotBuiltError, match=r"layer\(s\) 0 \(Linear\), 2 \(Linear\) .*"
+                                            r"input_shape=.*model.build\(input_shape\)"):
+        Adam(model.parameters(), lr=1e-3)
+    assert Model([ReLU()], device=device).parameters() == []      # nothing to build
+    assert len(model.build((3,)).parameters()) == 4
+
+
+@pytest.mark.parametrize("input_shape, error, message", [
+    (64, ArgumentError, r"build: input_shape must be a tuple of positive ints.*got 64"),
+    ((0,), ArgumentError, r"build: input_shape .* got \(0,\)"),
+    ((4, -1), ArgumentError, r"build: input_shape"),
+    (("64",), ArgumentError, r"build: input_shape"),
+    ((4,), ShapeMismatchError, r"RNN: needs input \(batch, time, features\), got \(1, 4\)"),
+], ids=["int", "zero", "negative", "string", "wrong rank"])
+def test_build_refuses_shapes_that_cannot_work_and_stays_unbuilt(input_shape, error, message,
+                                                                 device):
+    model = Model([RNN(2, 3), Linear(1)], device=device)
+    with pytest.raises(error, match=message):
+        model.build(input_shape)
+    assert not model.built
+    with pytest.raises(error, match=message.replace("build:", "Model:")):
+        Model([RNN(2, 3), Linear(1)], device=device, input_shape=input_shape)
