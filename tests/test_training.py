@@ -2,12 +2,14 @@
 of every kind, models built before training, failed first calls, and Ctrl-C at the end of
 training: each on every backend."""
 
+import functools
+
 import numpy
 import pytest
 
 import zen
 from test_nn import MODELS
-from zen.errors import ArgumentError, NotBuiltError, ShapeMismatchError
+from zen.errors import ArgumentError, DataError, NotBuiltError, ShapeMismatchError
 from zen.nn import (LSTM, RNN, Conv2D, Dropout, Flatten, Linear, MaxPool2D, Model, ReLU,
                     Softmax)
 from zen.optim import Adam
@@ -19,6 +21,9 @@ def _data(rows=24, features=4, classes=3, seed=0):
     rng = numpy.random.default_rng(seed)
     x = rng.normal(size=(rows, features)).astype(numpy.float32)
     return x, numpy.argmax(x[:, :classes], axis=1)
+
+
+X, Y = _data()
 
 
 def _snapshot(model):
@@ -181,3 +186,148 @@ def test_build_refuses_shapes_that_cannot_work_and_stays_unbuilt(input_shape, er
     assert not model.built
     with pytest.raises(error, match=message.replace("build:", "Model:")):
         Model([RNN(2, 3), Linear(1)], device=device, input_shape=input_shape)
+
+
+# Data that cannot work, training or validation, refused before the first step.
+BAD_TRAINING_DATA = {   # name -> (x, y, validation_data, error, message), 3-class Linear model
+    "labels out of range": (X, Y + 2, None, DataError,
+                            r"train: \d+ class label\(s\) outside \[0, 3\)"),
+    "one-hot of 4 classes": (X, numpy.eye(4)[Y], None, ShapeMismatchError,
+                             r"train: target has shape \(24, 4\)"),
+    "float labels": (X, Y.astype(numpy.float32), None, ShapeMismatchError,
+                     "class labels must be integers"),
+    "fewer labels": (X, Y[:5], None, ShapeMismatchError,
+                     r"train: x has 24 examples but y has shape \(5,\)"),
+    "validation labels out of range": (
+        X, Y, (X, numpy.array([0, 1, 2, 7, 7, 7, -1, 2] * 3)), DataError,
+        r"train \(validation_data\): 12 class label\(s\) outside \[0, 3\) .* -1 to 7"),
+    "NaN in validation x": (X, Y, (numpy.full((2, 4), numpy.nan), Y[:2]), DataError,
+                            r"train \(validation_data\): x holds 8 NaN"),
+    "validation x of 3 features": (X, Y, (X[:, :3], Y), ShapeMismatchError,
+                                   r"Linear: input has 3 features .*built for 4"),
+    "fewer validation labels": (X, Y, (X, Y[:3]), ShapeMismatchError,
+                                r"train \(validation_data\): x has 24 examples"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_TRAINING_DATA)
+def test_bad_training_or_validation_data_fails_before_any_step(name, device):
+    """Both data sets are checked before the first step, also for an unbuilt model, which
+    stays unbuilt; a built one keeps its parameters."""
+    x, y, validation, error, message = BAD_TRAINING_DATA[name]
+    unbuilt, built = Model([Linear(3)], device=device), _built(device)
+    before = _snapshot(built)
+    for model in (unbuilt, built):
+        with pytest.raises(error, match=message):
+            model.train(x, y, epochs=2, loss_fn=SCE, validation_data=validation, verbose=False)
+    assert not unbuilt.built
+    _assert_same_parameters(_snapshot(built), before)
+
+
+def test_evaluate_checks_its_data_as_train_does(device):
+    model = _built(device)
+    with pytest.raises(DataError, match=r"evaluate: 4 class label\(s\) outside \[0, 3\)"):
+        model.evaluate(X[:8], numpy.array([0, 1, 2, 7, 7, 7, -1, 2]), loss_fn=SCE)
+    with pytest.raises(DataError, match=r"evaluate: x holds 1 NaN"):
+        model.evaluate(numpy.where(X == X[0, 0], numpy.nan, X), Y, loss_fn=SCE)
+
+
+def test_labels_are_checked_once_per_data_set_not_in_every_step(device, monkeypatch):
+    """Checking reads a count back from the device; train does it once for y and once for
+    the validation labels, and tells its classification loss so."""
+    checked = []
+    check = zen.loss.check_labels
+    monkeypatch.setattr(zen.loss, "check_labels",
+                        lambda name, labels, classes: checked.append(name) or
+                        check(name, labels, classes))
+    history = _built(device).train(X, Y, epochs=3, batch_size=4, loss_fn=SCE, verbose=False,
+                                   validation_data=(X[:9], Y[:9]))
+    assert checked == ["train", "train (validation_data)"]
+    assert len(history["val_accuracy"]) == 3
+
+
+# A loss says what kind it is; wrapping it keeps its kind.
+@functools.wraps(SCE)
+def _wrapped_by_the_user(prediction, target):
+    return SCE(prediction, target)
+
+
+def _declared(prediction, target):
+    return SCE(prediction, target)
+
+
+_declared.classification = True
+
+
+class _LossObject:
+    classification = True
+
+    def __call__(self, prediction, target):
+        return SCE(prediction, target)
+
+
+CLASSIFICATION_LOSSES = {
+    "softmax_cross_entropy": SCE,
+    "cross_entropy (alias)": zen.loss.cross_entropy,
+    "categorical_crossentropy after Softmax": zen.loss.categorical_crossentropy,
+    "functools.partial": functools.partial(zen.loss.categorical_crossentropy, epsilon=1e-6),
+    "functools.wraps wrapper": _wrapped_by_the_user,
+    "function with the attribute": _declared,
+    "callable object": _LossObject(),
+}
+
+
+@pytest.mark.parametrize("name", CLASSIFICATION_LOSSES)
+def test_a_classification_loss_keeps_accuracy_and_label_checks_however_wrapped(name, device):
+    loss_fn = CLASSIFICATION_LOSSES[name]
+    zen.seed(0)
+    layers = [Linear(3)] + ([Softmax()] if "categorical" in name or "partial" in name else [])
+    model = Model(layers, device=device, input_shape=(4,))
+    history = model.train(X, Y, epochs=2, loss_fn=loss_fn, verbose=False,
+                          validation_data=(X, Y))
+    assert set(history) == {"loss", "val_loss", "val_accuracy"}
+    assert set(model.evaluate(X, Y, loss_fn=loss_fn)) == {"loss", "accuracy"}
+    with pytest.raises(DataError, match=r"train: 24 class label\(s\) outside"):
+        model.train(X, Y + 3, loss_fn=loss_fn, verbose=False)
+    assert zen.loss.is_classification(loss_fn) and not zen.loss.is_classification(zen.loss.MSE)
+
+
+def test_a_loss_of_no_declared_kind_is_called_as_it_is(device):
+    calls = []
+
+    def loss_fn(prediction, target):
+        calls.append(type(target).__name__)
+        return SCE(prediction, target)
+
+    history = _built(device).train(X, Y, epochs=1, batch_size=8, loss_fn=loss_fn,
+                                   verbose=False, validation_data=(X, Y))
+    assert set(history) == {"loss", "val_loss"} and len(calls) == 4
+
+
+# One-hot rows of any dtype are class targets everywhere integer labels are.
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8", "bool", "float32", "float64"])
+@pytest.mark.parametrize("loss_name", ["softmax_cross_entropy", "categorical_crossentropy"])
+def test_one_hot_targets_of_any_dtype_work_wherever_labels_do(dtype, loss_name, device):
+    loss_fn = getattr(zen.loss, loss_name)
+    one_hot = numpy.eye(3)[Y].astype(dtype)
+    results = []
+    for target in (Y, one_hot):
+        zen.seed(0)
+        layers = [Linear(3)] + ([Softmax()] if loss_name == "categorical_crossentropy" else [])
+        model = Model(layers, device=device)
+        history = model.train(X, target, epochs=2, batch_size=8, loss_fn=loss_fn,
+                              verbose=False, shuffle=False, validation_data=(X, target))
+        results.append((history, model.evaluate(X, target, loss_fn=loss_fn)))
+    (history, evaluation), (one_hot_history, one_hot_evaluation) = results
+    assert one_hot_evaluation == pytest.approx(evaluation)
+    assert set(one_hot_history) == set(history)
+    for key in history:
+        assert one_hot_history[key] == pytest.approx(history[key], rel=1e-6)
+
+
+def test_the_loss_decides_labels_or_one_hot_by_shape(device):
+    logits = zen.Tensor(numpy.zeros((2, 3)), device=device)
+    assert SCE(logits, numpy.array([[0, 0, 1], [1, 0, 0]])).item() == pytest.approx(numpy.log(3))
+    assert SCE(logits, numpy.array([2, 0])).item() == pytest.approx(numpy.log(3))
+    with pytest.raises(ShapeMismatchError, match="class labels must be integers, not .*bool"):
+        SCE(logits, numpy.array([True, False]))

@@ -436,14 +436,16 @@ class Model:
         averaged across processes before each optimiser step, and only rank 0 prints and
         writes the checkpoint. A ``zen.distributed.Communicator`` in place of True is used
         as it is (to read its ``seconds`` in collectives, say).
+
+        The data is checked first, the validation data too, once per call: NaN or Inf,
+        counts that differ, class targets that do not fit (labels out of range).
         """
         comm = distributed or None
         if comm is True:
             comm = _distributed.communicator(self.backend)
         step_rows = batch_size * (comm.size if comm else 1)
         with comm.agree("train") if comm else contextlib.nullcontext():
-            x, y = self._data(x), self._data(y, labels=True)
-            labels_checked = self._check_data("train", x, y, loss_fn)
+            x, y, loss_fn, validation_data = self._prepared(x, y, loss_fn, validation_data)
             optimizer = optimizer if optimizer is not None else _default_optimizer()
             state = _TrainingState()
             if checkpoint and resume and os.path.exists(checkpoint):
@@ -459,7 +461,7 @@ class Model:
         steps = max(1, math.ceil(x.shape[0] / step_rows))
         self._set_training(True)
         try:
-            with _interrupts_between_steps() as interrupted, losses.labels_checked(labels_checked):
+            with _interrupts_between_steps() as interrupted:
                 while state.epoch < epochs:
                     started = time.perf_counter()
                     self._train_epoch(x, y, loss_fn, optimizer, step_rows, steps, shuffle,
@@ -525,16 +527,11 @@ class Model:
         progress.close()
 
     def evaluate(self, x, y, loss_fn=losses.MSE, batch_size=256):
-        """``{"loss": ..., "accuracy": ...}`` on (x, y); accuracy with a classification loss."""
-        prediction = self.predict(x, batch_size)
-        y = self._data(y, labels=True)
-        with no_grad():
-            result = {"loss": loss_fn(prediction, y).item()}
-            if loss_fn in _CLASSIFICATION_LOSSES and prediction.ndim == 2:
-                labels = y if not self.backend.is_floating(y.dtype) else ops.argmax(y, axis=1)
-                hits = ops.astype(ops.argmax(prediction, axis=1) == labels, "float64")
-                result["accuracy"] = ops.mean(hits).item()
-        return result
+        """``{"loss": ..., "accuracy": ...}`` on (x, y), checked as ``train`` checks its data;
+        accuracy with a classification loss (one that sets ``classification = True``)."""
+        with _undone_on_failure(self.layers):
+            x, y, loss_fn = self._checked("evaluate", x, y, loss_fn)
+        return self._evaluate(x, y, loss_fn, batch_size)
 
     def predict(self, x, batch_size=256):
         """The model's outputs for x, in batches, without recording a graph."""
@@ -667,27 +664,47 @@ class Model:
         self.predict(constant(example, self.backend))   # as a first call would, in inference
         return self
 
-    def _check_data(self, name, x, y, loss_fn):
-        """Refuse data that would train on nothing, on NaN or on labels out of range, before
-        any parameter moves; return whether the class labels were checked."""
+    def _prepared(self, x, y, loss_fn, validation_data):
+        """``train``'s data, its loss (see ``_checked``) and its validation data as a pair of
+        tensors, all checked once; if a check fails, the model is left as it was."""
+        with _undone_on_failure(self.layers):
+            x, y, checked_loss = self._checked("train", x, y, loss_fn)
+            if validation_data is not None:
+                validation_data = self._checked("train (validation_data)", *validation_data,
+                                                loss_fn)[:2]
+        return x, y, checked_loss, validation_data
+
+    def _checked(self, who, x, y, loss_fn):
+        """(x, y) on the model's device, refused unless fit to use (``_check_data``), and the
+        loss to call on them: a classification loss told that the labels are checked, and
+        given one-hot rows in the model's dtype."""
+        x, y = self._data(x), self._data(y, labels=True)
+        labels = self._check_data(who, x, y, loss_fn)
+        if losses.is_classification(loss_fn):
+            y = y if labels else self._data(y)      # one-hot rows of any dtype, as floats
+            loss_fn = losses.trusting_labels(loss_fn)
+        return x, y, loss_fn
+
+    def _check_data(self, who, x, y, loss_fn):
+        """Refuse data that would train on nothing, on NaN, or with class targets that do not
+        fit the model's outputs (labels out of range), before any parameter moves; return
+        whether y holds class labels for a classification loss."""
         if x.shape[0] == 0:
-            raise DataError(f"{name}: x has no examples (shape {x.shape})")
-        if x.shape[0] != y.shape[0]:
-            raise ShapeMismatchError(f"{name}: x has {x.shape[0]} examples but y has "
-                                     f"{y.shape[0]}")
+            raise DataError(f"{who}: x has no examples (shape {x.shape})")
+        if y.ndim == 0 or x.shape[0] != y.shape[0]:
+            raise ShapeMismatchError(f"{who}: x has {x.shape[0]} examples but y has shape "
+                                     f"{y.shape}")
         for label, data in (("x", x), ("y", y)):
             xp = data.backend.xp
             if data.backend.is_floating(data.dtype):
                 bad = int(xp.sum(xp.astype(xp.logical_not(xp.isfinite(data.value)), xp.int64)))
                 if bad:
-                    raise DataError(f"{name}: {label} holds {bad} NaN or Inf value(s); clean "
+                    raise DataError(f"{who}: {label} holds {bad} NaN or Inf value(s); clean "
                                     f"or drop those examples first")
         with no_grad():     # builds lazy layers now, before the epoch's order is drawn
             outputs = self.predict(_take_rows(x, self.backend.asarray([0])))
-        if loss_fn in _CLASSIFICATION_LOSSES and not self.backend.is_floating(y.dtype):
-            losses.check_labels(name, y, outputs.shape[-1])
-            return True
-        return False
+        return losses.is_classification(loss_fn) and \
+            losses.check_class_targets(who, y, (y.shape[0], *outputs.shape[1:]))
 
     def _specs(self):
         return [{"layer": type(layer).__name__, "config": layer.config} for layer in self.layers]
@@ -714,10 +731,21 @@ class Model:
         for layer in self.layers:
             layer.training = training
 
+    def _evaluate(self, x, y, loss_fn, batch_size=256):
+        """``evaluate`` of data already checked, with the loss ``_checked`` gave."""
+        prediction = self.predict(x, batch_size)
+        with no_grad():
+            result = {"loss": loss_fn(prediction, y).item()}
+            if losses.is_classification(loss_fn):
+                labels = y if y.ndim == prediction.ndim - 1 else ops.argmax(y, axis=-1)
+                hits = ops.astype(ops.argmax(prediction, axis=-1) == labels, "float64")
+                result["accuracy"] = ops.mean(hits).item()
+        return result
+
     def _record_validation(self, history, validation_data, loss_fn):
         if validation_data is None:
             return
-        for key, value in self.evaluate(*validation_data, loss_fn=loss_fn).items():
+        for key, value in self._evaluate(*validation_data, loss_fn).items():
             history.setdefault(f"val_{key}", []).append(value)
 
     @staticmethod
@@ -774,9 +802,6 @@ def _described(value):
     if isinstance(value, (tuple, list)):
         return f"a {type(value).__name__} of {len(value)}"
     return f"an object of type {type(value).__name__}"
-
-
-_CLASSIFICATION_LOSSES = (losses.softmax_cross_entropy, losses.categorical_crossentropy)
 
 
 def _take_rows(data, rows):
