@@ -188,6 +188,63 @@ def test_build_refuses_shapes_that_cannot_work_and_stays_unbuilt(input_shape, er
         Model([RNN(2, 3), Linear(1)], device=device, input_shape=input_shape)
 
 
+# Settings train, evaluate and predict refuse before touching anything.
+BAD_SETTINGS = [
+    ("batch_size -1", dict(batch_size=-1), r"train: batch_size must be a positive int, got -1"),
+    ("batch_size 0", dict(batch_size=0), r"train: batch_size must be a positive int, got 0"),
+    ("batch_size 2.5", dict(batch_size=2.5), r"train: batch_size must be a positive int, got 2.5"),
+    ("batch_size True", dict(batch_size=True), r"train: batch_size .* got True"),
+    ("batch_size '32'", dict(batch_size="32"), r"train: batch_size .* got '32'"),
+    ("epochs -1", dict(epochs=-1), r"train: epochs must be a non-negative int, got -1"),
+    ("epochs 1.5", dict(epochs=1.5), r"train: epochs .* got 1.5"),
+    ("epochs None", dict(epochs=None), r"train: epochs .* got None"),
+    ("log_every -5", dict(log_every=-5), r"train: log_every must be a non-negative int"),
+    ("log_every 0.5", dict(log_every=0.5), r"train: log_every .* got 0.5"),
+    ("shuffle 'batch'", dict(shuffle="batch"), r"train: shuffle must be True or False"),
+    ("verbose 2", dict(verbose=2), r"train: verbose must be True or False, got 2"),
+    ("loss name", dict(loss_fn="mse"), r"train: loss_fn must be a function .* got 'mse'"),
+    ("optimiser class", dict(optimizer=Adam), r"train: optimizer .* got the class Adam"),
+    ("optimiser name", dict(optimizer="adam"), r"train: optimizer .* got 'adam'"),
+    ("validation array", dict(validation_data=X),
+     r"train: validation_data must be a pair \(x, y\), got an object of type ndarray"),
+    ("validation triple", dict(validation_data=(X, Y, Y)),
+     r"train: validation_data must be a pair \(x, y\), got a tuple of 3"),
+]
+
+
+@pytest.mark.parametrize("settings, message", [case[1:] for case in BAD_SETTINGS],
+                         ids=[case[0] for case in BAD_SETTINGS])
+def test_train_refuses_bad_settings_by_name_and_changes_nothing(settings, message, device):
+    model = _built(device)
+    before = _snapshot(model)
+    with pytest.raises(ArgumentError, match=message):
+        model.train(X, Y, **{"loss_fn": SCE, "verbose": False, **settings})
+    _assert_same_parameters(_snapshot(model), before)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda m: m.evaluate(X, Y, loss_fn=SCE, batch_size=0), r"evaluate: batch_size .* got 0"),
+    (lambda m: m.evaluate(X, Y, loss_fn=None), r"evaluate: loss_fn .* got None"),
+    (lambda m: m.predict(X, batch_size=-2), r"predict: batch_size .* got -2"),
+    (lambda m: m.predict(X, batch_size=1.0), r"predict: batch_size .* got 1.0"),
+], ids=["evaluate batch_size", "evaluate loss", "predict batch_size", "predict float"])
+def test_evaluate_and_predict_refuse_bad_settings(call, message, device):
+    with pytest.raises(ArgumentError, match=message):
+        call(_built(device))
+
+
+def test_zero_epochs_checks_and_builds_but_trains_nothing(device):
+    """As Keras's fit(epochs=0): the data is checked (and the model built), no step taken."""
+    zen.seed(0)
+    model = Model([Linear(3)], device=device)
+    history = model.train(X, Y, epochs=0, loss_fn=SCE, verbose=False)
+    assert history == {"loss": []} and model.built
+    zen.seed(0)
+    _assert_same_parameters(_snapshot(model), _snapshot(Model([Linear(3)], input_shape=(4,))))
+    with pytest.raises(DataError, match="class label"):
+        Model([Linear(3)], device=device).train(X, Y + 5, epochs=0, loss_fn=SCE, verbose=False)
+
+
 # Data that cannot work, training or validation, refused before the first step.
 BAD_TRAINING_DATA = {   # name -> (x, y, validation_data, error, message), 3-class Linear model
     "labels out of range": (X, Y + 2, None, DataError,

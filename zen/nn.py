@@ -16,7 +16,7 @@ import threading
 import time
 
 import backends
-from zen import distributed as _distributed, functional, loss as losses, ops, random
+from zen import distributed as _distributed, functional, loss as losses, ops, optim, random
 from zen.errors import (ArgumentError, CheckpointError, DataError, NotBuiltError,
                         ShapeMismatchError)
 from zen.tensor import (Tensor, constant, get_default_dtype, mark_modified,
@@ -437,9 +437,13 @@ class Model:
         writes the checkpoint. A ``zen.distributed.Communicator`` in place of True is used
         as it is (to read its ``seconds`` in collectives, say).
 
-        The data is checked first, the validation data too, once per call: NaN or Inf,
-        counts that differ, class targets that do not fit (labels out of range).
+        Every argument is checked first (``ArgumentError`` names the one that is wrong), and
+        so is the data, the validation data too, once per call: NaN or Inf, counts that
+        differ, class targets that do not fit (labels out of range). ``epochs=0`` checks
+        the data and builds the model but takes no step, as Keras's ``fit`` does.
         """
+        _check_train_arguments(epochs, loss_fn, optimizer, batch_size, shuffle,
+                               validation_data, verbose, log_every)
         comm = distributed or None
         if comm is True:
             comm = _distributed.communicator(self.backend)
@@ -529,12 +533,15 @@ class Model:
     def evaluate(self, x, y, loss_fn=losses.MSE, batch_size=256):
         """``{"loss": ..., "accuracy": ...}`` on (x, y), checked as ``train`` checks its data;
         accuracy with a classification loss (one that sets ``classification = True``)."""
+        _check_loss("evaluate", loss_fn)
+        batch_size = _integer("evaluate", "batch_size", batch_size, minimum=1)
         with _undone_on_failure(self.layers):
             x, y, loss_fn = self._checked("evaluate", x, y, loss_fn)
         return self._evaluate(x, y, loss_fn, batch_size)
 
     def predict(self, x, batch_size=256):
         """The model's outputs for x, in batches, without recording a graph."""
+        batch_size = _integer("predict", "batch_size", batch_size, minimum=1)
         x = self._data(x)
         if x.shape[0] == 0:
             raise DataError(f"predict: x has no examples (shape {x.shape})")
@@ -790,6 +797,30 @@ def _interrupts_between_steps():
         yield lambda: bool(received)
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def _check_train_arguments(epochs, loss_fn, optimizer, batch_size, shuffle, validation_data,
+                           verbose, log_every):
+    """ArgumentError naming the first of ``train``'s settings that cannot work."""
+    _integer("train", "epochs", epochs, minimum=0)
+    _integer("train", "batch_size", batch_size, minimum=1)
+    _integer("train", "log_every", log_every, minimum=0)
+    _flag("train", "shuffle", shuffle)
+    _flag("train", "verbose", verbose)
+    _check_loss("train", loss_fn)
+    if optimizer is not None and not isinstance(optimizer, optim.Optimizer):
+        raise ArgumentError(f"train: optimizer must be an optimiser such as "
+                            f"zen.optim.Adam(lr=1e-3), got {_described(optimizer)}")
+    if validation_data is not None and (not isinstance(validation_data, (tuple, list))
+                                        or len(validation_data) != 2):
+        raise ArgumentError(f"train: validation_data must be a pair (x, y), got "
+                            f"{_described(validation_data)}")
+
+
+def _check_loss(who, loss_fn):
+    if not callable(loss_fn):
+        raise ArgumentError(f"{who}: loss_fn must be a function of (prediction, target) such "
+                            f"as zen.loss.MSE, got {_described(loss_fn)}")
 
 
 def _described(value):
