@@ -3,10 +3,13 @@ of every kind, models built before training, failed first calls, and Ctrl-C at t
 training: each on every backend."""
 
 import functools
+import json
+import signal
 
 import numpy
 import pytest
 
+import backends
 import zen
 from test_nn import MODELS
 from zen.errors import ArgumentError, DataError, NotBuiltError, ShapeMismatchError
@@ -388,3 +391,79 @@ def test_the_loss_decides_labels_or_one_hot_by_shape(device):
     assert SCE(logits, numpy.array([2, 0])).item() == pytest.approx(numpy.log(3))
     with pytest.raises(ShapeMismatchError, match="class labels must be integers, not .*bool"):
         SCE(logits, numpy.array([True, False]))
+
+
+# Ctrl-C at the end of training: it propagates, after the checkpoint holds the whole run.
+EPOCHS = 3
+
+
+def _train(device, checkpoint, loss_fn=SCE, epochs=EPOCHS):
+    zen.seed(0)
+    model = Model([Linear(6), ReLU(), Linear(3)], device=device, input_shape=(4,))
+    history = model.train(X, Y, epochs=epochs, batch_size=8, loss_fn=loss_fn, verbose=False,
+                          optimizer=Adam(lr=0.01), validation_data=(X, Y),
+                          checkpoint=checkpoint, resume=True)
+    return model, history
+
+
+def _ctrl_c():
+    signal.raise_signal(signal.SIGINT)
+
+
+def _assert_resumes_to_the_end(device, checkpoint, expected):
+    model, history = _train(device, checkpoint)
+    assert history == expected[1]
+    _assert_same_parameters(_snapshot(model), _snapshot(expected[0]))
+
+
+def test_ctrl_c_in_the_last_validation_propagates_after_saving(device, tmp_path):
+    expected = _train(device, None)
+    validations = []
+
+    def loss_fn(prediction, target):
+        if not zen.is_grad_enabled():       # evaluating the validation data
+            validations.append(1)
+            if len(validations) == EPOCHS:
+                _ctrl_c()
+        return SCE(prediction, target)
+
+    loss_fn.classification = True           # to report val_accuracy as SCE does
+
+    checkpoint = tmp_path / "run.npz"
+    with pytest.raises(KeyboardInterrupt):
+        _train(device, checkpoint, loss_fn)
+    _assert_resumes_to_the_end(device, checkpoint, expected)
+
+
+def test_ctrl_c_while_the_last_checkpoint_is_written_propagates(device, tmp_path, monkeypatch):
+    expected = _train(device, None)
+    save_arrays, writes = backends.save_arrays, []
+
+    def interrupted_save(path, arrays, metadata=""):
+        writes.append(json.loads(metadata)["training"]["epoch"])
+        if len(writes) == EPOCHS:
+            _ctrl_c()
+        save_arrays(path, arrays, metadata)
+
+    monkeypatch.setattr(backends, "save_arrays", interrupted_save)
+    checkpoint = tmp_path / "run.npz"
+    with pytest.raises(KeyboardInterrupt):
+        _train(device, checkpoint)
+    monkeypatch.undo()
+    assert writes[:EPOCHS] == [1, 2, 3]
+    _assert_resumes_to_the_end(device, checkpoint, expected)
+
+
+def test_ctrl_c_in_an_earlier_validation_stops_at_the_end_of_that_epoch(device):
+    steps = []
+
+    def loss_fn(prediction, target):
+        if zen.is_grad_enabled():
+            steps.append(1)
+        else:
+            _ctrl_c()
+        return SCE(prediction, target)
+
+    with pytest.raises(KeyboardInterrupt):
+        _train(device, None, loss_fn)
+    assert len(steps) == 3          # one epoch of 24 examples in steps of 8, and no more

@@ -477,6 +477,8 @@ class Model:
                                                time.perf_counter() - started))
                     if checkpoint:
                         self._save_training(checkpoint, optimizer, state, step_rows)
+                    if _stopping(interrupted, comm):    # Ctrl-C in validation or saving
+                        raise KeyboardInterrupt
         except KeyboardInterrupt:
             if checkpoint:
                 self._save_training(checkpoint, optimizer, state, step_rows)
@@ -797,6 +799,11 @@ def _interrupts_between_steps():
         yield lambda: bool(received)
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def _stopping(interrupted, comm):
+    """Whether Ctrl-C came, to this process or, distributed, to any (so that all stop)."""
+    return comm.any_of_each([interrupted()])[0] if comm else interrupted()
 
 
 def _check_train_arguments(epochs, loss_fn, optimizer, batch_size, shuffle, validation_data,
