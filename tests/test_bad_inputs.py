@@ -195,7 +195,7 @@ CASES = [
     ("model input width", lambda s: s.model(numpy.ones((2, 5))), ShapeMismatchError,
      r"Linear: input has 5 features .*built for 4"),
     ("RNN input rank", lambda s: Model([RNN(1, 4)], device=s.device)(numpy.ones((2, 3))),
-     ShapeMismatchError, r"RNN: needs input \(batch, time, 3\), got \(2, 3\)"),
+     ShapeMismatchError, r"RNN: needs input \(batch, time, features\), got \(2, 3\)"),
     ("MSE target shape", lambda s: zen.loss.MSE(s.t((4, 3)), numpy.ones((4, 1))),
      ShapeMismatchError, r"MSE: prediction has shape \(4, 3\) but target has shape \(4, 1\)"),
     ("labels out of range",

@@ -168,7 +168,7 @@ def test_distributed_training_without_a_launcher_says_how_to_start_it(monkeypatc
     with pytest.raises(DistributedError, match=r"train: .*not started by an MPI launcher.*"
                                                r"mpirun -n 2"):
         model.train(numpy.ones((4, 3)), numpy.ones((4, 2)), verbose=False, distributed=True)
-    assert model.parameters() == []       # refused before the model saw any data
+    assert not model.built                # refused before the model saw any data
     assert zen.distributed.rank() == 0 and zen.distributed.size() == 1
 
 

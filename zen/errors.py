@@ -31,6 +31,10 @@ class DataError(ZenError, ValueError):
     """Training or loss data that cannot be used: empty, NaN or Inf, labels out of range."""
 
 
+class NotBuiltError(ZenError, RuntimeError):
+    """A model asked for its parameters before its layers know their input size."""
+
+
 class DeviceMismatchError(ZenError, ValueError):
     """An op got inputs on different devices."""
 
@@ -79,6 +83,7 @@ __all__ = [
     "GradientError",
     "GraphFreedError",
     "IndexOutOfRangeError",
+    "NotBuiltError",
     "ShapeMismatchError",
     "UnknownDeviceError",
     "ZenError",

@@ -5,6 +5,7 @@ recorded primitives, so its gradient (of any order) follows from theirs.
 """
 
 import math
+import numbers
 
 from zen import indexing, ops, promotion
 from zen.errors import ArgumentError, DtypeError, InPlaceError, ShapeMismatchError
@@ -93,13 +94,15 @@ def pad(x, padding, axes=None):
     return ops._pad_op(x, widths=widths)
 
 
-def _pair(name, value):
-    """An int or a pair of ints as a pair: (rows, columns)."""
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, int) and v >= 0 for v in pair):
-        raise ArgumentError(f"{name} must be a non-negative int or a pair of them, "
-                            f"got {value!r}")
-    return pair
+def _pair(name, value, minimum=0):
+    """An int or a pair of ints, each at least ``minimum`` (0 or 1), as a pair: (rows,
+    columns)."""
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(pair) != 2 or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                                 and v >= minimum for v in pair):
+        kind = "positive" if minimum == 1 else "non-negative"
+        raise ArgumentError(f"{name} must be a {kind} int or a pair of them, got {value!r}")
+    return tuple(int(v) for v in pair)
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0):
@@ -115,7 +118,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
     if padding != (0, 0):
         widths = ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2)
         x = ops._pad_op(x, widths=widths)
-    windows = _windows("conv2d", x, (height, width), _pair("conv2d: stride", stride))
+    stride = _pair("conv2d: stride", stride, minimum=1)
+    windows = _windows("conv2d", x, (height, width), stride)
     batch, _, rows, columns = windows.shape[:4]
     patches = reshape(ops.permute_dims(windows, (0, 2, 3, 1, 4, 5)),
                       (batch * rows * columns, channels * height * width))
@@ -146,9 +150,9 @@ def _pool_windows(op_name, x, kernel_size, stride):
     if x.ndim != 4:
         raise ShapeMismatchError(f"{op_name}: needs an input of shape (N, C, H, W), "
                                  f"got {x.shape}")
-    window = _pair(f"{op_name}: kernel_size", kernel_size)
+    window = _pair(f"{op_name}: kernel_size", kernel_size, minimum=1)
     return _windows(op_name, x, window, window if stride is None else
-                    _pair(f"{op_name}: stride", stride))
+                    _pair(f"{op_name}: stride", stride, minimum=1))
 
 
 def _windows(op_name, x, window, stride):

@@ -1,12 +1,17 @@
 """Losses: each maps (prediction, target) to a scalar Tensor to call backward on.
 
-Classification losses take the target as one-hot rows (or class probabilities) or as integer
-class labels.
+A loss says what kind it is with an attribute: ``classification = True`` for losses of class
+scores (``Model.evaluate`` then reports accuracy, and ``Model.train`` checks class labels once
+for the whole data set); a user's own loss can set it too, and ``functools.partial`` of a loss
+keeps its kind.
+
+Classification losses decide the target's kind by its shape, not its dtype: a target of the
+prediction's shape is one-hot rows or class probabilities, of any numeric dtype; a target of
+that shape without the last (class) axis is integer class labels.
 """
 
-import contextlib
 import functools
-import threading
+import inspect
 
 from zen import ops
 from zen.errors import DataError, ShapeMismatchError
@@ -25,48 +30,59 @@ def MSE(prediction, target):
 mse = mean_squared_error = MSE
 
 
-def categorical_crossentropy(prediction, target, epsilon=1e-7):
-    """Cross-entropy of predicted class probabilities (e.g. after a Softmax layer)."""
+def categorical_crossentropy(prediction, target, epsilon=1e-7, labels_checked=False):
+    """Cross-entropy of predicted class probabilities (e.g. after a Softmax layer).
+
+    ``labels_checked=True`` skips the range check of integer labels, which waits for the
+    device: for a caller that checked the whole data set once, as ``Model.train`` does."""
     prediction = as_tensor(prediction)
-    target, _ = _class_targets("categorical_crossentropy", target, prediction)
+    target, _ = _class_targets("categorical_crossentropy", target, prediction, labels_checked)
     log_probabilities = ops.log(ops.clip(prediction, epsilon, 1.0))
     return -ops.mean(ops.sum(target * log_probabilities, axis=-1))
 
 
-def softmax_cross_entropy(logits, target):
-    """Cross-entropy of class logits: the softmax and the log fused, stable and fast."""
+def softmax_cross_entropy(logits, target, labels_checked=False):
+    """Cross-entropy of class logits: the softmax and the log fused, stable and fast.
+    ``labels_checked`` as in ``categorical_crossentropy``."""
     logits = as_tensor(logits)
-    target, one_hot = _class_targets("softmax_cross_entropy", target, logits)
+    target, from_labels = _class_targets("softmax_cross_entropy", target, logits, labels_checked)
     return ops.softmax_cross_entropy(logits, target, axis=(logits.ndim - 1,),
-                                     normalised=one_hot)
+                                     normalised=from_labels)
 
 
 cross_entropy = softmax_cross_entropy
+MSE.classification = False
+categorical_crossentropy.classification = softmax_cross_entropy.classification = True
 
 
-def _on_device_of(value, reference):
-    if isinstance(value, Tensor):
-        return value
-    return Tensor(value, trainable=False, device=reference.backend)
+def is_classification(loss_fn):
+    """Whether ``loss_fn`` declares itself a loss of class scores (``classification = True``),
+    looking through ``functools.partial`` to the loss it wraps."""
+    while not hasattr(loss_fn, "classification") and isinstance(loss_fn, functools.partial):
+        loss_fn = loss_fn.func
+    return getattr(loss_fn, "classification", False) is True
 
 
-class _Checked(threading.local):
-    labels = False
-
-
-_checked = _Checked()
-
-
-@contextlib.contextmanager
-def labels_checked(checked=True):
-    """Inside, losses trust that class labels are in range: Model.train checks the whole
-    data set once, so that no training step waits for the device to answer."""
-    previous = _checked.labels
-    _checked.labels = checked
+def trusting_labels(loss_fn):
+    """``loss_fn`` told that its class labels are checked, where it takes ``labels_checked``
+    (the built-in classification losses and partials of them); any other loss as it is."""
     try:
-        yield
-    finally:
-        _checked.labels = previous
+        parameters = inspect.signature(loss_fn, follow_wrapped=False).parameters
+    except (TypeError, ValueError):     # a callable whose signature Python cannot read
+        return loss_fn
+    if "labels_checked" not in parameters:
+        return loss_fn
+    return functools.partial(loss_fn, labels_checked=True)
+
+
+def check_class_targets(name, target, prediction_shape):
+    """Raise unless ``target`` fits predictions of ``prediction_shape`` as class targets:
+    rows of that shape, or integer labels in range of that shape without the class axis.
+    Return whether they are labels."""
+    labels = _are_labels(name, target, prediction_shape)
+    if labels:
+        check_labels(name, target, prediction_shape[-1])
+    return labels
 
 
 def check_labels(name, labels, classes):
@@ -81,27 +97,44 @@ def check_labels(name, labels, classes):
                         f"from {low} to {high}); the prediction has {classes} classes")
 
 
+def _on_device_of(value, reference):
+    if isinstance(value, Tensor):
+        return value
+    return Tensor(value, trainable=False, device=reference.backend)
+
+
+def _are_labels(name, target, prediction_shape):
+    """Whether ``target`` holds class labels (True) or rows like the prediction's (False);
+    ShapeMismatchError if neither."""
+    if tuple(target.shape) == tuple(prediction_shape):
+        return False
+    without_classes = tuple(prediction_shape[:-1])
+    if tuple(target.shape) == without_classes and target.backend.is_integral(target.dtype):
+        return True
+    hint = (f", and class labels must be integers, not {target.dtype}"
+            if tuple(target.shape) == without_classes else "")
+    raise ShapeMismatchError(f"{name}: target has shape {target.shape}; it needs the "
+                             f"prediction's shape {tuple(prediction_shape)} (one-hot rows or "
+                             f"probabilities, any numeric dtype) or {without_classes} (integer "
+                             f"class labels){hint}")
+
+
 @functools.lru_cache(maxsize=64)
 def _class_positions(backend, count):
     """0, 1, ..., count - 1 on the backend's device, made once per class count."""
     return backend.xp.arange(count, device=backend.native_device)
 
 
-def _class_targets(loss, target, prediction):
-    """``target`` as rows of class probabilities shaped like ``prediction``, and whether it
-    was made from integer labels (so that each row is one-hot)."""
+def _class_targets(loss, target, prediction, labels_checked):
+    """``target`` as rows of class probabilities in ``prediction``'s shape and dtype, and
+    whether it was made from integer labels (so that each row is one-hot)."""
     target = _on_device_of(target, prediction)
+    if not _are_labels(loss, target, prediction.shape):
+        same_dtype = target.dtype == prediction.dtype
+        return (target if same_dtype else ops.astype(target, prediction.dtype)), False
+    if not labels_checked:
+        check_labels(loss, target, prediction.shape[-1])
     backend = prediction.backend
-    if not backend.is_floating(target.dtype) and target.shape == prediction.shape[:-1]:
-        if not _checked.labels:
-            check_labels(loss, target, prediction.shape[-1])
-        classes = _class_positions(backend, prediction.shape[-1])
-        one_hot = backend.xp.astype(target.value[..., None] == classes, prediction.dtype)
-        return constant(one_hot, backend), True
-    if target.shape != prediction.shape:
-        hint = (f", and class labels must be integers, not {target.dtype}"
-                if target.shape == prediction.shape[:-1] else "")
-        raise ShapeMismatchError(f"{loss}: target has shape {target.shape}; it needs the "
-                                 f"prediction's shape {prediction.shape} (one-hot) or "
-                                 f"{prediction.shape[:-1]} (integer class labels){hint}")
-    return target, False
+    classes = _class_positions(backend, prediction.shape[-1])
+    one_hot = backend.xp.astype(target.value[..., None] == classes, prediction.dtype)
+    return constant(one_hot, backend), True

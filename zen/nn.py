@@ -1,36 +1,52 @@
 """Layers and the Keras-like ``Model`` of the original Zen, on any device.
 
 A layer creates its parameters on its first call, from the input's size and device, with
-zen's seeded generator (``zen.seed``), so one seed gives the same model on every device.
+zen's seeded generator (``zen.seed``), so one seed gives the same model on every device; a
+model given its input shape (``Model(layers, input_shape=...)`` or ``model.build``) creates
+them at once, with the same draws. A call that fails leaves every layer as it was.
 """
 
 import contextlib
 import json
 import math
+import numbers
 import os
 import signal
 import threading
 import time
 
 import backends
-from zen import distributed as _distributed, functional, loss as losses, ops, random
-from zen.errors import ArgumentError, CheckpointError, DataError, ShapeMismatchError
+from zen import distributed as _distributed, functional, loss as losses, ops, optim, random
+from zen.errors import (ArgumentError, CheckpointError, DataError, NotBuiltError,
+                        ShapeMismatchError)
 from zen.tensor import (Tensor, constant, get_default_dtype, mark_modified,
                         no_grad)
 
 
 class Layer:
-    """A building block: ``layer(x)`` runs ``forward``; parameters are created when first
-    needed. ``config`` holds the constructor's arguments, so a saved model can be rebuilt."""
+    """A building block: ``layer(x)`` runs ``forward``. ``config`` holds the constructor's
+    arguments, so a saved model can be rebuilt.
+
+    A layer whose weights depend on its input's size sets ``lazy = True`` and creates them
+    (``add_weight``) in its first call; until then it is not ``built``. A first call that
+    fails takes its weights back, so the next call builds from its own input."""
 
     training = False
+    lazy = False
 
     def __init__(self, **config):
         self.config = config
         self.weights = {}       # name -> trainable Tensor, in creation order
 
+    @property
+    def built(self):
+        return not self.lazy or bool(self.weights)
+
     def __call__(self, x):
-        return self.forward(x)
+        if self.built:
+            return self.forward(x)
+        with _undone_on_failure([self]):
+            return self.forward(x)
 
     def forward(self, x):
         raise NotImplementedError
@@ -55,6 +71,38 @@ class Layer:
         return f"{type(self).__name__}({settings})"
 
 
+@contextlib.contextmanager
+def _undone_on_failure(layers):
+    """Around a call that builds ``layers``: should it fail, the weights it created are
+    dropped and zen's generator is set back, so that the next call builds from its own
+    input and a seed gives the model it would have given."""
+    weights = [dict(layer.weights) for layer in layers]
+    generator_state = random.generator().get_state()
+    try:
+        yield
+    except BaseException:
+        for layer, before in zip(layers, weights):
+            layer.weights = before
+        random.generator().set_state(generator_state)
+        raise
+
+
+def _integer(who, name, value, minimum=None):
+    """``value`` as a Python int (of at least ``minimum``, 0 or 1), or ArgumentError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or \
+            minimum is not None and value < minimum:
+        kind = {None: "an int", 0: "a non-negative int", 1: "a positive int"}[minimum]
+        raise ArgumentError(f"{who}: {name} must be {kind}, got {_described(value)}")
+    return int(value)
+
+
+def _flag(who, name, value):
+    """``value`` as a bool: True, False, 1 or 0 (as Keras's ``verbose=0``), or ArgumentError."""
+    if isinstance(value, bool) or isinstance(value, numbers.Integral) and value in (0, 1):
+        return bool(value)
+    raise ArgumentError(f"{who}: {name} must be True or False, got {_described(value)}")
+
+
 def _glorot(fan_in, fan_out):
     return math.sqrt(6.0 / (fan_in + fan_out))
 
@@ -67,13 +115,19 @@ class Linear(Layer):
     """``x @ weight + bias`` with ``units`` outputs; the input size is taken from the first
     call. Glorot-uniform weights (He for ``init="he"``), zero bias."""
 
+    lazy = True
+
     def __init__(self, units, use_bias=True, init="glorot"):
+        units = _integer("Linear", "units", units, minimum=1)
+        use_bias = _flag("Linear", "use_bias", use_bias)
+        if init not in ("glorot", "he"):
+            raise ArgumentError(f"Linear: init must be 'glorot' or 'he', got {init!r}")
         super().__init__(units=units, use_bias=use_bias, init=init)
         self.units, self.use_bias, self.init = units, use_bias, init
 
     def forward(self, x):
         if not self.weights:
-            fan_in = x.shape[-1]
+            fan_in = _input_size("Linear", x, -1, "features")
             scale = _he(fan_in) if self.init == "he" else _glorot(fan_in, self.units)
             self.add_weight("weight", (fan_in, self.units), x, scale)
             if self.use_bias:
@@ -94,14 +148,20 @@ class RNN(Layer):
     state units and a linear read-out of ``units``: the last step's, or every step's with
     ``return_sequences``. One matmul per time step for the whole batch."""
 
+    lazy = True
+
     def __init__(self, units, hidden_dim, return_sequences=False):
+        units = _integer("RNN", "units", units, minimum=1)
+        hidden_dim = _integer("RNN", "hidden_dim", hidden_dim, minimum=1)
+        return_sequences = _flag("RNN", "return_sequences", return_sequences)
         super().__init__(units=units, hidden_dim=hidden_dim, return_sequences=return_sequences)
         self.units, self.hidden_dim, self.return_sequences = units, hidden_dim, return_sequences
 
     def forward(self, x):
         hidden_dim = self.hidden_dim
+        _check_sequence("RNN", x, self.weights.get("input_weight"))
         if not self.weights:
-            features = x.shape[-1]
+            features = _input_size("RNN", x, -1, "features")
             self.add_weight("input_weight", (features, hidden_dim), x,
                             _glorot(features, hidden_dim))
             self.add_weight("hidden_weight", (hidden_dim, hidden_dim), x,
@@ -111,7 +171,6 @@ class RNN(Layer):
                             _glorot(hidden_dim, self.units))
             self.add_weight("output_bias", (self.units,), x)
         w = self.weights
-        _check_sequence("RNN", x, w["input_weight"].shape[0])
         hidden = ops.tanh(x[:, 0] @ w["input_weight"] + w["hidden_bias"])
         states = [hidden]
         for step in range(1, x.shape[1]):
@@ -127,21 +186,25 @@ class LSTM(Layer):
     features) inputs: the last hidden state, or every step's with ``return_sequences``.
     The four gates share one matmul per step; the forget gate's bias starts at 1."""
 
+    lazy = True
+
     def __init__(self, units, return_sequences=False):
+        units = _integer("LSTM", "units", units, minimum=1)
+        return_sequences = _flag("LSTM", "return_sequences", return_sequences)
         super().__init__(units=units, return_sequences=return_sequences)
         self.units, self.return_sequences = units, return_sequences
 
     def forward(self, x):
         units = self.units
+        _check_sequence("LSTM", x, self.weights.get("input_weight"))
         if not self.weights:
-            features = x.shape[-1]
+            features = _input_size("LSTM", x, -1, "features")
             self.add_weight("input_weight", (features, 4 * units), x,
                             _glorot(features, 4 * units))
             self.add_weight("hidden_weight", (units, 4 * units), x, _glorot(units, 4 * units))
             bias = self.add_weight("bias", (4 * units,), x)
             bias.value[units:2 * units] = 1.0
         w = self.weights
-        _check_sequence("LSTM", x, w["input_weight"].shape[0])
         inputs = x @ w["input_weight"] + w["bias"]
         hidden = cell = None
         states = []
@@ -156,37 +219,58 @@ class LSTM(Layer):
         return functional.stack(states, axis=1) if self.return_sequences else hidden
 
 
-def _check_sequence(layer, x, features):
-    if x.ndim != 3 or x.shape[-1] != features:
+def _input_size(layer, x, axis, what):
+    """The size of ``x`` along ``axis`` that a layer builds its weights for; not zero."""
+    if x.ndim == 0 or x.shape[axis] == 0:
+        raise ShapeMismatchError(f"{layer}: input of shape {x.shape} has no {what}")
+    return x.shape[axis]
+
+
+def _check_sequence(layer, x, input_weight):
+    """Refuse anything but (batch, time, features) with at least one time step, and, once
+    the layer is built (``input_weight``), another number of features."""
+    built = input_weight is not None
+    features = input_weight.shape[0] if built else "features"
+    if x.ndim != 3 or built and x.shape[-1] != features:
         raise ShapeMismatchError(f"{layer}: needs input (batch, time, {features}), got "
                                  f"{x.shape}")
+    if x.shape[1] == 0:
+        raise ShapeMismatchError(f"{layer}: needs at least one time step, got input of "
+                                 f"shape {x.shape}")
 
 
 class Conv2D(Layer):
     """2-D convolution of NCHW inputs with ``filters`` kernels of ``kernel_size``;
     ``padding`` is "valid", "same" (odd kernels, stride 1) or a number. He-uniform weights."""
 
+    lazy = True
+
     def __init__(self, filters, kernel_size, strides=1, padding="valid", use_bias=True):
+        filters = _integer("Conv2D", "filters", filters, minimum=1)
+        use_bias = _flag("Conv2D", "use_bias", use_bias)
         super().__init__(filters=filters, kernel_size=kernel_size, strides=strides,
                          padding=padding, use_bias=use_bias)
-        self.filters, self.strides, self.use_bias = filters, strides, use_bias
-        self.kernel = (kernel_size, kernel_size) if isinstance(kernel_size, int) \
-            else tuple(kernel_size)
+        self.filters, self.use_bias = filters, use_bias
+        self.kernel = functional._pair("Conv2D: kernel_size", kernel_size, minimum=1)
+        self.strides = functional._pair("Conv2D: strides", strides, minimum=1)
         if padding == "same":
-            if strides != 1 or self.kernel[0] % 2 == 0 or self.kernel[1] % 2 == 0:
+            if self.strides != (1, 1) or self.kernel[0] % 2 == 0 or self.kernel[1] % 2 == 0:
                 raise ArgumentError(f"Conv2D: padding='same' needs stride 1 and odd kernel "
                                     f"sizes, got strides={strides}, kernel_size={kernel_size}")
             padding = (self.kernel[0] // 2, self.kernel[1] // 2)
         elif padding == "valid":
             padding = 0
-        elif not isinstance(padding, (int, tuple, list)):
+        elif isinstance(padding, str):
             raise ArgumentError(f"Conv2D: padding must be 'valid', 'same', an int or a pair, "
                                 f"got {padding!r}")
-        self.padding = padding
+        self.padding = functional._pair("Conv2D: padding", padding)
 
     def forward(self, x):
+        if x.ndim != 4:
+            raise ShapeMismatchError(f"Conv2D: needs input (batch, channels, height, width), "
+                                     f"got {x.shape}")
         if not self.weights:
-            channels = x.shape[1]
+            channels = _input_size("Conv2D", x, 1, "channels")
             fan_in = channels * self.kernel[0] * self.kernel[1]
             self.add_weight("weight", (self.filters, channels) + self.kernel, x, _he(fan_in))
             if self.use_bias:
@@ -199,6 +283,9 @@ class MaxPool2D(Layer):
     """The maximum of each ``pool_size`` window of NCHW inputs."""
 
     def __init__(self, pool_size=2, strides=None):
+        functional._pair("MaxPool2D: pool_size", pool_size, minimum=1)
+        if strides is not None:
+            functional._pair("MaxPool2D: strides", strides, minimum=1)
         super().__init__(pool_size=pool_size, strides=strides)
         self.pool_size, self.strides = pool_size, strides
 
@@ -219,7 +306,7 @@ class Dropout(Layer):
 
     def __init__(self, rate):
         super().__init__(rate=rate)
-        if not 0 <= rate < 1:
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
             raise ArgumentError(f"Dropout: rate must be in [0, 1), got {rate}")
         self.rate = rate
 
@@ -247,8 +334,8 @@ class Softmax(Layer):
     """exp(x) / sum(exp(x)) along ``axis``."""
 
     def __init__(self, axis=-1):
-        super().__init__(axis=axis)
-        self.axis = axis
+        super().__init__(axis=_integer("Softmax", "axis", axis))
+        self.axis = self.config["axis"]
 
     def forward(self, x):
         return ops.softmax(x, self.axis)
@@ -262,22 +349,61 @@ class Model:
     """Layers applied in order, trained by ``train`` as in the original Zen.
 
     ``Model([Linear(64), ReLU(), Linear(10)], device="cuda")``. Inputs may be NumPy arrays
-    or Tensors; data is never trainable.
+    or Tensors; data is never trainable. Lazy layers (Linear, RNN, LSTM, Conv2D) take their
+    input size from the first call; ``input_shape`` (one example's shape, without the batch
+    axis, as in Keras) builds them now, so that ``model.parameters()`` can go to an
+    optimiser before any data has been seen.
     """
 
-    def __init__(self, layers, device=None):
+    def __init__(self, layers, device=None, input_shape=None):
         self.layers = list(layers)
+        for index, layer in enumerate(self.layers):
+            if not isinstance(layer, Layer):
+                raise ArgumentError(f"Model: layers[{index}] is {_described(layer)}, not a "
+                                    f"layer such as Linear(10)")
         self.backend = backends.get_backend(device or "cpu")
+        if input_shape is not None:
+            self._build("Model", input_shape)
 
     device = property(lambda self: self.backend.name)
 
+    @property
+    def built(self):
+        """Whether every layer has its parameters."""
+        return all(layer.built for layer in self.layers)
+
+    def build(self, input_shape):
+        """Create the parameters for inputs of ``input_shape`` (one example's shape, without
+        the batch axis), with the very draws from zen's generator that a first call would
+        make; return the model."""
+        return self._build("build", input_shape)
+
     def __call__(self, x):
         x = self._data(x)
+        if self.built:
+            return self._forward(x)
+        with _undone_on_failure(self.layers):
+            return self._forward(x)
+
+    def _forward(self, x):
         for layer in self.layers:
             x = layer(x)
         return x
 
     def parameters(self):
+        """The trainable parameters, for an optimiser. Raises NotBuiltError while a lazy
+        layer has none yet, rather than give a list that would leave its parameters out."""
+        unbuilt = [f"{index} ({type(layer).__name__})"
+                   for index, layer in enumerate(self.layers) if not layer.built]
+        if unbuilt:
+            raise NotBuiltError(f"Model.parameters: layer(s) {', '.join(unbuilt)} take their "
+                                f"input size from the data and have no parameters yet; "
+                                f"build the model first: Model(layers, input_shape=...) or "
+                                f"model.build(input_shape), with one example's shape (no "
+                                f"batch axis), or call it on a batch")
+        return self._parameters()
+
+    def _parameters(self):
         return [p for layer in self.layers for p in layer.parameters()]
 
     def named_parameters(self):
@@ -288,7 +414,7 @@ class Model:
     def to(self, device):
         """Move the model's parameters to ``device`` (in place) and run there from now on."""
         self.backend = backends.get_backend(device)
-        for parameter in self.parameters():
+        for parameter in self._parameters():
             parameter.move_to(self.backend)
         return self
 
@@ -310,14 +436,20 @@ class Model:
         averaged across processes before each optimiser step, and only rank 0 prints and
         writes the checkpoint. A ``zen.distributed.Communicator`` in place of True is used
         as it is (to read its ``seconds`` in collectives, say).
+
+        Every argument is checked first (``ArgumentError`` names the one that is wrong), and
+        so is the data, the validation data too, once per call: NaN or Inf, counts that
+        differ, class targets that do not fit (labels out of range). ``epochs=0`` checks
+        the data and builds the model but takes no step, as Keras's ``fit`` does.
         """
+        _check_train_arguments(epochs, loss_fn, optimizer, batch_size, shuffle,
+                               validation_data, verbose, log_every)
         comm = distributed or None
         if comm is True:
             comm = _distributed.communicator(self.backend)
         step_rows = batch_size * (comm.size if comm else 1)
         with comm.agree("train") if comm else contextlib.nullcontext():
-            x, y = self._data(x), self._data(y, labels=True)
-            labels_checked = self._check_data("train", x, y, loss_fn)
+            x, y, loss_fn, validation_data = self._prepared(x, y, loss_fn, validation_data)
             optimizer = optimizer if optimizer is not None else _default_optimizer()
             state = _TrainingState()
             if checkpoint and resume and os.path.exists(checkpoint):
@@ -333,7 +465,7 @@ class Model:
         steps = max(1, math.ceil(x.shape[0] / step_rows))
         self._set_training(True)
         try:
-            with _interrupts_between_steps() as interrupted, losses.labels_checked(labels_checked):
+            with _interrupts_between_steps() as interrupted:
                 while state.epoch < epochs:
                     started = time.perf_counter()
                     self._train_epoch(x, y, loss_fn, optimizer, step_rows, steps, shuffle,
@@ -345,6 +477,8 @@ class Model:
                                                time.perf_counter() - started))
                     if checkpoint:
                         self._save_training(checkpoint, optimizer, state, step_rows)
+                    if _stopping(interrupted, comm):    # Ctrl-C in validation or saving
+                        raise KeyboardInterrupt
         except KeyboardInterrupt:
             if checkpoint:
                 self._save_training(checkpoint, optimizer, state, step_rows)
@@ -379,7 +513,7 @@ class Model:
                 loss = loss_fn(self(_take_rows(x, rows)), _take_rows(y, rows))
                 loss.backward()
                 loss = loss.value
-            parameters = self.parameters()
+            parameters = self._parameters()
             if comm:    # all stop after this step, or none; one collective for both flags
                 stopping, *present = comm.any_of_each(
                     [interrupted()] + [p.gradient is not None for p in parameters])
@@ -399,19 +533,17 @@ class Model:
         progress.close()
 
     def evaluate(self, x, y, loss_fn=losses.MSE, batch_size=256):
-        """``{"loss": ..., "accuracy": ...}`` on (x, y); accuracy with a classification loss."""
-        prediction = self.predict(x, batch_size)
-        y = self._data(y, labels=True)
-        with no_grad():
-            result = {"loss": loss_fn(prediction, y).item()}
-            if loss_fn in _CLASSIFICATION_LOSSES and prediction.ndim == 2:
-                labels = y if not self.backend.is_floating(y.dtype) else ops.argmax(y, axis=1)
-                hits = ops.astype(ops.argmax(prediction, axis=1) == labels, "float64")
-                result["accuracy"] = ops.mean(hits).item()
-        return result
+        """``{"loss": ..., "accuracy": ...}`` on (x, y), checked as ``train`` checks its data;
+        accuracy with a classification loss (one that sets ``classification = True``)."""
+        _check_loss("evaluate", loss_fn)
+        batch_size = _integer("evaluate", "batch_size", batch_size, minimum=1)
+        with _undone_on_failure(self.layers):
+            x, y, loss_fn = self._checked("evaluate", x, y, loss_fn)
+        return self._evaluate(x, y, loss_fn, batch_size)
 
     def predict(self, x, batch_size=256):
         """The model's outputs for x, in batches, without recording a graph."""
+        batch_size = _integer("predict", "batch_size", batch_size, minimum=1)
         x = self._data(x)
         if x.shape[0] == 0:
             raise DataError(f"predict: x has no examples (shape {x.shape})")
@@ -528,27 +660,60 @@ class Model:
                               None if order is None else self.backend.asarray(order),
                               training["partial"], training["history"])
 
-    def _check_data(self, name, x, y, loss_fn):
-        """Refuse data that would train on nothing, on NaN or on labels out of range, before
-        any parameter moves; return whether the class labels were checked."""
+    def _build(self, who, input_shape):
+        if not isinstance(input_shape, (tuple, list)) or not all(
+                isinstance(size, numbers.Integral) and not isinstance(size, bool) and size > 0
+                for size in input_shape):
+            raise ArgumentError(f"{who}: input_shape must be a tuple of positive ints, one "
+                                f"example's shape without the batch axis, such as (64,), got "
+                                f"{_described(input_shape)}")
+        dtype = self.backend.dtype(get_default_dtype())
+        example = self.backend.xp.zeros((1, *map(int, input_shape)), dtype=dtype,
+                                        device=self.backend.native_device)
+        self.predict(constant(example, self.backend))   # as a first call would, in inference
+        return self
+
+    def _prepared(self, x, y, loss_fn, validation_data):
+        """``train``'s data, its loss (see ``_checked``) and its validation data as a pair of
+        tensors, all checked once; if a check fails, the model is left as it was."""
+        with _undone_on_failure(self.layers):
+            x, y, checked_loss = self._checked("train", x, y, loss_fn)
+            if validation_data is not None:
+                validation_data = self._checked("train (validation_data)", *validation_data,
+                                                loss_fn)[:2]
+        return x, y, checked_loss, validation_data
+
+    def _checked(self, who, x, y, loss_fn):
+        """(x, y) on the model's device, refused unless fit to use (``_check_data``), and the
+        loss to call on them: a classification loss told that the labels are checked, and
+        given one-hot rows in the model's dtype."""
+        x, y = self._data(x), self._data(y, labels=True)
+        labels = self._check_data(who, x, y, loss_fn)
+        if losses.is_classification(loss_fn):
+            y = y if labels else self._data(y)      # one-hot rows of any dtype, as floats
+            loss_fn = losses.trusting_labels(loss_fn)
+        return x, y, loss_fn
+
+    def _check_data(self, who, x, y, loss_fn):
+        """Refuse data that would train on nothing, on NaN, or with class targets that do not
+        fit the model's outputs (labels out of range), before any parameter moves; return
+        whether y holds class labels for a classification loss."""
         if x.shape[0] == 0:
-            raise DataError(f"{name}: x has no examples (shape {x.shape})")
-        if x.shape[0] != y.shape[0]:
-            raise ShapeMismatchError(f"{name}: x has {x.shape[0]} examples but y has "
-                                     f"{y.shape[0]}")
+            raise DataError(f"{who}: x has no examples (shape {x.shape})")
+        if y.ndim == 0 or x.shape[0] != y.shape[0]:
+            raise ShapeMismatchError(f"{who}: x has {x.shape[0]} examples but y has shape "
+                                     f"{y.shape}")
         for label, data in (("x", x), ("y", y)):
             xp = data.backend.xp
             if data.backend.is_floating(data.dtype):
                 bad = int(xp.sum(xp.astype(xp.logical_not(xp.isfinite(data.value)), xp.int64)))
                 if bad:
-                    raise DataError(f"{name}: {label} holds {bad} NaN or Inf value(s); clean "
+                    raise DataError(f"{who}: {label} holds {bad} NaN or Inf value(s); clean "
                                     f"or drop those examples first")
         with no_grad():     # builds lazy layers now, before the epoch's order is drawn
             outputs = self.predict(_take_rows(x, self.backend.asarray([0])))
-        if loss_fn in _CLASSIFICATION_LOSSES and not self.backend.is_floating(y.dtype):
-            losses.check_labels(name, y, outputs.shape[-1])
-            return True
-        return False
+        return losses.is_classification(loss_fn) and \
+            losses.check_class_targets(who, y, (y.shape[0], *outputs.shape[1:]))
 
     def _specs(self):
         return [{"layer": type(layer).__name__, "config": layer.config} for layer in self.layers]
@@ -575,10 +740,21 @@ class Model:
         for layer in self.layers:
             layer.training = training
 
+    def _evaluate(self, x, y, loss_fn, batch_size=256):
+        """``evaluate`` of data already checked, with the loss ``_checked`` gave."""
+        prediction = self.predict(x, batch_size)
+        with no_grad():
+            result = {"loss": loss_fn(prediction, y).item()}
+            if losses.is_classification(loss_fn):
+                labels = y if y.ndim == prediction.ndim - 1 else ops.argmax(y, axis=-1)
+                hits = ops.astype(ops.argmax(prediction, axis=-1) == labels, "float64")
+                result["accuracy"] = ops.mean(hits).item()
+        return result
+
     def _record_validation(self, history, validation_data, loss_fn):
         if validation_data is None:
             return
-        for key, value in self.evaluate(*validation_data, loss_fn=loss_fn).items():
+        for key, value in self._evaluate(*validation_data, loss_fn).items():
             history.setdefault(f"val_{key}", []).append(value)
 
     @staticmethod
@@ -625,7 +801,45 @@ def _interrupts_between_steps():
         signal.signal(signal.SIGINT, previous)
 
 
-_CLASSIFICATION_LOSSES = (losses.softmax_cross_entropy, losses.categorical_crossentropy)
+def _stopping(interrupted, comm):
+    """Whether Ctrl-C came, to this process or, distributed, to any (so that all stop)."""
+    return comm.any_of_each([interrupted()])[0] if comm else interrupted()
+
+
+def _check_train_arguments(epochs, loss_fn, optimizer, batch_size, shuffle, validation_data,
+                           verbose, log_every):
+    """ArgumentError naming the first of ``train``'s settings that cannot work."""
+    _integer("train", "epochs", epochs, minimum=0)
+    _integer("train", "batch_size", batch_size, minimum=1)
+    _integer("train", "log_every", log_every, minimum=0)
+    _flag("train", "shuffle", shuffle)
+    _flag("train", "verbose", verbose)
+    _check_loss("train", loss_fn)
+    if optimizer is not None and not isinstance(optimizer, optim.Optimizer):
+        raise ArgumentError(f"train: optimizer must be an optimiser such as "
+                            f"zen.optim.Adam(lr=1e-3), got {_described(optimizer)}")
+    if validation_data is not None and (not isinstance(validation_data, (tuple, list))
+                                        or len(validation_data) != 2):
+        raise ArgumentError(f"train: validation_data must be a pair (x, y), got "
+                            f"{_described(validation_data)}")
+
+
+def _check_loss(who, loss_fn):
+    if not callable(loss_fn):
+        raise ArgumentError(f"{who}: loss_fn must be a function of (prediction, target) such "
+                            f"as zen.loss.MSE, got {_described(loss_fn)}")
+
+
+def _described(value):
+    """``value`` for an error message: short, whatever it is."""
+    if isinstance(value, type):
+        return f"the class {value.__name__}"
+    text = repr(value)
+    if len(text) <= 60:
+        return text
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)}"
+    return f"an object of type {type(value).__name__}"
 
 
 def _take_rows(data, rows):
