@@ -6,7 +6,6 @@ import os
 import numpy
 import pytest
 
-import backends
 import zen
 from zen.nn import CheckpointError, Conv2D, Flatten, Linear, Model, ReLU
 
@@ -93,5 +92,6 @@ def test_saving_an_unbuilt_model_says_what_to_do(tmp_path):
 def test_checkpoint_files_hold_plain_arrays(tmp_path):
     path = tmp_path / "model.npz"
     _model("cpu").save(path)
-    arrays, metadata = backends.load_arrays(path)
-    assert "0.Conv2D.weight" in arrays and '"format": "zen.Model"' in metadata
+    with numpy.load(path, allow_pickle=False) as archive:    # no pickles: NumPy reads it all
+        assert "0.Conv2D.weight" in archive.files
+        assert '"format": "zen.Model"' in str(archive["__metadata__"])
