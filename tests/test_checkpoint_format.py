@@ -265,14 +265,11 @@ def test_loads_keep_zens_random_numbers_and_a_float64_model_stays_float64(tmp_pa
     assert {str(p.dtype) for p in built.parameters()} == {"float32"}     # a built model's own
 
 
-def _version_1(path, model_path, drop_training=True):
-    """The file zen's format version 1 would have written for the same model: no input
-    shape, and its training state without the facts of the run."""
+def _version_1(path, model_path):
+    """The file zen's format version 1 would have written for the same model: the same
+    arrays, and no input shape."""
     info, arrays = _contents(model_path)
-    info = {"format": "zen.Model", "version": 1, "layers": info["layers"],
-            **({} if drop_training or "training" not in info else {"training": {
-                key: value for key, value in info["training"].items() if key != "data"}})}
-    return _write(path, info, arrays)
+    return _write(path, {"format": "zen.Model", "version": 1, "layers": info["layers"]}, arrays)
 
 
 def test_version_1_files_still_load(saved, device):

@@ -599,7 +599,7 @@ def _layer_classes(custom_layers):
     if custom_layers is None:
         return {}
     classes = (dict(custom_layers) if isinstance(custom_layers, dict)
-               else {layer.__name__: layer for layer in custom_layers})
+               else {getattr(layer, "__name__", repr(layer)): layer for layer in custom_layers})
     for name, layer in classes.items():
         if not (isinstance(layer, type) and issubclass(layer, Layer)):
             raise ArgumentError(f"Model.load: custom_layers[{name!r}] should be a Layer "
