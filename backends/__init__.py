@@ -7,11 +7,15 @@ only when asked for), ``"array_api_strict:NAME"`` is the array-API reference imp
 """
 
 from backends.base import Backend, DeviceUnavailableError, UnknownDeviceError
-from backends.host import Generator, load_arrays, save_arrays
+from backends.host import (ArrayFile, ArrayFileError, ArrayMismatchError, Generator,
+                           save_arrays)
 from backends.registry import (backend_for_array, backend_for_dlpack_device, get_backend,
                                register)
 
 __all__ = [
+    "ArrayFile",
+    "ArrayFileError",
+    "ArrayMismatchError",
     "Backend",
     "DeviceUnavailableError",
     "Generator",
@@ -19,7 +23,6 @@ __all__ = [
     "backend_for_array",
     "backend_for_dlpack_device",
     "get_backend",
-    "load_arrays",
     "register",
     "save_arrays",
 ]

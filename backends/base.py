@@ -4,6 +4,10 @@ import functools
 import types
 
 
+_DTYPE_NAMES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+                "float16", "float32", "float64", "complex64", "complex128")
+
+
 class UnknownDeviceError(ValueError):
     """A device string names no registered backend."""
 
@@ -72,6 +76,14 @@ class Backend:
         """The dtype called ``name`` (``"float32"``, ``"int64"``, ...), as arrays' ``.dtype``
         gives it."""
         return getattr(self.xp, name)
+
+    def dtype_name(self, dtype):
+        """The array-API name of ``dtype`` (``"float32"``, ``"int64"``, ...), the same on
+        every backend."""
+        for name in _DTYPE_NAMES:
+            if hasattr(self.xp, name) and self.dtype(name) == dtype:
+                return name
+        return str(dtype)
 
     def is_floating(self, dtype):
         floating = self._floating.get(dtype)

@@ -15,23 +15,31 @@ import zen
 from zen.nn import Dropout, Linear, Model, ReLU
 
 EPOCHS = 6
+SETTINGS = {"batch_size": 20, "verbose": False}     # 10 steps an epoch
 
 
-def run(checkpoint, slow=False, loss_fn=zen.loss.softmax_cross_entropy):
-    zen.seed(0)
+def data():
     rng = numpy.random.default_rng(0)
     x = rng.normal(size=(200, 6))
-    y = (x[:, 0] > 0).astype(numpy.int64) + (x[:, 1] > 0)
-    model = Model([Linear(16), ReLU(), Dropout(0.2), Linear(3)])
+    return x, (x[:, 0] > 0).astype(numpy.int64) + (x[:, 1] > 0)
+
+
+def network():
+    return Model([Linear(16), ReLU(), Dropout(0.2), Linear(3)])
+
+
+def run(checkpoint, slow=False, loss_fn=zen.loss.softmax_cross_entropy, epochs=EPOCHS):
+    zen.seed(0)
+    x, y = data()
+    model = network()
 
     def loss(prediction, target):
         if slow:
             time.sleep(0.02)
         return loss_fn(prediction, target)
 
-    model.train(x, y, epochs=EPOCHS, batch_size=20, loss_fn=loss,
-                optimizer=zen.optim.Adam(lr=0.01), verbose=False,
-                checkpoint=checkpoint, resume=True)
+    model.train(x, y, epochs=epochs, loss_fn=loss, optimizer=zen.optim.Adam(lr=0.01),
+                checkpoint=checkpoint, resume=True, **SETTINGS)
     return model
 
 

@@ -7,7 +7,6 @@ them at once, with the same draws. A call that fails leaves every layer as it wa
 """
 
 import contextlib
-import json
 import math
 import numbers
 import os
@@ -16,20 +15,22 @@ import threading
 import time
 
 import backends
-from zen import distributed as _distributed, functional, loss as losses, ops, optim, random
-from zen.errors import (ArgumentError, CheckpointError, DataError, NotBuiltError,
-                        ShapeMismatchError)
-from zen.tensor import (Tensor, constant, get_default_dtype, mark_modified,
-                        no_grad)
+from zen import checkpoint as _checkpoint, distributed as _distributed, functional
+from zen import loss as losses, ops, optim, random
+from zen.errors import CheckpointError  # noqa: F401 (users import it from zen.nn)
+from zen.errors import ArgumentError, DataError, NotBuiltError, ShapeMismatchError
+from zen.tensor import Tensor, constant, get_default_dtype, no_grad
 
 
 class Layer:
     """A building block: ``layer(x)`` runs ``forward``. ``config`` holds the constructor's
     arguments, so a saved model can be rebuilt.
 
-    A layer whose weights depend on its input's size sets ``lazy = True`` and creates them
-    (``add_weight``) in its first call; until then it is not ``built``. A first call that
-    fails takes its weights back, so the next call builds from its own input."""
+    ``weights`` are what optimisers train; ``buffers`` are state that is saved and loaded with
+    them but never trained (a normalisation layer's running statistics, say). A layer whose
+    weights depend on its input's size sets ``lazy = True`` and creates them (``add_weight``)
+    in its first call; until then it is not ``built``. A first call that fails takes its
+    weights back, so the next call builds from its own input."""
 
     training = False
     lazy = False
@@ -37,6 +38,7 @@ class Layer:
     def __init__(self, **config):
         self.config = config
         self.weights = {}       # name -> trainable Tensor, in creation order
+        self.buffers = {}       # name -> non-trainable Tensor, in creation order
 
     @property
     def built(self):
@@ -65,6 +67,15 @@ class Layer:
             values = backend.xp.zeros(shape, dtype=dtype, device=backend.native_device)
         weight = self.weights[name] = Tensor(values, device=backend)
         return weight
+
+    def add_buffer(self, name, shape, like, fill=0.0):
+        """A new non-trainable tensor of ``fill`` on ``like``'s device, saved with the weights
+        but never given to an optimiser."""
+        backend = like.backend
+        values = backend.xp.full(shape, fill, dtype=backend.dtype(get_default_dtype()),
+                                 device=backend.native_device)
+        buffer = self.buffers[name] = Tensor(values, trainable=False, device=backend)
+        return buffer
 
     def __repr__(self):
         settings = ", ".join(f"{key}={value!r}" for key, value in self.config.items())
@@ -362,6 +373,7 @@ class Model:
                 raise ArgumentError(f"Model: layers[{index}] is {_described(layer)}, not a "
                                     f"layer such as Linear(10)")
         self.backend = backends.get_backend(device or "cpu")
+        self.input_shape = None     # one example's, from the first call: what it was built for
         if input_shape is not None:
             self._build("Model", input_shape)
 
@@ -386,8 +398,11 @@ class Model:
             return self._forward(x)
 
     def _forward(self, x):
+        shape = tuple(x.shape[1:])
         for layer in self.layers:
             x = layer(x)
+        if self.input_shape is None:
+            self.input_shape = shape
         return x
 
     def parameters(self):
@@ -408,14 +423,23 @@ class Model:
 
     def named_parameters(self):
         """``{"0.Linear.weight": tensor, ...}``: layer index, layer class, weight name."""
-        return {f"{i}.{type(layer).__name__}.{name}": weight
-                for i, layer in enumerate(self.layers) for name, weight in layer.weights.items()}
+        return self._named("weights")
+
+    def named_buffers(self):
+        """``{"0.BatchNorm.mean": tensor, ...}``: the layers' non-trainable state."""
+        return self._named("buffers")
+
+    def _named(self, slot):
+        return {f"{i}.{type(layer).__name__}.{name}": tensor
+                for i, layer in enumerate(self.layers)
+                for name, tensor in getattr(layer, slot).items()}
 
     def to(self, device):
-        """Move the model's parameters to ``device`` (in place) and run there from now on."""
+        """Move the model's parameters and buffers to ``device`` (in place) and run there from
+        now on."""
         self.backend = backends.get_backend(device)
-        for parameter in self._parameters():
-            parameter.move_to(self.backend)
+        for tensor in self._parameters() + list(self.named_buffers().values()):
+            tensor.move_to(self.backend)
         return self
 
     def train(self, x, y, epochs=1, loss_fn=losses.MSE, optimizer=None, batch_size=32,
@@ -452,8 +476,9 @@ class Model:
             x, y, loss_fn, validation_data = self._prepared(x, y, loss_fn, validation_data)
             optimizer = optimizer if optimizer is not None else _default_optimizer()
             state = _TrainingState()
+            run = _checkpoint.RunFacts(x, y, step_rows)
             if checkpoint and resume and os.path.exists(checkpoint):
-                state = self._resume(checkpoint, optimizer, step_rows)
+                state = self._resume(checkpoint, optimizer, run)
         if comm:
             _distributed.start_training(comm, self, {
                 "the shape of x": tuple(x.shape), "the shape of y": tuple(y.shape),
@@ -476,12 +501,12 @@ class Model:
                         print(self._epoch_line(state.epoch - 1, epochs, state.history,
                                                time.perf_counter() - started))
                     if checkpoint:
-                        self._save_training(checkpoint, optimizer, state, step_rows)
+                        self._save_training(checkpoint, optimizer, state, run)
                     if _stopping(interrupted, comm):    # Ctrl-C in validation or saving
                         raise KeyboardInterrupt
         except KeyboardInterrupt:
             if checkpoint:
-                self._save_training(checkpoint, optimizer, state, step_rows)
+                self._save_training(checkpoint, optimizer, state, run)
             raise
         except Exception as error:
             if comm and comm.size > 1:
@@ -560,105 +585,36 @@ class Model:
         return parts[0] if len(parts) == 1 else ops.concat(parts, axis=0)
 
     def save(self, path):
-        """Write the parameters and the layer settings to ``path`` (.npz) atomically: a crash
+        """Write the weights, buffers and layer settings to ``path`` (.npz) atomically: a crash
         mid-write leaves the previous file intact."""
-        self._write(path)
-
-    def _write(self, path, extra_arrays=None, training=None):
-        named = self.named_parameters()
-        if not named:
-            raise CheckpointError("save: the model has no parameters yet; call it on a batch "
-                                  "(or train it) first")
-        arrays = {name: weight.numpy() for name, weight in named.items()}
-        arrays.update(extra_arrays or {})
-        info = {"format": "zen.Model", "version": 1, "layers": self._specs()}
-        if training is not None:
-            info["training"] = training
-        try:
-            backends.save_arrays(path, arrays, json.dumps(info))
-        except OSError as error:
-            raise CheckpointError(f"save: cannot write {path} ({error.strerror or error}); "
-                                  f"the previous file, if any, is untouched") from error
+        _checkpoint.save(self, path)
 
     def load_weights(self, path):
-        """Set the parameters from a file ``save`` wrote for a model of these same layers.
+        """Set the weights and buffers from a file ``save`` wrote for a model of these same
+        layers; an unbuilt model is built for the file's input shape first.
 
         Everything is checked before anything is set, so a file that does not fit leaves the
         model as it was."""
-        arrays, info = _read_checkpoint(path)
-        arrays = {name: array for name, array in arrays.items() if "/" not in name}
-        saved_layers, mine = info["layers"], json.loads(json.dumps(self._specs()))
-        if saved_layers != mine:
-            raise CheckpointError(f"load: {path} holds a model of layers {saved_layers}, "
-                                  f"not this model's {mine}")
-        named = self.named_parameters()
-        if named:
-            if set(named) != set(arrays):
-                raise CheckpointError(f"load: {path} has parameters {sorted(arrays)}, this "
-                                      f"model has {sorted(named)}")
-            for name, weight in named.items():
-                if tuple(arrays[name].shape) != weight.shape:
-                    raise CheckpointError(f"load: {name} has shape {arrays[name].shape} in "
-                                          f"{path} but {weight.shape} in this model")
-            for name, weight in named.items():
-                weight.value = self.backend.asarray(arrays[name], weight.dtype)
-                mark_modified(weight)
-            return self
-        for name, array in arrays.items():      # unbuilt layers take the file's weights
-            index, _, weight_name = name.split(".", 2)
-            self.layers[int(index)].weights[weight_name] = Tensor(array, device=self.backend)
-        return self
+        return _checkpoint.load_weights(self, path)
 
     @classmethod
-    def load(cls, path, device=None):
-        """The model ``save`` wrote to ``path``, rebuilt from its layer settings."""
-        _, info = _read_checkpoint(path)
-        model = cls([LAYERS[spec["layer"]](**spec["config"]) for spec in info["layers"]], device)
-        return model.load_weights(path)
+    def load(cls, path, device=None, custom_layers=None):
+        """The model ``save`` wrote to ``path``, rebuilt from its layer settings; your own
+        Layer classes in it are found in ``custom_layers`` (a list of classes, or a dict of
+        name -> class), as Keras's ``custom_objects``."""
+        return _checkpoint.load(path, lambda layers: cls(layers, device),
+                                {**LAYERS, **_layer_classes(custom_layers)})
 
-    def _save_training(self, path, optimizer, state, step_rows):
-        parameters = self.parameters()
-        values = optimizer.state_values(parameters)
-        counters = {key: value for key, value in values.items() if isinstance(value, int)}
-        arrays = {f"optimizer/{key}": self.backend.to_host(value)
-                  for key, value in values.items() if key not in counters}
-        if state.order is not None:
-            arrays["training/order"] = self.backend.to_host(state.order)
-        # Mid-epoch, the generator as it was after the last finished step: a step cut short
-        # may have drawn numbers (dropout) that the resumed run must draw again.
-        generator = random.generator().get_state() if state.order is None else state.generator
-        training = {"epoch": state.epoch, "batch": state.batch, "partial": state.loss_sum(),
-                    "history": state.history, "optimizer": type(optimizer).__name__,
-                    "counters": counters, "generator": generator, "step_rows": step_rows}
-        self._write(path, arrays, training)
+    def _save_training(self, path, optimizer, state, run):
+        _checkpoint.save_training(self, path, optimizer, state, run)
 
-    def _resume(self, path, optimizer, step_rows):
+    def _resume(self, path, optimizer, run):
         """Set the model, the optimiser and zen's generator from a training checkpoint."""
-        arrays, info = _read_checkpoint(path)
-        training = info.get("training")
-        if training is None:
-            raise CheckpointError(f"train: {path} holds a model but no training state to "
-                                  f"resume; pass resume=False to start afresh from it")
-        saved_rows = training.get("step_rows", step_rows)
-        if training["batch"] and saved_rows != step_rows:
-            raise CheckpointError(f"train: {path} stopped {training['batch']} steps into "
-                                  f"epoch {training['epoch'] + 1}, at {saved_rows} examples a "
-                                  f"step; this run takes {step_rows} (batch_size times the "
-                                  f"number of processes), which would skip or repeat "
-                                  f"examples: resume with the same batch_size and processes")
-        if training["optimizer"] != type(optimizer).__name__:
-            raise CheckpointError(f"train: {path} was trained with {training['optimizer']}, "
-                                  f"not {type(optimizer).__name__}")
-        self.load_weights(path)
-        prefix = "optimizer/"
-        values = {name[len(prefix):]: array for name, array in arrays.items()
-                  if name.startswith(prefix)}
-        optimizer.load_state_values(self.parameters(), {**values, **training["counters"]})
-        random.generator().set_state(training["generator"])
-        order = arrays.get("training/order")
-        return _TrainingState(training["epoch"], training["batch"],
-                              None if order is None else self.backend.asarray(order),
-                              training["partial"], training["history"])
+        position = _checkpoint.resume(self, path, optimizer, run)
+        state = _TrainingState(position.epoch, position.batch, position.order, position.partial,
+                               position.history)
+        state.generator = position.generator    # a save before the next step ends needs it
+        return state
 
     def _build(self, who, input_shape):
         if not isinstance(input_shape, (tuple, list)) or not all(
@@ -714,9 +670,6 @@ class Model:
             outputs = self.predict(_take_rows(x, self.backend.asarray([0])))
         return losses.is_classification(loss_fn) and \
             losses.check_class_targets(who, y, (y.shape[0], *outputs.shape[1:]))
-
-    def _specs(self):
-        return [{"layer": type(layer).__name__, "config": layer.config} for layer in self.layers]
 
     def _data(self, value, labels=False):
         """Data as a Tensor on the model's device (a Tensor already there as it is, so that a
@@ -853,16 +806,14 @@ def _default_optimizer():
     return Adam()
 
 
-def _read_checkpoint(path):
-    """``(arrays, description)`` from a checkpoint, or CheckpointError saying what is wrong."""
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"load: no checkpoint at {path}")
-    try:
-        arrays, metadata = backends.load_arrays(path)
-        info = json.loads(metadata)
-        if info.get("format") != "zen.Model":
-            raise ValueError("it carries no zen.Model description")
-    except Exception as error:
-        raise CheckpointError(f"load: {path} is not a readable zen checkpoint "
-                              f"({type(error).__name__}: {error})") from error
-    return arrays, info
+def _layer_classes(custom_layers):
+    """``custom_layers`` (None, a list of Layer classes, or a dict name -> class) as a dict."""
+    if custom_layers is None:
+        return {}
+    classes = (dict(custom_layers) if isinstance(custom_layers, dict)
+               else {getattr(layer, "__name__", repr(layer)): layer for layer in custom_layers})
+    for name, layer in classes.items():
+        if not (isinstance(layer, type) and issubclass(layer, Layer)):
+            raise ArgumentError(f"Model.load: custom_layers[{name!r}] should be a Layer "
+                                f"subclass, got {layer!r}")
+    return classes

@@ -4,6 +4,8 @@ Numbers are drawn on the host and moved to the device, so ``zen.seed(n)`` gives 
 model and the same batches on every device.
 """
 
+import contextlib
+
 import backends
 
 _generator = backends.Generator()
@@ -17,3 +19,14 @@ def seed(value):
 
 def generator():
     return _generator
+
+
+@contextlib.contextmanager
+def using(other):
+    """Draw from ``other`` inside the block; zen's own generator is left as it was."""
+    global _generator
+    previous, _generator = _generator, other
+    try:
+        yield other
+    finally:
+        _generator = previous
