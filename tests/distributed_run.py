@@ -228,6 +228,7 @@ def alone(device, outdir, case):
     ``sigint_at_start`` and ``one_distributed`` write what each rank saw to OUTDIR."""
     rank = zen.distributed.rank()
     net, (x, y) = model(device), data()
+    Communicator(device, timeout=120).barrier()     # only the wait of the case may run out
     settings = {"epochs": 2, "batch_size": 16, "optimizer": zen.optim.SGD(lr=0.1),
                 "verbose": False}
     if case == "sigint_at_start":
@@ -245,7 +246,7 @@ def alone(device, outdir, case):
                   **settings)
         result = "finished"
     elif case == "hand_written_loop":
-        comm = Communicator(device, timeout=3)
+        comm = Communicator(device, timeout=5)
         result = refused(lambda: comm.all_reduce([comm.backend.asarray([1.0])])
                          if rank == 0 else None)
     else:

@@ -209,16 +209,16 @@ def test_a_process_that_leaves_training_alone_ends_the_job(tmp_path, case, error
     assert f"\n{error}" in finished.stderr
 
 
-SHORT_TIMEOUT = {"ZEN_DISTRIBUTED_TIMEOUT": "3"}    # only where waiting in vain is expected
+SHORT_TIMEOUT = {"ZEN_DISTRIBUTED_TIMEOUT": "5"}    # only where waiting in vain is expected
 
 
 @needs_mpi
 @pytest.mark.parametrize("case, environment, message", [
-    ("stall", SHORT_TIMEOUT, ("train, step 3 of epoch 1: rank 0 of 2 waited 3 s for the "
+    ("stall", SHORT_TIMEOUT, ("train, step 3 of epoch 1: rank 0 of 2 waited 5 s for the "
                               "other processes in any_of_each")),
-    ("one_distributed", SHORT_TIMEOUT, "train: rank 0 of 2 waited 3 s for rank 1 in agree"),
-    ("hand_written_loop", None, ("Communicator: rank 0 of 2 waited 3 s for the other "
-                                 "processes in all_reduce")),   # Communicator(timeout=3)
+    ("one_distributed", SHORT_TIMEOUT, "train: rank 0 of 2 waited 5 s for rank 1 in agree"),
+    ("hand_written_loop", None, ("Communicator: rank 0 of 2 waited 5 s for the other "
+                                 "processes in all_reduce")),   # Communicator(timeout=5)
 ])
 def test_a_process_waiting_in_vain_gives_up_and_ends_the_job(tmp_path, case, environment,
                                                              message):
