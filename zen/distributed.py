@@ -36,6 +36,7 @@ BUCKET_BYTES = 25 * 2**20   # per collective; PyTorch's DDP uses the same defaul
 # Communicator(timeout=) says otherwise; PyTorch's process groups wait 10 to 30 minutes.
 DEFAULT_TIMEOUT = 300.0
 TIMEOUT_VARIABLE = "ZEN_DISTRIBUTED_TIMEOUT"
+ABORT_PAUSE = 0.2   # seconds between the message of a failed process and MPI_Abort
 
 
 def rank():
@@ -227,10 +228,12 @@ class Communicator:
     def abort(self, error):
         """Stop every process of the job after ``error`` here, rather than leave the others
         waiting for this one forever."""
-        print(f"zen: rank {self.rank} of {self.size} failed; stopping every rank",
-              file=sys.stderr)
-        traceback.print_exception(error)
+        sys.stderr.write(f"zen: rank {self.rank} of {self.size} failed; stopping every "
+                         f"rank\n{''.join(traceback.format_exception(error))}")
         sys.stderr.flush()
+        # The launcher stops passing on output once MPI_Abort is called: give it the time
+        # to pass on the message first.
+        time.sleep(ABORT_PAUSE)
         self._mpi.abort(1)
 
     @contextlib.contextmanager
