@@ -116,7 +116,7 @@ class Backend:
 
     def collectives(self, comm):
         """The engine that sums and broadcasts this device's arrays across the processes of
-        the MPI job ``comm`` (an mpi4py communicator): MPI through host memory here."""
+        the MPI job ``comm`` (a ``collectives.TimedMPI``): MPI through host memory here."""
         from backends.collectives import HostMPI
 
         return HostMPI(comm, self)

@@ -10,10 +10,13 @@ trains with a checkpoint only rank 0 fails to write, so the job must stop, not h
 trains from CHECKPOINT when it exists (each rank first writes its pid to OUTDIR/pid<N>, so
 that a test can interrupt one of them; --slow sleeps in every step) and saves the result to
 OUTDIR/final<N>.npz.
+    mpirun -n 2 python distributed_run.py DEVICE OUTDIR --alone CASE
+has rank 1 leave or stall training on its own (see ``alone``): the job must end, not hang.
 """
 
 import json
 import os
+import signal
 import sys
 import time
 
@@ -160,6 +163,9 @@ def main(device, outdir):
         "bad_data_on_one_rank": refused(lambda: model(device).train(
             bad_x, y, loss_fn=zen.loss.softmax_cross_entropy, verbose=False,
             distributed=True)),
+        "other_optimiser_settings": refused(lambda: model(device).train(
+            x, y, loss_fn=zen.loss.softmax_cross_entropy, verbose=False, distributed=True,
+            optimizer=zen.optim.AdamW(lr=0.01, weight_decay=0.01 + 0.01 * rank))),
         "model_on_another_device": refused(lambda: Model(
             [Linear(2)], device=device if rank == 0 else other_device).train(
             x, y, verbose=False, distributed=Communicator(device))),
@@ -182,10 +188,80 @@ def resume(device, outdir, checkpoint, slow):
           checkpoint=checkpoint, resume=True)
 
 
+class SigintOnFirstCall(Layer):
+    """Sends this process a SIGINT the first time it runs: in train's start-up checks."""
+
+    sent = False
+
+    def forward(self, x):
+        if not self.sent:
+            self.sent = True
+            os.kill(os.getpid(), signal.SIGINT)
+        return x
+
+
+def _on_third_call(action):
+    """A loss that calls ``action`` (on rank 1 only) in its third call, at the third step."""
+    calls = []
+
+    def loss(prediction, target):
+        calls.append(None)
+        if len(calls) == 3 and zen.distributed.rank() == 1:
+            action()
+        return zen.loss.softmax_cross_entropy(prediction, target)
+    return loss
+
+
+def _raise_interrupt():
+    raise KeyboardInterrupt
+
+
+ALONE = {   # what rank 1 does on its own at the third step
+    "exit": lambda: sys.exit(3),
+    "keyboard_interrupt": _raise_interrupt,
+    "stall": lambda: time.sleep(3600),
+}
+
+
+def alone(device, outdir, case):
+    """Rank 1 leaves training (or stalls) without the others: the job must end, not hang.
+    ``sigint_at_start`` and ``one_distributed`` write what each rank saw to OUTDIR."""
+    rank = zen.distributed.rank()
+    net, (x, y) = model(device), data()
+    Communicator(device, timeout=120).barrier()     # only the wait of the case may run out
+    settings = {"epochs": 2, "batch_size": 16, "optimizer": zen.optim.SGD(lr=0.1),
+                "verbose": False}
+    if case == "sigint_at_start":
+        if rank == 1:
+            net.layers.append(SigintOnFirstCall())     # no weights: names stay
+        calls = []
+        try:
+            net.train(x, y, loss_fn=lambda *pair: calls.append(None) or
+                      zen.loss.softmax_cross_entropy(*pair), distributed=True, **settings)
+            result = "finished"
+        except KeyboardInterrupt:
+            result = f"KeyboardInterrupt after {len(calls)} step(s)"
+    elif case == "one_distributed":
+        net.train(x, y, loss_fn=zen.loss.softmax_cross_entropy, distributed=rank == 0,
+                  **settings)
+        result = "finished"
+    elif case == "hand_written_loop":
+        comm = Communicator(device, timeout=5)
+        result = refused(lambda: comm.all_reduce([comm.backend.asarray([1.0])])
+                         if rank == 0 else None)
+    else:
+        net.train(x, y, loss_fn=_on_third_call(ALONE[case]), distributed=True, **settings)
+        result = "finished"
+    with open(os.path.join(outdir, f"alone{rank}.json"), "w") as file:
+        json.dump(result, file)
+
+
 if __name__ == "__main__":
     device, outdir = sys.argv[1], sys.argv[2]
     if "--abort" in sys.argv:
         abort(device, outdir)
+    elif "--alone" in sys.argv:
+        alone(device, outdir, sys.argv[sys.argv.index("--alone") + 1])
     elif "--resume" in sys.argv:
         resume(device, outdir, sys.argv[sys.argv.index("--resume") + 1], "--slow" in sys.argv)
     else:

@@ -210,7 +210,7 @@ CASES = [
     ("optimiser step with nothing", lambda s: Adam(lr=0.1).step(), OptimizerError,
      r"Adam: no parameters to update"),
     ("negative learning rate", lambda s: SGD(s.model.parameters(), lr=-1), OptimizerError,
-     r"SGD: lr must be positive, got -1"),
+     r"SGD: lr must be a finite number >= 0, got -1"),
     ("dropout rate", lambda s: Dropout(1.5),
      ArgumentError, r"Dropout: rate must be in \[0, 1\), got 1.5"),
     ("same padding, even kernel", lambda s: Conv2D(2, 4, padding="same"), ArgumentError,

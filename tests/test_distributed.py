@@ -13,8 +13,10 @@ import numpy
 import pytest
 
 import zen
-from zen.distributed import _plan, shard
-from zen.errors import DistributedError
+from backends.collectives import wait
+from zen.distributed import (DEFAULT_TIMEOUT, TIMEOUT_VARIABLE, Communicator, _plan,
+                             default_timeout, shard)
+from zen.errors import ArgumentError, DistributedError
 from zen.nn import Linear, Model
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -31,12 +33,38 @@ def _command(device, outdir, *options, processes=2):
             os.path.join(HERE, "distributed_run.py"), device, str(outdir), *map(str, options)]
 
 
-_ENVIRONMENT = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+# The processes import zen from this checkout, not from wherever zen is installed.
+_ENVIRONMENT = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                "PYTHONPATH": os.pathsep.join([os.path.dirname(HERE),
+                                               *filter(None, [os.environ.get("PYTHONPATH")])])}
 
 
-def _mpirun(device, outdir, *options, processes=2, timeout=180):
-    return subprocess.run(_command(device, outdir, *options, processes=processes),
-                          capture_output=True, text=True, timeout=timeout, env=_ENVIRONMENT)
+def _start(device, outdir, *options, processes=2, environment=None):
+    """An MPI job of distributed_run.py (see ``_finish``)."""
+    return subprocess.Popen(_command(device, outdir, *options, processes=processes),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**_ENVIRONMENT, **(environment or {})})
+
+
+def _finish(job, timeout=180):
+    """The ended job; one still running after ``timeout`` seconds (far more than it needs)
+    hangs: it is ended, and the test fails."""
+    try:
+        stdout, stderr = job.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        job.terminate()     # mpirun passes it on to every process of the job
+        try:
+            stdout, stderr = job.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            job.kill()
+            stdout, stderr = job.communicate()
+        pytest.fail(f"the job still ran after {timeout} s: it hangs\n{stderr[-3000:]}")
+    return subprocess.CompletedProcess(job.args, job.returncode, stdout, stderr)
+
+
+def _mpirun(device, outdir, *options, processes=2, timeout=180, environment=None):
+    return _finish(_start(device, outdir, *options, processes=processes,
+                          environment=environment), timeout)
 
 
 @pytest.fixture(scope="module", params=DEVICES)
@@ -108,6 +136,8 @@ def test_only_rank_0_writes_the_checkpoint(job):
     ("mismatched_model", ["parameters", "(6, 16)", "(6, 17)", "rank 1"]),
     ("mismatched_data", ["the shape of x", "(100, 6)", "(101, 6)"]),
     ("model_on_another_device", ["the model's device", "rank 1"]),
+    ("other_optimiser_settings", ["the optimiser's settings",
+                                  "weight_decay is 0.01 on rank 0 but 0.02 on rank 1"]),
 ])
 def test_processes_that_disagree_fail_alike_on_every_rank(job, case, expected):
     _, ranks = job
@@ -140,15 +170,14 @@ def test_ctrl_c_in_one_process_stops_every_process_and_the_job_resumes_exactly(t
     assert straight.returncode == 0, straight.stderr[-3000:]
     os.rename(tmp_path / "final0.npz", tmp_path / "straight0.npz")
     checkpoint = tmp_path / "interrupted.npz"
-    job = subprocess.Popen(_command("cpu", tmp_path, "--resume", checkpoint, "--slow"),
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           env=_ENVIRONMENT)
+    job = _start("cpu", tmp_path, "--resume", checkpoint, "--slow")
     deadline = time.monotonic() + 120
     while not checkpoint.exists() and job.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)        # the first epoch's checkpoint: training is under way
     os.kill(int((tmp_path / "pid1").read_text()), signal.SIGINT)   # rank 1 only
-    _, stderr = job.communicate(timeout=120)
-    assert job.returncode != 0 and "KeyboardInterrupt" in stderr
+    interrupted = _finish(job)
+    assert interrupted.returncode != 0 and "KeyboardInterrupt" in interrupted.stderr
+    assert "stopping every rank" not in interrupted.stderr      # an agreed stop, no abort
     assert not (tmp_path / "final0.npz").exists()       # stopped before the end...
     training = json.loads(str(numpy.load(checkpoint)["__metadata__"]))["training"]
     assert 1 <= training["epoch"] < 6                   # ...and rank 0 saved where it was
@@ -159,6 +188,69 @@ def test_ctrl_c_in_one_process_stops_every_process_and_the_job_resumes_exactly(t
     first, second = numpy.load(tmp_path / "straight0.npz"), numpy.load(tmp_path / "final0.npz")
     for name in first.files:
         numpy.testing.assert_array_equal(first[name], second[name])
+
+
+@needs_mpi
+def test_ctrl_c_during_the_start_up_checks_stops_every_process_after_the_same_step(tmp_path):
+    finished = _mpirun("cpu", tmp_path, "--alone", "sigint_at_start")
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    for rank in (0, 1):
+        stopped = json.loads((tmp_path / f"alone{rank}.json").read_text())
+        assert stopped == "KeyboardInterrupt after 1 step(s)"
+
+
+@needs_mpi
+@pytest.mark.parametrize("case, error", [("exit", "SystemExit: 3"),
+                                         ("keyboard_interrupt", "KeyboardInterrupt")])
+def test_a_process_that_leaves_training_alone_ends_the_job(tmp_path, case, error):
+    finished = _mpirun("cpu", tmp_path, "--alone", case)    # no waiting: the default timeout
+    assert finished.returncode != 0
+    assert "zen: rank 1 of 2 failed; stopping every rank" in finished.stderr
+    assert f"\n{error}" in finished.stderr
+
+
+SHORT_TIMEOUT = {"ZEN_DISTRIBUTED_TIMEOUT": "5"}    # only where waiting in vain is expected
+
+
+@needs_mpi
+@pytest.mark.parametrize("case, environment, message", [
+    ("stall", SHORT_TIMEOUT, ("train, step 3 of epoch 1: rank 0 of 2 waited 5 s for the "
+                              "other processes in any_of_each")),
+    ("one_distributed", SHORT_TIMEOUT, "train: rank 0 of 2 waited 5 s for rank 1 in agree"),
+    ("hand_written_loop", None, ("Communicator: rank 0 of 2 waited 5 s for the other "
+                                 "processes in all_reduce")),   # Communicator(timeout=5)
+])
+def test_a_process_waiting_in_vain_gives_up_and_ends_the_job(tmp_path, case, environment,
+                                                             message):
+    finished = _mpirun("cpu", tmp_path, "--alone", case, environment=environment)
+    assert finished.returncode != 0
+    assert f"DistributedError: {message}: a process has stopped" in finished.stderr
+    assert "zen: rank 0 of 2 failed; stopping every rank" in finished.stderr
+
+
+def test_a_wait_gives_up_after_its_timeout_and_not_before_it_is_ready():
+    polls = []
+    assert wait(lambda: polls.append(None) or len(polls) == 50, 60) is True
+    assert len(polls) == 50
+    assert wait(lambda: False, 0.05) is False
+
+
+def test_the_timeout_is_a_positive_number_of_seconds(monkeypatch):
+    monkeypatch.delenv(TIMEOUT_VARIABLE, raising=False)
+    assert default_timeout() == DEFAULT_TIMEOUT
+    monkeypatch.setenv(TIMEOUT_VARIABLE, "2.5")
+    assert default_timeout() == 2.5
+    for text in ("soon", "0", "-1", "nan"):
+        monkeypatch.setenv(TIMEOUT_VARIABLE, text)
+        with pytest.raises(ArgumentError, match=rf"train: the environment variable "
+                                                rf"{TIMEOUT_VARIABLE} must be a number of "
+                                                rf"seconds > 0, got '?{text}"):
+            Model([Linear(2)]).train(numpy.ones((4, 3)), numpy.ones((4, 2)), verbose=False,
+                                     distributed=True)
+    for seconds in (0, -3, "60", True):
+        with pytest.raises(ArgumentError, match=r"Communicator: timeout must be a number of "
+                                                r"seconds > 0"):
+            Communicator("cpu", timeout=seconds)
 
 
 def test_distributed_training_without_a_launcher_says_how_to_start_it(monkeypatch):

@@ -6,6 +6,7 @@ import numpy
 import pytest
 
 from zen import Tensor
+from zen.errors import ArgumentError
 from zen.optim import SGD, Adam, AdamW, Momentum, OptimizerError, RMSProp
 
 GRADIENTS = [numpy.array([0.5, -1.0, 2.0]), numpy.array([0.1, 0.3, -0.2]),
@@ -111,9 +112,68 @@ def test_an_optimizer_needs_parameters():
         SGD([])
     with pytest.raises(OptimizerError, match="Adam: no parameters to update"):
         Adam(lr=0.1).step()
-    with pytest.raises(OptimizerError, match="lr must be positive"):
-        SGD(lr=-1.0)
     assert SGD(0.5).lr == 0.5 and math.isclose(Adam().lr, 1e-3)
+
+
+# Every setting of every optimiser, each with values that would divide by zero, run away to
+# infinity or NaN, or are not numbers at all.
+BAD_SETTINGS = [
+    (name, optimizer_class, setting, value, wanted)
+    for name, optimizer_class, settings in CASES
+    for setting in ["lr", *settings, *{"RMSProp": ["eps"], "Adam": ["betas", "eps"],
+                                        "AdamW": ["betas", "eps"]}.get(name, [])]
+    if setting != "lr" or name in ("SGD", "AdamW")
+    for value, wanted in {
+        "lr": [(-0.1, ">= 0"), (math.inf, "finite"), (math.nan, "finite"), ("0.1", r"\(str\)"),
+               (True, ">= 0"), (None, ">= 0")],
+        "eps": [(-1.0, ">= 0"), (math.inf, "finite"), ("1e-8", r"\(str\)")],
+        "weight_decay": [(-0.01, ">= 0"), (math.nan, "finite")],
+        "momentum": [(1.0, r"\[0, 1\)"), (-0.5, r"\[0, 1\)"), (math.nan, r"\[0, 1\)")],
+        "alpha": [(1, r"\[0, 1\)"), (1.5, r"\[0, 1\)"), ("0.9", r"\(str\)")],
+        "betas": [((1, 1), "two numbers"), ((0.9, 1.0), "two numbers"), ((-0.1, 0.9), "two"),
+                  ((0.9,), "two numbers"), (0.9, "two numbers"), (("0.9", "0.99"), "two")],
+    }[setting]]
+
+
+@pytest.mark.parametrize("name, optimizer_class, setting, value, wanted", BAD_SETTINGS,
+                         ids=[f"{c[0]}-{c[2]}={c[3]!r}" for c in BAD_SETTINGS])
+def test_a_setting_out_of_range_is_refused_by_name(name, optimizer_class, setting, value,
+                                                   wanted):
+    with pytest.raises(ArgumentError, match=rf"^{name}: {setting} must be .*{wanted}"):
+        optimizer_class([Tensor(START)], **{setting: value})
+    with pytest.raises(ArgumentError, match=rf"^{name}: {setting} must be"):
+        optimizer_class(**{setting: value})     # Optimizer(lr=...), parameters given later
+
+
+@pytest.mark.parametrize("name, optimizer_class, settings", CASES, ids=[c[0] for c in CASES])
+def test_a_zero_learning_rate_is_allowed_and_moves_nothing(name, optimizer_class, settings,
+                                                          device):
+    numpy.testing.assert_array_equal(_run(optimizer_class, device, **{**settings, "lr": 0}),
+                                     START)
+
+
+def test_zero_decay_rates_are_allowed_as_in_pytorch():
+    assert Momentum(momentum=0).momentum == 0.0
+    assert RMSProp(alpha=0, eps=0).settings() == {"lr": 0.01, "alpha": 0.0, "eps": 0.0}
+    assert AdamW(betas=(0, 0), eps=0, weight_decay=0).settings() == {
+        "lr": 0.001, "betas": (0.0, 0.0), "eps": 0.0, "weight_decay": 0.0}
+
+
+def test_settings_are_every_hyper_parameter_as_floats():
+    assert Adam(lr=1).settings() == {"lr": 1.0, "betas": (0.9, 0.999), "eps": 1e-8}
+    assert AdamW(0.5, betas=[0.8, 0.9]).settings() == {
+        "lr": 0.5, "betas": (0.8, 0.9), "eps": 1e-8, "weight_decay": 0.01}
+    assert Momentum(lr=0.1).settings() == {"lr": 0.1, "momentum": 0.9}
+    assert RMSProp().settings() == {"lr": 0.01, "alpha": 0.99, "eps": 1e-8}
+    assert SGD(numpy.float32(0.5)).settings() == {"lr": 0.5}
+    assert repr(Momentum(lr=0.1)) == "Momentum(lr=0.1, momentum=0.9)"
+
+
+@pytest.mark.parametrize("parameters", ["0.1", [1.0, 2.0], 3j],
+                         ids=["a string", "numbers", "a complex number"])
+def test_parameters_must_be_tensors(parameters):
+    with pytest.raises(OptimizerError, match=r"^SGD: parameters must be .*Tensors"):
+        SGD(parameters)
 
 
 def test_a_recorded_gradient_is_applied_by_value(device):

@@ -7,23 +7,36 @@ are summed across processes, a few flat buffers at a time (one collective per bu
 per parameter), so that every process takes the same step and keeps the same parameters.
 Arrays travel by MPI (mpi4py) for CPU tensors and by NCCL (CuPy) for CUDA tensors.
 
+No process waits forever for another: every MPI collective gives up after a timeout (a few
+minutes unless set) with a DistributedError that says where it waited, and a process that
+leaves training alone (an error, sys.exit(), a KeyboardInterrupt raised by its own code) ends
+the whole job through MPI_Abort. NCCL's collectives, asynchronous on the GPU, have no timeout.
+
 A ``Communicator`` also serves hand-written loops: ``broadcast`` parameters once, then
 ``average_gradients`` after each backward pass.
 """
 
+import atexit
 import contextlib
 import math
+import numbers
+import os
 import sys
 import time
 import traceback
 
 import backends
-from backends.collectives import any_of_each, launched_by_mpi, mpi_world
+from backends.collectives import CollectiveTimeout, TimedMPI, launched_by_mpi, mpi_world
 from zen import random
-from zen.errors import DistributedError
+from zen.errors import ArgumentError, DistributedError
 from zen.tensor import mark_modified
 
 BUCKET_BYTES = 25 * 2**20   # per collective; PyTorch's DDP uses the same default
+# Seconds a collective waits for the other processes, unless the environment variable or
+# Communicator(timeout=) says otherwise; PyTorch's process groups wait 10 to 30 minutes.
+DEFAULT_TIMEOUT = 300.0
+TIMEOUT_VARIABLE = "ZEN_DISTRIBUTED_TIMEOUT"
+ABORT_PAUSE = 0.2   # seconds between the message of a failed process and MPI_Abort
 
 
 def rank():
@@ -36,6 +49,25 @@ def size():
     return mpi_world().size if launched_by_mpi() else 1
 
 
+def default_timeout(who="Communicator"):
+    """The seconds a collective waits for the other processes: the environment variable
+    ZEN_DISTRIBUTED_TIMEOUT if set, else DEFAULT_TIMEOUT."""
+    text = os.environ.get(TIMEOUT_VARIABLE)
+    if text is None:
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = text
+    return _seconds(f"{who}: the environment variable {TIMEOUT_VARIABLE}", seconds)
+
+
+def _seconds(what, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+        raise ArgumentError(f"{what} must be a number of seconds > 0, got {value!r}")
+    return float(value)
+
+
 def shard(start, stop, rank, size):
     """Process ``rank``'s contiguous part of rows [start, stop); parts differ by at most one."""
     count = stop - start
@@ -44,40 +76,53 @@ def shard(start, stop, rank, size):
 
 class Communicator:
     """The processes of this MPI job, exchanging arrays of one device (``"cpu"``, ``"cuda"``,
-    ...); every method is collective: all processes call it, in the same order."""
+    ...); every method is collective: all processes call it, in the same order. An MPI
+    collective that the others do not join within ``timeout`` seconds (None: see
+    ``default_timeout``) raises DistributedError, and the job ends when this process does."""
 
-    def __init__(self, device="cpu", bucket_bytes=BUCKET_BYTES, who="Communicator"):
-        self._mpi = _world(who)
+    def __init__(self, device="cpu", bucket_bytes=BUCKET_BYTES, timeout=None,
+                 who="Communicator"):
+        self.timeout = (default_timeout(who) if timeout is None
+                        else _seconds(f"{who}: timeout", timeout))
+        self._mpi = TimedMPI(_world(who), self.timeout)
         self.rank, self.size = self._mpi.rank, self._mpi.size
         self.backend = backends.get_backend(device)
         self.bucket_bytes = bucket_bytes
         self.seconds = 0.0      # in collectives, waiting for slower processes included
         self._engine = None
         self._plans = {}        # (shapes, dtypes) -> buckets, worked out once
+        self._place = None      # where the processes are, for the message of a timeout
+        self._failure = None    # the DistributedError of a collective that timed out
+        self._together = None   # the last exception that every process raised together
 
     def barrier(self):
-        self._mpi.Barrier()
+        with self._waiting("barrier"):
+            self._mpi.barrier()
 
     def allgather(self, value):
         """Every process's ``value`` (a small picklable object), in rank order."""
-        return self._mpi.allgather(value)
+        with self._waiting("allgather"):
+            return self._mpi.allgather(value)
 
     def broadcast_object(self, value, root=0):
-        return self._mpi.bcast(value, root=root)
+        with self._waiting("broadcast_object"):
+            return self._mpi.bcast(value, root=root)
 
     def any_of_each(self, flags):
         """For each of ``flags``, whether it is true on any process."""
         if self.size == 1:
             return [bool(flag) for flag in flags]
         started = time.perf_counter()
-        result = any_of_each(self._mpi, flags)
+        with self._waiting("any_of_each"):
+            result = self._mpi.any_of_each(flags)
         self.seconds += time.perf_counter() - started
         return result
 
     def broadcast(self, tensors, root=0):
         """Set every tensor's value to rank ``root``'s, in place."""
-        arrays = self._exchange([tensor.value for tensor in tensors],
-                                lambda flat: self._collectives.broadcast(flat, root))
+        with self._waiting("broadcast"):
+            arrays = self._exchange([tensor.value for tensor in tensors],
+                                    lambda flat: self._collectives.broadcast(flat, root))
         for tensor, array in zip(tensors, arrays):
             tensor.value = array
             mark_modified(tensor)
@@ -89,7 +134,8 @@ class Communicator:
                 flat *= scale       # flat is a new buffer: no second one of its size
             return self._collectives.all_reduce_sum(flat)
 
-        return self._exchange(arrays, reduce)
+        with self._waiting("all_reduce"):
+            return self._exchange(arrays, reduce)
 
     def average_gradients(self, parameters, loss=None, share=None, present=None):
         """Replace each parameter's gradient by the mean over processes, weighted by each
@@ -123,37 +169,94 @@ class Communicator:
         failure = None
         try:
             yield
-        except Exception as error:      # noqa: BLE001 (every error must reach the others)
+        except BaseException as error:  # noqa: BLE001 (sys.exit() too must reach the others)
             failure = error
-        messages = self.allgather(None if failure is None
-                                  else f"{type(failure).__name__}: {failure}")
+        with self._waiting("agree", who):
+            messages = self._mpi.allgather(None if failure is None
+                                           else f"{type(failure).__name__}: {failure}")
         if failure is not None:
-            raise failure
+            raise self.together(failure)
         for other, message in enumerate(messages):
             if message is not None:
-                raise DistributedError(f"{who}: rank {other} of {self.size} failed, so every "
-                                       f"rank stops: {message}")
+                raise self.together(DistributedError(
+                    f"{who}: rank {other} of {self.size} failed, so every rank stops: "
+                    f"{message}"))
 
     def check_same(self, who, facts):
         """Raise the same DistributedError on every process unless all hold equal ``facts``
         (a dict: what -> value)."""
-        everyone = self.allgather(facts)
+        with self._waiting("check_same", who):
+            everyone = self._mpi.allgather(facts)
         for other, theirs in enumerate(everyone[1:], start=1):
             for what, value in everyone[0].items():
                 if theirs.get(what) != value:
-                    raise DistributedError(f"{who}: the processes disagree on {what}: "
-                                           f"{_difference(value, theirs.get(what), other)}; "
-                                           f"every process must build the same model and "
-                                           f"call {who} with data of the same shape")
+                    raise self.together(DistributedError(
+                        f"{who}: the processes disagree on {what}: "
+                        f"{_difference(value, theirs.get(what), other)}; every process must "
+                        f"build the same model and optimiser and call {who} with the same "
+                        f"settings and data of the same shape"))
+
+    @contextlib.contextmanager
+    def at(self, place):
+        """Name where the processes are (``"train, step 3 of epoch 1"``) in the message of a
+        collective that times out in the block."""
+        outer, self._place = self._place, place
+        try:
+            yield
+        finally:
+            self._place = outer
+
+    def together(self, error):
+        """Mark ``error`` as raised by every process at the same point (a failed check, an
+        agreed stop), so that ``abort_on_lone_exit`` lets it pass; return it."""
+        self._together = error
+        return error
+
+    @contextlib.contextmanager
+    def abort_on_lone_exit(self):
+        """Run the block; any exception that leaves it on this process alone (all but those
+        marked ``together``) ends every process of the job, since the others would wait
+        for this one in their next collective."""
+        try:
+            yield
+        except BaseException as error:
+            together, self._together = self._together, None
+            if self.size > 1 and error is not together:
+                self.abort(error)
+            raise
 
     def abort(self, error):
         """Stop every process of the job after ``error`` here, rather than leave the others
         waiting for this one forever."""
-        print(f"zen: rank {self.rank} of {self.size} failed; stopping every rank",
-              file=sys.stderr)
-        traceback.print_exception(error)
+        sys.stderr.write(f"zen: rank {self.rank} of {self.size} failed; stopping every "
+                         f"rank\n{''.join(traceback.format_exception(error))}")
         sys.stderr.flush()
-        self._mpi.Abort(1)
+        # The launcher stops passing on output once MPI_Abort is called: give it the time
+        # to pass on the message first.
+        time.sleep(ABORT_PAUSE)
+        self._mpi.abort(1)
+
+    @contextlib.contextmanager
+    def _waiting(self, collective, who="Communicator"):
+        """Run a collective: refused once one has timed out (the processes no longer call
+        them in step); a timeout becomes a DistributedError saying where this process
+        waited and for whom, and the job ends when this process does."""
+        if self._failure is not None:
+            raise DistributedError(f"{collective}: an earlier collective gave up waiting "
+                                   f"({self._failure}); the job must stop")
+        try:
+            yield
+        except CollectiveTimeout as timeout:
+            self._failure = DistributedError(
+                f"{self._place or who}: rank {self.rank} of {self.size} {timeout} in "
+                f"{collective}: a process has stopped, is stuck, or is not in this "
+                f"collective (distributed=True on one process only?), so the job stops; to "
+                f"wait longer, set Communicator(device, timeout=seconds) or "
+                f"{TIMEOUT_VARIABLE}=seconds")
+            # However this process leaves now, the job must end: the others may be stuck,
+            # and MPI_Finalize could wait for them forever.
+            atexit.register(self.abort, self._failure)
+            raise self._failure from None
 
     @property
     def _collectives(self):
@@ -248,13 +351,17 @@ def start_training(comm, model, facts):
     """Make sure every process is about to train alike (``facts``, the model's device and
     its parameter shapes), then start all from rank 0's parameters and random state."""
     parameters = model.named_parameters()
-    comm.check_same("train", {**facts, "the model's device": model.device, "parameters": {
-        name: (tuple(p.shape), str(p.dtype)) for name, p in parameters.items()}})
-    if comm.backend is not model.backend:
-        raise DistributedError(f"train: the communicator exchanges {comm.backend.name} "
-                               f"arrays but the model is on {model.device}")
-    comm.broadcast(list(parameters.values()))
-    share_random_state(comm)
+    with comm.at("train, starting"):
+        comm.check_same("train", {
+            **facts, "the model's device": model.device,
+            "the communicator's device": comm.backend.name, "parameters": {
+                name: (tuple(p.shape), str(p.dtype)) for name, p in parameters.items()}})
+        if comm.backend is not model.backend:     # so on every process, after check_same
+            raise comm.together(DistributedError(
+                f"train: the communicator exchanges {comm.backend.name} arrays but the "
+                f"model is on {model.device}"))
+        comm.broadcast(list(parameters.values()))
+        share_random_state(comm)
 
 
 def share_random_state(comm):

@@ -41,7 +41,8 @@ class DeviceMismatchError(ZenError, ValueError):
 
 class DistributedError(ZenError, RuntimeError):
     """Distributed training used wrongly: no MPI launcher, or processes that disagree (model
-    shapes, data, devices); raised on every process of the job alike."""
+    shapes, optimiser settings, data, devices), raised on every process of the job alike; or
+    a collective that waited past its timeout for processes that never came."""
 
 
 class DtypeError(ZenError, TypeError):

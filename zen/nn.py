@@ -459,7 +459,7 @@ class Model:
         step (a step sees ``batch_size`` times the number of processes), gradients are
         averaged across processes before each optimiser step, and only rank 0 prints and
         writes the checkpoint. A ``zen.distributed.Communicator`` in place of True is used
-        as it is (to read its ``seconds`` in collectives, say).
+        as it is (to read its ``seconds`` in collectives, or to set its ``timeout``).
 
         Every argument is checked first (``ArgumentError`` names the one that is wrong), and
         so is the data, the validation data too, once per call: NaN or Inf, counts that
@@ -472,25 +472,31 @@ class Model:
         if comm is True:
             comm = _distributed.communicator(self.backend)
         step_rows = batch_size * (comm.size if comm else 1)
-        with comm.agree("train") if comm else contextlib.nullcontext():
-            x, y, loss_fn, validation_data = self._prepared(x, y, loss_fn, validation_data)
-            optimizer = optimizer if optimizer is not None else _default_optimizer()
-            state = _TrainingState()
-            run = _checkpoint.RunFacts(x, y, step_rows)
-            if checkpoint and resume and os.path.exists(checkpoint):
-                state = self._resume(checkpoint, optimizer, run)
-        if comm:
-            _distributed.start_training(comm, self, {
-                "the shape of x": tuple(x.shape), "the shape of y": tuple(y.shape),
-                "epochs": epochs, "batch_size": batch_size, "shuffle": shuffle,
-                "where training resumes": (state.epoch, state.batch),
-                "the optimiser": type(optimizer).__name__})
-            verbose = verbose and comm.rank == 0
-            checkpoint = checkpoint if comm.rank == 0 else None
-        steps = max(1, math.ceil(x.shape[0] / step_rows))
-        self._set_training(True)
-        try:
-            with _interrupts_between_steps() as interrupted:
+        # Ctrl-C is held from the start, so that one during the start-up checks also stops
+        # every process after the same step; any other way out of train on one process alone
+        # ends the whole job rather than leave the others waiting for it.
+        with _interrupts_between_steps() as interrupted, \
+                comm.abort_on_lone_exit() if comm else contextlib.nullcontext():
+            with comm.agree("train") if comm else contextlib.nullcontext():
+                x, y, loss_fn, validation_data = self._prepared(x, y, loss_fn,
+                                                                validation_data)
+                optimizer = optimizer if optimizer is not None else _default_optimizer()
+                state = _TrainingState()
+                run = _checkpoint.RunFacts(x, y, step_rows)
+                if checkpoint and resume and os.path.exists(checkpoint):
+                    state = self._resume(checkpoint, optimizer, run)
+            if comm:
+                _distributed.start_training(comm, self, {
+                    "the shape of x": tuple(x.shape), "the shape of y": tuple(y.shape),
+                    "epochs": epochs, "batch_size": batch_size, "shuffle": shuffle,
+                    "where training resumes": (state.epoch, state.batch),
+                    "the optimiser": type(optimizer).__name__,
+                    "the optimiser's settings": optimizer.settings()})
+                verbose = verbose and comm.rank == 0
+                checkpoint = checkpoint if comm.rank == 0 else None
+            steps = max(1, math.ceil(x.shape[0] / step_rows))
+            self._set_training(True)
+            try:
                 while state.epoch < epochs:
                     started = time.perf_counter()
                     self._train_epoch(x, y, loss_fn, optimizer, step_rows, steps, shuffle,
@@ -503,17 +509,13 @@ class Model:
                     if checkpoint:
                         self._save_training(checkpoint, optimizer, state, run)
                     if _stopping(interrupted, comm):    # Ctrl-C in validation or saving
-                        raise KeyboardInterrupt
-        except KeyboardInterrupt:
-            if checkpoint:
-                self._save_training(checkpoint, optimizer, state, run)
-            raise
-        except Exception as error:
-            if comm and comm.size > 1:
-                comm.abort(error)
-            raise
-        finally:
-            self._set_training(False)
+                        raise comm.together(KeyboardInterrupt()) if comm else KeyboardInterrupt
+            except KeyboardInterrupt:
+                if checkpoint:
+                    self._save_training(checkpoint, optimizer, state, run)
+                raise
+            finally:
+                self._set_training(False)
         return state.history
 
     def _train_epoch(self, x, y, loss_fn, optimizer, step_rows, steps, shuffle, state,
@@ -523,7 +525,8 @@ class Model:
         count = x.shape[0]
         if state.order is None:
             if comm:
-                _distributed.share_random_state(comm)
+                with comm.at(f"train, start of epoch {state.epoch + 1}"):
+                    _distributed.share_random_state(comm)
             state.order = self._order(count, shuffle)
             state.generator = random.generator().get_state()
         progress = tqdm(range(state.batch, steps), desc=f"epoch {state.epoch + 1}",
@@ -540,10 +543,11 @@ class Model:
                 loss = loss.value
             parameters = self._parameters()
             if comm:    # all stop after this step, or none; one collective for both flags
-                stopping, *present = comm.any_of_each(
-                    [interrupted()] + [p.gradient is not None for p in parameters])
-                loss = comm.average_gradients(parameters, loss, (stop - start) / (last - first),
-                                              present)
+                with comm.at(f"train, step {step + 1} of epoch {state.epoch + 1}"):
+                    stopping, *present = comm.any_of_each(
+                        [interrupted()] + [p.gradient is not None for p in parameters])
+                    loss = comm.average_gradients(parameters, loss,
+                                                  (stop - start) / (last - first), present)
             else:
                 stopping = interrupted()
             optimizer.step(parameters)
@@ -551,8 +555,8 @@ class Model:
             state.batch = step + 1
             state.generator = random.generator().get_state()
             state.total = loss if state.total is None else state.total + loss
-            if stopping:
-                raise KeyboardInterrupt
+            if stopping:    # on every process after this same step
+                raise comm.together(KeyboardInterrupt()) if comm else KeyboardInterrupt
             if log_every and (step + 1) % log_every == 0:
                 progress.set_postfix(loss=f"{state.loss_so_far():.4f}")
         progress.close()

@@ -2,6 +2,8 @@
 no graph; the state (moments, velocities) lives beside the parameters on that device."""
 
 import math
+import numbers
+from collections.abc import Iterable
 
 from zen.errors import ArgumentError
 from zen.tensor import Tensor, mark_modified
@@ -16,15 +18,30 @@ class Optimizer:
     let ``Model.train`` say which parameters to update."""
 
     def __init__(self, parameters=None, lr=0.01):
-        if isinstance(parameters, (int, float)):
+        if _is_number(parameters):
             parameters, lr = None, parameters
-        if not lr > 0:
-            raise OptimizerError(f"{type(self).__name__}: lr must be positive, got {lr}")
-        self.parameters = None if parameters is None else list(parameters)
-        if self.parameters is not None and not self.parameters:
-            raise OptimizerError(f"{type(self).__name__}: got an empty list of parameters")
-        self.lr = lr
+        self._setting_names = []
+        self._set(lr=lr)
+        self.parameters = None if parameters is None else self._checked_parameters(parameters)
         self.state = {}     # parameter -> its arrays (moments and the like) and counters
+
+    def _set(self, **settings):
+        """Check and keep hyper-parameters (``lr=0.1``, ``betas=(0.9, 0.999)``...): each must
+        be a finite number in its range, or OptimizerError names it; values become floats."""
+        for name, value in settings.items():
+            checked = _SETTING_RULES[name](type(self).__name__, name, value)
+            setattr(self, name, checked)
+            if name not in self._setting_names:
+                self._setting_names.append(name)
+
+    def settings(self):
+        """The hyper-parameters, ``{"lr": 0.001, "betas": (0.9, 0.999), ...}``: what two
+        processes of one job must agree on."""
+        return {name: getattr(self, name) for name in self._setting_names}
+
+    def __repr__(self):
+        settings = ", ".join(f"{name}={value!r}" for name, value in self.settings().items())
+        return f"{type(self).__name__}({settings})"
 
     def step(self, parameters=None):
         """Update every parameter that has a gradient."""
@@ -44,6 +61,19 @@ class Optimizer:
 
     def update(self, parameter, gradient, state):
         raise NotImplementedError
+
+    def _checked_parameters(self, parameters):
+        if isinstance(parameters, (str, bytes)) or not isinstance(parameters, Iterable):
+            raise OptimizerError(f"{type(self).__name__}: parameters must be a list of "
+                                 f"Tensors (or the learning rate), got {parameters!r}")
+        parameters = list(parameters)
+        if not parameters:
+            raise OptimizerError(f"{type(self).__name__}: got an empty list of parameters")
+        for parameter in parameters:
+            if not isinstance(parameter, Tensor):
+                raise OptimizerError(f"{type(self).__name__}: parameters must be Tensors, got "
+                                     f"{parameter!r} ({type(parameter).__name__})")
+        return parameters
 
     def _parameters(self, parameters):
         parameters = self.parameters if parameters is None else parameters
@@ -67,6 +97,42 @@ class Optimizer:
                 value if isinstance(value, int) else parameter.backend.asarray(value))
 
 
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _at_least_zero(who, name, value):
+    """``value`` as a float, if a finite number >= 0 (lr=0 is allowed, as in PyTorch)."""
+    if not _is_number(value) or not 0 <= value < math.inf:
+        raise _refusal(who, name, "a finite number >= 0", value)
+    return float(value)
+
+
+def _fraction(who, name, value):
+    """``value`` as a float, if a number in [0, 1) (a decay rate: 1 would never forget)."""
+    if not _is_number(value) or not 0 <= value < 1:
+        raise _refusal(who, name, "a number in [0, 1)", value)
+    return float(value)
+
+
+def _fractions(who, name, value):
+    """A pair of decay rates, each in [0, 1), as a tuple of floats."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2 or \
+            not all(_is_number(beta) and 0 <= beta < 1 for beta in value):
+        raise _refusal(who, name, "two numbers in [0, 1)", value)
+    return tuple(float(beta) for beta in value)
+
+
+def _refusal(who, name, wanted, value):
+    plain = _is_number(value) or isinstance(value, (tuple, list))
+    kind = "" if plain else f" ({type(value).__name__})"     # '0.1' (str) is not a number
+    return OptimizerError(f"{who}: {name} must be {wanted}, got {value!r}{kind}")
+
+
+_SETTING_RULES = {"lr": _at_least_zero, "eps": _at_least_zero, "weight_decay": _at_least_zero,
+                  "momentum": _fraction, "alpha": _fraction, "betas": _fractions}
+
+
 def _zeros(state, name, parameter):
     if name not in state:
         state[name] = parameter.backend.xp.zeros_like(parameter.value)
@@ -85,7 +151,7 @@ class Momentum(Optimizer):
 
     def __init__(self, parameters=None, lr=0.01, momentum=0.9):
         super().__init__(parameters, lr)
-        self.momentum = momentum
+        self._set(momentum=momentum)
 
     def update(self, parameter, gradient, state):
         velocity = _zeros(state, "velocity", parameter)
@@ -99,7 +165,7 @@ class RMSProp(Optimizer):
 
     def __init__(self, parameters=None, lr=0.01, alpha=0.99, eps=1e-8):
         super().__init__(parameters, lr)
-        self.alpha, self.eps = alpha, eps
+        self._set(alpha=alpha, eps=eps)
 
     def update(self, parameter, gradient, state):
         square = _zeros(state, "square", parameter)
@@ -113,7 +179,7 @@ class Adam(Optimizer):
 
     def __init__(self, parameters=None, lr=0.001, betas=(0.9, 0.999), eps=1e-8):
         super().__init__(parameters, lr)
-        self.betas, self.eps = betas, eps
+        self._set(betas=betas, eps=eps)
 
     def update(self, parameter, gradient, state):
         beta1, beta2 = self.betas
@@ -135,7 +201,7 @@ class AdamW(Adam):
     def __init__(self, parameters=None, lr=0.001, betas=(0.9, 0.999), eps=1e-8,
                  weight_decay=0.01):
         super().__init__(parameters, lr, betas, eps)
-        self.weight_decay = weight_decay
+        self._set(weight_decay=weight_decay)
 
     def update(self, parameter, gradient, state):
         parameter.value *= 1 - self.lr * self.weight_decay
