@@ -34,8 +34,10 @@ class NumPyBackend(Backend):
         return numpy.dtype(name)
 
     def is_private(self, array):
-        return (type(array) is numpy.ndarray and array.base is None
-                and array.flags.c_contiguous and array.flags.writeable)
+        if type(array) is not numpy.ndarray or array.base is not None:
+            return False
+        flags = array.flags
+        return flags.c_contiguous and flags.writeable
 
     def _scatter_add(self, target, key, values):
         if self.repeats_possible(key):

@@ -132,12 +132,7 @@ def max_pool2d(x, kernel_size, stride=None):
     """The largest value of each ``kernel_size`` window of an NCHW input. As in PyTorch, the
     gradient goes to the window's first largest element (row by row), not shared among ties
     (an all-zero window after a ReLU is common)."""
-    windows = _pool_windows("max_pool2d", x, kernel_size, stride)
-    flat = reshape(windows, windows.shape[:4] + (-1,))
-    xp = flat.backend.xp
-    first = ops.argmax(flat, axis=-1, keepdims=True).value
-    chosen = first == xp.arange(flat.shape[-1], device=flat.backend.native_device)
-    return ops.sum(ops.where(chosen, flat, 0.0), axis=-1)
+    return ops.max_pool(_pool_windows("max_pool2d", x, kernel_size, stride))
 
 
 def avg_pool2d(x, kernel_size, stride=None):

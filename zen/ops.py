@@ -431,6 +431,14 @@ def _fold_windows(xp, windows, shape, stride):
     return out
 
 
+def _first_maximum(xp, windows):
+    """Where each window's first largest element is, row by row: a bool mask shaped like
+    ``windows`` (N, C, OH, OW, KH, KW)."""
+    flat = xp.reshape(windows, tuple(windows.shape[:4]) + (-1,))
+    first = xp.argmax(flat, axis=4, keepdims=True)
+    return xp.reshape(first == xp.arange(flat.shape[4], device=windows.device), windows.shape)
+
+
 # Convolution building blocks (zen.functional builds conv2d and pooling from them).
 _pad_op = defop("pad", _pad,
                 lambda F, g, ans, x, widths: g[_interior(x.shape, widths)])
@@ -440,6 +448,14 @@ _sliding_windows_op = defop("sliding_windows", _sliding_windows,
 _fold_windows_op = defop("fold_windows", _fold_windows,
                          lambda F, g, ans, windows, shape, stride:
                              F.sliding_windows(g, window=windows.shape[-2:], stride=stride))
+_first_maximum_op = defop("first_maximum", _first_maximum)
+# The largest value of each window; as PyTorch's max pooling, its gradient goes to the first
+# largest element only.
+max_pool = defop("max_pool", lambda xp, windows: xp.max(windows, axis=(4, 5)),
+                 lambda F, g, ans, windows:
+                     F.where(F.first_maximum(windows), F.reshape(g, tuple(g.shape) + (1, 1)),
+                             0.0),
+                 dtypes=numeric)
 
 
 # Public functions for the primitives that take settings: the argument handling users expect.
