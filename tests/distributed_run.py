@@ -24,7 +24,7 @@ import numpy
 
 import zen
 from zen.distributed import Communicator, shard
-from zen.nn import Dropout, Layer, Linear, Model, ReLU
+from zen.nn import Dropout, Layer, Linear, Model, ReLU, Tanh
 
 
 # 149 rows in steps of 2 x 16: the last step's shares are 10 and 11 rows, so with dropout the
@@ -157,6 +157,15 @@ def main(device, outdir):
                          checkpoint=os.path.join(outdir, f"checkpoint{rank}.npz")),
         "mismatched_model": refused(lambda: model(device, width=16 + rank).train(
             x, y, loss_fn=zen.loss.softmax_cross_entropy, verbose=False, distributed=True)),
+        "other_activation": refused(lambda: Model(
+            [Linear(16), ReLU() if rank == 0 else Tanh(), Linear(3)], device=device).train(
+            x, y, loss_fn=zen.loss.softmax_cross_entropy, verbose=False, distributed=True)),
+        "validation_on_one_rank": refused(lambda: model(device).train(
+            x, y, loss_fn=zen.loss.softmax_cross_entropy, verbose=False, distributed=True,
+            validation_data=(x, y) if rank == 1 else None)),
+        "checkpoint_on_one_rank": refused(lambda: model(device).train(
+            x, y, loss_fn=zen.loss.softmax_cross_entropy, verbose=False, distributed=True,
+            checkpoint=os.path.join(outdir, "one-rank.npz") if rank == 1 else None)),
         "mismatched_data": refused(lambda: model(device).train(
             x[:100 + rank], y[:100 + rank], loss_fn=zen.loss.softmax_cross_entropy,
             verbose=False, distributed=True)),
@@ -189,12 +198,13 @@ def resume(device, outdir, checkpoint, slow):
 
 
 class SigintOnFirstCall(Layer):
-    """Sends this process a SIGINT the first time it runs: in train's start-up checks."""
+    """Sends rank 1 a SIGINT the first time it runs: in train's start-up checks. Every rank
+    has it, so that the processes' layers agree."""
 
     sent = False
 
     def forward(self, x):
-        if not self.sent:
+        if not self.sent and zen.distributed.rank() == 1:
             self.sent = True
             os.kill(os.getpid(), signal.SIGINT)
         return x
@@ -232,8 +242,7 @@ def alone(device, outdir, case):
     settings = {"epochs": 2, "batch_size": 16, "optimizer": zen.optim.SGD(lr=0.1),
                 "verbose": False}
     if case == "sigint_at_start":
-        if rank == 1:
-            net.layers.append(SigintOnFirstCall())     # no weights: names stay
+        net.layers.append(SigintOnFirstCall())     # no weights: names stay
         calls = []
         try:
             net.train(x, y, loss_fn=lambda *pair: calls.append(None) or

@@ -246,6 +246,8 @@ CASES = [
     ("another model's checkpoint", _other_model_file, CheckpointError, r"units.: 5.*units.: 3"),
     ("unwritable checkpoint path", lambda s: s.model.save(s.directory / "missing" / "model.npz"),
      CheckpointError, r"save: cannot write .*missing/model.npz"),
+    ("checkpoint path of no kind", lambda s: Model.load(None), ArgumentError,
+     r"load: a checkpoint path must be a str or a pathlib.Path, got NoneType None"),
     ("checkpoint path is a directory", lambda s: s.model.save(s.directory), CheckpointError,
      r"save: cannot write"),
     ("resume with another optimiser", _resume_with_another_optimizer, CheckpointError,

@@ -133,7 +133,10 @@ def test_only_rank_0_writes_the_checkpoint(job):
 
 
 @pytest.mark.parametrize("case, expected", [
-    ("mismatched_model", ["parameters", "(6, 16)", "(6, 17)", "rank 1"]),
+    ("mismatched_model", ["the layers", "'units': 16", "'units': 17", "rank 1"]),
+    ("other_activation", ["the layers", "'ReLU'", "'Tanh'", "rank 1"]),
+    ("validation_on_one_rank", ["the validation data's shapes", "rank 1"]),
+    ("checkpoint_on_one_rank", ["whether rank 0 writes a checkpoint", "rank 1"]),
     ("mismatched_data", ["the shape of x", "(100, 6)", "(101, 6)"]),
     ("model_on_another_device", ["the model's device", "rank 1"]),
     ("other_optimiser_settings", ["the optimiser's settings",

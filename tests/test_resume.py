@@ -114,14 +114,14 @@ def stopped(tmp_path_factory):
     return directory
 
 
-def _resume_refused(checkpoint, message, x=None, y=None):
+def _resume_refused(checkpoint, message, x=None, y=None, lr=0.01):
     """Resuming from ``checkpoint`` (on ``x``, ``y`` or the run's data) is refused with
     ``message`` and leaves the model, the optimiser and zen's random numbers as they were."""
     x_run, y_run = data()
     zen.seed(7)
     model = network()
     model(x_run[:1])
-    optimizer = zen.optim.Adam(lr=0.01)
+    optimizer = zen.optim.Adam(lr=lr)
     before = {name: p.numpy().copy() for name, p in model.named_parameters().items()}
     generator = zen.random.generator().get_state()
     with pytest.raises(CheckpointError, match=message):
@@ -155,6 +155,24 @@ def test_resuming_on_other_data_is_refused_before_anything_changes(stopped, when
                     r"start from its "
                     r"weights: model.load_weights\(path\), then train with resume=False",
                     *edit(*data()))
+
+
+def test_resuming_with_other_optimiser_settings_is_refused(stopped):
+    _resume_refused(str(stopped / "mid-epoch.npz"),
+                    r"was trained with Adam \{.*'lr': 0.01.*\}, not \{.*'lr': 0.5", lr=0.5)
+
+
+def test_a_refused_resume_leaves_an_unbuilt_model_and_the_generator_as_they_were(stopped):
+    x, y = data()
+    zen.seed(7)
+    model = network()
+    generator = zen.random.generator().get_state()
+    with pytest.raises(CheckpointError, match="was trained on"):
+        model.train(x[:150], y[:150], epochs=EPOCHS, loss_fn=zen.loss.softmax_cross_entropy,
+                    optimizer=zen.optim.Adam(lr=0.01), checkpoint=str(stopped / "mid-epoch.npz"),
+                    resume=True, **SETTINGS)
+    assert not model.built
+    assert zen.random.generator().get_state() == generator
 
 
 def _edit_training(source, target, edit):
@@ -234,6 +252,10 @@ TAMPERED = [
     ("zero step size", _state("step_rows", 0), r"step_rows should be a whole number >= 1"),
     ("no facts of the data", lambda info, training, arrays: training.pop("data"),
      r"training lacks data"),
+    ("no optimiser settings", lambda info, training, arrays: training.pop("settings"),
+     r"training lacks settings"),
+    ("other optimiser settings", lambda info, training, arrays: training["settings"].update(
+        lr=0.5), r"was trained with Adam \{.*'lr': 0.5"),
     ("facts of the data as text",
      lambda info, training, arrays: training["data"].update(x="big"),
      r"training.data.x should be an object"),
@@ -257,10 +279,12 @@ def test_a_tampered_training_state_is_refused_before_anything_changes(stopped, t
 
 
 def _version_1(info, training, arrays):
-    """What zen's format version 1 wrote: no input shape, no facts of the data."""
+    """What zen's format version 1 wrote: no input shape, no facts of the data, no optimiser
+    settings."""
     info.pop("input_shape")
     info["version"] = 1
     training.pop("data")
+    training.pop("settings")
 
 
 def test_a_version_1_checkpoint_resumes_between_epochs(stopped, tmp_path):

@@ -181,7 +181,9 @@ def test_an_unbuilt_model_says_how_to_build_it(device):
     ((4, -1), ArgumentError, r"build: input_shape"),
     (("64",), ArgumentError, r"build: input_shape"),
     ((4,), ShapeMismatchError, r"RNN: needs input \(batch, time, features\), got \(1, 4\)"),
-], ids=["int", "zero", "negative", "string", "wrong rank"])
+    ((), ArgumentError, r"build: input_shape .* got \(\)"),
+    ((10 ** 12, 10 ** 12), ArgumentError, r"build: one example of input_shape .* does not fit"),
+], ids=["int", "zero", "negative", "string", "wrong rank", "empty", "huge"])
 def test_build_refuses_shapes_that_cannot_work_and_stays_unbuilt(input_shape, error, message,
                                                                  device):
     model = Model([RNN(2, 3), Linear(1)], device=device)
@@ -213,6 +215,10 @@ BAD_SETTINGS = [
      r"train: validation_data must be a pair \(x, y\), got an object of type ndarray"),
     ("validation triple", dict(validation_data=(X, Y, Y)),
      r"train: validation_data must be a pair \(x, y\), got a tuple of 3"),
+    ("checkpoint 5", dict(checkpoint=5), r"train: a checkpoint path must be a str .* got int 5"),
+    ("resume 'yes'", dict(resume="yes"), r"train: resume must be True or False, got 'yes'"),
+    ("distributed 'yes'", dict(distributed="yes"),
+     r"train: distributed must be True, False or a zen.distributed.Communicator, got 'yes'"),
 ]
 
 

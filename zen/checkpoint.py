@@ -29,7 +29,7 @@ import re
 
 import backends
 from zen import random
-from zen.errors import CheckpointError
+from zen.errors import ArgumentError, CheckpointError
 from zen.tensor import Tensor, get_default_dtype, mark_modified
 
 FORMAT = "zen.Model"
@@ -65,6 +65,7 @@ def save(model, path, training=None, extra_arrays=()):
     """Write ``model``'s weights, buffers and settings (and a ``training`` state with its
     ``extra_arrays``, ``(name, host array)`` pairs) to ``path``, atomically and one array at
     a time."""
+    path = checked_path("save", path)
     if not model.named_parameters():
         raise CheckpointError("save: the model has no parameters yet; call it on a batch "
                               "(or train it) first")
@@ -97,8 +98,8 @@ def save_training(model, path, optimizer, state, run):
     generator = random.generator().get_state() if state.order is None else state.generator
     training = {"epoch": state.epoch, "batch": state.batch, "partial": state.loss_sum(),
                 "history": state.history, "optimizer": type(optimizer).__name__,
-                "counters": counters, "generator": generator, "step_rows": run.step_rows,
-                "data": run.data}
+                "settings": optimizer.settings(), "counters": counters,
+                "generator": generator, "step_rows": run.step_rows, "data": run.data}
     host = ((name, model.backend.to_host(value)) for name, value in arrays)
     save(model, path, training, host)
 
@@ -211,8 +212,18 @@ class _File:
                                   f"{error}") from error
 
 
+def checked_path(who, path):
+    """``path`` (a str or os.PathLike naming a file) as a str, or ArgumentError."""
+    try:
+        return os.fsdecode(os.fspath(path))
+    except TypeError:
+        raise ArgumentError(f"{who}: a checkpoint path must be a str or a pathlib.Path, got "
+                            f"{type(path).__name__} {path!r:.60}") from None
+
+
 @contextlib.contextmanager
 def _open(path, who):
+    path = checked_path(who, path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{who}: no checkpoint at {path}")
     try:
@@ -432,6 +443,12 @@ def _check_run(file, training, optimizer, run):
     if training["optimizer"] != type(optimizer).__name__:
         raise CheckpointError(f"train: {file.path} was trained with {training['optimizer']}, "
                               f"not {type(optimizer).__name__}")
+    settings = json.loads(json.dumps(optimizer.settings()))
+    if file.version > 1 and training["settings"] != settings:
+        raise CheckpointError(f"train: {file.path} was trained with {training['optimizer']} "
+                              f"{training['settings']}, not {settings}; a checkpoint resumes "
+                              f"only the run that wrote it (to change the optimiser, start "
+                              f"from its weights: model.load_weights(path), resume=False)")
     if file.version > 1 and training["data"] != run.data:
         raise CheckpointError(
             f"train: {file.path} was trained on {_data_text(training['data'])}, not on this "
@@ -570,7 +587,8 @@ _TRAINING_FIELDS = {"epoch": _COUNT, "batch": _COUNT, "partial": _NUMBER,
                     "counters": _mapping_of(_COUNT), "generator": _ANY}
 _TRAINING = {           # version -> (required fields, optional fields)
     1: (_TRAINING_FIELDS, {"step_rows": _POSITIVE}),
-    2: ({**_TRAINING_FIELDS, "step_rows": _POSITIVE, "data": _OBJECT}, {}),
+    2: ({**_TRAINING_FIELDS, "step_rows": _POSITIVE, "data": _OBJECT, "settings": _OBJECT},
+        {}),
 }
 _DATA = {"examples": _COUNT, "x": _OBJECT, "y": _OBJECT}
 _ARRAY = {"shape": _list_of(_COUNT), "dtype": _TEXT}

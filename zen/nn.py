@@ -467,7 +467,8 @@ class Model:
         the data and builds the model but takes no step, as Keras's ``fit`` does.
         """
         _check_train_arguments(epochs, loss_fn, optimizer, batch_size, shuffle,
-                               validation_data, verbose, log_every)
+                               validation_data, verbose, log_every, checkpoint, resume,
+                               distributed)
         comm = distributed or None
         if comm is True:
             comm = _distributed.communicator(self.backend)
@@ -477,7 +478,9 @@ class Model:
         # ends the whole job rather than leave the others waiting for it.
         with _interrupts_between_steps() as interrupted, \
                 comm.abort_on_lone_exit() if comm else contextlib.nullcontext():
-            with comm.agree("train") if comm else contextlib.nullcontext():
+            # A refused resume leaves the layers unbuilt and zen's generator as they were.
+            with comm.agree("train") if comm else contextlib.nullcontext(), \
+                    _undone_on_failure(self.layers):
                 x, y, loss_fn, validation_data = self._prepared(x, y, loss_fn,
                                                                 validation_data)
                 optimizer = optimizer if optimizer is not None else _default_optimizer()
@@ -491,7 +494,12 @@ class Model:
                     "epochs": epochs, "batch_size": batch_size, "shuffle": shuffle,
                     "where training resumes": (state.epoch, state.batch),
                     "the optimiser": type(optimizer).__name__,
-                    "the optimiser's settings": optimizer.settings()})
+                    "the optimiser's settings": optimizer.settings(),
+                    "the layers": _checkpoint.layer_specs(self, "train"),
+                    "the validation data's shapes": None if validation_data is None else
+                    [tuple(data.shape) for data in validation_data],
+                    "whether rank 0 writes a checkpoint": bool(checkpoint),
+                    "resume": resume})
                 verbose = verbose and comm.rank == 0
                 checkpoint = checkpoint if comm.rank == 0 else None
             steps = max(1, math.ceil(x.shape[0] / step_rows))
@@ -621,15 +629,19 @@ class Model:
         return state
 
     def _build(self, who, input_shape):
-        if not isinstance(input_shape, (tuple, list)) or not all(
+        if not isinstance(input_shape, (tuple, list)) or not input_shape or not all(
                 isinstance(size, numbers.Integral) and not isinstance(size, bool) and size > 0
                 for size in input_shape):
             raise ArgumentError(f"{who}: input_shape must be a tuple of positive ints, one "
                                 f"example's shape without the batch axis, such as (64,), got "
                                 f"{_described(input_shape)}")
         dtype = self.backend.dtype(get_default_dtype())
-        example = self.backend.xp.zeros((1, *map(int, input_shape)), dtype=dtype,
-                                        device=self.backend.native_device)
+        try:
+            example = self.backend.xp.zeros((1, *map(int, input_shape)), dtype=dtype,
+                                            device=self.backend.native_device)
+        except (MemoryError, ValueError):   # NumPy: "array is too big"
+            raise ArgumentError(f"{who}: one example of input_shape {tuple(input_shape)} does "
+                                f"not fit in memory") from None
         self.predict(constant(example, self.backend))   # as a first call would, in inference
         return self
 
@@ -764,9 +776,15 @@ def _stopping(interrupted, comm):
 
 
 def _check_train_arguments(epochs, loss_fn, optimizer, batch_size, shuffle, validation_data,
-                           verbose, log_every):
+                           verbose, log_every, checkpoint, resume, distributed):
     """ArgumentError naming the first of ``train``'s settings that cannot work."""
     _integer("train", "epochs", epochs, minimum=0)
+    _flag("train", "resume", resume)
+    if checkpoint is not None:
+        _checkpoint.checked_path("train", checkpoint)
+    if not isinstance(distributed, (bool, _distributed.Communicator)):
+        raise ArgumentError(f"train: distributed must be True, False or a "
+                            f"zen.distributed.Communicator, got {_described(distributed)}")
     _integer("train", "batch_size", batch_size, minimum=1)
     _integer("train", "log_every", log_every, minimum=0)
     _flag("train", "shuffle", shuffle)
