@@ -66,13 +66,18 @@ def is_classification(loss_fn):
 def trusting_labels(loss_fn):
     """``loss_fn`` told that its class labels are checked, where it takes ``labels_checked``
     (the built-in classification losses and partials of them); any other loss as it is."""
+    if not _takes_labels_checked(loss_fn):
+        return loss_fn
+    return functools.partial(loss_fn, labels_checked=True)
+
+
+@functools.lru_cache(maxsize=64)    # inspect.signature takes tens of microseconds
+def _takes_labels_checked(loss_fn):
     try:
         parameters = inspect.signature(loss_fn, follow_wrapped=False).parameters
     except (TypeError, ValueError):     # a callable whose signature Python cannot read
-        return loss_fn
-    if "labels_checked" not in parameters:
-        return loss_fn
-    return functools.partial(loss_fn, labels_checked=True)
+        return False
+    return "labels_checked" in parameters
 
 
 def check_class_targets(name, target, prediction_shape):
