@@ -10,6 +10,7 @@ is decompressed.
 """
 
 import contextlib
+import itertools
 import math
 import os
 import re
@@ -108,15 +109,10 @@ def save_arrays(path, arrays, metadata=""):
 def _write_npz(file, arrays, metadata):
     with zipfile.ZipFile(file, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
         entries = [(METADATA, numpy.array(metadata))]
-        for name, array in _chain(entries, arrays):
+        for name, array in itertools.chain(entries, arrays):
             with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
                 npy.write_array(member, numpy.asarray(array), allow_pickle=False)
             del array       # before the next one is made: one array on the host at a time
-
-
-def _chain(first, rest):
-    yield from first
-    yield from rest
 
 
 def _temporary_name(name, pid, thread):
