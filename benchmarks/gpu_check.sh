@@ -25,7 +25,8 @@ fi
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$logs/gpu.txt"
 
-timeout 240 python3 -m pytest -q -p no:cacheprovider -k cuda tests/ > "$logs/tests.log" 2>&1
+# A CuPy or driver fault must fail the CUDA cases, not turn them into skips.
+ZEN_REQUIRE_DEVICES=cuda timeout 240 python3 -m pytest -q -p no:cacheprovider -k cuda tests/ > "$logs/tests.log" 2>&1
 tests=$(tail -n 1 "$logs/tests.log")
 
 examples=""

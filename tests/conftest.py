@@ -1,6 +1,12 @@
 """Every test that takes ``device`` runs once per backend: NumPy, array_api_strict's
 "device1" (which refuses NumPy conversion and any device mix, standing in for a GPU on a
-CPU-only machine) and CUDA when CuPy and a GPU are present."""
+CPU-only machine) and CUDA when CuPy and a GPU are present.
+
+ZEN_REQUIRE_DEVICES (a comma list, e.g. "array_api_strict:device1,cuda") names devices whose
+absence fails their tests instead of skipping them, so a broken install cannot read as
+"N skipped"."""
+
+import os
 
 import numpy
 import pytest
@@ -19,8 +25,15 @@ def _unavailable(device):
     return None
 
 
+def _required_devices():
+    listed = os.environ.get("ZEN_REQUIRE_DEVICES", "")
+    return {name.strip() for name in listed.split(",") if name.strip()}
+
+
 def _available(name):
     reason = _unavailable(name)
+    if reason and name in _required_devices():
+        pytest.fail(f"{name} is in ZEN_REQUIRE_DEVICES but unavailable: {reason}")
     if reason:
         pytest.skip(f"{name} unavailable: {reason}")
     return name

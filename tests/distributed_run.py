@@ -3,7 +3,8 @@
     mpirun -n 2 python distributed_run.py DEVICE OUTDIR
 
 Each rank writes OUTDIR/rank<N>.json (gradients, losses, errors) and OUTDIR/rank<N>.npz (its
-parameters after training) for tests/test_distributed.py to compare.
+parameters after training), and OUTDIR/two_ranks<N>.npz and OUTDIR/one_process0.npz (see
+``against_one_process``), for tests/test_distributed.py to compare.
     mpirun -n 2 python distributed_run.py DEVICE OUTDIR --abort
 trains with a checkpoint only rank 0 fails to write, so the job must stop, not hang.
     mpirun -n 2 python distributed_run.py DEVICE OUTDIR --resume CHECKPOINT [--slow]
@@ -131,6 +132,27 @@ def empty_share_with_float64_loss(device):
         zen.set_default_dtype("float32")
 
 
+def against_one_process(device, outdir):
+    """The same SGD training as 2 ranks x batch 16 and, on rank 0, as 1 process x batch 32,
+    in float64, saved to OUTDIR/two_ranks<N>.npz and OUTDIR/one_process0.npz. 101 rows:
+    the last step has 5, shares of 2 and 3."""
+    rank = zen.distributed.rank()
+    x, y = data(101)
+    zen.set_default_dtype("float64")
+    try:
+        for result, batch_size, distributed in (("two_ranks", 16, True),
+                                                ("one_process", 32, False)):
+            if distributed or rank == 0:
+                net = model(device)
+                net.train(x, y, epochs=3, batch_size=batch_size,
+                          loss_fn=zen.loss.softmax_cross_entropy,
+                          optimizer=zen.optim.SGD(lr=0.1), verbose=False,
+                          distributed=distributed)
+                net.save(os.path.join(outdir, f"{result}{rank}.npz"))
+    finally:
+        zen.set_default_dtype("float32")
+
+
 def refused(call):
     """The message of the error ``call`` raised on this rank (None if it raised none)."""
     try:
@@ -148,6 +170,7 @@ def main(device, outdir):
         bad_x[5, 2] = numpy.nan
     other_device = "cpu" if device != "cpu" else "array_api_strict:device1"
     orders, unused_moved = orders_and_unused(device)
+    against_one_process(device, outdir)
     result = {
         "gradients": gradients(device),
         "orders": orders,

@@ -2,9 +2,12 @@
 exception with a message naming the op or argument and the offending values, and leave the
 model's parameters and the checkpoint file on disk exactly as they were."""
 
+import re
+
 import numpy
 import pytest
 
+import backends
 import zen
 from zen import Tensor
 from zen.errors import (AnomalyError, ArgumentError, AxisError, DataError, DeviceMismatchError,
@@ -58,6 +61,51 @@ def _other_model_file(s):
     wide(numpy.ones((1, 4)))
     wide.save(path)
     s.model.load_weights(path)
+
+
+def _same_layers_built_for_other_inputs(s):
+    """Layer settings that match, built shapes that do not: the shapes must be refused."""
+    path = s.directory / "five_inputs.npz"
+    five = Model([Linear(3)], device=s.device)
+    five(numpy.ones((1, 5)))
+    five.save(path)
+    s.model.load_weights(path)
+
+
+def _result_changed_after_recording(s):
+    y = s.t((2,), trainable=True).exp()
+    z = (y * y).sum()
+    with zen.no_grad():
+        y += 1.0
+    z.backward()
+
+
+def _saved_result_changed_after_recording(s):
+    """exp keeps its own result for its VJP: changing that result must be refused."""
+    y = s.t((2,), trainable=True).exp()
+    with zen.no_grad():
+        y += 1.0
+    y.sum().backward()
+
+
+def _backward_after_a_step(s):
+    """An optimiser step changes the parameters a retained graph saved."""
+    model = Model([Linear(3)], device=s.device)
+    loss = (model(s.t((2, 4))) ** 2).sum()
+    loss.backward(retain_graph=True)
+    SGD(model.parameters(), lr=0.1).step()
+    loss.backward()
+
+
+def _why_no_cuda_7():
+    """What asking for cuda:7 must say here: why CUDA is missing, or that GPU 7 is not
+    zen's to use."""
+    try:
+        backends.get_backend("cuda")
+    except DeviceUnavailableError as error:
+        return re.escape(str(error))
+    return (r"device 'cuda:7'( is not available: this machine has \d+ CUDA GPU"
+            r"|: zen runs on the current CUDA device)")
 
 
 def _in_place_add(x, y):
@@ -187,7 +235,8 @@ CASES = [
      DeviceMismatchError, r"add: inputs are on different devices"),
     ("unknown device", lambda s: Tensor(1.0, device="tpu"), UnknownDeviceError,
      r"unknown device 'tpu'; known device kinds: 'cpu'"),
-    ("cuda:7", lambda s: Tensor(1.0, device="cuda:7"), DeviceUnavailableError, r"cuda"),
+    ("cuda:7", lambda s: Tensor(1.0, device="cuda:7"), DeviceUnavailableError,
+     _why_no_cuda_7()),
     ("numpy view of a device tensor",
      lambda s: numpy.asarray(Tensor([1.0], device="array_api_strict:device1")),
      DeviceMismatchError, r"numpy.asarray: .*array_api_strict:device1.*\.numpy\(\)"),
@@ -204,6 +253,14 @@ CASES = [
     ("labels out of range in train", lambda s: s.model.train(
         numpy.ones((2, 4)), numpy.array([0, 7]), loss_fn=zen.loss.softmax_cross_entropy,
         verbose=False), DataError, r"train: 1 class label\(s\) outside \[0, 3\) .*0 to 7"),
+    ("negative label", lambda s: zen.loss.softmax_cross_entropy(s.t((2, 3)), numpy.array([0, -1])),
+     DataError, r"softmax_cross_entropy: 1 class label\(s\) outside \[0, 3\) .*-1 to 0"),
+    ("negative label in train", lambda s: s.model.train(
+        numpy.ones((2, 4)), numpy.array([0, -1]), loss_fn=zen.loss.softmax_cross_entropy,
+        verbose=False), DataError, r"train: 1 class label\(s\) outside \[0, 3\) .*-1 to 0"),
+    ("negative label in evaluate", lambda s: s.model.evaluate(
+        numpy.ones((2, 4)), numpy.array([0, -1]), loss_fn=zen.loss.softmax_cross_entropy),
+     DataError, r"evaluate: 1 class label\(s\) outside \[0, 3\) .*-1 to 0"),
     ("float labels", lambda s: zen.loss.softmax_cross_entropy(s.t((2, 3)), numpy.zeros(2)),
      ShapeMismatchError, r"class labels must be integers"),
     ("optimiser without parameters", lambda s: SGD([]), OptimizerError, r"SGD: got an empty list"),
@@ -232,6 +289,12 @@ CASES = [
     ("item of many", lambda s: s.t((2,)).item(), ShapeMismatchError, r"item: .*shape \(2,\)"),
     ("changed after recording", _changed_after_recording, InPlaceError,
      r"an input of this multiply was modified in place"),
+    ("result changed after recording", _result_changed_after_recording, InPlaceError,
+     r"an input of this multiply was modified in place"),
+    ("saved result changed after recording", _saved_result_changed_after_recording,
+     InPlaceError, r"its result of this exp was modified in place"),
+    ("backward after an optimiser step", _backward_after_a_step, InPlaceError,
+     r"an input of this linear was modified in place"),
     ("assignment into a trainable tensor", lambda s: s.t((2,)).__setitem__(0, 1.0), InPlaceError,
      r"x\[key\] = value: .*zen.no_grad\(\)"),
     ("NaN in anomaly mode", _anomaly, AnomalyError,
@@ -244,12 +307,15 @@ CASES = [
      lambda s: s.model.load_weights(s.file("bad.npz", b"PK\x03\x04" + b"x" * 300)),
      CheckpointError, r"load: .*bad.npz is not a readable zen checkpoint"),
     ("another model's checkpoint", _other_model_file, CheckpointError, r"units.: 5.*units.: 3"),
+    ("same layers built for other inputs", _same_layers_built_for_other_inputs,
+     CheckpointError, r"built for inputs of shape \(5,\), whose 0.Linear.weight is \(5, 3\), "
+     r"not this model's \(4, 3\)"),
     ("unwritable checkpoint path", lambda s: s.model.save(s.directory / "missing" / "model.npz"),
      CheckpointError, r"save: cannot write .*missing/model.npz"),
     ("checkpoint path of no kind", lambda s: Model.load(None), ArgumentError,
      r"load: a checkpoint path must be a str or a pathlib.Path, got NoneType None"),
     ("checkpoint path is a directory", lambda s: s.model.save(s.directory), CheckpointError,
-     r"save: cannot write"),
+     r"save: cannot write .*\(Is a directory\); the previous file, if any, is untouched"),
     ("resume with another optimiser", _resume_with_another_optimizer, CheckpointError,
      r"trained with SGD, not Adam"),
 ]

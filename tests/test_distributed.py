@@ -106,6 +106,20 @@ def test_ranks_end_with_identical_parameters_and_history(job):
     assert len(losses) == 3 and losses[-1] < losses[0]
 
 
+def test_two_ranks_of_batch_16_train_as_one_process_of_batch_32(job):
+    """SGD in float64 over 101 rows (an uneven last step): the same parameters as one
+    process, to float rounding."""
+    outdir, _ = job
+    two_ranks, one_process = (numpy.load(outdir / name)
+                              for name in ("two_ranks0.npz", "one_process0.npz"))
+    names = [name for name in one_process.files if not name.startswith("__")]
+    assert names == [name for name in two_ranks.files if not name.startswith("__")]
+    for name in names:
+        assert one_process[name].dtype == numpy.float64
+        numpy.testing.assert_allclose(two_ranks[name], one_process[name], rtol=1e-10,
+                                      atol=1e-12, err_msg=name)
+
+
 def test_every_epoch_shuffles_alike_although_dropout_drew_unevenly(job):
     _, ranks = job
     orders = ranks[0]["orders"]
