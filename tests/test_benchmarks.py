@@ -6,8 +6,9 @@ import subprocess
 import sys
 
 import numpy
+import pytest
 
-from benchmarks.workloads import WORKLOADS, Chain, DeepChain, WideStep
+from benchmarks.workloads import WORKLOADS, AdamStep, Chain, CNNStep, DeepChain, RNNStep, WideStep
 
 
 def test_runner_runs_every_workload_and_writes_json(tmp_path):
@@ -39,9 +40,26 @@ def test_chain_floors_compute_zens_gradients():
         numpy.testing.assert_allclose(workload.zb.gradient, grad_b, rtol=1e-5)
 
 
-def test_wide_step_floor_makes_zens_update():
-    workload = WideStep("cpu", quick=True)
+def _floor_weights(workload):
+    weights = {WideStep: lambda w: w.weights, RNNStep: lambda w: list(w.weights.values()),
+               CNNStep: lambda w: w.weights, AdamStep: lambda w: w.values}
+    return weights[type(workload)](workload)
+
+
+def _zen_parameters(workload):
+    return workload.net.parameters() if hasattr(workload, "net") else workload.parameters
+
+
+@pytest.mark.parametrize("workload_class", [WideStep, RNNStep, CNNStep, AdamStep])
+def test_step_floors_make_zens_update(workload_class):
+    """Each floor that updates weights by hand ends where zen's step does, so that the
+    benchmark compares zen with the same work done without it."""
+    workload = workload_class("cpu", quick=True)
+    before = [numpy.array(weight) for weight in _floor_weights(workload)]
     workload.zen()
     workload.floor()
-    for parameter, floor_weight in zip(workload.parameters, workload.weights):
+    parameters, weights = _zen_parameters(workload), _floor_weights(workload)
+    assert len(parameters) == len(weights)
+    for parameter, floor_weight, initial in zip(parameters, weights, before):
+        assert not numpy.array_equal(floor_weight, initial), "the floor took no step"
         numpy.testing.assert_allclose(parameter.numpy(), floor_weight, rtol=1e-5, atol=1e-6)
