@@ -50,3 +50,15 @@ def test_gradcheck_reports_a_wrong_gradient(device):
             zen.gradcheck(wrong, zen.Tensor([1.0, 2.0], device=device))
     finally:
         del zen.OPS["wrong_square"]
+
+
+def test_gradcheck_catches_a_gradient_one_part_in_ten_thousand_off(device):
+    """The defaults (atol=1e-7, rtol=1e-6) are tight enough for float64 central differences
+    to catch a gradient 0.01% wrong, which the old ones (1e-5, 1e-3) let through."""
+    off = zen.ops.defop("off_square", lambda xp, x: x * x,
+                        lambda F, g, ans, x: g * 2 * x * (1 + 1e-4))
+    try:
+        with pytest.raises(zen.errors.GradcheckError, match=r"input 0 .*rtol=1e-06"):
+            zen.gradcheck(off, zen.Tensor([0.5, 1.0, 2.0], device=device))
+    finally:
+        del zen.OPS["off_square"]

@@ -56,3 +56,41 @@ def test_tied_maxima_share_the_gradient_as_amax_does(device):
     torch.amax(t, axis=1).sum().backward()
     numpy.testing.assert_allclose(zen.Tensor(x.gradient).numpy(), t.grad.numpy())
     numpy.testing.assert_allclose(zen.Tensor(x.gradient).numpy(), [[0, .5, .5], [1/3] * 3])
+
+
+def _ramp(shape, phase):
+    return numpy.cos(numpy.arange(numpy.prod(shape, dtype=int)) * 0.7 + phase).reshape(shape)
+
+
+def _torch_second_derivatives(case, arrays):
+    inputs = [torch.tensor(array, requires_grad=True) for array in arrays]
+    first = torch.autograd.grad(case.torch_function(torch, *inputs).sum(), inputs,
+                                create_graph=True, allow_unused=True)
+    total = sum((g * torch.tensor(_ramp(g.shape, i))).sum()
+                for i, g in enumerate(first) if g is not None and g.requires_grad)
+    if not isinstance(total, torch.Tensor):     # every first derivative is a constant
+        return [numpy.zeros_like(array) for array in arrays]
+    second = torch.autograd.grad(total, inputs, allow_unused=True)
+    return [numpy.zeros_like(a) if s is None else s.numpy() for a, s in zip(arrays, second)]
+
+
+def _zen_second_derivatives(case, arrays, device):
+    inputs = [zen.Tensor(array, device=device) for array in arrays]
+    first = zen.gradients(case(*inputs).sum(), inputs, create_graph=True)
+    total = sum((g * zen.Tensor(_ramp(g.shape, i), device=device)).sum()
+                for i, g in enumerate(first) if g.trainable)
+    if not isinstance(total, zen.Tensor):
+        return [numpy.zeros_like(array) for array in arrays]
+    return [zen.Tensor(s).numpy() for s in zen.gradients(total, inputs)]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.label for case in CASES])
+def test_second_derivatives_match_pytorch(case, device):
+    """Every case's Hessian-vector product (the gradient of its weighted first derivatives)
+    against PyTorch's double backward."""
+    arrays = case.arrays()
+    expected = _torch_second_derivatives(case, arrays)
+    for index, (got, wanted) in enumerate(zip(_zen_second_derivatives(case, arrays, device),
+                                              expected)):
+        numpy.testing.assert_allclose(got, wanted, rtol=1e-9, atol=1e-10,
+                                      err_msg=f"input {index}")

@@ -6,7 +6,7 @@ from zen.errors import GradcheckError
 from zen.tensor import Tensor, as_tensor, constant
 
 
-def gradcheck(f, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
+def gradcheck(f, *inputs, eps=1e-6, atol=1e-7, rtol=1e-6):
     """Compare ``f``'s gradients with central differences in float64; return True or raise.
 
     ``f`` maps Tensors to a Tensor. Floating inputs are cast to float64 and checked; other
