@@ -333,7 +333,3 @@ def test_bad_input_gets_a_clear_error_and_changes_nothing(name, misuse, error, m
     for key, parameter in scene.model.named_parameters().items():
         numpy.testing.assert_array_equal(parameter.numpy(), parameters[key])
     assert scene.checkpoint.read_bytes() == saved
-
-
-def test_the_catalogue_is_large():
-    assert len(CASES) >= 40
