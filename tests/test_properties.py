@@ -2,9 +2,10 @@
 on random shapes, checked by finite differences on every backend."""
 
 import numpy
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
+from hypothesis.extra.numpy import (BroadcastableShapes, array_shapes,
+                                    mutually_broadcastable_shapes)
 
 import zen
 
@@ -43,6 +44,9 @@ def _tensor(shape, seed, device):
 @SETTINGS
 @given(shapes=mutually_broadcastable_shapes(num_shapes=2, max_dims=4, max_side=3),
        name=st.sampled_from(sorted(BINARY)), seed=st.integers(0, 2**16))
+@example(shapes=BroadcastableShapes(((), (3,)), (3,)), name="multiply", seed=0)     # 0-d
+@example(shapes=BroadcastableShapes(((0, 3), (1, 3)), (0, 3)), name="add", seed=0)  # size 0
+@example(shapes=BroadcastableShapes(((2, 1), (1,)), (2, 1)), name="maximum", seed=0)
 def test_broadcast_gradients_have_each_inputs_shape_and_value(device, shapes, name, seed):
     x, y = (_tensor(shape, seed + i, device) for i, shape in enumerate(shapes.input_shapes))
     output = BINARY[name](x, y)
@@ -64,6 +68,10 @@ def shapes_and_axes(draw):
 @SETTINGS
 @given(shape_and_axes=shapes_and_axes(), keepdims=st.booleans(),
        name=st.sampled_from(sorted(REDUCTIONS)), seed=st.integers(0, 2**16))
+@example(shape_and_axes=((), None), keepdims=False, name="sum", seed=0)            # 0-d
+@example(shape_and_axes=((0, 2), (0,)), keepdims=True, name="sum", seed=0)        # size 0
+@example(shape_and_axes=((1, 3), (0,)), keepdims=False, name="max", seed=0)       # size 1
+@example(shape_and_axes=((3, 1), (-1,)), keepdims=True, name="logsumexp", seed=0)
 def test_reductions_over_random_axes(device, shape_and_axes, keepdims, name, seed):
     shape, axes = shape_and_axes
     x = _tensor(shape, seed, device)
