@@ -647,12 +647,11 @@ class Model:
 
     def _prepared(self, x, y, loss_fn, validation_data):
         """``train``'s data, its loss (see ``_checked``) and its validation data as a pair of
-        tensors, all checked once; if a check fails, the model is left as it was."""
-        with _undone_on_failure(self.layers):
-            x, y, checked_loss = self._checked("train", x, y, loss_fn)
-            if validation_data is not None:
-                validation_data = self._checked("train (validation_data)", *validation_data,
-                                                loss_fn)[:2]
+        tensors, all checked once (train undoes a build that a failed check made)."""
+        x, y, checked_loss = self._checked("train", x, y, loss_fn)
+        if validation_data is not None:
+            validation_data = self._checked("train (validation_data)", *validation_data,
+                                            loss_fn)[:2]
         return x, y, checked_loss, validation_data
 
     def _checked(self, who, x, y, loss_fn):

@@ -43,8 +43,8 @@ import numbers
 
 import backends
 from zen.errors import DtypeError
-from zen.tensor import (Tensor, constant, conversion_error, device_mismatch, get_default_dtype,
-                        is_real_or_bool)
+from zen.tensor import (DEFAULT_DEVICE, Tensor, constant, conversion_error, device_mismatch,
+                        get_default_dtype, is_real_or_bool)
 
 STRONG, WEAK, SCALAR = 0, 1, 2
 
@@ -227,8 +227,6 @@ def _backend_of(inputs):
             owner = backends.backend_for_array(x)
             if owner is not None:
                 return owner
-    from zen.tensor import DEFAULT_DEVICE
-
     return backends.get_backend(DEFAULT_DEVICE)
 
 
