@@ -12,6 +12,10 @@ from backends.host import (ArrayFile, ArrayFileError, ArrayMismatchError, Genera
 from backends.registry import (backend_for_array, backend_for_dlpack_device, get_backend,
                                register)
 
+# Tells zen that this is its own ``backends``: the name is common, and another module of that
+# name earlier on sys.path (a backends.py of a user's own, say) would otherwise be imported.
+ZEN_BACKENDS = True
+
 __all__ = [
     "ArrayFile",
     "ArrayFileError",

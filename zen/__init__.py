@@ -8,6 +8,7 @@
 500.0 1000.0
 """
 
+from zen import own_backends  # noqa: F401  (first: every other module imports backends)
 from zen import distributed, errors, loss, nn, optim
 from zen.autograd import grad, gradients, value_and_grad
 from zen.functional import (avg_pool2d, conv2d, expand_dims, flatten, max_pool2d, pad, split,
