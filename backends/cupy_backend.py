@@ -1,12 +1,19 @@
 """CuPy on CUDA GPUs. CuPy is imported only when a "cuda" device is first asked for."""
 
+from typing import TYPE_CHECKING
+
 import array_api_compat
 
 from backends.base import Backend, DeviceUnavailableError, extend
 from backends.registry import register
 
-_INSTALL_HINT = ("install CuPy for your CUDA version: pip install 'zen[cuda12]' (CUDA 12.x) "
-                 "or pip install 'zen[cuda13]' (CUDA 13.x)")
+if TYPE_CHECKING:   # for annotations only: CuPy is imported when "cuda" is first asked for
+    import cupy
+
+# CuPy's packages with the CUDA toolkit's libraries as wheels ([ctk]), so that a machine
+# needs only the NVIDIA driver.
+INSTALL_HINT = ('pip install "cupy-cuda12x[ctk]>=14" for CUDA 12.x or "cupy-cuda13x[ctk]>=14" '
+                'for 13.x (from zen\'s checkout: pip install ".[cuda12]" or ".[cuda13]")')
 
 
 class CuPyBackend(Backend):
@@ -42,13 +49,13 @@ class CuPyBackend(Backend):
                 return self._cupy.array(obj, dtype=dtype)
             return self._cupy.asarray(obj, dtype=dtype)
 
-    def to_host(self, array):
+    def to_host(self, array: "cupy.ndarray"):
         return self._cupy.asnumpy(array)
 
     def dtype(self, name):
         return self._cupy.dtype(name)
 
-    def is_private(self, array):
+    def is_private(self, array: "cupy.ndarray"):
         return (type(array) is self._cupy.ndarray and array.base is None
                 and array.flags.c_contiguous)
 
@@ -64,48 +71,66 @@ class _NCCL:
     never waits for them; MPI carries only NCCL's id from rank 0 at the start."""
 
     def __init__(self, comm, cupy):
-        from cupy.cuda import nccl
-
-        if not nccl.available:
-            raise DeviceUnavailableError("distributed training on 'cuda' needs NCCL, which "
-                                         "this CuPy cannot load; install NCCL for your CUDA "
-                                         "version (e.g. the nvidia-nccl wheel)")
+        nccl = _nccl(cupy)
         self._cupy, self._nccl = cupy, nccl
+        self._dtypes = {"float16": nccl.NCCL_FLOAT16, "float32": nccl.NCCL_FLOAT32,
+                        "float64": nccl.NCCL_FLOAT64, "int32": nccl.NCCL_INT32,
+                        "int64": nccl.NCCL_INT64}
         unique_id = comm.bcast(nccl.get_unique_id() if comm.rank == 0 else None, root=0)
         self._comm = nccl.NcclCommunicator(comm.size, unique_id, comm.rank)
 
-    def all_reduce_sum(self, flat):
+    def all_reduce_sum(self, flat: "cupy.ndarray"):
         self._comm.allReduce(flat.data.ptr, flat.data.ptr, flat.size, self._dtype(flat),
                              self._nccl.NCCL_SUM, self._stream())
         return flat
 
-    def broadcast(self, flat, root):
+    def broadcast(self, flat: "cupy.ndarray", root):
         self._comm.bcast(flat.data.ptr, flat.size, self._dtype(flat), root, self._stream())
         return flat
 
-    def _dtype(self, flat):
-        name = {"float16": "NCCL_FLOAT16", "float32": "NCCL_FLOAT32", "float64": "NCCL_FLOAT64",
-                "int32": "NCCL_INT32", "int64": "NCCL_INT64"}.get(flat.dtype.name)
-        if name is None:
+    def _dtype(self, flat: "cupy.ndarray"):
+        dtype = self._dtypes.get(flat.dtype.name)
+        if dtype is None:
             raise TypeError(f"NCCL cannot sum or broadcast {flat.dtype} arrays")
-        return getattr(self._nccl, name)
+        return dtype
 
     def _stream(self):
         return self._cupy.cuda.get_current_stream().ptr
+
+
+def _nccl(cupy):
+    """CuPy's NCCL module, if it could load the library. CuPy 14 may say ``available`` and
+    still lack the API when libnccl failed to load, so the API itself is what is checked."""
+    from cupy.cuda import nccl
+
+    if not all(hasattr(nccl, name) for name in ("NcclCommunicator", "get_unique_id")):
+        major = _cuda_major(cupy)
+        raise DeviceUnavailableError(f"distributed training on 'cuda' needs NCCL, which "
+                                     f"this CuPy cannot load: pip install "
+                                     f"nvidia-nccl-cu{major} (from zen's checkout, the "
+                                     f"cuda{major} extra brings it)")
+    return nccl
+
+
+def _cuda_major(cupy):
+    """The major version of the CUDA that this CuPy was built for (known without a GPU)."""
+    return cupy.cuda.runtime.runtimeGetVersion() // 1000
 
 
 def _create(index):
     try:
         import cupy
     except ImportError as error:
-        raise DeviceUnavailableError(f"device 'cuda' needs CuPy, which is not installed: "
-                                     f"{_INSTALL_HINT}") from error
+        raise DeviceUnavailableError(f"device 'cuda' needs CuPy, which is not installed: for "
+                                     f"the CUDA version that nvidia-smi shows, "
+                                     f"{INSTALL_HINT}") from error
     try:
         count = cupy.cuda.runtime.getDeviceCount()
     except cupy.cuda.runtime.CUDARuntimeError as error:
-        raise DeviceUnavailableError(f"CuPy is installed but found no usable CUDA GPU "
-                                     f"({error}); check the NVIDIA driver with "
-                                     f"nvidia-smi") from error
+        raise DeviceUnavailableError(f"device 'cuda': CuPy for CUDA {_cuda_major(cupy)}.x "
+                                     f"found no usable GPU ({error}); check the GPU and its "
+                                     f"driver with nvidia-smi, and for the CUDA version it "
+                                     f"shows, {INSTALL_HINT}") from error
     number = int(index or 0)
     if not 0 <= number < count:
         raise DeviceUnavailableError(f"device 'cuda:{number}' is not available: this machine "
@@ -115,7 +140,21 @@ def _create(index):
         raise DeviceUnavailableError(f"device 'cuda:{number}': zen runs on the current CUDA "
                                      f"device, cuda:0; to use GPU {number}, start the program "
                                      f"with CUDA_VISIBLE_DEVICES={number} and ask for 'cuda'")
+    check_toolkit(cupy)
     return CuPyBackend(cupy, number)
+
+
+def check_toolkit(cupy):
+    """Raise DeviceUnavailableError if CuPy cannot load the CUDA toolkit's libraries, which it
+    loads on first use (a CuPy installed without them would fail inside the first op)."""
+    try:
+        cupy.cuda.nvrtc.getVersion()
+    except (ImportError, RuntimeError) as error:    # pathfinder's DynamicLibNotFoundError
+        major = _cuda_major(cupy)
+        raise DeviceUnavailableError(f"device 'cuda': CuPy cannot load the CUDA toolkit's "
+                                     f"libraries ({str(error).strip()}); install CuPy with "
+                                     f"them: pip install \"cupy-cuda{major}x[ctk]>=14\" (from "
+                                     f"zen's checkout: pip install \".[cuda{major}]\")") from error
 
 
 def _recognise(array):

@@ -102,7 +102,7 @@ def _why_no_cuda_7():
     zen's to use."""
     try:
         backends.get_backend("cuda")
-    except DeviceUnavailableError as error:
+    except backends.DeviceUnavailableError as error:
         return re.escape(str(error))
     return (r"device 'cuda:7'( is not available: this machine has \d+ CUDA GPU"
             r"|: zen runs on the current CUDA device)")

@@ -28,7 +28,7 @@ import os
 import re
 
 import backends
-from zen import random
+from zen import devices, random
 from zen.errors import ArgumentError, CheckpointError
 from zen.tensor import Tensor, get_default_dtype, mark_modified
 
@@ -500,7 +500,7 @@ def _optimizer_arrays(file, optimizer, parameters, counters):
 def _optimizer_layout(optimizer):
     """What ``optimizer`` keeps for each parameter, ``{name: is an array}`` (not: a step
     count), as one update of a throwaway parameter by a copy of it shows."""
-    backend = backends.get_backend("cpu")
+    backend = devices.get_backend("cpu")
     probe = Tensor(backend.xp.zeros((2,), dtype=backend.dtype("float32")))
     state = {}
     copy.copy(optimizer).update(probe, backend.xp.zeros((2,), dtype=probe.dtype), state)
@@ -517,7 +517,7 @@ def _on_parameters(states, parameters):
 
 
 def _check_permutation(file, order):
-    xp = backends.get_backend("cpu").xp
+    xp = devices.get_backend("cpu").xp
     if not bool(xp.all(xp.sort(order) == xp.arange(order.shape[0]))):
         raise file.damaged("training/order is not an order of the examples (each once)")
 

@@ -25,9 +25,8 @@ import sys
 import time
 import traceback
 
-import backends
 from backends.collectives import CollectiveTimeout, TimedMPI, launched_by_mpi, mpi_world
-from zen import random
+from zen import devices, random
 from zen.errors import ArgumentError, DistributedError
 from zen.tensor import mark_modified
 
@@ -86,7 +85,7 @@ class Communicator:
                         else _seconds(f"{who}: timeout", timeout))
         self._mpi = TimedMPI(_world(who), self.timeout)
         self.rank, self.size = self._mpi.rank, self._mpi.size
-        self.backend = backends.get_backend(device)
+        self.backend = devices.get_backend(device)
         self.bucket_bytes = bucket_bytes
         self.seconds = 0.0      # in collectives, waiting for slower processes included
         self._engine = None
@@ -261,7 +260,7 @@ class Communicator:
     @property
     def _collectives(self):
         if self._engine is None:    # made on first use: NCCL's start is itself collective
-            self._engine = self.backend.collectives(self._mpi)
+            self._engine = devices.collectives(self.backend, self._mpi)
         return self._engine
 
     def _exchange(self, arrays, collective):
@@ -338,7 +337,7 @@ def _world(who):
 
 def communicator(device):
     """The Communicator for ``device``, made once per process (NCCL's are costly to make)."""
-    backend = backends.get_backend(device)
+    backend = devices.get_backend(device)
     if backend not in _communicators:
         _communicators[backend] = Communicator(backend, who="train")
     return _communicators[backend]

@@ -1,6 +1,6 @@
 """The exceptions zen raises for bad input; each message names the op and what was wrong."""
 
-from backends import DeviceUnavailableError, UnknownDeviceError
+import backends
 
 
 class ZenError(Exception):
@@ -37,6 +37,17 @@ class NotBuiltError(ZenError, RuntimeError):
 
 class DeviceMismatchError(ZenError, ValueError):
     """An op got inputs on different devices."""
+
+
+class UnknownDeviceError(ZenError, backends.UnknownDeviceError):
+    """A device string that names no backend: "tpu", "cpu:1". Also a backends error, so that
+    ``except backends.UnknownDeviceError`` catches it too."""
+
+
+class DeviceUnavailableError(ZenError, backends.DeviceUnavailableError):
+    """A known device that this machine cannot provide: CuPy, a GPU, the CUDA toolkit's
+    libraries or NCCL missing, or a GPU index past the last. Also a backends error, so that
+    ``except backends.DeviceUnavailableError`` catches it too."""
 
 
 class DistributedError(ZenError, RuntimeError):

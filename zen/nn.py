@@ -14,8 +14,7 @@ import signal
 import threading
 import time
 
-import backends
-from zen import checkpoint as _checkpoint, distributed as _distributed, functional
+from zen import checkpoint as _checkpoint, devices, distributed as _distributed, functional
 from zen import loss as losses, ops, optim, random
 from zen.errors import CheckpointError  # noqa: F401 (users import it from zen.nn)
 from zen.errors import ArgumentError, DataError, NotBuiltError, ShapeMismatchError
@@ -372,7 +371,7 @@ class Model:
             if not isinstance(layer, Layer):
                 raise ArgumentError(f"Model: layers[{index}] is {_described(layer)}, not a "
                                     f"layer such as Linear(10)")
-        self.backend = backends.get_backend(device or "cpu")
+        self.backend = devices.get_backend(device or "cpu")
         self.input_shape = None     # one example's, from the first call: what it was built for
         if input_shape is not None:
             self._build("Model", input_shape)
@@ -437,7 +436,7 @@ class Model:
     def to(self, device):
         """Move the model's parameters and buffers to ``device`` (in place) and run there from
         now on."""
-        self.backend = backends.get_backend(device)
+        self.backend = devices.get_backend(device)
         for tensor in self._parameters() + list(self.named_buffers().values()):
             tensor.move_to(self.backend)
         return self

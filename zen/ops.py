@@ -19,8 +19,7 @@ import functools
 import math
 import numbers
 
-import backends
-from zen import promotion
+from zen import devices, promotion
 from zen.errors import AxisError, DtypeError, IndexOutOfRangeError, ShapeMismatchError
 from zen.promotion import (accumulate, common, exponentiation, floating, logical,
                            needs_floating, numeric, select, subtraction)
@@ -660,7 +659,7 @@ def index_array(op_name, indices, x):
     if isinstance(indices, Tensor):
         owner, indices = indices.backend, indices.value
     else:
-        owner = backends.backend_for_array(indices) if _is_array(indices) else None
+        owner = devices.backend_for_array(indices) if _is_array(indices) else None
     if owner is x.backend:      # a copy: the caller may change theirs after a gather saved it
         array = x.backend.xp.copy(indices)
     else:       # e.g. host indices for a GPU tensor

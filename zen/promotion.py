@@ -41,7 +41,7 @@ mix kinds. Ops with no rule (indexing, reshapes, ``astype``) take their inputs a
 import math
 import numbers
 
-import backends
+from zen import devices
 from zen.errors import DtypeError
 from zen.tensor import (DEFAULT_DEVICE, Tensor, constant, conversion_error, device_mismatch,
                         get_default_dtype, is_real_or_bool)
@@ -190,7 +190,7 @@ def _operand(x, backend, op_name):
     if isinstance(x, Tensor):
         return x
     owner = None if isinstance(x, (numbers.Number, list, tuple)) else \
-        backends.backend_for_array(x)
+        devices.backend_for_array(x)
     if owner is None:
         return _number(x, backend, op_name)
     if owner is not backend and not x.shape:    # a 0-d array or a NumPy bool: moved, as a
@@ -224,10 +224,10 @@ def _backend_of(inputs):
             return x._backend
     for x in inputs:
         if not isinstance(x, (numbers.Number, list, tuple)):
-            owner = backends.backend_for_array(x)
+            owner = devices.backend_for_array(x)
             if owner is not None:
                 return owner
-    return backends.get_backend(DEFAULT_DEVICE)
+    return devices.get_backend(DEFAULT_DEVICE)
 
 
 def _category(backend, dtype):

@@ -13,6 +13,7 @@ import threading
 import traceback
 
 import backends
+from zen import devices
 from zen.errors import (AnomalyError, DeviceMismatchError, DtypeError, ShapeMismatchError)
 
 DEFAULT_DEVICE = "cpu"
@@ -151,14 +152,14 @@ class Tensor:
 
     def to(self, device):
         """This tensor on ``device``: itself if already there, else a new leaf with a copy."""
-        if backends.get_backend(device) is self._backend:
+        if devices.get_backend(device) is self._backend:
             return self
         return Tensor(self.value, trainable=self.trainable, device=device)
 
     def move_to(self, device):
         """Move this leaf's value (and gradient) to ``device`` in place, keeping its identity,
         so that the models and optimisers that hold it follow."""
-        backend = backends.get_backend(device)
+        backend = devices.get_backend(device)
         if backend is not self._backend:
             self.value = _to_backend_array(self, backend, None)[1]
             if self.gradient is not None:
@@ -243,7 +244,7 @@ class Tensor:
 def from_dlpack(array, trainable=False):
     """A Tensor sharing memory with a DLPack-capable array (PyTorch, CuPy, NumPy, ...)."""
     kind, index = array.__dlpack_device__()
-    backend = backends.backend_for_dlpack_device(kind, index)
+    backend = devices.backend_for_dlpack_device(kind, index)
     tensor = constant(backend.from_dlpack(array), backend)
     if trainable and not backend.is_floating(tensor.dtype):
         raise DtypeError(f"from_dlpack: trainable=True needs a floating dtype, got "
@@ -275,9 +276,9 @@ def _to_backend_array(value, device, dtype):
     if isinstance(value, Tensor):
         source, value = value._backend, value.value
     else:
-        source = backends.backend_for_array(value)
-    backend = backends.get_backend(device) if device is not None else (
-        source or backends.get_backend(DEFAULT_DEVICE))
+        source = devices.backend_for_array(value)
+    backend = devices.get_backend(device) if device is not None else (
+        source or devices.get_backend(DEFAULT_DEVICE))
     if source is not None and source is not backend:
         value = source.to_host(value)
     if value is None:
