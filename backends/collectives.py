@@ -25,6 +25,8 @@ EXCHANGE_TAG = 0x7A656E
 # time up to LONGEST_PAUSE, so that a process waiting for a late one leaves its core to others.
 SPIN_SECONDS = 1e-3
 SHORTEST_PAUSE, LONGEST_PAUSE = 1e-5, 2e-3
+# mpi4py and MPICH's wheel, which brings the MPI library and mpirun: no system MPI is needed.
+MPI_INSTALL_HINT = 'pip install mpi4py mpich (from zen\'s checkout: pip install ".[mpi]")'
 
 
 class CollectiveTimeout(TimeoutError):

@@ -44,7 +44,7 @@ def main():
             plot(x[split:], test_y, prediction, args.plot)
             print(f"plot saved to {args.plot}")
         except ImportError:
-            print("no plot: matplotlib is not installed (pip install 'zen[examples]')")
+            print("no plot: matplotlib is not installed (pip install matplotlib)")
 
 
 def plot(x, truth, prediction, path):

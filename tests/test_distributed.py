@@ -13,7 +13,7 @@ import numpy
 import pytest
 
 import zen
-from backends.collectives import wait
+from backends.collectives import MPI_INSTALL_HINT, wait
 from zen.distributed import (DEFAULT_TIMEOUT, TIMEOUT_VARIABLE, Communicator, _plan,
                              default_timeout, shard)
 from zen.errors import ArgumentError, DistributedError
@@ -22,8 +22,8 @@ from zen.nn import Linear, Model
 HERE = os.path.dirname(os.path.abspath(__file__))
 MPIRUN = (shutil.which("mpirun", path=os.path.dirname(sys.executable))
           or shutil.which("mpirun"))
-needs_mpi = pytest.mark.skipif(MPIRUN is None, reason="needs mpirun and mpi4py: "
-                                                      "pip install 'zen[mpi]'")
+needs_mpi = pytest.mark.skipif(MPIRUN is None,
+                               reason=f"needs mpirun and mpi4py: {MPI_INSTALL_HINT}")
 # Two ranks of one job share a GPU here only with two GPUs; NCCL refuses one GPU twice.
 DEVICES = ["cpu", "array_api_strict:device1"]
 
@@ -71,7 +71,7 @@ def _mpirun(device, outdir, *options, processes=2, timeout=180, environment=None
 def job(request, tmp_path_factory):
     """What each of two ranks found (see distributed_run.py), one MPI job per device."""
     if MPIRUN is None:
-        pytest.skip("needs mpirun and mpi4py: pip install 'zen[mpi]'")
+        pytest.skip(f"needs mpirun and mpi4py: {MPI_INSTALL_HINT}")
     pytest.importorskip("array_api_strict")
     outdir = tmp_path_factory.mktemp("job")
     finished = _mpirun(request.param, outdir)

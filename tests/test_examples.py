@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from backends.collectives import MPI_INSTALL_HINT
+
 EXAMPLES = os.path.join(os.path.dirname(__file__), os.pardir, "examples")
 RUNS = {
     "mnist.py": ["--epochs", "2"],
@@ -19,7 +21,7 @@ RUNS = {
 @pytest.mark.parametrize("device", ["cpu", "array_api_strict:device1"])
 @pytest.mark.parametrize("script", RUNS)
 def test_example_runs(script, device):
-    pytest.importorskip("sklearn", reason="the examples need zen[examples]")
+    pytest.importorskip("sklearn", reason="the examples need scikit-learn")
     result = subprocess.run([sys.executable, script, "--device", device, *RUNS[script]],
                             cwd=EXAMPLES, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -27,11 +29,11 @@ def test_example_runs(script, device):
 
 
 def test_digits_example_trains_data_parallel_under_mpirun():
-    pytest.importorskip("sklearn", reason="the examples need zen[examples]")
+    pytest.importorskip("sklearn", reason="the examples need scikit-learn")
     from test_distributed import MPIRUN
 
     if MPIRUN is None:
-        pytest.skip("needs mpirun and mpi4py: pip install 'zen[mpi]'")
+        pytest.skip(f"needs mpirun and mpi4py: {MPI_INSTALL_HINT}")
     result = subprocess.run([MPIRUN, "-n", "2", sys.executable, "mnist.py", "--epochs", "2",
                              "--distributed"], cwd=EXAMPLES, capture_output=True, text=True,
                             timeout=600)

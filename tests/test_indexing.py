@@ -11,7 +11,7 @@ import zen
 from zen import Tensor
 from zen.errors import IndexOutOfRangeError, ShapeMismatchError, ZenError
 
-torch = pytest.importorskip("torch", reason="PyTorch is the oracle; install zen[oracle]")
+torch = pytest.importorskip("torch", reason="PyTorch is the oracle: pip install torch")
 
 SETTINGS = settings(max_examples=150, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -11,7 +11,7 @@ from zen import nn
 
 @pytest.fixture
 def torch():
-    return pytest.importorskip("torch", reason="PyTorch is the oracle; install zen[oracle]")
+    return pytest.importorskip("torch", reason="PyTorch is the oracle: pip install torch")
 
 
 @pytest.fixture(autouse=True)

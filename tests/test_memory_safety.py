@@ -34,7 +34,7 @@ from zen.errors import InPlaceError
 def torch():
     return pytest.importorskip(
         "torch", reason="PyTorch is the oracle for in-place semantics and JVPs; "
-                        "install zen[oracle]")
+                        "pip install torch")
 
 
 def host(array_or_tensor):

@@ -154,7 +154,7 @@ def test_dlpack_exchange_with_numpy_shares_memory():
 
 
 def test_dlpack_exchange_with_pytorch_shares_memory():
-    torch = pytest.importorskip("torch", reason="PyTorch is optional: install zen[oracle]")
+    torch = pytest.importorskip("torch", reason="PyTorch is optional: pip install torch")
     source = torch.arange(3.0)
     x = zen.from_dlpack(source, trainable=True)
     source[1] = 9.0

@@ -61,7 +61,7 @@ def test_updates_match_their_closed_form(name, optimizer_class, settings, device
 
 @pytest.mark.parametrize("name, optimizer_class, settings", CASES, ids=[c[0] for c in CASES])
 def test_updates_match_pytorch(name, optimizer_class, settings, device):
-    torch = pytest.importorskip("torch", reason="PyTorch is the oracle; install zen[oracle]")
+    torch = pytest.importorskip("torch", reason="PyTorch is the oracle: pip install torch")
     torch_class = {"SGD": torch.optim.SGD, "Momentum": torch.optim.SGD,
                    "RMSProp": torch.optim.RMSprop, "Adam": torch.optim.Adam,
                    "AdamW": torch.optim.AdamW}[name]
@@ -75,7 +75,7 @@ def test_updates_match_pytorch(name, optimizer_class, settings, device):
 
 
 def test_adam_counts_steps_per_parameter_as_pytorch_does(device):
-    torch = pytest.importorskip("torch", reason="PyTorch is the oracle; install zen[oracle]")
+    torch = pytest.importorskip("torch", reason="PyTorch is the oracle: pip install torch")
     early, late = Tensor([1.0], device=device, dtype="float64"), \
         Tensor([1.0], device=device, dtype="float64")
     optimizer = Adam([early, late], lr=0.1)

@@ -7,7 +7,7 @@ import pytest
 import zen
 from op_cases import CASES
 
-torch = pytest.importorskip("torch", reason="PyTorch is the oracle; install zen[oracle]")
+torch = pytest.importorskip("torch", reason="PyTorch is the oracle: pip install torch")
 
 
 def _torch_result(case, arrays, weights):

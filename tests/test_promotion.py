@@ -122,7 +122,7 @@ def test_in_place_add_that_would_broadcast_to_a_bigger_shape_is_refused(device):
 @pytest.fixture(scope="module")
 def torch():
     torch = pytest.importorskip("torch", reason="PyTorch is the oracle for the promotion "
-                                                "tables; install zen[oracle]")
+                                                "tables: pip install torch")
     assert torch.get_default_dtype() == torch.float32
     return torch
 

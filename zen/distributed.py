@@ -25,7 +25,8 @@ import sys
 import time
 import traceback
 
-from backends.collectives import CollectiveTimeout, TimedMPI, launched_by_mpi, mpi_world
+from backends.collectives import (MPI_INSTALL_HINT, CollectiveTimeout, TimedMPI,
+                                  launched_by_mpi, mpi_world)
 from zen import devices, random
 from zen.errors import ArgumentError, DistributedError
 from zen.tensor import mark_modified
@@ -326,13 +327,13 @@ def _world(who):
     if not launched_by_mpi():
         raise DistributedError(f"{who}: this process was not started by an MPI launcher, so "
                                f"it has no other processes to train with; start it as "
-                               f"`mpirun -n 2 python your_script.py` (pip install 'zen[mpi]' "
-                               f"provides mpirun)")
+                               f"`mpirun -n 2 python your_script.py` (MPICH's wheel "
+                               f"provides mpirun: {MPI_INSTALL_HINT})")
     try:
         return mpi_world()
     except ImportError as error:
         raise DistributedError(f"{who}: distributed training needs mpi4py and an MPI "
-                               f"library: pip install 'zen[mpi]'") from error
+                               f"library: {MPI_INSTALL_HINT}") from error
 
 
 def communicator(device):
