@@ -71,7 +71,9 @@ class _NCCL:
     never waits for them; MPI carries only NCCL's id from rank 0 at the start."""
 
     def __init__(self, comm, cupy):
-        nccl = _nccl(cupy)
+        from cupy.cuda import nccl
+
+        check_nccl(nccl, cupy)
         self._cupy, self._nccl = cupy, nccl
         self._dtypes = {"float16": nccl.NCCL_FLOAT16, "float32": nccl.NCCL_FLOAT32,
                         "float64": nccl.NCCL_FLOAT64, "int32": nccl.NCCL_INT32,
@@ -98,18 +100,15 @@ class _NCCL:
         return self._cupy.cuda.get_current_stream().ptr
 
 
-def _nccl(cupy):
-    """CuPy's NCCL module, if it could load the library. CuPy 14 may say ``available`` and
-    still lack the API when libnccl failed to load, so the API itself is what is checked."""
-    from cupy.cuda import nccl
-
+def check_nccl(nccl, cupy):
+    """Raise DeviceUnavailableError if CuPy's NCCL module could not load the library. CuPy 14
+    may say ``available`` and still lack the API, so the API itself is what is checked."""
     if not all(hasattr(nccl, name) for name in ("NcclCommunicator", "get_unique_id")):
         major = _cuda_major(cupy)
         raise DeviceUnavailableError(f"distributed training on 'cuda' needs NCCL, which "
                                      f"this CuPy cannot load: pip install "
                                      f"nvidia-nccl-cu{major} (from zen's checkout, the "
                                      f"cuda{major} extra brings it)")
-    return nccl
 
 
 def _cuda_major(cupy):

@@ -4,8 +4,10 @@ CPU-only machine) and CUDA when CuPy and a GPU are present.
 
 ZEN_REQUIRE_DEVICES (a comma list, e.g. "array_api_strict:device1,cuda") names devices whose
 absence fails their tests instead of skipping them, so a broken install cannot read as
-"N skipped"."""
+"N skipped"; ZEN_REQUIRE_PACKAGES does the same for the optional modules that tests import
+through ``import_or_skip`` (e.g. "cupy")."""
 
+import importlib
 import os
 
 import numpy
@@ -25,18 +27,32 @@ def _unavailable(device):
     return None
 
 
-def _required_devices():
-    listed = os.environ.get("ZEN_REQUIRE_DEVICES", "")
+def _listed(variable):
+    listed = os.environ.get(variable, "")
     return {name.strip() for name in listed.split(",") if name.strip()}
+
+
+def _skip_unless_required(name, variable, reason):
+    """Skip the test, as ``name`` is missing (``reason``); fail it if ``variable`` lists it."""
+    if name in _listed(variable):
+        pytest.fail(f"{name} is in {variable} but unavailable: {reason}")
+    pytest.skip(f"{name} unavailable: {reason}")
 
 
 def _available(name):
     reason = _unavailable(name)
-    if reason and name in _required_devices():
-        pytest.fail(f"{name} is in ZEN_REQUIRE_DEVICES but unavailable: {reason}")
     if reason:
-        pytest.skip(f"{name} unavailable: {reason}")
+        _skip_unless_required(name, "ZEN_REQUIRE_DEVICES", reason)
     return name
+
+
+def import_or_skip(module, reason):
+    """``module``, imported; if it cannot be, the test skips with ``reason``, or fails when
+    ZEN_REQUIRE_PACKAGES names the module."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        _skip_unless_required(module, "ZEN_REQUIRE_PACKAGES", f"{reason} ({error})")
 
 
 @pytest.fixture(params=DEVICES)

@@ -1,5 +1,6 @@
 """The device fixture's skip rule: a device named in ZEN_REQUIRE_DEVICES fails its tests
-when it is unavailable, so a broken backend cannot pass as skipped tests."""
+when it is unavailable, so a broken backend cannot pass as skipped tests; and the same rule
+for optional modules named in ZEN_REQUIRE_PACKAGES."""
 
 import pytest
 
@@ -29,3 +30,22 @@ def test_an_unavailable_required_device_fails(broken_device, monkeypatch, listed
 def test_an_available_required_device_is_returned(monkeypatch):
     monkeypatch.setenv("ZEN_REQUIRE_DEVICES", "cpu")
     assert conftest._available("cpu") == "cpu"
+
+
+def test_a_missing_module_skips_when_not_required(monkeypatch):
+    monkeypatch.delenv("ZEN_REQUIRE_PACKAGES", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no_such_module unavailable: it is not "
+                                                    "here .*No module named 'no_such_module'"):
+        conftest.import_or_skip("no_such_module", "it is not here")
+
+
+def test_a_missing_required_module_fails(monkeypatch):
+    monkeypatch.setenv("ZEN_REQUIRE_PACKAGES", "cupy, no_such_module")
+    with pytest.raises(pytest.fail.Exception, match="no_such_module is in ZEN_REQUIRE_PACKAGES "
+                                                    "but unavailable: it is not here"):
+        conftest.import_or_skip("no_such_module", "it is not here")
+
+
+def test_an_importable_module_is_returned(monkeypatch):
+    monkeypatch.setenv("ZEN_REQUIRE_PACKAGES", "json")
+    assert conftest.import_or_skip("json", "always there").dumps([1]) == "[1]"
