@@ -243,6 +243,22 @@ def test_evaluate_and_predict_refuse_bad_settings(call, message, device):
         call(_built(device))
 
 
+def test_train_defaults_to_the_original_zens_settings_but_shuffles(device):
+    """10 epochs of MSE by SGD(lr=0.1) in batches of 32, as in the original Zen; shuffled."""
+    targets = numpy.eye(3, dtype=numpy.float32)[Y]
+    rows = numpy.concatenate([X, X[::-1] * 0.5])       # 48 rows: two batches of 32 an epoch
+    labels = numpy.concatenate([targets, targets])
+    by_default, spelt_out = _built(device), _built(device)
+    zen.seed(1)
+    history = by_default.train(rows, labels, verbose=False)
+    zen.seed(1)
+    spelt_out.train(rows, labels, epochs=10, loss_fn=zen.loss.MSE,
+                    optimizer=zen.optim.SGD(lr=0.1), batch_size=32, shuffle=True,
+                    verbose=False)
+    assert len(history["loss"]) == 10
+    _assert_same_parameters(_snapshot(by_default), _snapshot(spelt_out))
+
+
 def test_zero_epochs_checks_and_builds_but_trains_nothing(device):
     """As Keras's fit(epochs=0): the data is checked (and the model built), no step taken."""
     zen.seed(0)

@@ -442,10 +442,14 @@ class Model:
             tensor.move_to(self.backend)
         return self
 
-    def train(self, x, y, epochs=1, loss_fn=losses.MSE, optimizer=None, batch_size=32,
+    def train(self, x, y, epochs=10, loss_fn=losses.MSE, optimizer=None, batch_size=32,
               shuffle=True, validation_data=None, verbose=True, log_every=10,
               checkpoint=None, resume=False, distributed=False):
         """Fit the model to (x, y) with mini-batches; return the history of losses.
+
+        The defaults are the original Zen's (10 epochs of MSE, ``SGD(lr=0.1)`` as the
+        optimiser, batches of 32), except that each epoch's order is shuffled unless
+        ``shuffle=False``.
 
         The running loss stays on the device and is read for the progress bar only every
         ``log_every`` steps, so a GPU is not made to wait for the host at each step. With
@@ -822,9 +826,7 @@ def _take_rows(data, rows):
 
 
 def _default_optimizer():
-    from zen.optim import Adam
-
-    return Adam()
+    return optim.SGD(lr=0.1)     # the original Zen's
 
 
 def _layer_classes(custom_layers):
