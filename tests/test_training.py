@@ -490,3 +490,41 @@ def test_ctrl_c_in_an_earlier_validation_stops_at_the_end_of_that_epoch(device):
     with pytest.raises(KeyboardInterrupt):
         _train(device, None, loss_fn)
     assert len(steps) == 3          # one epoch of 24 examples in steps of 8, and no more
+
+
+class _Bar:
+    """tqdm as train uses it, keeping each loss it is told to show with its step."""
+
+    shown = []
+
+    def __init__(self, steps, **settings):
+        self.steps, self.step = steps, None
+
+    def __iter__(self):
+        for self.step in self.steps:
+            yield self.step
+
+    def set_postfix(self, loss):
+        _Bar.shown.append((self.step + 1, loss))
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize("rows, log_every, shown_after", [
+    (24, 10, [3]),              # fewer steps than log_every: the epoch's loss at its end
+    (24, 2, [2, 3]),
+    (24 * 8, 10, [10, 20, 24]),
+])
+def test_the_progress_bar_shows_the_loss_at_each_epochs_end(rows, log_every, shown_after,
+                                                            device, monkeypatch):
+    import tqdm.auto
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", _Bar)
+    monkeypatch.setattr(_Bar, "shown", [])
+    x, y = _data(rows)
+    history = _built(device).train(x, y, epochs=2, batch_size=8, loss_fn=SCE,
+                                   log_every=log_every)
+    assert [step for step, _ in _Bar.shown] == shown_after * 2
+    ends = [loss for step, loss in _Bar.shown if step == rows // 8]
+    assert ends == [f"{loss:.4f}" for loss in history["loss"]]

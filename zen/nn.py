@@ -490,7 +490,8 @@ class Model:
                 optimizer = optimizer if optimizer is not None else _default_optimizer()
                 state = _TrainingState()
                 run = _checkpoint.RunFacts(x, y, step_rows)
-                if checkpoint and resume and os.path.exists(checkpoint):
+                resumed = bool(checkpoint and resume and os.path.exists(checkpoint))
+                if resumed:
                     state = self._resume(checkpoint, optimizer, run)
             if comm:
                 _distributed.start_training(comm, self, {
@@ -506,6 +507,8 @@ class Model:
                     "resume": resume})
                 verbose = verbose and comm.rank == 0
                 checkpoint = checkpoint if comm.rank == 0 else None
+            if verbose and resumed and state.epoch >= epochs:
+                print(_finished_run(checkpoint, state, epochs))
             steps = max(1, math.ceil(x.shape[0] / step_rows))
             self._set_training(True)
             try:
@@ -569,8 +572,8 @@ class Model:
             state.total = loss if state.total is None else state.total + loss
             if stopping:    # on every process after this same step
                 raise comm.together(KeyboardInterrupt()) if comm else KeyboardInterrupt
-            if log_every and (step + 1) % log_every == 0:
-                progress.set_postfix(loss=f"{state.loss_so_far():.4f}")
+            if log_every and ((step + 1) % log_every == 0 or step + 1 == steps):
+                progress.set_postfix(loss=f"{state.loss_so_far():.4f}")    # and at the end
         progress.close()
 
     def evaluate(self, x, y, loss_fn=losses.MSE, batch_size=256):
@@ -823,6 +826,15 @@ def _described(value):
 def _take_rows(data, rows):
     """The examples at ``rows`` of a data tensor: a plain gather, nothing to record."""
     return constant(data.backend.xp.take(data.value, rows, axis=0), data.backend)
+
+
+def _finished_run(checkpoint, state, epochs):
+    """What ``train`` says when the run it resumes has done every epoch asked, or more."""
+    done = f"{state.epoch} epoch{'s' * (state.epoch != 1)}"
+    asked = "" if state.epoch == epochs else f", more than the {epochs} asked"
+    return (f"train: {checkpoint} holds a finished run ({done}{asked}); nothing left to "
+            f"train, so train returns that run's history. For more epochs, raise epochs; to "
+            f"start again, pass resume=False (which overwrites the file) or another path")
 
 
 def _default_optimizer():
