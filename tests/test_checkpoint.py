@@ -73,8 +73,8 @@ OTHER_MODELS = {    # the model in the file -> what the error says of this model
     "a layer less": (lambda: [Conv2D(2, 3), Flatten(), Linear(4)],
                      r"its layer 1 is Flatten, not this model's ReLU$"),
     "a setting it lacks": (lambda: [Conv2D(2, 3), ReLU(), Flatten(), Linear(4)],
-                           r"its layer 3 \(Linear\) has no use_bias, not this model's "
-                           r"use_bias=True$"),
+                           (r"its layer 3 \(Linear\) has no use_bias, not this model's "
+                            r"use_bias=True$")),
 }
 
 

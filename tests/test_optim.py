@@ -271,33 +271,41 @@ def test_the_original_zens_calls_are_not_pytorchs_where_it_differed():
                                                       "eps": 1e-8}
 
 
-AMBIGUOUS_CALLS = [
-    (lambda: SGD(0.1, 0.9),
-     r"^SGD: got 2 settings by position, \(0.1, 0.9\); PyTorch's is SGD\(parameters, lr=0.01, "
-     r"momentum=0.0\) and the original Zen's, without parameters, SGD\(lr=0.01\); name the"),
-    (lambda: RMSProp(0.01, 0.5, eps=1e-8),
-     r"^RMSProp: beta belong\(s\) to the original Zen's RMSProp and eps to PyTorch's, which "
-     r"update differently; PyTorch's is RMSProp\(parameters, lr=0.01, alpha=0.99, eps=1e-08\) "
-     r"and the original Zen's, without parameters, RMSProp\(lr=0.01, beta=0.9, "
-     r"epsilon=1e-10\); use the names of one"),
-    (lambda: RMSProp([Tensor(START)], 0.01, 0.5, epsilon=1e-10),
-     r"^RMSProp: epsilon belong\(s\) to the original Zen's RMSProp and alpha to PyTorch's"),
-    (lambda: Adam(betas=(0.9, 0.99), beta1=0.8), r"^Adam: beta1 .* and betas to PyTorch's"),
-    (lambda: Adam(0.01, 0.9, 0.999, 1e-8, 0.1), r"^Adam: got 5 settings by position"),
-    (lambda: AdamW(0.01, (0.9, 0.99)),
+REFUSED_CALLS = [   # (what is wrong, the call, what the error says)
+    ("SGD with two numbers", lambda: SGD(0.1, 0.9),
+     (r"^SGD: got 2 settings by position, \(0.1, 0.9\); PyTorch's is SGD\(parameters, "
+      r"lr=0.01, momentum=0.0\) and the original Zen's, without parameters, SGD\(lr=0.01\); "
+      r"name the settings after lr$")),
+    ("the original's order, PyTorch's eps", lambda: RMSProp(0.01, 0.5, eps=1e-8),
+     (r"^RMSProp: the original Zen's RMSProp takes beta and PyTorch's takes eps, and they "
+      r"update differently; PyTorch's is RMSProp\(parameters, lr=0.01, alpha=0.99, "
+      r"eps=1e-08\) and the original Zen's, without parameters, RMSProp\(lr=0.01, beta=0.9, "
+      r"epsilon=1e-10\); use the names of one$")),
+    ("PyTorch's order, the original's epsilon",
+     lambda: RMSProp([Tensor(START)], 0.01, 0.5, epsilon=1e-10),
+     r"^RMSProp: the original Zen's RMSProp takes epsilon and PyTorch's takes alpha, and"),
+    ("beta1 and betas", lambda: Adam(betas=(0.9, 0.99), beta1=0.8),
+     r"^Adam: the original Zen's Adam takes beta1 and PyTorch's takes betas, and"),
+    ("five numbers", lambda: Adam(0.01, 0.9, 0.999, 1e-8, 0.1),
+     r"^Adam: got 5 settings by position"),
+    ("AdamW with two numbers", lambda: AdamW(0.01, (0.9, 0.99)),
      r"^AdamW: got 2 settings by position.*AdamW takes AdamW\(parameters, lr=0.001, betas="),
-    (lambda: Momentum(lr=0.1, nesterov=True), r"^Momentum: no setting named nesterov; "),
-    (lambda: Adam([Tensor(START)], 0.01, lr=0.02), r"^Adam: got lr twice"),
-    (lambda: SGD([Tensor(START)], params=[Tensor(START)]),
+    ("an unknown setting", lambda: Momentum(lr=0.1, nesterov=True),
+     r"^Momentum: no setting named nesterov; "),
+    ("lr twice", lambda: Adam([Tensor(START)], 0.01, lr=0.02), r"^Adam: got lr twice"),
+    ("parameters twice", lambda: SGD([Tensor(START)], params=[Tensor(START)]),
      r"^SGD: got the parameters more than once"),
-    (lambda: Momentum(beta=1.0), r"^Momentum: beta must be a number in \[0, 1\), got 1.0"),
-    (lambda: Adam(beta1=0.9, beta2=1), r"^Adam: beta2 must be a number in \[0, 1\), got 1"),
-    (lambda: RMSProp(epsilon=-1e-10), r"^RMSProp: epsilon must be a finite number >= 0"),
+    ("beta of 1", lambda: Momentum(beta=1.0),
+     r"^Momentum: beta must be a number in \[0, 1\), got 1.0"),
+    ("beta2 of 1", lambda: Adam(beta1=0.9, beta2=1),
+     r"^Adam: beta2 must be a number in \[0, 1\), got 1"),
+    ("negative epsilon", lambda: RMSProp(epsilon=-1e-10),
+     r"^RMSProp: epsilon must be a finite number >= 0"),
 ]
 
 
-@pytest.mark.parametrize("make, message", AMBIGUOUS_CALLS,
-                         ids=[f"case{i}" for i in range(len(AMBIGUOUS_CALLS))])
+@pytest.mark.parametrize("make, message", [case[1:] for case in REFUSED_CALLS],
+                         ids=[case[0] for case in REFUSED_CALLS])
 def test_a_call_of_two_meanings_or_none_is_refused_naming_them(make, message):
     with pytest.raises(OptimizerError, match=message):
         make()

@@ -492,23 +492,26 @@ def test_ctrl_c_in_an_earlier_validation_stops_at_the_end_of_that_epoch(device):
     assert len(steps) == 3          # one epoch of 24 examples in steps of 8, and no more
 
 
-class _Bar:
-    """tqdm as train uses it, keeping each loss it is told to show with its step."""
+def _recording_bar(shown):
+    """A stand-in for tqdm, as train uses it, that keeps each loss it is told to show with
+    its step in ``shown``."""
 
-    shown = []
+    class Bar:
+        def __init__(self, steps, **settings):
+            self.steps, self.step = steps, None
 
-    def __init__(self, steps, **settings):
-        self.steps, self.step = steps, None
+        def __iter__(self):
+            for step in self.steps:
+                self.step = step
+                yield step
 
-    def __iter__(self):
-        for self.step in self.steps:
-            yield self.step
+        def set_postfix(self, loss):
+            shown.append((self.step + 1, loss))
 
-    def set_postfix(self, loss):
-        _Bar.shown.append((self.step + 1, loss))
+        def close(self):
+            pass
 
-    def close(self):
-        pass
+    return Bar
 
 
 @pytest.mark.parametrize("rows, log_every, shown_after", [
@@ -520,11 +523,11 @@ def test_the_progress_bar_shows_the_loss_at_each_epochs_end(rows, log_every, sho
                                                             device, monkeypatch):
     import tqdm.auto
 
-    monkeypatch.setattr(tqdm.auto, "tqdm", _Bar)
-    monkeypatch.setattr(_Bar, "shown", [])
+    shown = []
+    monkeypatch.setattr(tqdm.auto, "tqdm", _recording_bar(shown))
     x, y = _data(rows)
     history = _built(device).train(x, y, epochs=2, batch_size=8, loss_fn=SCE,
                                    log_every=log_every)
-    assert [step for step, _ in _Bar.shown] == shown_after * 2
-    ends = [loss for step, loss in _Bar.shown if step == rows // 8]
+    assert [step for step, _ in shown] == shown_after * 2
+    ends = [loss for step, loss in shown if step == rows // 8]
     assert ends == [f"{loss:.4f}" for loss in history["loss"]]

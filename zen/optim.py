@@ -78,10 +78,10 @@ class Optimizer:
         pytorch_own, original_own = sorted(set(given) - set(original)), \
             sorted(set(given) - set(pytorch))
         if pytorch_own and original_own:
-            raise OptimizerError(f"{who}: {', '.join(original_own)} belong(s) to the original "
-                                 f"Zen's {who} and {', '.join(pytorch_own)} to PyTorch's, "
-                                 f"which update differently; {self._forms_text()}; use the "
-                                 f"names of one")
+            raise OptimizerError(f"{who}: the original Zen's {who} takes "
+                                 f"{', '.join(original_own)} and PyTorch's takes "
+                                 f"{', '.join(pytorch_own)}, and they update differently; "
+                                 f"{self._forms_text()}; use the names of one")
         if original_own or not (pytorch_own or with_parameters):
             return self._original_form
         return self._pytorch_form
