@@ -2,6 +2,7 @@
 model refused without touching the model or the file; writes that are atomic, streamed, keep
 permissions and links; your own layers and their buffers."""
 
+import json
 import os
 import stat
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 import zen
 from backends.host import _temporary_name
 from zen.errors import ArgumentError
-from zen.nn import CheckpointError, Conv2D, Flatten, Layer, Linear, Model, ReLU
+from zen.nn import CheckpointError, Conv2D, Flatten, Layer, Linear, Model, ReLU, Tanh
 
 
 def _model(device, units=4):
@@ -62,12 +63,61 @@ def test_truncated_and_corrupt_files_are_refused(device, tmp_path):
         _assert_unchanged(model, before)
 
 
+OTHER_MODELS = {    # the model in the file -> what the error says of this model's
+    "a setting": (lambda: [Conv2D(2, 3), ReLU(), Flatten(), Linear(6)],
+                  r"its layer 3 \(Linear\) has units=6, not this model's units=4$"),
+    "a layer": (lambda: [Conv2D(2, 3), Tanh(), Flatten(), Linear(4)],
+                r"its layer 1 is Tanh, not this model's ReLU$"),
+    "a layer more": (lambda: [Conv2D(2, 3), ReLU(), Flatten(), Linear(4), ReLU()],
+                     r"its layer 4 is ReLU, not this model's absent$"),
+    "a layer less": (lambda: [Conv2D(2, 3), Flatten(), Linear(4)],
+                     r"its layer 1 is Flatten, not this model's ReLU$"),
+    "a setting it lacks": (lambda: [Conv2D(2, 3), ReLU(), Flatten(), Linear(4)],
+                           (r"its layer 3 \(Linear\) has no use_bias, not this model's "
+                            r"use_bias=True$")),
+}
+
+
+def _without_a_setting(path):
+    """The file at ``path`` as an older zen might have written it: its last layer's settings
+    lack use_bias."""
+    with numpy.load(path, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    info = json.loads(str(arrays.pop("__metadata__")))
+    del info["layers"][-1]["config"]["use_bias"]
+    numpy.savez(path, __metadata__=numpy.array(json.dumps(info)), **arrays)
+
+
+@pytest.mark.parametrize("other", sorted(OTHER_MODELS))
+def test_another_models_file_is_refused_naming_the_first_difference(other, device, tmp_path):
+    make_layers, difference = OTHER_MODELS[other]
+    path = tmp_path / "other.npz"
+    zen.seed(3)
+    stranger = Model(make_layers())
+    stranger(numpy.ones((1, 1, 5, 5)))
+    stranger.save(path)
+    if other == "a setting it lacks":
+        _without_a_setting(path)
+    model = _model(device, units=4)
+    before = _snapshot(model)
+    with pytest.raises(CheckpointError, match=r"^load: .*other.npz holds another model: "
+                                              + difference):
+        model.load_weights(path)
+    _assert_unchanged(model, before)
+    with pytest.raises(CheckpointError, match=r"other.npz holds another model: " + difference[
+            :-1] + r"; to train this model from the start, pass resume=False \(which overwrites "
+            r"the file\) or another checkpoint path$"):
+        model.train(numpy.ones((2, 1, 5, 5)), numpy.ones((2, 4)), checkpoint=path, resume=True,
+                    verbose=False)
+    _assert_unchanged(model, before)
+
+
 def test_another_models_file_is_refused(device, tmp_path):
     path = tmp_path / "wide.npz"
     _model("cpu", units=6).save(path)
     model = _model(device, units=4)
     before = _snapshot(model)
-    with pytest.raises(CheckpointError, match=r"units.: 6.*units.: 4"):
+    with pytest.raises(CheckpointError, match=r"units=6, not this model's units=4"):
         model.load_weights(path)
     _assert_unchanged(model, before)
     with pytest.raises(FileNotFoundError, match="no checkpoint at"):

@@ -304,3 +304,61 @@ def test_a_version_1_checkpoint_stopped_mid_epoch_is_refused_clearly(stopped, tm
     for edit in (_version_1, broken_generator):
         _resume_refused(_edit_training(stopped / "mid-epoch.npz", tmp_path / "old.npz", edit),
                         message)
+
+
+ORIGINAL_ZEN_OPTIMISERS = {     # the original Zen's calls, each of its own settings
+    "Momentum(0.05, 0.5)": lambda: zen.optim.Momentum(0.05, 0.5),
+    "RMSProp(0.002, 0.5, 1e-6)": lambda: zen.optim.RMSProp(0.002, 0.5, 1e-6),
+    "Adam(lr=0.02, beta1=0.8, beta2=0.99, epsilon=1e-6)":
+        lambda: zen.optim.Adam(lr=0.02, beta1=0.8, beta2=0.99, epsilon=1e-6),
+}
+
+
+@pytest.mark.parametrize("call", sorted(ORIGINAL_ZEN_OPTIMISERS))
+def test_the_original_zens_optimisers_are_saved_and_resumed(tmp_path, call):
+    make = ORIGINAL_ZEN_OPTIMISERS[call]
+    expected = run(None, epochs=3, optimizer=make)
+    checkpoint = str(tmp_path / "seed.npz")
+    run(checkpoint, epochs=2, optimizer=make)
+    _assert_same_parameters(run(checkpoint, epochs=3, optimizer=make), expected)
+
+
+def test_the_original_zens_rmsprop_does_not_resume_as_pytorchs(tmp_path):
+    checkpoint = str(tmp_path / "seed.npz")
+    run(checkpoint, epochs=1, optimizer=lambda: zen.optim.RMSProp(0.002, 0.5))
+    with pytest.raises(CheckpointError, match=r"was trained with RMSProp \{'lr': 0.002, "
+                                              r"'alpha': 0.5, 'epsilon': 1e-10\}, not \{'lr': "
+                                              r"0.002, 'alpha': 0.5, 'eps': 1e-08\}"):
+        run(checkpoint, optimizer=lambda: zen.optim.RMSProp(lr=0.002, alpha=0.5))
+
+
+def _train_again(checkpoint, epochs, verbose):
+    zen.seed(0)
+    x, y = data()
+    model = network()
+    history = model.train(x, y, epochs=epochs, loss_fn=zen.loss.softmax_cross_entropy,
+                          optimizer=zen.optim.Adam(lr=0.01), checkpoint=checkpoint,
+                          resume=True, **{**SETTINGS, "verbose": verbose})
+    return model, history
+
+
+@pytest.mark.parametrize("epochs, done", [(2, "2 epochs"), (1, "2 epochs, more than the 1 asked")])
+def test_resuming_a_finished_run_says_so_and_returns_its_history(tmp_path, capsys, epochs,
+                                                                 done):
+    checkpoint = str(tmp_path / "done.npz")
+    finished, history = _train_again(checkpoint, 2, verbose=False)
+    capsys.readouterr()
+    again, returned = _train_again(checkpoint, epochs, verbose=True)
+    assert returned == history and len(returned["loss"]) == 2
+    _assert_same_parameters(again, finished)
+    said = capsys.readouterr().out
+    assert said.startswith(f"train: {checkpoint} holds a finished run ({done});"
+                           f" nothing left to train, so train returns that run's history. For "
+                           f"more epochs, raise epochs; to start again, pass resume=False")
+    _train_again(checkpoint, epochs, verbose=False)
+    assert capsys.readouterr().out == ""
+
+
+def test_a_first_run_with_resume_says_nothing_of_a_finished_run(tmp_path, capsys):
+    _train_again(str(tmp_path / "new.npz"), 0, verbose=True)
+    assert "finished run" not in capsys.readouterr().out

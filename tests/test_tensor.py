@@ -16,6 +16,23 @@ def test_seed_example_prints_500_and_1000(capsys):
     assert capsys.readouterr().out == "500.0 1000.0\n"
 
 
+@pytest.mark.parametrize("backward", ["backward", "get_gradients"])
+def test_get_gradients_takes_every_argument_of_backward(backward, device):
+    """The freed-graph error says "pass retain_graph=True": the original name takes it too,
+    and grad and create_graph."""
+    a = Tensor(3.0, device=device)
+    d = a ** 3
+    getattr(d, backward)(retain_graph=True)
+    getattr(d, backward)(grad=Tensor(2.0, device=device))
+    assert Tensor(a.gradient, device=device).item() == 27.0 * 3
+    b = Tensor(3.0, device=device)
+    getattr(b ** 3, backward)(create_graph=True)
+    slope = b.gradient
+    b.zero_grad()
+    slope.backward()                            # d(3 * b ** 2)/db = 6 * b
+    assert Tensor(b.gradient, device=device).item() == 18.0
+
+
 def test_python_numbers_and_lists_become_the_default_dtype(device):
     assert Tensor(3, device=device).dtype == Tensor(2.5, device=device).dtype
     assert str(Tensor([1, 2], device=device).numpy().dtype) == "float32"

@@ -243,6 +243,22 @@ def test_evaluate_and_predict_refuse_bad_settings(call, message, device):
         call(_built(device))
 
 
+def test_train_defaults_to_the_original_zens_settings_but_shuffles(device):
+    """10 epochs of MSE by SGD(lr=0.1) in batches of 32, as in the original Zen; shuffled."""
+    targets = numpy.eye(3, dtype=numpy.float32)[Y]
+    rows = numpy.concatenate([X, X[::-1] * 0.5])       # 48 rows: two batches of 32 an epoch
+    labels = numpy.concatenate([targets, targets])
+    by_default, spelt_out = _built(device), _built(device)
+    zen.seed(1)
+    history = by_default.train(rows, labels, verbose=False)
+    zen.seed(1)
+    spelt_out.train(rows, labels, epochs=10, loss_fn=zen.loss.MSE,
+                    optimizer=zen.optim.SGD(lr=0.1), batch_size=32, shuffle=True,
+                    verbose=False)
+    assert len(history["loss"]) == 10
+    _assert_same_parameters(_snapshot(by_default), _snapshot(spelt_out))
+
+
 def test_zero_epochs_checks_and_builds_but_trains_nothing(device):
     """As Keras's fit(epochs=0): the data is checked (and the model built), no step taken."""
     zen.seed(0)
@@ -474,3 +490,44 @@ def test_ctrl_c_in_an_earlier_validation_stops_at_the_end_of_that_epoch(device):
     with pytest.raises(KeyboardInterrupt):
         _train(device, None, loss_fn)
     assert len(steps) == 3          # one epoch of 24 examples in steps of 8, and no more
+
+
+def _recording_bar(shown):
+    """A stand-in for tqdm, as train uses it, that keeps each loss it is told to show with
+    its step in ``shown``."""
+
+    class Bar:
+        def __init__(self, steps, **settings):
+            self.steps, self.step = steps, None
+
+        def __iter__(self):
+            for step in self.steps:
+                self.step = step
+                yield step
+
+        def set_postfix(self, loss):
+            shown.append((self.step + 1, loss))
+
+        def close(self):
+            pass
+
+    return Bar
+
+
+@pytest.mark.parametrize("rows, log_every, shown_after", [
+    (24, 10, [3]),              # fewer steps than log_every: the epoch's loss at its end
+    (24, 2, [2, 3]),
+    (24 * 8, 10, [10, 20, 24]),
+])
+def test_the_progress_bar_shows_the_loss_at_each_epochs_end(rows, log_every, shown_after,
+                                                            device, monkeypatch):
+    import tqdm.auto
+
+    shown = []
+    monkeypatch.setattr(tqdm.auto, "tqdm", _recording_bar(shown))
+    x, y = _data(rows)
+    history = _built(device).train(x, y, epochs=2, batch_size=8, loss_fn=SCE,
+                                   log_every=log_every)
+    assert [step for step, _ in shown] == shown_after * 2
+    ends = [loss for step, loss in shown if step == rows // 8]
+    assert ends == [f"{loss:.4f}" for loss in history["loss"]]

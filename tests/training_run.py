@@ -28,7 +28,8 @@ def network():
     return Model([Linear(16), ReLU(), Dropout(0.2), Linear(3)])
 
 
-def run(checkpoint, slow=False, loss_fn=zen.loss.softmax_cross_entropy, epochs=EPOCHS):
+def run(checkpoint, slow=False, loss_fn=zen.loss.softmax_cross_entropy, epochs=EPOCHS,
+        optimizer=lambda: zen.optim.Adam(lr=0.01)):
     zen.seed(0)
     x, y = data()
     model = network()
@@ -38,7 +39,7 @@ def run(checkpoint, slow=False, loss_fn=zen.loss.softmax_cross_entropy, epochs=E
             time.sleep(0.02)
         return loss_fn(prediction, target)
 
-    model.train(x, y, epochs=epochs, loss_fn=loss, optimizer=zen.optim.Adam(lr=0.01),
+    model.train(x, y, epochs=epochs, loss_fn=loss, optimizer=optimizer(),
                 checkpoint=checkpoint, resume=True, **SETTINGS)
     return model
 

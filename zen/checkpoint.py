@@ -242,8 +242,35 @@ def _unreadable(who, path, error):
 def _check_layers(model, file):
     saved, mine = file.info["layers"], layer_specs(model, file.who)
     if saved != mine:
-        raise CheckpointError(f"{file.who}: {file.path} holds a model of layers {saved}, not "
-                              f"this model's {mine}")
+        advice = ("; to train this model from the start, pass resume=False (which overwrites "
+                  "the file) or another checkpoint path" if file.who == "train" else "")
+        raise CheckpointError(f"{file.who}: {file.path} holds another model: "
+                              f"{_first_difference(saved, mine)}{advice}")
+
+
+def _first_difference(saved, mine):
+    """The first layer, or layer setting, in which a file's layers differ from a model's."""
+    index, theirs, ours = next((index, theirs, ours) for index, (theirs, ours)
+                               in enumerate(itertools.zip_longest(saved, mine))
+                               if theirs != ours)
+    if theirs is None or ours is None or theirs["layer"] != ours["layer"]:
+        return f"its layer {index} is {_layer_name(theirs)}, not this model's {_layer_name(ours)}"
+    settings, own = theirs["config"], ours["config"]
+    name = next(name for name in sorted({**settings, **own})
+                if name not in settings or name not in own or settings[name] != own[name])
+    return (f"its layer {index} ({theirs['layer']}) has {_setting(settings, name)}, not this "
+            f"model's {_setting(own, name)}")
+
+
+def _layer_name(spec):
+    return "absent" if spec is None else spec["layer"]
+
+
+def _setting(config, name):
+    """``name=value`` (as Python writes it, cut short), or ``no name``."""
+    if name not in config:
+        return f"no {name}"
+    return f"{name}={_cut(repr(config[name]))}"
 
 
 def _make_layers(file, layer_classes):
@@ -545,7 +572,10 @@ def _check_fields(file, where, record, required, optional=None):
 
 
 def _short(value):
-    text = json.dumps(value) if _is_json(value) else repr(value)
+    return _cut(json.dumps(value) if _is_json(value) else repr(value))
+
+
+def _cut(text):
     return text if len(text) <= 80 else text[:77] + "..."
 
 

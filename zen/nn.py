@@ -441,10 +441,14 @@ class Model:
             tensor.move_to(self.backend)
         return self
 
-    def train(self, x, y, epochs=1, loss_fn=losses.MSE, optimizer=None, batch_size=32,
+    def train(self, x, y, epochs=10, loss_fn=losses.MSE, optimizer=None, batch_size=32,
               shuffle=True, validation_data=None, verbose=True, log_every=10,
               checkpoint=None, resume=False, distributed=False):
         """Fit the model to (x, y) with mini-batches; return the history of losses.
+
+        The defaults are the original Zen's (10 epochs of MSE, ``SGD(lr=0.1)`` as the
+        optimiser, batches of 32), except that each epoch's order is shuffled unless
+        ``shuffle=False``.
 
         The running loss stays on the device and is read for the progress bar only every
         ``log_every`` steps, so a GPU is not made to wait for the host at each step. With
@@ -485,7 +489,8 @@ class Model:
                 optimizer = optimizer if optimizer is not None else _default_optimizer()
                 state = _TrainingState()
                 run = _checkpoint.RunFacts(x, y, step_rows)
-                if checkpoint and resume and os.path.exists(checkpoint):
+                resumed = bool(checkpoint and resume and os.path.exists(checkpoint))
+                if resumed:
                     state = self._resume(checkpoint, optimizer, run)
             if comm:
                 _distributed.start_training(comm, self, {
@@ -501,6 +506,8 @@ class Model:
                     "resume": resume})
                 verbose = verbose and comm.rank == 0
                 checkpoint = checkpoint if comm.rank == 0 else None
+            if verbose and resumed and state.epoch >= epochs:
+                print(_finished_run(checkpoint, state, epochs))
             steps = max(1, math.ceil(x.shape[0] / step_rows))
             self._set_training(True)
             try:
@@ -564,8 +571,8 @@ class Model:
             state.total = loss if state.total is None else state.total + loss
             if stopping:    # on every process after this same step
                 raise comm.together(KeyboardInterrupt()) if comm else KeyboardInterrupt
-            if log_every and (step + 1) % log_every == 0:
-                progress.set_postfix(loss=f"{state.loss_so_far():.4f}")
+            if log_every and ((step + 1) % log_every == 0 or step + 1 == steps):
+                progress.set_postfix(loss=f"{state.loss_so_far():.4f}")    # and at the end
         progress.close()
 
     def evaluate(self, x, y, loss_fn=losses.MSE, batch_size=256):
@@ -820,10 +827,17 @@ def _take_rows(data, rows):
     return constant(data.backend.xp.take(data.value, rows, axis=0), data.backend)
 
 
-def _default_optimizer():
-    from zen.optim import Adam
+def _finished_run(checkpoint, state, epochs):
+    """What ``train`` says when the run it resumes has done every epoch asked, or more."""
+    done = f"{state.epoch} epoch{'s' * (state.epoch != 1)}"
+    asked = "" if state.epoch == epochs else f", more than the {epochs} asked"
+    return (f"train: {checkpoint} holds a finished run ({done}{asked}); nothing left to "
+            f"train, so train returns that run's history. For more epochs, raise epochs; to "
+            f"start again, pass resume=False (which overwrites the file) or another path")
 
-    return Adam()
+
+def _default_optimizer():
+    return optim.SGD(lr=0.1)     # the original Zen's
 
 
 def _layer_classes(custom_layers):

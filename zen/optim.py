@@ -1,6 +1,7 @@
 """Optimisers. Each update is raw array arithmetic on the parameters' device, in place, with
 no graph; the state (moments, velocities) lives beside the parameters on that device."""
 
+import inspect
 import math
 import numbers
 from collections.abc import Iterable
@@ -14,25 +15,85 @@ class OptimizerError(ArgumentError):
 
 
 class Optimizer:
-    """Base class. ``Optimizer(parameters, lr=...)`` as in PyTorch, or ``Optimizer(lr)`` and
-    let ``Model.train`` say which parameters to update."""
+    """Base class. Each optimiser takes two forms of call, told apart by their first argument
+    and by the names of their settings:
 
-    def __init__(self, parameters=None, lr=0.01):
-        if _is_number(parameters):
-            parameters, lr = None, parameters
-        self._setting_names = []
-        self._set(lr=lr)
+    - PyTorch's, parameters first: ``Adam(model.parameters(), lr=1e-3)``, in PyTorch's order,
+      with its names and defaults (``_pytorch_form``);
+    - the original Zen's, without parameters: ``Adam(0.01)``, ``RMSProp(lr=0.01, beta=0.9)``,
+      in its order, with its names and defaults (``_original_form``); ``Model.train``, or the
+      original's ``optimizer(model, loss)``, says which parameters to update.
+
+    A setting that only one form has decides the form (``Adam(params, beta1=0.8)`` is the
+    original's); a call that mixes the two forms' own names is refused."""
+
+    def __init__(self, *arguments, **keywords):
+        who = type(self).__name__
+        parameters, numbers, with_parameters = _split_parameters(who, arguments, keywords)
+        given = self._named(who, numbers, keywords, with_parameters)
+        form = self._chosen_form(who, given, with_parameters)
+        checked = {name: _SETTING_RULES[name](who, name, value)
+                   for name, value in {**_arguments_of(form), **given}.items()}
+        settings = form(**checked)
+        self._setting_names = list(settings)
+        for name, value in settings.items():
+            setattr(self, name, value)
         self.parameters = None if parameters is None else self._checked_parameters(parameters)
         self.state = {}     # parameter -> its arrays (moments and the like) and counters
 
-    def _set(self, **settings):
-        """Check and keep hyper-parameters (``lr=0.1``, ``betas=(0.9, 0.999)``...): each must
-        be a finite number in its range, or OptimizerError names it; values become floats."""
-        for name, value in settings.items():
-            checked = _SETTING_RULES[name](type(self).__name__, name, value)
-            setattr(self, name, checked)
-            if name not in self._setting_names:
-                self._setting_names.append(name)
+    @staticmethod
+    def _pytorch_form(lr=0.01):
+        """PyTorch's settings after the parameters, in its order and with its defaults, as
+        arguments; returns the optimiser's settings."""
+        return {"lr": lr}
+
+    _original_form = None   # the original Zen's settings, likewise (None: it had no such class)
+
+    def _named(self, who, numbers, keywords, with_parameters):
+        """Every setting given, by name: those given by position take their names from
+        PyTorch's order after parameters, or without parameters from the original Zen's."""
+        order = list(_arguments_of(self._pytorch_form) if with_parameters else
+                     _arguments_of(self._original_form) or ["lr"])  # or zen's Optimizer(lr)
+        if len(numbers) > len(order):
+            raise OptimizerError(f"{who}: got {len(numbers)} settings by position, "
+                                 f"{tuple(numbers)}; {self._forms_text()}; name the settings "
+                                 f"after lr")
+        given = dict(zip(order, numbers))
+        for name, value in keywords.items():
+            if name in given:
+                raise OptimizerError(f"{who}: got {name} twice, by position and by name")
+            given[name] = value
+        return given
+
+    def _chosen_form(self, who, given, with_parameters):
+        """The form whose own names ``given`` uses; with neither's, PyTorch's if the call has
+        parameters, else the original Zen's (whose calls never had any)."""
+        pytorch, original = _arguments_of(self._pytorch_form), _arguments_of(self._original_form)
+        unknown = sorted(set(given) - set(pytorch) - set(original))
+        if unknown:
+            raise OptimizerError(f"{who}: no setting named {', '.join(unknown)}; "
+                                 f"{self._forms_text()}")
+        if self._original_form is None:
+            return self._pytorch_form
+        pytorch_own, original_own = sorted(set(given) - set(original)), \
+            sorted(set(given) - set(pytorch))
+        if pytorch_own and original_own:
+            raise OptimizerError(f"{who}: the original Zen's {who} takes "
+                                 f"{', '.join(original_own)} and PyTorch's takes "
+                                 f"{', '.join(pytorch_own)}, and they update differently; "
+                                 f"{self._forms_text()}; use the names of one")
+        if original_own or not (pytorch_own or with_parameters):
+            return self._original_form
+        return self._pytorch_form
+
+    def _forms_text(self):
+        """The forms of call, with their defaults, for an error message."""
+        who = type(self).__name__
+        pytorch = f"{who}(parameters, {str(inspect.signature(self._pytorch_form))[1:]}"
+        if self._original_form is None:
+            return f"{who} takes {pytorch}, or {who}(lr, ...) with the rest by name"
+        return (f"PyTorch's is {pytorch} and the original Zen's, without parameters, "
+                f"{who}{inspect.signature(self._original_form)}")
 
     def settings(self):
         """The hyper-parameters, ``{"lr": 0.001, "betas": (0.9, 0.999), ...}``: what two
@@ -58,6 +119,21 @@ class Optimizer:
     def zero_grad(self, parameters=None):
         for parameter in self._parameters(parameters):
             parameter.gradient = None
+
+    def __call__(self, model, loss):
+        """The original Zen's step, ``optimizer(model, loss)``: back-propagate ``loss``,
+        update every parameter of ``model``, and clear their gradients for the next step."""
+        who = f"{type(self).__name__}(model, loss)"
+        if not callable(getattr(model, "parameters", None)):
+            raise OptimizerError(f"{who}: model must be a zen.nn.Model (or have "
+                                 f"parameters()), got {type(model).__name__}")
+        if not isinstance(loss, Tensor):
+            raise OptimizerError(f"{who}: loss must be the Tensor that a loss function "
+                                 f"returned, got {type(loss).__name__}")
+        parameters = model.parameters()
+        loss.backward()
+        self.step(parameters)
+        self.zero_grad(parameters)
 
     def update(self, parameter, gradient, state):
         raise NotImplementedError
@@ -97,6 +173,28 @@ class Optimizer:
                 value if isinstance(value, int) else parameter.backend.asarray(value))
 
 
+def _split_parameters(who, arguments, keywords):
+    """(the parameters or None, the settings given by position, whether the call gave
+    parameters): PyTorch's first argument, its ``params=``, or zen's ``parameters=``. A
+    number in first place is a learning rate, as in the original Zen."""
+    named = [name for name in ("parameters", "params") if name in keywords]
+    positional = bool(arguments) and not _is_number(arguments[0])
+    if len(named) + positional > 1:
+        raise OptimizerError(f"{who}: got the parameters more than once (by position, as "
+                             f"parameters= or as params=)")
+    if named:
+        return keywords.pop(named[0]), arguments, True
+    return (arguments[0], arguments[1:], True) if positional else (None, arguments, False)
+
+
+def _arguments_of(form):
+    """``{name: default}`` of a form of call (a function), in order; {} for None."""
+    if form is None:
+        return {}
+    return {name: parameter.default
+            for name, parameter in inspect.signature(form).parameters.items()}
+
+
 def _is_number(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
@@ -129,8 +227,10 @@ def _refusal(who, name, wanted, value):
     return OptimizerError(f"{who}: {name} must be {wanted}, got {value!r}{kind}")
 
 
-_SETTING_RULES = {"lr": _at_least_zero, "eps": _at_least_zero, "weight_decay": _at_least_zero,
-                  "momentum": _fraction, "alpha": _fraction, "betas": _fractions}
+_SETTING_RULES = {"lr": _at_least_zero, "eps": _at_least_zero, "epsilon": _at_least_zero,
+                  "weight_decay": _at_least_zero, "momentum": _fraction, "alpha": _fraction,
+                  "beta": _fraction, "beta1": _fraction, "beta2": _fraction,
+                  "betas": _fractions}
 
 
 def _zeros(state, name, parameter):
@@ -139,47 +239,87 @@ def _zeros(state, name, parameter):
     return state[name]
 
 
+def _velocity(momentum, parameter, gradient, state):
+    """velocity = momentum * velocity + gradient, PyTorch's form of the original Zen's
+    ``v = beta * v + lr * g`` (the same steps, while lr stays the same), kept in ``state``."""
+    velocity = _zeros(state, "velocity", parameter)
+    velocity *= momentum
+    velocity += gradient
+    return velocity
+
+
 class SGD(Optimizer):
-    """parameter -= lr * gradient."""
+    """parameter -= lr * gradient; with PyTorch's ``momentum=``, SGD as ``Momentum``."""
+
+    momentum = 0.0      # no velocity kept, unless asked for
+
+    @staticmethod
+    def _pytorch_form(lr=0.01, momentum=0.0):
+        return {"lr": lr, **({"momentum": momentum} if momentum else {})}
+
+    @staticmethod
+    def _original_form(lr=0.01):
+        return {"lr": lr}
 
     def update(self, parameter, gradient, state):
+        if self.momentum:
+            gradient = _velocity(self.momentum, parameter, gradient, state)
         parameter.value -= self.lr * gradient
 
 
 class Momentum(Optimizer):
-    """SGD with momentum, as PyTorch: velocity = momentum * velocity + gradient."""
+    """SGD with momentum. PyTorch's ``Momentum(parameters, lr=0.01, momentum=0.9)`` and the
+    original Zen's ``Momentum(lr=0.01, beta=0.9)`` (its ``v = beta * v + lr * g; p -= v``)
+    take the same steps."""
 
-    def __init__(self, parameters=None, lr=0.01, momentum=0.9):
-        super().__init__(parameters, lr)
-        self._set(momentum=momentum)
+    @staticmethod
+    def _pytorch_form(lr=0.01, momentum=0.9):
+        return {"lr": lr, "momentum": momentum}
+
+    @staticmethod
+    def _original_form(lr=0.01, beta=0.9):
+        return {"lr": lr, "momentum": beta}
 
     def update(self, parameter, gradient, state):
-        velocity = _zeros(state, "velocity", parameter)
-        velocity *= self.momentum
-        velocity += gradient
-        parameter.value -= self.lr * velocity
+        parameter.value -= self.lr * _velocity(self.momentum, parameter, gradient, state)
 
 
 class RMSProp(Optimizer):
-    """Divide by a running root mean square of the gradient, as PyTorch (alpha=0.99)."""
+    """Divide by a running root mean square of the gradient. PyTorch's ``RMSProp(parameters,
+    lr=0.01, alpha=0.99, eps=1e-8)`` adds eps to the root; the original Zen's ``RMSProp(lr=0.01,
+    beta=0.9, epsilon=1e-10)`` adds epsilon to the mean square, inside the root."""
 
-    def __init__(self, parameters=None, lr=0.01, alpha=0.99, eps=1e-8):
-        super().__init__(parameters, lr)
-        self._set(alpha=alpha, eps=eps)
+    eps = epsilon = 0.0     # the one of the two that the call's form lacks adds nothing
+
+    @staticmethod
+    def _pytorch_form(lr=0.01, alpha=0.99, eps=1e-8):
+        return {"lr": lr, "alpha": alpha, "eps": eps}
+
+    @staticmethod
+    def _original_form(lr=0.01, beta=0.9, epsilon=1e-10):
+        return {"lr": lr, "alpha": beta, "epsilon": epsilon}
 
     def update(self, parameter, gradient, state):
         square = _zeros(state, "square", parameter)
         square *= self.alpha
         square += (1 - self.alpha) * gradient * gradient
-        parameter.value -= self.lr * gradient / (parameter.backend.xp.sqrt(square) + self.eps)
+        root = parameter.backend.xp.sqrt(square + self.epsilon)
+        parameter.value -= self.lr * gradient / (root + self.eps)
 
 
 class Adam(Optimizer):
-    """Adam with both moments bias-corrected, as in Kingma & Ba and PyTorch."""
+    """Adam with both moments bias-corrected, as in Kingma & Ba and PyTorch:
+    ``Adam(parameters, lr=0.001, betas=(0.9, 0.999), eps=1e-8)``, or the original Zen's
+    ``Adam(lr=0.01, beta1=0.9, beta2=0.999, epsilon=1e-8)``, whose own update divided by
+    1 - beta instead of 1 - beta ** step."""
 
-    def __init__(self, parameters=None, lr=0.001, betas=(0.9, 0.999), eps=1e-8):
-        super().__init__(parameters, lr)
-        self._set(betas=betas, eps=eps)
+    @staticmethod
+    def _pytorch_form(lr=0.001, betas=(0.9, 0.999), eps=1e-8):
+        return {"lr": lr, "betas": betas, "eps": eps}
+
+    @staticmethod
+    def _original_form(lr=0.01, beta1=0.9, beta2=0.999, epsilon=1e-8):
+        return {"lr": lr, "betas": (beta1, beta2), "eps": epsilon}
 
     def update(self, parameter, gradient, state):
         beta1, beta2 = self.betas
@@ -198,10 +338,11 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter), as PyTorch's AdamW."""
 
-    def __init__(self, parameters=None, lr=0.001, betas=(0.9, 0.999), eps=1e-8,
-                 weight_decay=0.01):
-        super().__init__(parameters, lr, betas, eps)
-        self._set(weight_decay=weight_decay)
+    _original_form = None
+
+    @staticmethod
+    def _pytorch_form(lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+        return {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay}
 
     def update(self, parameter, gradient, state):
         parameter.value *= 1 - self.lr * self.weight_decay

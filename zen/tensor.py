@@ -187,9 +187,7 @@ class Tensor:
         """
         autograd.backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
 
-    def get_gradients(self, grad=None):
-        """The original Zen name of ``backward``."""
-        self.backward(grad)
+    get_gradients = backward    # the original Zen's name, with every argument of backward
 
     def grad(self, target, grad=None):
         """d(self)/d(target) as a backend array; leaves' ``.gradient`` and the graph are kept."""
