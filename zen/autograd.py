@@ -7,11 +7,12 @@ shared subexpressions cost nothing extra and graph depth is limited only by memo
 import math
 import threading
 
-from zen import promotion
+from zen import ops, promotion, tensor
 from zen.errors import (DeviceMismatchError, DtypeError, GradientError, GraphFreedError,
                         InPlaceError, ShapeMismatchError)
-from zen.tensor import (JointVJP, Tensor, check_finite, constant, edit_count, grad_enabled,
-                        is_anomaly_enabled, modified_after, modified_since_recorded)
+from zen.recorder import (JointVJP, check_finite, edit_count, grad_enabled, is_anomaly_enabled,
+                          modified_after, modified_since_recorded)
+from zen.tensor import Tensor, constant
 
 
 def backward(root, grad=None, retain_graph=False, create_graph=False):
@@ -80,8 +81,6 @@ def _backpropagate(root, grad, retain_graph, create_graph, wanted):
     seed = _seed(root, grad, create_graph)
     grads = {id(root): seed}
     found = {}
-    from zen import ops     # imported here: zen.ops itself builds on this module
-
     namespace = ops.tensor_namespace if create_graph else ops.array_functions(root._backend)
     anomaly = is_anomaly_enabled()
     edits = edit_count()        # nothing is changed in place during the pass
@@ -175,15 +174,9 @@ def _accumulate(leaf, g, create_graph, stored):
     # it.
     is_tensor = isinstance(g, Tensor)
     if id(g) in stored or not leaf._backend.is_private(g.value if is_tensor else g):
-        g = _recorded_copy(g) if is_tensor else leaf._backend.xp.copy(g)
+        g = ops.copy(g) if is_tensor else leaf._backend.xp.copy(g)
     stored.add(id(g))
     leaf.gradient = g
-
-
-def _recorded_copy(tensor):
-    from zen import ops     # imported here: zen.ops itself builds on this module
-
-    return ops.copy(tensor)
 
 
 def _seed(root, grad, create_graph):
@@ -274,3 +267,6 @@ def _differentiable(argument):
         return argument
     return Tensor(argument.value if isinstance(argument, Tensor) else argument, trainable=True,
                   device=argument.device if isinstance(argument, Tensor) else None)
+
+
+tensor.functions.provide(backward=backward, gradients=gradients)

@@ -1,6 +1,6 @@
 """The op table: every primitive zen records, its forward and its VJPs side by side.
 
-``defop(name, forward, *vjps)`` declares a primitive (``zen.tensor.Op`` gives the two
+``defop(name, forward, *vjps)`` declares a primitive (``zen.recorder.Op`` gives the two
 signatures). Forwards are written against the backend's namespace ``xp``: the array-API
 standard plus the backend's few extras. VJPs are written against ``F``: during a plain
 backward pass that is ``xp`` plus the forwards of zen's own primitives, working on arrays;
@@ -20,11 +20,12 @@ import math
 import numbers
 
 import backends
-from zen import promotion
+from zen import promotion, tensor
 from zen.errors import AxisError, DtypeError, IndexOutOfRangeError, ShapeMismatchError
 from zen.promotion import (accumulate, common, exponentiation, floating, logical,
                            needs_floating, numeric, select, subtraction)
-from zen.tensor import JointVJP, Op, Tensor, apply, as_tensor, constant
+from zen.recorder import JointVJP, Op, apply
+from zen.tensor import Tensor, as_tensor, constant
 
 OPS = {}           # name -> Op
 _APPLY = {}        # name -> the function that records the op on Tensors
@@ -752,6 +753,15 @@ class _TensorFunctions:
         except KeyError:
             raise AttributeError(name) from None
 
+
+tensor.functions.provide(
+    add=add, subtract=subtract, multiply=multiply, divide=divide, power=power, matmul=matmul,
+    negative=negative, abs=abs, less=less, less_equal=less_equal, greater=greater,
+    greater_equal=greater_equal, equal=equal, not_equal=not_equal, exp=exp, log=log, sqrt=sqrt,
+    sin=sin, cos=cos, tanh=tanh, sigmoid=sigmoid, relu=relu, clip=clip, sum=sum, max=max,
+    min=min, mean=mean, logsumexp=logsumexp, argmax=argmax, argmin=argmin, softmax=softmax,
+    log_softmax=log_softmax, reshape=reshape, transpose=transpose,
+    matrix_transpose=matrix_transpose, astype=astype, copy=copy)
 
 tensor_namespace = _TensorFunctions(
     exp=exp, log=log, sin=sin, cos=cos, sign=sign, where=where, astype=astype, sum=sum,

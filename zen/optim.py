@@ -6,7 +6,8 @@ import numbers
 from collections.abc import Iterable
 
 from zen.errors import ArgumentError
-from zen.tensor import Tensor, mark_modified
+from zen.recorder import mark_modified
+from zen.tensor import Tensor
 
 
 class OptimizerError(ArgumentError):
