@@ -10,7 +10,7 @@ import threading
 from zen import ops, promotion, tensor
 from zen.errors import (DeviceMismatchError, DtypeError, GradientError, GraphFreedError,
                         InPlaceError, ShapeMismatchError)
-from zen.recorder import (JointVJP, check_finite, edit_count, grad_enabled, is_anomaly_enabled,
+from zen.recorder import (check_finite, edit_count, grad_enabled, is_anomaly_enabled,
                           modified_after, modified_since_recorded)
 from zen.tensor import Tensor, constant
 
@@ -100,7 +100,7 @@ def _backpropagate(root, grad, retain_graph, create_graph, wanted):
                 raise _modified_error(node)
             _propagate(node, g, grads, namespace, create_graph, anomaly)
             if not retain_graph:
-                node._parents = node._params = None
+                node._parents = node._params = node._saved = None
     return found
 
 
@@ -114,24 +114,16 @@ def _modified_error(node):
 def _propagate(node, g, grads, namespace, create_graph, anomaly=False):
     """Add each trainable parent's share of ``g`` (the gradient of ``node``) into ``grads``."""
     op, parents, params = node._op, node._parents, node._params
-    if create_graph:
+    if create_graph:    # saved arrays carry no graph: recomputed from differentiable ops
         inputs, ans = parents, node
-        if op.saves:
-            params = {**params, "saved": None}      # saved arrays carry no graph
+        saved = op.saves(namespace, node, *parents, **params) if op.saves else None
     else:
-        inputs, ans = [parent.value for parent in parents], node.value
-    vjps = op.vjps
-    if isinstance(vjps, JointVJP):
-        shares = vjps.function(namespace, g, ans, *inputs,
-                               needed=[parent.trainable for parent in parents], **params)
-        for parent, share in zip(parents, shares):
-            if share is not None:
-                _add_share(grads, namespace, parent, share, node if anomaly else None)
-        return
-    for parent, vjp in zip(parents, vjps):
-        if vjp is not None and parent.trainable:
-            _add_share(grads, namespace, parent, vjp(namespace, g, ans, *inputs, **params),
-                       node if anomaly else None)
+        inputs, ans, saved = [parent.value for parent in parents], node.value, node._saved
+    shares = op.vjp(namespace, g, ans, inputs, params, saved, parents)
+    checked_node = node if anomaly else None
+    for parent, share in zip(parents, shares):
+        if share is not None:
+            _add_share(grads, namespace, parent, share, checked_node)
 
 
 def _add_share(grads, namespace, parent, share, checked_node=None):

@@ -21,27 +21,33 @@ import numbers
 
 import backends
 from zen import promotion, tensor
-from zen.errors import AxisError, DtypeError, IndexOutOfRangeError, ShapeMismatchError
+from zen.errors import (ArgumentError, AxisError, DtypeError, IndexOutOfRangeError,
+                        ShapeMismatchError)
 from zen.promotion import (accumulate, common, exponentiation, floating, logical,
                            needs_floating, numeric, select, subtraction)
-from zen.recorder import JointVJP, Op, apply
+from zen.recorder import Op, apply
 from zen.tensor import Tensor, as_tensor, constant
 
 OPS = {}           # name -> Op
 _APPLY = {}        # name -> the function that records the op on Tensors
 
 
-def defop(name, forward, *vjps, saves=False, dtypes=None, views=False):
+def defop(name, forward, *vjps, vjp=None, saves=None, dtypes=None, views=False):
     """Declare a primitive and return the function that applies it to Tensors.
 
-    Give one VJP per input, None for an input that never gets a gradient, and none at all
-    for an op that is not differentiable; an op with any number of inputs, or whose input
-    gradients share work, gives one ``JointVJP``. ``dtypes`` is the op's promotion rule
-    (``zen.promotion``); ``saves`` and ``views``: see Op.
+    Give one VJP per input, ``vjp(F, g, ans, *inputs, **params)`` returning that input's
+    gradient (None in place of the function for an input that never gets a gradient); or,
+    for an op whose input gradients share work (fused ops, any number of inputs), one
+    ``vjp=`` in the form the engine calls (see Op), which an op that ``saves`` must use;
+    or none at all for an op that is not differentiable. ``dtypes`` is the op's promotion
+    rule (``zen.promotion``); ``saves`` and ``views``: see Op.
     """
-    if len(vjps) == 1 and isinstance(vjps[0], JointVJP):
-        vjps = vjps[0]
-    op = Op(name, forward, vjps, saves, dtypes, views)
+    if vjps:
+        if vjp is not None or saves is not None:
+            raise ArgumentError(f"defop {name}: give one VJP per input or one joint vjp=, "
+                                f"not both; an op that saves gives a joint vjp=")
+        vjp = _joined(vjps) if any(v is not None for v in vjps) else None
+    op = Op(name, forward, vjp, saves, dtypes, views)
     OPS[name] = op
 
     def apply_op(*inputs, **params):
@@ -51,6 +57,33 @@ def defop(name, forward, *vjps, saves=False, dtypes=None, views=False):
     apply_op.op = op
     _APPLY[name] = apply_op
     return apply_op
+
+
+def _joined(vjps):
+    """One VJP per input as the one form every VJP takes (see Op); one and two inputs, the
+    most common, without a loop."""
+    if len(vjps) == 1:
+        (first,) = vjps
+
+        def vjp(F, g, ans, inputs, params, saved, parents):
+            return (first(F, g, ans, *inputs, **params),)   # its one parent is trainable
+    elif len(vjps) == 2:
+        first, second = (function or _no_gradient for function in vjps)
+
+        def vjp(F, g, ans, inputs, params, saved, parents):
+            x, y = parents
+            return (first(F, g, ans, *inputs, **params) if x.trainable else None,
+                    second(F, g, ans, *inputs, **params) if y.trainable else None)
+    else:
+        def vjp(F, g, ans, inputs, params, saved, parents):
+            return [function(F, g, ans, *inputs, **params)
+                    if function is not None and parent.trainable else None
+                    for function, parent in zip(vjps, parents)]
+    return vjp
+
+
+def _no_gradient(*inputs, **params):
+    return None
 
 
 # Elementwise arithmetic: x and y broadcast against each other.
@@ -227,31 +260,32 @@ def _cross_entropy(xp, logits, targets, axis, normalised=False):
     # A class of target 0 adds nothing, even when its logit is -inf (a masked class).
     terms = xp.where(targets == 0, 0.0, targets * (shifted - xp.log(totals)))
     loss = -xp.sum(terms) / _examples(logits.shape, axis)
-    return loss, (exps, totals)
+    return loss, exps / totals      # the probabilities, for the gradient
 
 
-def _cross_entropy_vjp_logits(F, g, ans, logits, targets, axis, normalised=False, saved=None):
-    """(softmax * sum(targets) - targets) * g / examples: no log of a probability."""
-    if saved is None:
-        probabilities = F.exp(F.log_softmax(logits, axis=axis))
-    else:
-        exps, totals = saved
-        probabilities = exps / totals
-    if not normalised:      # targets whose rows may not sum to 1
-        probabilities = probabilities * F.sum(targets, axis=axis, keepdims=True)
-    return (probabilities - targets) * (g / _examples(logits.shape, axis))
-
-
-def _cross_entropy_vjp_targets(F, g, ans, logits, targets, axis, normalised=False, saved=None):
-    return F.log_softmax(logits, axis=axis) * (-g / _examples(logits.shape, axis))
+def _cross_entropy_vjp(F, g, ans, inputs, params, probabilities, parents):
+    """For the logits (softmax * sum(targets) - targets) * g / examples: no log of a
+    probability; for the targets -log_softmax(logits) * g / examples."""
+    logits, targets = inputs
+    axis = params["axis"]
+    scale = g / _examples(logits.shape, axis)
+    logits_share = targets_share = None
+    if parents[0].trainable:
+        if not params.get("normalised", False):     # target rows may not sum to 1
+            probabilities = probabilities * F.sum(targets, axis=axis, keepdims=True)
+        logits_share = (probabilities - targets) * scale
+    if parents[1].trainable:
+        targets_share = F.log_softmax(logits, axis=axis) * -scale
+    return logits_share, targets_share
 
 
 # Softmax and mean cross-entropy fused: stable for any logits, one node instead of six, and
-# the backward pass reuses the forward's exponentials. ``normalised``: each row of targets
+# the backward pass reuses the forward's probabilities. ``normalised``: each row of targets
 # sums to 1 (one-hot labels).
-softmax_cross_entropy = defop("softmax_cross_entropy", _cross_entropy,
-                              _cross_entropy_vjp_logits, _cross_entropy_vjp_targets,
-                              saves=True, dtypes=floating)
+softmax_cross_entropy = defop("softmax_cross_entropy", _cross_entropy, vjp=_cross_entropy_vjp,
+                              saves=lambda F, ans, logits, targets, axis, normalised=False:
+                                  F.softmax(logits, axis=axis),
+                              dtypes=floating)
 
 
 def _squared_error(xp, prediction, target):
@@ -259,20 +293,21 @@ def _squared_error(xp, prediction, target):
     return xp.mean(difference * difference), difference
 
 
-def _squared_error_vjp(sign):
-    def vjp(F, g, ans, prediction, target, saved=None):
-        difference = prediction - target if saved is None else saved
-        return difference * (sign * 2 * g / math.prod(difference.shape))
-    return vjp
+def _squared_error_vjp(F, g, ans, inputs, params, difference, parents):
+    share = difference * (2 * g / math.prod(difference.shape))
+    prediction, target = parents
+    return share if prediction.trainable else None, -share if target.trainable else None
 
 
 # Mean squared error as one node: its gradient is one product with the saved difference.
-mean_squared_error = defop("mean_squared_error", _squared_error,
-                           _squared_error_vjp(1), _squared_error_vjp(-1), saves=True,
+mean_squared_error = defop("mean_squared_error", _squared_error, vjp=_squared_error_vjp,
+                           saves=lambda F, ans, prediction, target: prediction - target,
                            dtypes=floating)
 
 
-def _rnn_step_vjp(F, g, ans, x, hidden, input_weight, hidden_weight, bias, needed):
+def _rnn_step_vjp(F, g, ans, inputs, params, saved, parents):
+    x, hidden, input_weight, hidden_weight, bias = inputs
+    needed = [parent.trainable for parent in parents]
     through_tanh = g * (1 - ans * ans)      # shared by every input's gradient
     return (F.matmul(through_tanh, input_weight.mT) if needed[0] else None,
             F.matmul(through_tanh, hidden_weight.mT) if needed[1] else None,
@@ -285,7 +320,7 @@ def _rnn_step_vjp(F, g, ans, x, hidden, input_weight, hidden_weight, bias, neede
 rnn_step = defop("rnn_step",
                  lambda xp, x, hidden, input_weight, hidden_weight, bias:
                      xp.tanh(x @ input_weight + hidden @ hidden_weight + bias),
-                 JointVJP(_rnn_step_vjp), dtypes=floating)
+                 vjp=_rnn_step_vjp, dtypes=floating)
 
 
 _argmax = defop("argmax", lambda xp, x, axis=None, keepdims=False:
@@ -294,14 +329,15 @@ _argmin = defop("argmin", lambda xp, x, axis=None, keepdims=False:
                 xp.argmin(x, axis=axis, keepdims=keepdims), dtypes=numeric)
 
 
-def _concat_vjp(F, g, ans, *inputs, axis, needed):
+def _concat_vjp(F, g, ans, inputs, params, saved, parents):
     """Each input's slice of ``g``, the offsets summed once: linear in the number of
     inputs."""
+    axis = params["axis"]
     before = (slice(None),) * axis
     shares, start = [], 0
-    for x, wanted in zip(inputs, needed):
+    for x, parent in zip(inputs, parents):
         stop = start + x.shape[axis]
-        shares.append(g[before + (slice(start, stop), Ellipsis)] if wanted else None)
+        shares.append(g[before + (slice(start, stop), Ellipsis)] if parent.trainable else None)
         start = stop
     return shares
 
@@ -323,7 +359,7 @@ _permute_dims = defop("permute_dims", lambda xp, x, axes: xp.permute_dims(x, axe
                       lambda F, g, ans, x, axes: F.permute_dims(g, _inverse(axes)),
                       views=True)
 _concat = defop("concat", lambda xp, *inputs, axis: xp.concat(inputs, axis=axis),
-                JointVJP(_concat_vjp), dtypes=common)
+                vjp=_concat_vjp, dtypes=common)
 
 
 def _scatter(xp, like, values, key):
@@ -386,15 +422,17 @@ matmul = defop("matmul", lambda xp, a, b: xp.matmul(a, b), _matmul_vjp_left, _ma
                dtypes=numeric)
 
 
-def _linear_vjp(F, g, ans, x, weight, bias, needed):
-    return (F.matmul(g, weight.mT) if needed[0] else None,
-            F.matmul(x.mT, g) if needed[1] else None,
-            g if needed[2] else None)
+def _linear_vjp(F, g, ans, inputs, params, saved, parents):
+    x, weight, bias = inputs
+    x_needed, weight_needed, bias_needed = (parent.trainable for parent in parents)
+    return (F.matmul(g, weight.mT) if x_needed else None,
+            F.matmul(x.mT, g) if weight_needed else None,
+            g if bias_needed else None)
 
 
 # A dense layer, x @ weight + bias for x of two or more dimensions, as one node.
 linear = defop("linear", lambda xp, x, weight, bias: xp.matmul(x, weight) + bias,
-               JointVJP(_linear_vjp), dtypes=numeric)
+               vjp=_linear_vjp, dtypes=numeric)
 
 
 def _pad(xp, x, widths):

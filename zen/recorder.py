@@ -83,45 +83,38 @@ _LIBRARY_DIRECTORIES = tuple(os.path.dirname(os.path.abspath(module.__file__)) +
 
 
 class Op:
-    """A primitive: ``forward(xp, *arrays, **params)`` and one VJP per input.
+    """A primitive: ``forward(xp, *arrays, **params)`` and its VJP (``zen.ops.defop`` builds
+    one from what an op declares).
 
-    A VJP is ``vjp(F, g, ans, *inputs, **params)``; it returns the gradient for its input from
-    the output's gradient ``g``. ``F`` is the array namespace and the rest are arrays, or, when
-    the backward pass is itself recorded, ``F`` is zen's namespace and the rest are Tensors. An
-    op with no VJPs is not differentiable. ``vjps`` may instead be one ``JointVJP``.
+    Every VJP has one form, ``vjp(F, g, ans, inputs, params, saved, parents)``: from ``g``,
+    the gradient of the result ``ans``, it returns one gradient per input, None for an input
+    whose parent Tensor (in ``parents``) is not trainable. ``F`` is the array namespace and
+    ``g``, ``ans`` and ``inputs`` are arrays, or, when the backward pass is itself recorded,
+    ``F`` is zen's namespace and they are Tensors; ``params`` is the op's settings. An op
+    whose ``vjp`` is None is not differentiable.
 
-    An op that ``saves`` returns ``(value, saved)`` from its forward; its VJPs then receive
-    ``saved=`` (arrays worth keeping, such as a softmax), or ``saved=None`` when the backward
-    pass is recorded and they must recompute it from differentiable ops.
+    An op that saves returns ``(value, saved)`` from its forward (arrays worth keeping, such
+    as a softmax), kept on the result's node for its VJP; ``saves(F, ans, *inputs,
+    **params)`` recomputes them from differentiable ops for a recorded backward pass, so the
+    VJP never lacks them. ``saves`` is None for an op that saves nothing.
 
     ``dtypes`` is the op's promotion rule (see ``zen.promotion``), None to take inputs as they
     are. An op whose result may share memory with its first input (a reshape, a basic slice)
     says ``views=True``: the two then share one version counter (see ``mark_modified``).
     """
 
-    __slots__ = ("name", "forward", "vjps", "saves", "dtypes", "views")
+    __slots__ = ("name", "forward", "vjp", "saves", "dtypes", "views")
 
-    def __init__(self, name, forward, vjps, saves=False, dtypes=None, views=False):
+    def __init__(self, name, forward, vjp, saves=None, dtypes=None, views=False):
         self.name = name
         self.forward = forward
-        self.vjps = vjps
+        self.vjp = vjp
         self.saves = saves
         self.dtypes = dtypes
         self.views = views
 
     def __repr__(self):
         return f"<op {self.name}>"
-
-
-class JointVJP:
-    """All of an op's VJPs in one function, for fused ops whose input gradients share work:
-    ``function(F, g, ans, *inputs, needed=..., **params)`` returns one gradient per input
-    (None where ``needed[i]`` is false)."""
-
-    __slots__ = ("function",)
-
-    def __init__(self, function):
-        self.function = function
 
 
 def apply(op, inputs, params):
@@ -154,6 +147,7 @@ def apply(op, inputs, params):
         value = op.forward(backend.xp, *values, **params)
     except (ValueError, TypeError) as error:
         raise _forward_error(op, inputs, params, error) from error
+    saved = None
     if op.saves:
         value, saved = value
     mode = _grad_mode
@@ -166,14 +160,13 @@ def apply(op, inputs, params):
     out.gradient = None
     out._backend = backend
     out._version = shared_version(inputs[0]) if op.views else None
-    if trainable and op.vjps and mode.enabled:
+    if trainable and op.vjp and mode.enabled:
         out.trainable = True
         out._op = op
         out._parents = inputs
         out._params = params
+        out._saved = saved
         out._stamp = _edits      # see mark_modified
-        if op.saves:
-            params["saved"] = saved     # params is this call's own dict
         if origin:
             out._origin = origin
     else:

@@ -251,7 +251,7 @@ class Tensor(TensorOperators):
     """
 
     __slots__ = ("value", "gradient", "trainable", "_backend", "_op", "_parents", "_params",
-                 "_version", "_stamp", "_origin")
+                 "_saved", "_version", "_stamp", "_origin")
     __hash__ = object.__hash__      # == is elementwise; dicts and sets key on identity
     __array_ufunc__ = None          # NumPy defers to Tensor's reflected operators
 
