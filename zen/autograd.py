@@ -10,6 +10,7 @@ import threading
 from zen import ops, promotion, tensor
 from zen.errors import (DeviceMismatchError, DtypeError, GradientError, GraphFreedError,
                         InPlaceError, ShapeMismatchError)
+from zen.namespaces import array_namespaces
 from zen.recorder import (check_finite, edit_count, grad_enabled, is_anomaly_enabled,
                           modified_after, modified_since_recorded)
 from zen.tensor import Tensor, constant
@@ -81,7 +82,7 @@ def _backpropagate(root, grad, retain_graph, create_graph, wanted):
     seed = _seed(root, grad, create_graph)
     grads = {id(root): seed}
     found = {}
-    namespace = ops.tensor_namespace if create_graph else ops.array_functions(root._backend)
+    namespace = ops.tensor_namespace if create_graph else array_namespaces[root._backend]
     anomaly = is_anomaly_enabled()
     edits = edit_count()        # nothing is changed in place during the pass
     stored = {id(seed)}         # ids of the arrays a leaf may not keep as its own .gradient
@@ -139,7 +140,7 @@ def _add_share(grads, namespace, parent, share, checked_node=None):
         share = namespace.astype(share, value.dtype)
     key = id(parent)
     previous = grads.get(key)
-    grads[key] = share if previous is None else previous + share
+    grads[key] = share if previous is None else namespace.add(previous, share)
 
 
 def _unbroadcast(namespace, g, shape):
@@ -156,17 +157,17 @@ def _unbroadcast(namespace, g, shape):
 
 def _accumulate(leaf, g, create_graph, stored):
     if leaf.gradient is not None:
-        if create_graph and not isinstance(leaf.gradient, Tensor):
-            g = constant(leaf.gradient, leaf._backend) + g
+        if create_graph or isinstance(leaf.gradient, Tensor):    # recorded, or kept from one
+            g = ops.add(leaf.gradient, g)
         else:
-            g = leaf.gradient + g
+            g = array_namespaces[leaf._backend].add(leaf.gradient, g)
     # Every leaf owns its gradient: a pass-through gradient (of x + y, say) can reach two
     # leaves as one array, and a view (of a reshape, a transpose, a sum's broadcast) or a
     # NumPy scalar is not a writable, contiguous array, so each is copied before a leaf keeps
     # it.
     is_tensor = isinstance(g, Tensor)
     if id(g) in stored or not leaf._backend.is_private(g.value if is_tensor else g):
-        g = ops.copy(g) if is_tensor else leaf._backend.xp.copy(g)
+        g = ops.copy(g) if is_tensor else array_namespaces[leaf._backend].copy(g)
     stored.add(id(g))
     leaf.gradient = g
 
@@ -179,7 +180,7 @@ def _seed(root, grad, create_graph):
             raise GradientError(f"backward: the output has shape {root.shape}; only a "
                                 f"one-element output has an implicit gradient, so pass grad= "
                                 f"an array of that shape (or reduce the output, e.g. .sum())")
-        seed = backend.xp.ones_like(root.value)
+        seed = array_namespaces[backend].ones_like(root.value)
     else:
         if isinstance(grad, Tensor):
             if grad._backend is not backend:
@@ -203,7 +204,7 @@ def _seed(root, grad, create_graph):
 
 
 def _zeros_like(tensor):
-    return constant(tensor._backend.xp.zeros_like(tensor.value), tensor._backend)
+    return constant(array_namespaces[tensor._backend].zeros_like(tensor.value), tensor._backend)
 
 
 class _TransformDepth(threading.local):

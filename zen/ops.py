@@ -15,20 +15,19 @@ Broadcast gradients are summed back, and cast to the input's dtype, centrally in
 
 # This module defines zen's sum, max, min and abs; Python's own are builtins.sum and so on.
 import builtins
-import functools
 import math
 import numbers
 
 import backends
-from zen import promotion, tensor
+from zen import namespaces, promotion, tensor
 from zen.errors import (ArgumentError, AxisError, DtypeError, IndexOutOfRangeError,
                         ShapeMismatchError)
 from zen.promotion import (accumulate, common, exponentiation, floating, logical,
                            needs_floating, numeric, select, subtraction)
+from zen.namespaces import OPS
 from zen.recorder import Op, apply
 from zen.tensor import Tensor, as_tensor, constant
 
-OPS = {}           # name -> Op
 _APPLY = {}        # name -> the function that records the op on Tensors
 
 
@@ -87,71 +86,84 @@ def _no_gradient(*inputs, **params):
 
 
 # Elementwise arithmetic: x and y broadcast against each other.
-add = defop("add", lambda xp, x, y: x + y,
+add = defop("add", lambda xp, x, y: xp.add(x, y),
             lambda F, g, ans, x, y: g,
             lambda F, g, ans, x, y: g, dtypes=numeric)
-subtract = defop("subtract", lambda xp, x, y: x - y,
+subtract = defop("subtract", lambda xp, x, y: xp.subtract(x, y),
                  lambda F, g, ans, x, y: g,
-                 lambda F, g, ans, x, y: -g, dtypes=subtraction)
-multiply = defop("multiply", lambda xp, x, y: x * y,
-                 lambda F, g, ans, x, y: g * y,
-                 lambda F, g, ans, x, y: g * x, dtypes=numeric)
-divide = defop("divide", lambda xp, x, y: x / y,
-               lambda F, g, ans, x, y: g / y,
-               lambda F, g, ans, x, y: -g * ans / y, dtypes=floating)
+                 lambda F, g, ans, x, y: F.negative(g), dtypes=subtraction)
+multiply = defop("multiply", lambda xp, x, y: xp.multiply(x, y),
+                 lambda F, g, ans, x, y: F.multiply(g, y),
+                 lambda F, g, ans, x, y: F.multiply(g, x), dtypes=numeric)
+divide = defop("divide", lambda xp, x, y: xp.divide(x, y),
+               lambda F, g, ans, x, y: F.divide(g, y),
+               lambda F, g, ans, x, y: F.divide(F.multiply(F.negative(g), ans), y),
+               dtypes=floating)
 # As in PyTorch: x ** 0 has slope 0 in x even at x = 0, and 0 ** y has slope 0 in y for
 # y >= 0 (the limit from the right) and -inf for y < 0 (where 0 ** y is inf).
-power = defop("power", lambda xp, x, y: x ** y,
-              lambda F, g, ans, x, y: F.where(y == 0, 0.0, g * y * x ** (y - 1)),
-              lambda F, g, ans, x, y:
-                  F.where((x == 0) & (y >= 0), 0.0, g * ans * F.log(x)),
+power = defop("power", lambda xp, x, y: xp.pow(x, y),
+              lambda F, g, ans, x, y: F.where(F.equal(y, 0), 0.0, F.multiply(
+                  F.multiply(g, y), F.pow(x, F.subtract(y, 1)))),
+              lambda F, g, ans, x, y: F.where(
+                  F.logical_and(F.equal(x, 0), F.greater_equal(y, 0)), 0.0,
+                  F.multiply(F.multiply(g, ans), F.log(x))),
               dtypes=exponentiation)
-negative = defop("negative", lambda xp, x: -x,
-                 lambda F, g, ans, x: -g, dtypes=numeric)
+negative = defop("negative", lambda xp, x: xp.negative(x),
+                 lambda F, g, ans, x: F.negative(g), dtypes=numeric)
 
 
 def _sigmoid(xp, x):
     """1 / (1 + e^-x), from e^-|x| <= 1 so that neither branch overflows."""
-    small = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1 / (1 + small), small / (1 + small))
+    small = xp.exp(xp.negative(xp.abs(x)))
+    total = xp.add(1, small)
+    return xp.where(xp.greater_equal(x, 0), xp.divide(1, total), xp.divide(small, total))
+
+
+def _through_tanh(F, g, ans):
+    """``g`` times the slope of tanh at the value ``ans``: 1 - ans**2."""
+    return F.multiply(g, F.subtract(1, F.multiply(ans, ans)))
 
 
 def _split_ties(F, g, wins, ties):
     """``g`` where ``wins``, half of it where ``ties``, else 0: the slope of max/min."""
-    return F.where(wins, g, F.where(ties, g / 2, 0.0))
+    return F.where(wins, g, F.where(ties, F.divide(g, 2), 0.0))
 
 
 # Elementwise functions.
 exp = defop("exp", lambda xp, x: xp.exp(x),
-            lambda F, g, ans, x: g * ans, dtypes=floating)
+            lambda F, g, ans, x: F.multiply(g, ans), dtypes=floating)
 log = defop("log", lambda xp, x: xp.log(x),
-            lambda F, g, ans, x: g / x, dtypes=floating)
+            lambda F, g, ans, x: F.divide(g, x), dtypes=floating)
 sqrt = defop("sqrt", lambda xp, x: xp.sqrt(x),
-             lambda F, g, ans, x: g / (2 * ans), dtypes=floating)
+             lambda F, g, ans, x: F.divide(g, F.multiply(2, ans)), dtypes=floating)
 sin = defop("sin", lambda xp, x: xp.sin(x),
-            lambda F, g, ans, x: g * F.cos(x), dtypes=floating)
+            lambda F, g, ans, x: F.multiply(g, F.cos(x)), dtypes=floating)
 cos = defop("cos", lambda xp, x: xp.cos(x),
-            lambda F, g, ans, x: -g * F.sin(x), dtypes=floating)
+            lambda F, g, ans, x: F.multiply(F.negative(g), F.sin(x)), dtypes=floating)
 tanh = defop("tanh", lambda xp, x: xp.tanh(x),
-             lambda F, g, ans, x: g * (1 - ans * ans), dtypes=floating)
+             lambda F, g, ans, x: _through_tanh(F, g, ans), dtypes=floating)
 sigmoid = defop("sigmoid", _sigmoid,
-                lambda F, g, ans, x: g * ans * (1 - ans), dtypes=floating)
+                lambda F, g, ans, x: F.multiply(F.multiply(g, ans), F.subtract(1, ans)),
+                dtypes=floating)
 relu = defop("relu", lambda xp, x: xp.maximum(x, 0),
              # a product, not where(): a data-dependent select is several times slower
-             lambda F, g, ans, x: g * F.astype(x > 0, g.dtype), dtypes=numeric)
+             lambda F, g, ans, x: F.multiply(g, F.astype(F.greater(x, 0), g.dtype)),
+             dtypes=numeric)
 abs = defop("abs", lambda xp, x: xp.abs(x),
-            lambda F, g, ans, x: g * F.sign(x), dtypes=numeric)
+            lambda F, g, ans, x: F.multiply(g, F.sign(x)), dtypes=numeric)
 sign = defop("sign", lambda xp, x: xp.sign(x), dtypes=numeric)
 _clip = defop("clip", lambda xp, x, min=None, max=None: xp.clip(x, min, max),
               # x passes through unclipped exactly where min <= x <= max
-              lambda F, g, ans, x, min=None, max=None: F.where(ans == x, g, 0.0),
+              lambda F, g, ans, x, min=None, max=None: F.where(F.equal(ans, x), g, 0.0),
               dtypes=numeric)
 maximum = defop("maximum", lambda xp, x, y: xp.maximum(x, y),
-                lambda F, g, ans, x, y: _split_ties(F, g, x > y, x == y),
-                lambda F, g, ans, x, y: _split_ties(F, g, y > x, x == y), dtypes=numeric)
+                lambda F, g, ans, x, y: _split_ties(F, g, F.greater(x, y), F.equal(x, y)),
+                lambda F, g, ans, x, y: _split_ties(F, g, F.greater(y, x), F.equal(x, y)),
+                dtypes=numeric)
 minimum = defop("minimum", lambda xp, x, y: xp.minimum(x, y),
-                lambda F, g, ans, x, y: _split_ties(F, g, x < y, x == y),
-                lambda F, g, ans, x, y: _split_ties(F, g, y < x, x == y), dtypes=numeric)
+                lambda F, g, ans, x, y: _split_ties(F, g, F.less(x, y), F.equal(x, y)),
+                lambda F, g, ans, x, y: _split_ties(F, g, F.less(y, x), F.equal(x, y)),
+                dtypes=numeric)
 where = defop("where", lambda xp, condition, x, y: xp.where(condition, x, y),
               None,
               lambda F, g, ans, condition, x, y: F.where(condition, g, 0.0),
@@ -164,12 +176,12 @@ copy = defop("copy", lambda xp, x: xp.copy(x),
              lambda F, g, ans, x: g)
 
 # Comparisons and logic: bool results, no gradient.
-less = defop("less", lambda xp, x, y: x < y, dtypes=numeric)
-less_equal = defop("less_equal", lambda xp, x, y: x <= y, dtypes=numeric)
-greater = defop("greater", lambda xp, x, y: x > y, dtypes=numeric)
-greater_equal = defop("greater_equal", lambda xp, x, y: x >= y, dtypes=numeric)
-equal = defop("equal", lambda xp, x, y: x == y, dtypes=common)
-not_equal = defop("not_equal", lambda xp, x, y: x != y, dtypes=common)
+less = defop("less", lambda xp, x, y: xp.less(x, y), dtypes=numeric)
+less_equal = defop("less_equal", lambda xp, x, y: xp.less_equal(x, y), dtypes=numeric)
+greater = defop("greater", lambda xp, x, y: xp.greater(x, y), dtypes=numeric)
+greater_equal = defop("greater_equal", lambda xp, x, y: xp.greater_equal(x, y), dtypes=numeric)
+equal = defop("equal", lambda xp, x, y: xp.equal(x, y), dtypes=common)
+not_equal = defop("not_equal", lambda xp, x, y: xp.not_equal(x, y), dtypes=common)
 logical_and = defop("logical_and", lambda xp, x, y: xp.logical_and(x, y), dtypes=logical)
 logical_or = defop("logical_or", lambda xp, x, y: xp.logical_or(x, y), dtypes=logical)
 logical_not = defop("logical_not", lambda xp, x: xp.logical_not(x), dtypes=logical)
@@ -185,15 +197,15 @@ def _kept(F, value, shape, axis, keepdims):
 
 def _extremum_vjp(F, g, ans, x, axis=None, keepdims=False):
     """Split ``g`` evenly among the elements that equal the max (or min), as amax does."""
-    hits = F.astype(x == _kept(F, ans, x.shape, axis, keepdims), x.dtype)
-    share = _kept(F, g, x.shape, axis, keepdims) / F.sum(hits, axis=axis, keepdims=True)
-    return hits * share
+    hits = F.astype(F.equal(x, _kept(F, ans, x.shape, axis, keepdims)), x.dtype)
+    share = F.divide(_kept(F, g, x.shape, axis, keepdims), F.sum(hits, axis=axis, keepdims=True))
+    return F.multiply(hits, share)
 
 
 def _logsumexp(xp, x, axis=None, keepdims=False):
     peak = xp.max(x, axis=axis, keepdims=True)
     peak = xp.where(xp.isfinite(peak), peak, 0.0)   # a slice of -inf stays -inf, not nan
-    total = xp.log(xp.sum(xp.exp(x - peak), axis=axis, keepdims=True)) + peak
+    total = xp.add(xp.log(xp.sum(xp.exp(xp.subtract(x, peak)), axis=axis, keepdims=True)), peak)
     return total if keepdims else xp.reshape(total, _reduced_shape(x.shape, axis))
 
 
@@ -202,13 +214,13 @@ def _reduced_shape(shape, axis):
 
 
 def _softmax(xp, x, axis):
-    exps = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
-    return exps / xp.sum(exps, axis=axis, keepdims=True)
+    exps = xp.exp(xp.subtract(x, xp.max(x, axis=axis, keepdims=True)))
+    return xp.divide(exps, xp.sum(exps, axis=axis, keepdims=True))
 
 
 def _log_softmax(xp, x, axis):
-    shifted = x - xp.max(x, axis=axis, keepdims=True)
-    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+    shifted = xp.subtract(x, xp.max(x, axis=axis, keepdims=True))
+    return xp.subtract(shifted, xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True)))
 
 
 # Reductions: axis is None or a sorted tuple of non-negative ints (the wrappers see to it).
@@ -225,8 +237,8 @@ def _reduced_count(shape, axis):
 _mean = defop("mean",
               lambda xp, x, axis=None, keepdims=False: xp.mean(x, axis=axis, keepdims=keepdims),
               lambda F, g, ans, x, axis=None, keepdims=False:
-                  F.broadcast_to(_kept(F, g, x.shape, axis, keepdims)
-                                 / _reduced_count(x.shape, axis), x.shape),
+                  F.broadcast_to(F.divide(_kept(F, g, x.shape, axis, keepdims),
+                                          _reduced_count(x.shape, axis)), x.shape),
               dtypes=needs_floating)
 _max = defop("max",
              lambda xp, x, axis=None, keepdims=False: xp.max(x, axis=axis, keepdims=keepdims),
@@ -236,16 +248,16 @@ _min = defop("min",
              _extremum_vjp, dtypes=numeric)
 _logsumexp_op = defop("logsumexp", _logsumexp,
                       lambda F, g, ans, x, axis=None, keepdims=False:
-                          _kept(F, g, x.shape, axis, keepdims)
-                          * F.exp(x - _kept(F, ans, x.shape, axis, keepdims)),
+                          F.multiply(_kept(F, g, x.shape, axis, keepdims), F.exp(
+                              F.subtract(x, _kept(F, ans, x.shape, axis, keepdims)))),
                       dtypes=floating)
 _softmax_op = defop("softmax", _softmax,
-                    lambda F, g, ans, x, axis: ans * (g - F.sum(g * ans, axis=axis,
-                                                                keepdims=True)),
+                    lambda F, g, ans, x, axis: F.multiply(ans, F.subtract(
+                        g, F.sum(F.multiply(g, ans), axis=axis, keepdims=True))),
                     dtypes=needs_floating)
 _log_softmax_op = defop("log_softmax", _log_softmax,
-                        lambda F, g, ans, x, axis: g - F.exp(ans) * F.sum(g, axis=axis,
-                                                                          keepdims=True),
+                        lambda F, g, ans, x, axis: F.subtract(
+                            g, F.multiply(F.exp(ans), F.sum(g, axis=axis, keepdims=True))),
                         dtypes=needs_floating)
 def _examples(shape, axis):
     """How many examples a loss over the class ``axis`` averages (at least 1)."""
@@ -254,13 +266,14 @@ def _examples(shape, axis):
 
 def _cross_entropy(xp, logits, targets, axis, normalised=False):
     """The mean over examples of -sum(targets * log_softmax(logits)) along ``axis``."""
-    shifted = logits - xp.max(logits, axis=axis, keepdims=True)
+    shifted = xp.subtract(logits, xp.max(logits, axis=axis, keepdims=True))
     exps = xp.exp(shifted)
     totals = xp.sum(exps, axis=axis, keepdims=True)
     # A class of target 0 adds nothing, even when its logit is -inf (a masked class).
-    terms = xp.where(targets == 0, 0.0, targets * (shifted - xp.log(totals)))
-    loss = -xp.sum(terms) / _examples(logits.shape, axis)
-    return loss, exps / totals      # the probabilities, for the gradient
+    log_probabilities = xp.subtract(shifted, xp.log(totals))
+    terms = xp.where(xp.equal(targets, 0), 0.0, xp.multiply(targets, log_probabilities))
+    loss = xp.divide(xp.negative(xp.sum(terms)), _examples(logits.shape, axis))
+    return loss, xp.divide(exps, totals)    # the probabilities, for the gradient
 
 
 def _cross_entropy_vjp(F, g, ans, inputs, params, probabilities, parents):
@@ -268,14 +281,14 @@ def _cross_entropy_vjp(F, g, ans, inputs, params, probabilities, parents):
     probability; for the targets -log_softmax(logits) * g / examples."""
     logits, targets = inputs
     axis = params["axis"]
-    scale = g / _examples(logits.shape, axis)
+    scale = F.divide(g, _examples(logits.shape, axis))
     logits_share = targets_share = None
     if parents[0].trainable:
         if not params.get("normalised", False):     # target rows may not sum to 1
-            probabilities = probabilities * F.sum(targets, axis=axis, keepdims=True)
-        logits_share = (probabilities - targets) * scale
+            probabilities = F.multiply(probabilities, F.sum(targets, axis=axis, keepdims=True))
+        logits_share = F.multiply(F.subtract(probabilities, targets), scale)
     if parents[1].trainable:
-        targets_share = F.log_softmax(logits, axis=axis) * -scale
+        targets_share = F.multiply(F.log_softmax(logits, axis=axis), F.negative(scale))
     return logits_share, targets_share
 
 
@@ -289,26 +302,27 @@ softmax_cross_entropy = defop("softmax_cross_entropy", _cross_entropy, vjp=_cros
 
 
 def _squared_error(xp, prediction, target):
-    difference = prediction - target
-    return xp.mean(difference * difference), difference
+    difference = xp.subtract(prediction, target)
+    return xp.mean(xp.multiply(difference, difference)), difference
 
 
 def _squared_error_vjp(F, g, ans, inputs, params, difference, parents):
-    share = difference * (2 * g / math.prod(difference.shape))
+    share = F.multiply(difference, F.divide(F.multiply(2, g), math.prod(difference.shape)))
     prediction, target = parents
-    return share if prediction.trainable else None, -share if target.trainable else None
+    return (share if prediction.trainable else None,
+            F.negative(share) if target.trainable else None)
 
 
 # Mean squared error as one node: its gradient is one product with the saved difference.
 mean_squared_error = defop("mean_squared_error", _squared_error, vjp=_squared_error_vjp,
-                           saves=lambda F, ans, prediction, target: prediction - target,
+                           saves=lambda F, ans, prediction, target: F.subtract(prediction, target),
                            dtypes=floating)
 
 
 def _rnn_step_vjp(F, g, ans, inputs, params, saved, parents):
     x, hidden, input_weight, hidden_weight, bias = inputs
     needed = [parent.trainable for parent in parents]
-    through_tanh = g * (1 - ans * ans)      # shared by every input's gradient
+    through_tanh = _through_tanh(F, g, ans)     # shared by every input's gradient
     return (F.matmul(through_tanh, input_weight.mT) if needed[0] else None,
             F.matmul(through_tanh, hidden_weight.mT) if needed[1] else None,
             F.matmul(x.mT, through_tanh) if needed[2] else None,
@@ -319,7 +333,8 @@ def _rnn_step_vjp(F, g, ans, inputs, params, saved, parents):
 # One step of a tanh RNN, fused: tanh(x @ input_weight + hidden @ hidden_weight + bias).
 rnn_step = defop("rnn_step",
                  lambda xp, x, hidden, input_weight, hidden_weight, bias:
-                     xp.tanh(x @ input_weight + hidden @ hidden_weight + bias),
+                     xp.tanh(xp.add(xp.add(xp.matmul(x, input_weight),
+                                           xp.matmul(hidden, hidden_weight)), bias)),
                  vjp=_rnn_step_vjp, dtypes=floating)
 
 
@@ -395,7 +410,7 @@ _index_scatter_op = defop("index_scatter", _index_scatter,
 
 def _matmul_vjp_left(F, g, ans, a, b):
     if b.ndim == 1:                     # (..., m, k) @ (k,) -> (..., m); also (k,) @ (k,)
-        return _column(F, g) * b if a.ndim > 1 else g * b
+        return F.multiply(_column(F, g) if a.ndim > 1 else g, b)
     if a.ndim == 1:                     # (k,) @ (..., k, n) -> (..., n)
         return F.reshape(F.matmul(b, _column(F, g)), tuple(g.shape[:-1]) + (b.shape[-2],))
     return F.matmul(g, b.mT)
@@ -404,8 +419,8 @@ def _matmul_vjp_left(F, g, ans, a, b):
 def _matmul_vjp_right(F, g, ans, a, b):
     if a.ndim == 1:                     # (k,) @ (..., k, n) -> (..., n); also (k,) @ (k,)
         if b.ndim == 1:
-            return g * a
-        return _column(F, a) * F.reshape(g, tuple(g.shape[:-1]) + (1, g.shape[-1]))
+            return F.multiply(g, a)
+        return F.multiply(_column(F, a), F.reshape(g, tuple(g.shape[:-1]) + (1, g.shape[-1])))
     if b.ndim == 1:                     # (..., m, k) @ (k,) -> (..., m)
         return F.reshape(F.matmul(a.mT, _column(F, g)),
                          tuple(g.shape[:-1]) + (a.shape[-1],))
@@ -431,7 +446,7 @@ def _linear_vjp(F, g, ans, inputs, params, saved, parents):
 
 
 # A dense layer, x @ weight + bias for x of two or more dimensions, as one node.
-linear = defop("linear", lambda xp, x, weight, bias: xp.matmul(x, weight) + bias,
+linear = defop("linear", lambda xp, x, weight, bias: xp.add(xp.matmul(x, weight), bias),
                vjp=_linear_vjp, dtypes=numeric)
 
 
@@ -475,7 +490,8 @@ def _first_maximum(xp, windows):
     ``windows`` (N, C, OH, OW, KH, KW)."""
     flat = xp.reshape(windows, tuple(windows.shape[:4]) + (-1,))
     first = xp.argmax(flat, axis=4, keepdims=True)
-    return xp.reshape(first == xp.arange(flat.shape[4], device=windows.device), windows.shape)
+    positions = xp.arange(flat.shape[4], device=windows.device)
+    return xp.reshape(xp.equal(first, positions), windows.shape)
 
 
 # Convolution building blocks (zen.functional builds conv2d and pooling from them).
@@ -752,46 +768,6 @@ def _is_array(value):
     return hasattr(value, "shape") and hasattr(value, "dtype")
 
 
-class _ArrayFunctions:
-    """A backend's ``xp`` plus the forwards of zen's own primitives: ``F`` for VJPs on arrays."""
-
-    def __init__(self, xp):
-        self.__dict__.update(vars(xp))
-        self._xp = xp
-
-    def __getattr__(self, name):          # runs once per name: the result is kept
-        if name not in OPS:
-            raise AttributeError(name)
-        function = functools.partial(OPS[name].forward, self._xp)
-        setattr(self, name, function)
-        return function
-
-
-_array_functions = {}
-
-
-def array_functions(backend):
-    """``F`` for VJPs on ``backend``'s arrays."""
-    functions = _array_functions.get(backend)
-    if functions is None:
-        functions = _array_functions[backend] = _ArrayFunctions(backend.xp)
-    return functions
-
-
-class _TensorFunctions:
-    """``F`` for recorded VJPs: array-API names mapped onto zen's differentiable functions,
-    and zen's own primitives by name."""
-
-    def __init__(self, **functions):
-        self.__dict__.update(functions)
-
-    def __getattr__(self, name):
-        try:
-            return _APPLY[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
 tensor.functions.provide(
     add=add, subtract=subtract, multiply=multiply, divide=divide, power=power, matmul=matmul,
     negative=negative, abs=abs, less=less, less_equal=less_equal, greater=greater,
@@ -801,7 +777,7 @@ tensor.functions.provide(
     log_softmax=log_softmax, reshape=reshape, transpose=transpose,
     matrix_transpose=matrix_transpose, astype=astype, copy=copy)
 
-tensor_namespace = _TensorFunctions(
-    exp=exp, log=log, sin=sin, cos=cos, sign=sign, where=where, astype=astype, sum=sum,
-    reshape=reshape, broadcast_to=broadcast_to, permute_dims=permute_dims,
-    matmul=matmul, take=take)
+# zen's function for each name of the vocabulary: the one of that name here, but power for pow.
+tensor_namespace = namespaces.TensorNamespace(
+    {name: globals()["power" if name == "pow" else name] for name in namespaces.VJP_NAMES},
+    _APPLY)

@@ -1,11 +1,13 @@
 """Optimisers. Each update is raw array arithmetic on the parameters' device, in place, with
-no graph; the state (moments, velocities) lives beside the parameters on that device."""
+no graph, through the device's array namespace (``zen.namespaces``); the state (moments,
+velocities) lives beside the parameters on that device."""
 
 import math
 import numbers
 from collections.abc import Iterable
 
 from zen.errors import ArgumentError
+from zen.namespaces import array_namespaces
 from zen.recorder import mark_modified
 from zen.tensor import Tensor
 
@@ -136,7 +138,7 @@ _SETTING_RULES = {"lr": _at_least_zero, "eps": _at_least_zero, "weight_decay": _
 
 def _zeros(state, name, parameter):
     if name not in state:
-        state[name] = parameter.backend.xp.zeros_like(parameter.value)
+        state[name] = array_namespaces[parameter.backend].zeros_like(parameter.value)
     return state[name]
 
 
@@ -144,7 +146,8 @@ class SGD(Optimizer):
     """parameter -= lr * gradient."""
 
     def update(self, parameter, gradient, state):
-        parameter.value -= self.lr * gradient
+        xp = array_namespaces[parameter.backend]
+        xp.subtract_in_place(parameter.value, xp.multiply(self.lr, gradient))
 
 
 class Momentum(Optimizer):
@@ -155,10 +158,11 @@ class Momentum(Optimizer):
         self._set(momentum=momentum)
 
     def update(self, parameter, gradient, state):
+        xp = array_namespaces[parameter.backend]
         velocity = _zeros(state, "velocity", parameter)
-        velocity *= self.momentum
-        velocity += gradient
-        parameter.value -= self.lr * velocity
+        xp.multiply_in_place(velocity, self.momentum)
+        xp.add_in_place(velocity, gradient)
+        xp.subtract_in_place(parameter.value, xp.multiply(self.lr, velocity))
 
 
 class RMSProp(Optimizer):
@@ -169,10 +173,12 @@ class RMSProp(Optimizer):
         self._set(alpha=alpha, eps=eps)
 
     def update(self, parameter, gradient, state):
+        xp = array_namespaces[parameter.backend]
         square = _zeros(state, "square", parameter)
-        square *= self.alpha
-        square += (1 - self.alpha) * gradient * gradient
-        parameter.value -= self.lr * gradient / (parameter.backend.xp.sqrt(square) + self.eps)
+        xp.multiply_in_place(square, self.alpha)
+        xp.add_in_place(square, xp.multiply(xp.multiply(1 - self.alpha, gradient), gradient))
+        step = xp.divide(xp.multiply(self.lr, gradient), xp.add(xp.sqrt(square), self.eps))
+        xp.subtract_in_place(parameter.value, step)
 
 
 class Adam(Optimizer):
@@ -185,15 +191,17 @@ class Adam(Optimizer):
     def update(self, parameter, gradient, state):
         beta1, beta2 = self.betas
         step = state["step"] = state.get("step", 0) + 1     # per parameter, as in PyTorch
+        xp = array_namespaces[parameter.backend]
         first, second = _zeros(state, "first", parameter), _zeros(state, "second", parameter)
-        first *= beta1
-        first += (1 - beta1) * gradient
-        second *= beta2
-        second += (1 - beta2) * gradient * gradient
+        xp.multiply_in_place(first, beta1)
+        xp.add_in_place(first, xp.multiply(1 - beta1, gradient))
+        xp.multiply_in_place(second, beta2)
+        xp.add_in_place(second, xp.multiply(xp.multiply(1 - beta2, gradient), gradient))
         step_size = self.lr / (1 - beta1 ** step)
         scale = 1 / math.sqrt(1 - beta2 ** step)
-        denominator = parameter.backend.xp.sqrt(second) * scale + self.eps
-        parameter.value -= step_size * first / denominator
+        denominator = xp.add(xp.multiply(xp.sqrt(second), scale), self.eps)
+        xp.subtract_in_place(parameter.value, xp.divide(xp.multiply(step_size, first),
+                                                         denominator))
 
 
 class AdamW(Adam):
@@ -205,5 +213,6 @@ class AdamW(Adam):
         self._set(weight_decay=weight_decay)
 
     def update(self, parameter, gradient, state):
-        parameter.value *= 1 - self.lr * self.weight_decay
+        array_namespaces[parameter.backend].multiply_in_place(
+            parameter.value, 1 - self.lr * self.weight_decay)
         super().update(parameter, gradient, state)

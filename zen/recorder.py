@@ -14,6 +14,7 @@ import traceback
 import backends
 from zen import promotion, tensor
 from zen.errors import AnomalyError, DtypeError, ShapeMismatchError
+from zen.namespaces import array_namespaces
 from zen.promotion import device_mismatch
 from zen.tensor import Tensor, constant
 
@@ -64,7 +65,7 @@ def detect_anomaly():
 
 def check_finite(op, value, backend, stage, origin=None):
     """Raise AnomalyError if the floating array ``value`` holds NaN or Inf."""
-    xp = backend.xp
+    xp = array_namespaces[backend]
     if backend.is_floating(value.dtype) and not bool(xp.all(xp.isfinite(value))):
         where = f"; recorded at {origin}" if origin else ""
         raise AnomalyError(f"{op.name}: its {stage} produced NaN or Inf{where}")
@@ -83,7 +84,8 @@ _LIBRARY_DIRECTORIES = tuple(os.path.dirname(os.path.abspath(module.__file__)) +
 
 
 class Op:
-    """A primitive: ``forward(xp, *arrays, **params)`` and its VJP (``zen.ops.defop`` builds
+    """A primitive: ``forward(xp, *arrays, **params)`` (``xp`` is the backend's array namespace,
+    ``zen.namespaces``) and its VJP (``zen.ops.defop`` builds
     one from what an op declares).
 
     Every VJP has one form, ``vjp(F, g, ans, inputs, params, saved, parents)``: from ``g``,
@@ -144,7 +146,7 @@ def apply(op, inputs, params):
     else:
         inputs, backend, trainable, values = _many_inputs(op, inputs)
     try:
-        value = op.forward(backend.xp, *values, **params)
+        value = op.forward(array_namespaces[backend], *values, **params)
     except (ValueError, TypeError) as error:
         raise _forward_error(op, inputs, params, error) from error
     saved = None
