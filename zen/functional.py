@@ -89,7 +89,7 @@ def pad(x, padding, axes=None):
         raise ArgumentError(f"pad: padding must be a non-negative int, got {padding!r}")
     axes = range(x.ndim) if axes is None else normalise_axes("pad", axes, x.ndim)
     widths = tuple((padding, padding) if i in axes else (0, 0) for i in range(x.ndim))
-    return ops._pad_op(x, widths=widths)
+    return ops.pad_p(x, widths=widths)
 
 
 def _pair(name, value, minimum=0):
@@ -115,7 +115,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
     padding = _pair("conv2d: padding", padding)
     if padding != (0, 0):
         widths = ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2)
-        x = ops._pad_op(x, widths=widths)
+        x = ops.pad_p(x, widths=widths)
     stride = _pair("conv2d: stride", stride, minimum=1)
     windows = _windows("conv2d", x, (height, width), stride)
     batch, _, rows, columns = windows.shape[:4]
@@ -152,7 +152,7 @@ def _windows(op_name, x, window, stride):
     if window[0] > x.shape[2] or window[1] > x.shape[3]:
         raise ShapeMismatchError(f"{op_name}: window {window} is larger than the (padded) "
                                  f"input's height and width {x.shape[2:]}")
-    return ops._sliding_windows_op(x, window=tuple(window), stride=stride)
+    return ops.sliding_windows_p(x, window=tuple(window), stride=stride)
 
 
 def in_place(function, target, other):

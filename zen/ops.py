@@ -40,6 +40,10 @@ def defop(name, forward, *vjps, vjp=None, saves=None, dtypes=None, views=False):
     ``vjp=`` in the form the engine calls (see Op), which an op that ``saves`` must use;
     or none at all for an op that is not differentiable. ``dtypes`` is the op's promotion
     rule (``zen.promotion``); ``saves`` and ``views``: see Op.
+
+    Names: the result is ``name`` itself where it is the public function, and ``name_p``
+    where a public function of that name wraps it (argument handling) or none exists; a
+    forward or VJP too long for a lambda is ``_name_forward`` or ``_name_vjp``.
     """
     if vjps:
         if vjp is not None or saves is not None:
@@ -112,7 +116,7 @@ negative = defop("negative", lambda xp, x: xp.negative(x),
                  lambda F, g, ans, x: F.negative(g), dtypes=numeric)
 
 
-def _sigmoid(xp, x):
+def _sigmoid_forward(xp, x):
     """1 / (1 + e^-x), from e^-|x| <= 1 so that neither branch overflows."""
     small = xp.exp(xp.negative(xp.abs(x)))
     total = xp.add(1, small)
@@ -142,7 +146,7 @@ cos = defop("cos", lambda xp, x: xp.cos(x),
             lambda F, g, ans, x: F.multiply(F.negative(g), F.sin(x)), dtypes=floating)
 tanh = defop("tanh", lambda xp, x: xp.tanh(x),
              lambda F, g, ans, x: _through_tanh(F, g, ans), dtypes=floating)
-sigmoid = defop("sigmoid", _sigmoid,
+sigmoid = defop("sigmoid", _sigmoid_forward,
                 lambda F, g, ans, x: F.multiply(F.multiply(g, ans), F.subtract(1, ans)),
                 dtypes=floating)
 relu = defop("relu", lambda xp, x: xp.maximum(x, 0),
@@ -152,7 +156,7 @@ relu = defop("relu", lambda xp, x: xp.maximum(x, 0),
 abs = defop("abs", lambda xp, x: xp.abs(x),
             lambda F, g, ans, x: F.multiply(g, F.sign(x)), dtypes=numeric)
 sign = defop("sign", lambda xp, x: xp.sign(x), dtypes=numeric)
-_clip = defop("clip", lambda xp, x, min=None, max=None: xp.clip(x, min, max),
+clip_p = defop("clip", lambda xp, x, min=None, max=None: xp.clip(x, min, max),
               # x passes through unclipped exactly where min <= x <= max
               lambda F, g, ans, x, min=None, max=None: F.where(F.equal(ans, x), g, 0.0),
               dtypes=numeric)
@@ -168,7 +172,7 @@ where = defop("where", lambda xp, condition, x, y: xp.where(condition, x, y),
               None,
               lambda F, g, ans, condition, x, y: F.where(condition, g, 0.0),
               lambda F, g, ans, condition, x, y: F.where(condition, 0.0, g), dtypes=select)
-_astype = defop("astype", lambda xp, x, dtype: xp.astype(x, dtype),
+astype_p = defop("astype", lambda xp, x, dtype: xp.astype(x, dtype),
                 lambda F, g, ans, x, dtype: F.astype(g, x.dtype))
 # A new array with x's values: a leaf's own gradient, when a recorded pass gives two leaves
 # one array.
@@ -202,7 +206,7 @@ def _extremum_vjp(F, g, ans, x, axis=None, keepdims=False):
     return F.multiply(hits, share)
 
 
-def _logsumexp(xp, x, axis=None, keepdims=False):
+def _logsumexp_forward(xp, x, axis=None, keepdims=False):
     peak = xp.max(x, axis=axis, keepdims=True)
     peak = xp.where(xp.isfinite(peak), peak, 0.0)   # a slice of -inf stays -inf, not nan
     total = xp.add(xp.log(xp.sum(xp.exp(xp.subtract(x, peak)), axis=axis, keepdims=True)), peak)
@@ -213,18 +217,18 @@ def _reduced_shape(shape, axis):
     return tuple(n for i, n in enumerate(shape) if axis is not None and i not in axis)
 
 
-def _softmax(xp, x, axis):
+def _softmax_forward(xp, x, axis):
     exps = xp.exp(xp.subtract(x, xp.max(x, axis=axis, keepdims=True)))
     return xp.divide(exps, xp.sum(exps, axis=axis, keepdims=True))
 
 
-def _log_softmax(xp, x, axis):
+def _log_softmax_forward(xp, x, axis):
     shifted = xp.subtract(x, xp.max(x, axis=axis, keepdims=True))
     return xp.subtract(shifted, xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True)))
 
 
 # Reductions: axis is None or a sorted tuple of non-negative ints (the wrappers see to it).
-_sum = defop("sum",
+sum_p = defop("sum",
              lambda xp, x, axis=None, keepdims=False: xp.sum(x, axis=axis, keepdims=keepdims),
              lambda F, g, ans, x, axis=None, keepdims=False:
                  F.broadcast_to(_kept(F, g, x.shape, axis, keepdims), x.shape),
@@ -234,28 +238,28 @@ def _reduced_count(shape, axis):
     return builtins.max(1, math.prod(shape if axis is None else [shape[a] for a in axis]))
 
 
-_mean = defop("mean",
+mean_p = defop("mean",
               lambda xp, x, axis=None, keepdims=False: xp.mean(x, axis=axis, keepdims=keepdims),
               lambda F, g, ans, x, axis=None, keepdims=False:
                   F.broadcast_to(F.divide(_kept(F, g, x.shape, axis, keepdims),
                                           _reduced_count(x.shape, axis)), x.shape),
               dtypes=needs_floating)
-_max = defop("max",
+max_p = defop("max",
              lambda xp, x, axis=None, keepdims=False: xp.max(x, axis=axis, keepdims=keepdims),
              _extremum_vjp, dtypes=numeric)
-_min = defop("min",
+min_p = defop("min",
              lambda xp, x, axis=None, keepdims=False: xp.min(x, axis=axis, keepdims=keepdims),
              _extremum_vjp, dtypes=numeric)
-_logsumexp_op = defop("logsumexp", _logsumexp,
+logsumexp_p = defop("logsumexp", _logsumexp_forward,
                       lambda F, g, ans, x, axis=None, keepdims=False:
                           F.multiply(_kept(F, g, x.shape, axis, keepdims), F.exp(
                               F.subtract(x, _kept(F, ans, x.shape, axis, keepdims)))),
                       dtypes=floating)
-_softmax_op = defop("softmax", _softmax,
+softmax_p = defop("softmax", _softmax_forward,
                     lambda F, g, ans, x, axis: F.multiply(ans, F.subtract(
                         g, F.sum(F.multiply(g, ans), axis=axis, keepdims=True))),
                     dtypes=needs_floating)
-_log_softmax_op = defop("log_softmax", _log_softmax,
+log_softmax_p = defop("log_softmax", _log_softmax_forward,
                         lambda F, g, ans, x, axis: F.subtract(
                             g, F.multiply(F.exp(ans), F.sum(g, axis=axis, keepdims=True))),
                         dtypes=needs_floating)
@@ -264,7 +268,7 @@ def _examples(shape, axis):
     return builtins.max(1, math.prod(n for i, n in enumerate(shape) if i not in axis))
 
 
-def _cross_entropy(xp, logits, targets, axis, normalised=False):
+def _cross_entropy_forward(xp, logits, targets, axis, normalised=False):
     """The mean over examples of -sum(targets * log_softmax(logits)) along ``axis``."""
     shifted = xp.subtract(logits, xp.max(logits, axis=axis, keepdims=True))
     exps = xp.exp(shifted)
@@ -295,13 +299,14 @@ def _cross_entropy_vjp(F, g, ans, inputs, params, probabilities, parents):
 # Softmax and mean cross-entropy fused: stable for any logits, one node instead of six, and
 # the backward pass reuses the forward's probabilities. ``normalised``: each row of targets
 # sums to 1 (one-hot labels).
-softmax_cross_entropy = defop("softmax_cross_entropy", _cross_entropy, vjp=_cross_entropy_vjp,
+softmax_cross_entropy = defop("softmax_cross_entropy", _cross_entropy_forward,
+                              vjp=_cross_entropy_vjp,
                               saves=lambda F, ans, logits, targets, axis, normalised=False:
                                   F.softmax(logits, axis=axis),
                               dtypes=floating)
 
 
-def _squared_error(xp, prediction, target):
+def _squared_error_forward(xp, prediction, target):
     difference = xp.subtract(prediction, target)
     return xp.mean(xp.multiply(difference, difference)), difference
 
@@ -314,7 +319,7 @@ def _squared_error_vjp(F, g, ans, inputs, params, difference, parents):
 
 
 # Mean squared error as one node: its gradient is one product with the saved difference.
-mean_squared_error = defop("mean_squared_error", _squared_error, vjp=_squared_error_vjp,
+mean_squared_error = defop("mean_squared_error", _squared_error_forward, vjp=_squared_error_vjp,
                            saves=lambda F, ans, prediction, target: F.subtract(prediction, target),
                            dtypes=floating)
 
@@ -338,9 +343,9 @@ rnn_step = defop("rnn_step",
                  vjp=_rnn_step_vjp, dtypes=floating)
 
 
-_argmax = defop("argmax", lambda xp, x, axis=None, keepdims=False:
+argmax_p = defop("argmax", lambda xp, x, axis=None, keepdims=False:
                 xp.argmax(x, axis=axis, keepdims=keepdims), dtypes=numeric)
-_argmin = defop("argmin", lambda xp, x, axis=None, keepdims=False:
+argmin_p = defop("argmin", lambda xp, x, axis=None, keepdims=False:
                 xp.argmin(x, axis=axis, keepdims=keepdims), dtypes=numeric)
 
 
@@ -365,26 +370,26 @@ def _inverse(permutation):
 
 
 # Shape.
-_reshape = defop("reshape", lambda xp, x, shape: xp.reshape(x, shape),
+reshape_p = defop("reshape", lambda xp, x, shape: xp.reshape(x, shape),
                  lambda F, g, ans, x, shape: F.reshape(g, x.shape), views=True)
-_broadcast_to = defop("broadcast_to", lambda xp, x, shape: xp.broadcast_to(x, shape),
+broadcast_to_p = defop("broadcast_to", lambda xp, x, shape: xp.broadcast_to(x, shape),
                       lambda F, g, ans, x, shape: g,   # the central unbroadcast sums g back
                       views=True)
-_permute_dims = defop("permute_dims", lambda xp, x, axes: xp.permute_dims(x, axes),
+permute_dims_p = defop("permute_dims", lambda xp, x, axes: xp.permute_dims(x, axes),
                       lambda F, g, ans, x, axes: F.permute_dims(g, _inverse(axes)),
                       views=True)
-_concat = defop("concat", lambda xp, *inputs, axis: xp.concat(inputs, axis=axis),
+concat_p = defop("concat", lambda xp, *inputs, axis: xp.concat(inputs, axis=axis),
                 vjp=_concat_vjp, dtypes=common)
 
 
-def _scatter(xp, like, values, key):
+def _scatter_forward(xp, like, values, key):
     """Zeros shaped like ``like`` with ``values`` added at ``key`` (repeats add up)."""
     out = xp.zeros_like(like)
     xp.scatter_add(out, key, values)
     return out
 
 
-def _index_scatter(xp, like, values, indices, axis):
+def _index_scatter_forward(xp, like, values, indices, axis):
     """Zeros shaped like ``like`` with ``values`` added at ``indices`` along ``axis``."""
     out = xp.zeros_like(like)
     xp.index_add(out, axis, indices, values)
@@ -393,15 +398,15 @@ def _index_scatter(xp, like, values, indices, axis):
 
 # Indexing. getitem takes any key the backend can index with; take gathers along one axis
 # with a 1-D integer tensor, the portable form of x[indices].
-_getitem = defop("getitem", lambda xp, x, key: x[key],
+getitem_p = defop("getitem", lambda xp, x, key: x[key],
                  lambda F, g, ans, x, key: F.scatter(x, g, key=key), views=True)
-_scatter_op = defop("scatter", _scatter,
+scatter_p = defop("scatter", _scatter_forward,
                     None,
                     lambda F, g, ans, like, values, key: g[key])
-_take = defop("take", lambda xp, x, indices, axis: xp.take(x, indices, axis=axis),
+take_p = defop("take", lambda xp, x, indices, axis: xp.take(x, indices, axis=axis),
               lambda F, g, ans, x, indices, axis: F.index_scatter(x, g, indices, axis=axis),
               None)
-_index_scatter_op = defop("index_scatter", _index_scatter,
+index_scatter_p = defop("index_scatter", _index_scatter_forward,
                           None,
                           lambda F, g, ans, like, values, indices, axis:
                               F.take(g, indices, axis=axis),
@@ -450,7 +455,7 @@ linear = defop("linear", lambda xp, x, weight, bias: xp.add(xp.matmul(x, weight)
                vjp=_linear_vjp, dtypes=numeric)
 
 
-def _pad(xp, x, widths):
+def _pad_forward(xp, x, widths):
     """``x`` inside zeros, ``widths[i] = (before, after)`` for axis i."""
     shape = tuple(n + before + after for n, (before, after) in zip(x.shape, widths))
     out = xp.zeros(shape, dtype=x.dtype, device=x.device)
@@ -462,7 +467,7 @@ def _interior(shape, widths):
     return tuple(slice(before, before + n) for n, (before, _) in zip(shape, widths))
 
 
-def _sliding_windows(xp, x, window, stride):
+def _sliding_windows_forward(xp, x, window, stride):
     """(N, C, H, W) -> (N, C, OH, OW, KH, KW): every KH x KW window, ``stride`` (rows,
     columns) apart."""
     windows = xp.sliding_window_view(x, window, axis=(2, 3))
@@ -471,8 +476,8 @@ def _sliding_windows(xp, x, window, stride):
     return windows[:, :, ::stride[0], ::stride[1], :, :]
 
 
-def _fold_windows(xp, windows, shape, stride):
-    """The adjoint of ``_sliding_windows``: each window's values added back where they came
+def _fold_windows_forward(xp, windows, shape, stride):
+    """The adjoint of ``_sliding_windows_forward``: each window's values added back where they came
     from, one strided slice per kernel offset."""
     _, _, rows, columns, height, width = windows.shape
     row_step, column_step = stride
@@ -485,7 +490,7 @@ def _fold_windows(xp, windows, shape, stride):
     return out
 
 
-def _first_maximum(xp, windows):
+def _first_maximum_forward(xp, windows):
     """Where each window's first largest element is, row by row: a bool mask shaped like
     ``windows`` (N, C, OH, OW, KH, KW)."""
     flat = xp.reshape(windows, tuple(windows.shape[:4]) + (-1,))
@@ -495,15 +500,15 @@ def _first_maximum(xp, windows):
 
 
 # Convolution building blocks (zen.functional builds conv2d and pooling from them).
-_pad_op = defop("pad", _pad,
+pad_p = defop("pad", _pad_forward,
                 lambda F, g, ans, x, widths: g[_interior(x.shape, widths)])
-_sliding_windows_op = defop("sliding_windows", _sliding_windows,
+sliding_windows_p = defop("sliding_windows", _sliding_windows_forward,
                             lambda F, g, ans, x, window, stride:
                                 F.fold_windows(g, shape=x.shape, stride=stride), views=True)
-_fold_windows_op = defop("fold_windows", _fold_windows,
+fold_windows_p = defop("fold_windows", _fold_windows_forward,
                          lambda F, g, ans, windows, shape, stride:
                              F.sliding_windows(g, window=windows.shape[-2:], stride=stride))
-_first_maximum_op = defop("first_maximum", _first_maximum)
+first_maximum_p = defop("first_maximum", _first_maximum_forward)
 # The largest value of each window; as PyTorch's max pooling, its gradient goes to the first
 # largest element only.
 max_pool = defop("max_pool", lambda xp, windows: xp.max(windows, axis=(4, 5)),
@@ -566,15 +571,15 @@ def _reduction(primitive):
     return reduce
 
 
-sum = _reduction(_sum)
+sum = _reduction(sum_p)
 sum.__doc__ = "Sum over ``axis`` (None for all, an int, or a tuple of ints)."
-mean = _reduction(_mean)
+mean = _reduction(mean_p)
 mean.__doc__ = "Arithmetic mean over ``axis``."
-max = _reduction(_max)
+max = _reduction(max_p)
 max.__doc__ = "Largest element over ``axis``; the gradient is shared among tied elements."
-min = _reduction(_min)
+min = _reduction(min_p)
 min.__doc__ = "Smallest element over ``axis``; the gradient is shared among tied elements."
-logsumexp = _reduction(_logsumexp_op)
+logsumexp = _reduction(logsumexp_p)
 logsumexp.__doc__ = "log(sum(exp(x))) over ``axis``, without overflow."
 
 
@@ -587,34 +592,38 @@ def one_axis(op_name, axis, ndim):
     return normalise_axes(op_name, axis, ndim)[0]
 
 
-def argmax(x, axis=None, keepdims=False):
-    """Index of the largest element, over the flattened tensor or along one ``axis``."""
-    x = as_tensor(x)
-    if axis is None or x.ndim == 0 and normalise_axes("argmax", axis, 0) == ():
-        flat = _argmax(reshape(x, -1))
-        return reshape(flat, (1,) * x.ndim) if keepdims else flat
-    return _argmax(x, axis=one_axis("argmax", axis, x.ndim), keepdims=keepdims)
+def _index_reduction(primitive):
+    """The public function of ``argmax_p`` or ``argmin_p``: over the flattened tensor, or
+    along one ``axis``."""
+    name = primitive.__name__
+
+    def reduce(x, axis=None, keepdims=False):
+        x = as_tensor(x)
+        if axis is None or x.ndim == 0 and normalise_axes(name, axis, 0) == ():
+            flat = primitive(reshape(x, -1))
+            return reshape(flat, (1,) * x.ndim) if keepdims else flat
+        return primitive(x, axis=one_axis(name, axis, x.ndim), keepdims=keepdims)
+
+    reduce.__name__ = name
+    return reduce
 
 
-def argmin(x, axis=None, keepdims=False):
-    """Index of the smallest element, over the flattened tensor or along one ``axis``."""
-    x = as_tensor(x)
-    if axis is None or x.ndim == 0 and normalise_axes("argmin", axis, 0) == ():
-        flat = _argmin(reshape(x, -1))
-        return reshape(flat, (1,) * x.ndim) if keepdims else flat
-    return _argmin(x, axis=one_axis("argmin", axis, x.ndim), keepdims=keepdims)
+argmax = _index_reduction(argmax_p)
+argmax.__doc__ = "Index of the largest element, over the flattened tensor or along one ``axis``."
+argmin = _index_reduction(argmin_p)
+argmin.__doc__ = "Index of the smallest element, over the flattened tensor or along one ``axis``."
 
 
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along ``axis``, stable for any magnitude of logits."""
     x = as_tensor(x)
-    return _softmax_op(x, axis=normalise_axes("softmax", axis, x.ndim))
+    return softmax_p(x, axis=normalise_axes("softmax", axis, x.ndim))
 
 
 def log_softmax(x, axis=-1):
     """x - logsumexp(x) along ``axis``, stable for any magnitude of logits."""
     x = as_tensor(x)
-    return _log_softmax_op(x, axis=normalise_axes("log_softmax", axis, x.ndim))
+    return log_softmax_p(x, axis=normalise_axes("log_softmax", axis, x.ndim))
 
 
 def clip(x, min=None, max=None):
@@ -632,7 +641,7 @@ def clip(x, min=None, max=None):
     # Bounds as Python numbers of x's kind: the array API takes no NumPy scalars, and no bool
     # bounds for numbers.
     kind = float if x.backend.is_floating(x.dtype) else int
-    return _clip(x, min=None if min is None else kind(min),
+    return clip_p(x, min=None if min is None else kind(min),
                  max=None if max is None else kind(max))
 
 
@@ -647,17 +656,17 @@ def astype(x, dtype):
             raise DtypeError(f"astype: {x.device} has no dtype {dtype!r}; use a name such as "
                              f"'float32', 'float64', 'int64' or 'bool'") from None
     if x.backend.is_floating(dtype):
-        return _astype(x, dtype=dtype)
+        return astype_p(x, dtype=dtype)
     return constant(x.backend.xp.astype(x.value, dtype), x.backend)
 
 
 def reshape(x, *shape):
     """``x`` with a new shape of the same size; one dimension may be -1."""
-    return _reshape(x, shape=shape_argument(shape))
+    return reshape_p(x, shape=shape_argument(shape))
 
 
 def broadcast_to(x, shape):
-    return _broadcast_to(x, shape=tuple(shape))
+    return broadcast_to_p(x, shape=tuple(shape))
 
 
 def permute_dims(x, axes):
@@ -667,7 +676,7 @@ def permute_dims(x, axes):
     if len(axes) != x.ndim or normalise_axes("transpose", axes, x.ndim) != tuple(range(x.ndim)):
         raise AxisError(f"transpose: axes {axes} are not a permutation of the {x.ndim} "
                         f"axes of a tensor of shape {x.shape}")
-    return _permute_dims(x, axes=tuple(a % x.ndim for a in axes))
+    return permute_dims_p(x, axes=tuple(a % x.ndim for a in axes))
 
 
 def transpose(x, *axes):
@@ -688,7 +697,7 @@ def concat(tensors, axis=0):
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ShapeMismatchError("concat: needs at least one tensor")
-    return _concat(*tensors, axis=one_axis("concat", axis, tensors[0].ndim))
+    return concat_p(*tensors, axis=one_axis("concat", axis, tensors[0].ndim))
 
 
 def take(x, indices, axis=0):
@@ -703,7 +712,7 @@ def take(x, indices, axis=0):
 def gather(x, indices, axis):
     """``take`` with an index array already checked: int64, non-negative and in range."""
     flat = indices if indices.ndim == 1 else x.backend.xp.reshape(indices, (-1,))
-    taken = _take(x, constant(flat, x.backend), axis=axis)
+    taken = take_p(x, constant(flat, x.backend), axis=axis)
     if indices.ndim == 1:
         return taken
     return reshape(taken, x.shape[:axis] + tuple(indices.shape) + x.shape[axis + 1:])
