@@ -43,19 +43,26 @@ OPS = {}           # name -> Op: every primitive, whose forward the namespaces a
 
 class ArrayNamespace:
     """``F`` on one backend's arrays: the declared names, from the backend's namespace, and
-    every primitive in ``OPS`` by name, as its forward (bound to this namespace)."""
+    every primitive in ``OPS`` by name, as its forward (bound to this namespace). Every name
+    is filled in ahead (``register`` adds later primitives): a ``__getattr__`` fallback would
+    slow each of the engine's attribute reads here."""
 
     def __init__(self, xp):
         self.__dict__.update({name: getattr(xp, name) for name in VJP_NAMES + ARRAY_NAMES})
         self.__dict__.update(IN_PLACE)
+        for op in OPS.values():
+            self.add_primitive(op)
 
-    def __getattr__(self, name):          # runs once per name: the result is kept
-        if name not in OPS:
-            raise AttributeError(f"{name!r} is not in zen's array vocabulary "
-                                 f"(zen.namespaces) nor a primitive")
-        function = functools.partial(OPS[name].forward, self)
-        setattr(self, name, function)
-        return function
+    def add_primitive(self, op):
+        if op.name not in VJP_NAMES + ARRAY_NAMES:
+            setattr(self, op.name, functools.partial(op.forward, self))
+
+
+def register(op):
+    """Add the primitive ``op`` to ``OPS`` and to the namespaces already made."""
+    OPS[op.name] = op
+    for namespace in array_namespaces.values():
+        namespace.add_primitive(op)
 
 
 class _ArrayNamespaces(dict):

@@ -51,7 +51,7 @@ def defop(name, forward, *vjps, vjp=None, saves=None, dtypes=None, views=False):
                                 f"not both; an op that saves gives a joint vjp=")
         vjp = _joined(vjps) if any(v is not None for v in vjps) else None
     op = Op(name, forward, vjp, saves, dtypes, views)
-    OPS[name] = op
+    namespaces.register(op)
 
     def apply_op(*inputs, **params):
         return apply(op, inputs, params)
@@ -63,30 +63,33 @@ def defop(name, forward, *vjps, vjp=None, saves=None, dtypes=None, views=False):
 
 
 def _joined(vjps):
-    """One VJP per input as the one form every VJP takes (see Op); one and two inputs, the
-    most common, without a loop."""
+    """One VJP per input as the one form every VJP takes (see Op). One and two inputs with no
+    settings, the most common, call theirs without a loop and without repacking ``*inputs,
+    **params`` (repacking costs more than the call)."""
+    def each(F, g, ans, inputs, params, saved, parents):
+        return [function(F, g, ans, *inputs, **params)
+                if function is not None and parent.trainable else None
+                for function, parent in zip(vjps, parents)]
+
     if len(vjps) == 1:
         (first,) = vjps
 
         def vjp(F, g, ans, inputs, params, saved, parents):
-            return (first(F, g, ans, *inputs, **params),)   # its one parent is trainable
-    elif len(vjps) == 2:
-        first, second = (function or _no_gradient for function in vjps)
+            if params:
+                return each(F, g, ans, inputs, params, saved, parents)
+            return (first(F, g, ans, inputs[0]),)   # its one parent is trainable
+    elif len(vjps) == 2 and None not in vjps:
+        first, second = vjps
 
         def vjp(F, g, ans, inputs, params, saved, parents):
-            x, y = parents
-            return (first(F, g, ans, *inputs, **params) if x.trainable else None,
-                    second(F, g, ans, *inputs, **params) if y.trainable else None)
+            if params:
+                return each(F, g, ans, inputs, params, saved, parents)
+            x, y = inputs
+            return (first(F, g, ans, x, y) if parents[0].trainable else None,
+                    second(F, g, ans, x, y) if parents[1].trainable else None)
     else:
-        def vjp(F, g, ans, inputs, params, saved, parents):
-            return [function(F, g, ans, *inputs, **params)
-                    if function is not None and parent.trainable else None
-                    for function, parent in zip(vjps, parents)]
+        vjp = each
     return vjp
-
-
-def _no_gradient(*inputs, **params):
-    return None
 
 
 # Elementwise arithmetic: x and y broadcast against each other.

@@ -146,7 +146,8 @@ def apply(op, inputs, params):
     else:
         inputs, backend, trainable, values = _many_inputs(op, inputs)
     try:
-        value = op.forward(array_namespaces[backend], *values, **params)
+        xp = array_namespaces[backend]
+        value = op.forward(xp, *values, **params) if params else op.forward(xp, *values)
     except (ValueError, TypeError) as error:
         raise _forward_error(op, inputs, params, error) from error
     saved = None
