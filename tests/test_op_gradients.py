@@ -39,7 +39,7 @@ def test_every_differentiable_op_has_a_case():
         inputs = case.inputs("cpu")
         reached |= _recorded_ops(case(*inputs))
         reached |= _recorded_ops(_first_derivatives(case)(*inputs))
-    differentiable = {name for name, op in zen.OPS.items() if op.vjps}
+    differentiable = {name for name, op in zen.OPS.items() if op.vjp}
     assert differentiable - reached == set()
 
 
@@ -62,3 +62,50 @@ def test_gradcheck_catches_a_gradient_one_part_in_ten_thousand_off(device):
             zen.gradcheck(off, zen.Tensor([0.5, 1.0, 2.0], device=device))
     finally:
         del zen.OPS["off_square"]
+
+
+def _scaled_product_vjp(F, g, ans, inputs, params, saved, parents):
+    x, y = inputs
+    shared = g * params["scale"]
+    return (shared * y if parents[0].trainable else None,
+            shared * x if parents[1].trainable else None)
+
+
+def _tanh_saved(xp, x):
+    value = xp.tanh(x)
+    return value, 1 - value * value
+
+
+DECLARATIONS = {
+    "one VJP per input": lambda: zen.ops.defop(
+        "test_cube", lambda xp, x: x * x * x, lambda F, g, ans, x: g * 3 * x * x),
+    "one joint vjp=": lambda: zen.ops.defop(
+        "test_scaled_product", lambda xp, x, y, scale: x * y * scale, vjp=_scaled_product_vjp),
+    "a joint vjp= with saved arrays and their recomputation": lambda: zen.ops.defop(
+        "test_saving_tanh", _tanh_saved,
+        vjp=lambda F, g, ans, inputs, params, slope, parents: (g * slope,),
+        saves=lambda F, ans, x: 1 - ans * ans),
+}
+
+
+@pytest.mark.parametrize("form", DECLARATIONS)
+def test_every_declared_vjp_form_gives_first_and_second_derivatives(form, device):
+    """defop turns each way of declaring a VJP into the one form the backward pass calls;
+    the second derivative runs the recorded pass, where a saving op recomputes its arrays."""
+    apply_op = DECLARATIONS[form]()
+    try:
+        arguments = {"scale": 1.5} if apply_op.op.name == "test_scaled_product" else {}
+        inputs = [zen.Tensor([0.3, -0.7, 1.1], device=device) for _ in
+                  range(2 if arguments else 1)]
+        function = lambda *xs: apply_op(*xs, **arguments)   # noqa: E731
+        assert zen.gradcheck(function, *inputs)
+        assert zen.gradcheck(_first_derivatives(function), *inputs)
+    finally:
+        del zen.OPS[apply_op.op.name]
+
+
+def test_an_op_that_saves_must_declare_one_joint_vjp():
+    with pytest.raises(zen.errors.ArgumentError, match="defop test_bad: .* joint vjp="):
+        zen.ops.defop("test_bad", _tanh_saved, lambda F, g, ans, x: g,
+                      saves=lambda F, ans, x: 1 - ans * ans)
+    assert "test_bad" not in zen.OPS

@@ -28,7 +28,7 @@ def test_anomaly_mode_is_off_by_default_and_passes_nan_through(device):
     with pytest.warns(RuntimeWarning):
         y = zen.log(Tensor([-1.0], device=device))
     assert numpy.isnan(y.numpy()).all()
-    assert not zen.tensor.is_anomaly_enabled()
+    assert not zen.recorder.is_anomaly_enabled()
 
 
 def test_grad_and_anomaly_modes_are_per_thread(device):
@@ -39,12 +39,12 @@ def test_grad_and_anomaly_modes_are_per_thread(device):
         with zen.no_grad(), zen.detect_anomaly():
             entered.wait()
             checked.wait()
-            seen["quiet"] = (zen.is_grad_enabled(), zen.tensor.is_anomaly_enabled(),
+            seen["quiet"] = (zen.is_grad_enabled(), zen.recorder.is_anomaly_enabled(),
                              (Tensor([1.0], device=device) * 2.0).trainable)
 
     def with_gradients():
         entered.wait()
-        seen["busy"] = (zen.is_grad_enabled(), zen.tensor.is_anomaly_enabled(),
+        seen["busy"] = (zen.is_grad_enabled(), zen.recorder.is_anomaly_enabled(),
                         (Tensor([1.0], device=device) * 2.0).trainable)
         checked.wait()
 

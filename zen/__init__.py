@@ -21,8 +21,8 @@ from zen.ops import (OPS, abs, add, argmax, argmin, astype, broadcast_to, clip, 
                      matrix_transpose, max, maximum, mean, min, minimum, multiply, negative,
                      not_equal, permute_dims, power, relu, reshape, sigmoid, sign, sin, softmax,
                      sqrt, subtract, sum, take, tanh, transpose, where)
-from zen.tensor import (Tensor, detect_anomaly, from_dlpack, get_default_dtype, grad_enabled,
-                        is_grad_enabled, no_grad, set_default_dtype)
+from zen.recorder import detect_anomaly, grad_enabled, is_grad_enabled, no_grad
+from zen.tensor import Tensor, from_dlpack, get_default_dtype, set_default_dtype
 
 from zen.random import seed
 

@@ -7,11 +7,13 @@ shared subexpressions cost nothing extra and graph depth is limited only by memo
 import math
 import threading
 
-from zen import promotion
+from zen import ops, promotion, tensor
 from zen.errors import (DeviceMismatchError, DtypeError, GradientError, GraphFreedError,
                         InPlaceError, ShapeMismatchError)
-from zen.tensor import (JointVJP, Tensor, check_finite, constant, edit_count, grad_enabled,
-                        is_anomaly_enabled, modified_after, modified_since_recorded)
+from zen.namespaces import array_namespaces
+from zen.recorder import (check_finite, edit_count, grad_enabled, is_anomaly_enabled,
+                          modified_after, modified_since_recorded)
+from zen.tensor import Tensor, constant
 
 
 def backward(root, grad=None, retain_graph=False, create_graph=False):
@@ -80,9 +82,7 @@ def _backpropagate(root, grad, retain_graph, create_graph, wanted):
     seed = _seed(root, grad, create_graph)
     grads = {id(root): seed}
     found = {}
-    from zen import ops     # imported here: zen.ops itself builds on this module
-
-    namespace = ops.tensor_namespace if create_graph else ops.array_functions(root._backend)
+    namespace = ops.tensor_namespace if create_graph else array_namespaces[root._backend]
     anomaly = is_anomaly_enabled()
     edits = edit_count()        # nothing is changed in place during the pass
     stored = {id(seed)}         # ids of the arrays a leaf may not keep as its own .gradient
@@ -101,7 +101,7 @@ def _backpropagate(root, grad, retain_graph, create_graph, wanted):
                 raise _modified_error(node)
             _propagate(node, g, grads, namespace, create_graph, anomaly)
             if not retain_graph:
-                node._parents = node._params = None
+                node._parents = node._params = node._saved = None
     return found
 
 
@@ -115,24 +115,16 @@ def _modified_error(node):
 def _propagate(node, g, grads, namespace, create_graph, anomaly=False):
     """Add each trainable parent's share of ``g`` (the gradient of ``node``) into ``grads``."""
     op, parents, params = node._op, node._parents, node._params
-    if create_graph:
+    if create_graph:    # saved arrays carry no graph: recomputed from differentiable ops
         inputs, ans = parents, node
-        if op.saves:
-            params = {**params, "saved": None}      # saved arrays carry no graph
+        saved = op.saves(namespace, node, *parents, **params) if op.saves else None
     else:
-        inputs, ans = [parent.value for parent in parents], node.value
-    vjps = op.vjps
-    if isinstance(vjps, JointVJP):
-        shares = vjps.function(namespace, g, ans, *inputs,
-                               needed=[parent.trainable for parent in parents], **params)
-        for parent, share in zip(parents, shares):
-            if share is not None:
-                _add_share(grads, namespace, parent, share, node if anomaly else None)
-        return
-    for parent, vjp in zip(parents, vjps):
-        if vjp is not None and parent.trainable:
-            _add_share(grads, namespace, parent, vjp(namespace, g, ans, *inputs, **params),
-                       node if anomaly else None)
+        inputs, ans, saved = [parent.value for parent in parents], node.value, node._saved
+    shares = op.vjp(namespace, g, ans, inputs, params, saved, parents)
+    checked_node = node if anomaly else None
+    for parent, share in zip(parents, shares):
+        if share is not None:
+            _add_share(grads, namespace, parent, share, checked_node)
 
 
 def _add_share(grads, namespace, parent, share, checked_node=None):
@@ -148,7 +140,7 @@ def _add_share(grads, namespace, parent, share, checked_node=None):
         share = namespace.astype(share, value.dtype)
     key = id(parent)
     previous = grads.get(key)
-    grads[key] = share if previous is None else previous + share
+    grads[key] = share if previous is None else namespace.add(previous, share)
 
 
 def _unbroadcast(namespace, g, shape):
@@ -165,25 +157,19 @@ def _unbroadcast(namespace, g, shape):
 
 def _accumulate(leaf, g, create_graph, stored):
     if leaf.gradient is not None:
-        if create_graph and not isinstance(leaf.gradient, Tensor):
-            g = constant(leaf.gradient, leaf._backend) + g
+        if create_graph or isinstance(leaf.gradient, Tensor):    # recorded, or kept from one
+            g = ops.add(leaf.gradient, g)
         else:
-            g = leaf.gradient + g
+            g = array_namespaces[leaf._backend].add(leaf.gradient, g)
     # Every leaf owns its gradient: a pass-through gradient (of x + y, say) can reach two
     # leaves as one array, and a view (of a reshape, a transpose, a sum's broadcast) or a
     # NumPy scalar is not a writable, contiguous array, so each is copied before a leaf keeps
     # it.
     is_tensor = isinstance(g, Tensor)
     if id(g) in stored or not leaf._backend.is_private(g.value if is_tensor else g):
-        g = _recorded_copy(g) if is_tensor else leaf._backend.xp.copy(g)
+        g = ops.copy(g) if is_tensor else array_namespaces[leaf._backend].copy(g)
     stored.add(id(g))
     leaf.gradient = g
-
-
-def _recorded_copy(tensor):
-    from zen import ops     # imported here: zen.ops itself builds on this module
-
-    return ops.copy(tensor)
 
 
 def _seed(root, grad, create_graph):
@@ -194,7 +180,7 @@ def _seed(root, grad, create_graph):
             raise GradientError(f"backward: the output has shape {root.shape}; only a "
                                 f"one-element output has an implicit gradient, so pass grad= "
                                 f"an array of that shape (or reduce the output, e.g. .sum())")
-        seed = backend.xp.ones_like(root.value)
+        seed = array_namespaces[backend].ones_like(root.value)
     else:
         if isinstance(grad, Tensor):
             if grad._backend is not backend:
@@ -218,7 +204,7 @@ def _seed(root, grad, create_graph):
 
 
 def _zeros_like(tensor):
-    return constant(tensor._backend.xp.zeros_like(tensor.value), tensor._backend)
+    return constant(array_namespaces[tensor._backend].zeros_like(tensor.value), tensor._backend)
 
 
 class _TransformDepth(threading.local):
@@ -274,3 +260,6 @@ def _differentiable(argument):
         return argument
     return Tensor(argument.value if isinstance(argument, Tensor) else argument, trainable=True,
                   device=argument.device if isinstance(argument, Tensor) else None)
+
+
+tensor.functions.provide(backward=backward, gradients=gradients)

@@ -30,7 +30,8 @@ import re
 import backends
 from zen import devices, random
 from zen.errors import ArgumentError, CheckpointError
-from zen.tensor import Tensor, get_default_dtype, mark_modified
+from zen.recorder import mark_modified
+from zen.tensor import Tensor, get_default_dtype
 
 FORMAT = "zen.Model"
 VERSION = 2

@@ -29,7 +29,7 @@ from backends.collectives import (MPI_INSTALL_HINT, CollectiveTimeout, TimedMPI,
                                   launched_by_mpi, mpi_world)
 from zen import devices, random
 from zen.errors import ArgumentError, DistributedError
-from zen.tensor import mark_modified
+from zen.recorder import mark_modified
 
 BUCKET_BYTES = 25 * 2**20   # per collective; PyTorch's DDP uses the same default
 # Seconds a collective waits for the other processes, unless the environment variable or

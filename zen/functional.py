@@ -1,4 +1,4 @@
-"""Functions built from the primitives in ``zen.ops``, and Tensor's operators and methods.
+"""Functions built from the primitives in ``zen.ops``, including Tensor's in-place operators.
 
 Nothing here needs a gradient formula of its own: each function is a short composition of
 recorded primitives, so its gradient (of any order) follows from theirs.
@@ -7,13 +7,11 @@ recorded primitives, so its gradient (of any order) follows from theirs.
 import math
 import numbers
 
-from zen import indexing, ops, promotion
+from zen import indexing, ops, promotion, tensor
 from zen.errors import ArgumentError, DtypeError, InPlaceError, ShapeMismatchError
 from zen.ops import normalise_axes, reshape
-from zen.tensor import Tensor, as_tensor, grad_enabled, is_grad_enabled, mark_modified
-
-# Bessel's correction by default, as PyTorch's var and std (the array API's default is 0).
-DEFAULT_CORRECTION = 1
+from zen.recorder import grad_enabled, is_grad_enabled, mark_modified
+from zen.tensor import DEFAULT_CORRECTION, Tensor, as_tensor
 
 
 def var(x, axis=None, keepdims=False, correction=DEFAULT_CORRECTION):
@@ -91,7 +89,7 @@ def pad(x, padding, axes=None):
         raise ArgumentError(f"pad: padding must be a non-negative int, got {padding!r}")
     axes = range(x.ndim) if axes is None else normalise_axes("pad", axes, x.ndim)
     widths = tuple((padding, padding) if i in axes else (0, 0) for i in range(x.ndim))
-    return ops._pad_op(x, widths=widths)
+    return ops.pad_p(x, widths=widths)
 
 
 def _pair(name, value, minimum=0):
@@ -117,7 +115,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
     padding = _pair("conv2d: padding", padding)
     if padding != (0, 0):
         widths = ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2)
-        x = ops._pad_op(x, widths=widths)
+        x = ops.pad_p(x, widths=widths)
     stride = _pair("conv2d: stride", stride, minimum=1)
     windows = _windows("conv2d", x, (height, width), stride)
     batch, _, rows, columns = windows.shape[:4]
@@ -154,29 +152,26 @@ def _windows(op_name, x, window, stride):
     if window[0] > x.shape[2] or window[1] > x.shape[3]:
         raise ShapeMismatchError(f"{op_name}: window {window} is larger than the (padded) "
                                  f"input's height and width {x.shape[2:]}")
-    return ops._sliding_windows_op(x, window=tuple(window), stride=stride)
+    return ops.sliding_windows_p(x, window=tuple(window), stride=stride)
 
 
-def _in_place(function):
-    """``x op= y``: recorded, it makes a new tensor, as ``x = x op y`` would; otherwise (under
-    no_grad, or with nothing trainable) it writes into x's array and marks x as modified, so
-    that a backward pass that saved the old value refuses to run. Either way x keeps its
-    shape and dtype, or the op is refused, as in PyTorch."""
-    def in_place(self, other):
-        recorded = is_grad_enabled() and (self.trainable or getattr(other, "trainable", False))
-        _check_shape(function.__name__, self, getattr(other, "shape", ()))
-        with grad_enabled(recorded):
-            result = function(self, other)
-            _check_shape(function.__name__, self, result.shape)
-            _check_dtype(function.__name__, self, result.dtype)
-            result = promotion.cast(result, self.dtype)
-        if recorded:
-            return result
-        _write(self, lambda array: array.__setitem__(Ellipsis, result.value))
-        return self
-
-    in_place.__name__ = f"in_place_{function.__name__}"
-    return in_place
+def in_place(function, target, other):
+    """``target op= other`` for the binary ``function``: recorded, it makes a new tensor, as
+    ``target = function(target, other)`` would; otherwise (under no_grad, or with nothing
+    trainable) it writes into target's array and marks target as modified, so that a
+    backward pass that saved the old value refuses to run. Either way target keeps its shape
+    and dtype, or the op is refused, as in PyTorch."""
+    recorded = is_grad_enabled() and (target.trainable or getattr(other, "trainable", False))
+    _check_shape(function.__name__, target, getattr(other, "shape", ()))
+    with grad_enabled(recorded):
+        result = function(target, other)
+        _check_shape(function.__name__, target, result.shape)
+        _check_dtype(function.__name__, target, result.dtype)
+        result = promotion.cast(result, target.dtype)
+    if recorded:
+        return result
+    _write(target, lambda array: array.__setitem__(Ellipsis, result.value))
+    return target
 
 
 def _check_shape(name, target, shape):
@@ -201,16 +196,16 @@ _SYMBOLS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "power"
             "logical_and": "&", "logical_or": "|"}
 
 
-def _set_item(self, key, value):
+def set_item(target, key, value):
     """``x[key] = value`` under no_grad or on a tensor that is not trainable, where ``x[key]``
-    reads (see ``zen.indexing``); x is marked as modified (see ``_in_place``)."""
-    if is_grad_enabled() and (self.trainable or getattr(value, "trainable", False)):
+    reads (see ``zen.indexing``); x is marked as modified (see ``in_place``)."""
+    if is_grad_enabled() and (target.trainable or getattr(value, "trainable", False)):
         raise InPlaceError("x[key] = value: x or value is trainable, and an assignment cannot "
                            "be recorded; do it under zen.no_grad() (e.g. to edit parameters), "
                            "or build a new tensor with zen.where or zen.concat")
     # Straight to x's dtype: through the default float, 16777217 or 0.1 would round first.
-    values = Tensor(value, trainable=False, device=self.backend, dtype=self.dtype).value
-    _write(self, indexing.assignment(self, key, values))
+    values = Tensor(value, trainable=False, device=target.backend, dtype=target.dtype).value
+    _write(target, indexing.assignment(target, key, values))
 
 
 def _write(tensor, assign):
@@ -226,8 +221,6 @@ def _write(tensor, assign):
         tensor._version = None
     mark_modified(tensor)
 
-
-# Tensor's operators and methods are the same functions.
 
 def _bool_only(function, symbol):
     """``&``, ``|`` and ``~`` on bools only: PyTorch gives integers bitwise meanings, which
@@ -247,42 +240,8 @@ def _bool_only(function, symbol):
     return operator
 
 
-def _reflected(function):
-    def reflected(self, other):
-        return function(other, self)
-
-    reflected.__name__ = f"reflected_{function.__name__}"
-    return reflected
-
-
-for _name, _function in [("add", ops.add), ("sub", ops.subtract), ("mul", ops.multiply),
-                         ("truediv", ops.divide), ("pow", ops.power), ("matmul", ops.matmul),
-                         ("and", _bool_only(ops.logical_and, "&")),
-                         ("or", _bool_only(ops.logical_or, "|"))]:
-    setattr(Tensor, f"__{_name}__", _function)
-    setattr(Tensor, f"__r{_name}__", _reflected(_function))
-    if _name != "matmul":   # x @= y rebinds x to x @ y (a new shape), as in PyTorch
-        setattr(Tensor, f"__i{_name}__", _in_place(_function))
-Tensor.__setitem__ = _set_item
-
-for _name, _function in [("__neg__", ops.negative), ("__abs__", ops.abs),
-                         ("__invert__", _bool_only(ops.logical_not, "~")), ("__lt__", ops.less),
-                         ("__le__", ops.less_equal), ("__gt__", ops.greater),
-                         ("__ge__", ops.greater_equal), ("__eq__", ops.equal),
-                         ("__ne__", ops.not_equal), ("__getitem__", indexing.getitem),
-                         ("exp", ops.exp), ("log", ops.log), ("sqrt", ops.sqrt),
-                         ("sin", ops.sin), ("cos", ops.cos), ("tanh", ops.tanh),
-                         ("sigmoid", ops.sigmoid), ("relu", ops.relu), ("abs", ops.abs),
-                         ("clip", ops.clip), ("sum", ops.sum), ("max", ops.max),
-                         ("min", ops.min), ("argmax", ops.argmax), ("argmin", ops.argmin),
-                         ("logsumexp", ops.logsumexp), ("softmax", ops.softmax),
-                         ("log_softmax", ops.log_softmax), ("mean", ops.mean), ("var", var),
-                         ("reshape", ops.reshape), ("transpose", ops.transpose),
-                         ("permute", ops.transpose), ("flatten", flatten),
-                         ("squeeze", squeeze), ("expand_dims", expand_dims),
-                         ("astype", ops.astype), ("clone", ops.copy)]:
-    setattr(Tensor, _name, _function)
-
-Tensor.T = property(ops.transpose, doc="The tensor with its axes reversed.")
-Tensor.mT = property(ops.matrix_transpose, doc="The tensor with its last two axes swapped.")
-del _name, _function
+tensor.functions.provide(
+    var=var, flatten=flatten, squeeze=squeeze, expand_dims=expand_dims, in_place=in_place,
+    setitem=set_item, getitem=indexing.getitem,
+    bool_and=_bool_only(ops.logical_and, "&"), bool_or=_bool_only(ops.logical_or, "|"),
+    bool_not=_bool_only(ops.logical_not, "~"))

@@ -30,12 +30,12 @@ def getitem(x, key):
     key = key if type(key) is tuple else (key,)
     if all(type(k) in _BASIC_INDEX for k in key):        # the common case, kept quick
         try:
-            return ops._getitem(x, key=key if Ellipsis in key else key + (Ellipsis,))
+            return ops.getitem_p(x, key=key if Ellipsis in key else key + (Ellipsis,))
         except IndexError:
             pass    # an int out of range, or slice bounds the backend refuses: see _parse
     basic, arrays = _parse("getitem", x, key)
     if not (arrays and all(part == slice(None) for part in basic)):
-        x = ops._getitem(x, key=basic)
+        x = ops.getitem_p(x, key=basic)
     return _gather(x, arrays) if arrays else x
 
 

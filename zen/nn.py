@@ -18,7 +18,8 @@ from zen import checkpoint as _checkpoint, devices, distributed as _distributed,
 from zen import loss as losses, ops, optim, random
 from zen.errors import CheckpointError  # noqa: F401 (users import it from zen.nn)
 from zen.errors import ArgumentError, DataError, NotBuiltError, ShapeMismatchError
-from zen.tensor import Tensor, constant, get_default_dtype, no_grad
+from zen.recorder import no_grad
+from zen.tensor import Tensor, constant, get_default_dtype
 
 
 class Layer:

@@ -1,6 +1,6 @@
 """The op table: every primitive zen records, its forward and its VJPs side by side.
 
-``defop(name, forward, *vjps)`` declares a primitive (``zen.tensor.Op`` gives the two
+``defop(name, forward, *vjps)`` declares a primitive (``zen.recorder.Op`` gives the two
 signatures). Forwards are written against the backend's namespace ``xp``: the array-API
 standard plus the backend's few extras. VJPs are written against ``F``: during a plain
 backward pass that is ``xp`` plus the forwards of zen's own primitives, working on arrays;
@@ -15,32 +15,42 @@ Broadcast gradients are summed back, and cast to the input's dtype, centrally in
 
 # This module defines zen's sum, max, min and abs; Python's own are builtins.sum and so on.
 import builtins
-import functools
 import math
 import numbers
 
-from zen import devices, promotion
-from zen.errors import AxisError, DtypeError, IndexOutOfRangeError, ShapeMismatchError
+from zen import devices, namespaces, promotion, tensor
+from zen.errors import (ArgumentError, AxisError, DtypeError, IndexOutOfRangeError,
+                        ShapeMismatchError)
 from zen.promotion import (accumulate, common, exponentiation, floating, logical,
                            needs_floating, numeric, select, subtraction)
-from zen.tensor import JointVJP, Op, Tensor, apply, as_tensor, constant
+from zen.namespaces import OPS
+from zen.recorder import Op, apply
+from zen.tensor import Tensor, as_tensor, constant
 
-OPS = {}           # name -> Op
 _APPLY = {}        # name -> the function that records the op on Tensors
 
 
-def defop(name, forward, *vjps, saves=False, dtypes=None, views=False):
+def defop(name, forward, *vjps, vjp=None, saves=None, dtypes=None, views=False):
     """Declare a primitive and return the function that applies it to Tensors.
 
-    Give one VJP per input, None for an input that never gets a gradient, and none at all
-    for an op that is not differentiable; an op with any number of inputs, or whose input
-    gradients share work, gives one ``JointVJP``. ``dtypes`` is the op's promotion rule
-    (``zen.promotion``); ``saves`` and ``views``: see Op.
+    Give one VJP per input, ``vjp(F, g, ans, *inputs, **params)`` returning that input's
+    gradient (None in place of the function for an input that never gets a gradient); or,
+    for an op whose input gradients share work (fused ops, any number of inputs), one
+    ``vjp=`` in the form the engine calls (see Op), which an op that ``saves`` must use;
+    or none at all for an op that is not differentiable. ``dtypes`` is the op's promotion
+    rule (``zen.promotion``); ``saves`` and ``views``: see Op.
+
+    Names: the result is ``name`` itself where it is the public function, and ``name_p``
+    where a public function of that name wraps it (argument handling) or none exists; a
+    forward or VJP too long for a lambda is ``_name_forward`` or ``_name_vjp``.
     """
-    if len(vjps) == 1 and isinstance(vjps[0], JointVJP):
-        vjps = vjps[0]
-    op = Op(name, forward, vjps, saves, dtypes, views)
-    OPS[name] = op
+    if vjps:
+        if vjp is not None or saves is not None:
+            raise ArgumentError(f"defop {name}: give one VJP per input or one joint vjp=, "
+                                f"not both; an op that saves gives a joint vjp=")
+        vjp = _joined(vjps) if any(v is not None for v in vjps) else None
+    op = Op(name, forward, vjp, saves, dtypes, views)
+    namespaces.register(op)
 
     def apply_op(*inputs, **params):
         return apply(op, inputs, params)
@@ -51,77 +61,120 @@ def defop(name, forward, *vjps, saves=False, dtypes=None, views=False):
     return apply_op
 
 
+def _joined(vjps):
+    """One VJP per input as the one form every VJP takes (see Op). One and two inputs with no
+    settings, the most common, call theirs without a loop and without repacking ``*inputs,
+    **params`` (repacking costs more than the call)."""
+    def each(F, g, ans, inputs, params, saved, parents):
+        return [function(F, g, ans, *inputs, **params)
+                if function is not None and parent.trainable else None
+                for function, parent in zip(vjps, parents)]
+
+    if len(vjps) == 1:
+        (first,) = vjps
+
+        def vjp(F, g, ans, inputs, params, saved, parents):
+            if params:
+                return each(F, g, ans, inputs, params, saved, parents)
+            return (first(F, g, ans, inputs[0]),)   # its one parent is trainable
+    elif len(vjps) == 2 and None not in vjps:
+        first, second = vjps
+
+        def vjp(F, g, ans, inputs, params, saved, parents):
+            if params:
+                return each(F, g, ans, inputs, params, saved, parents)
+            x, y = inputs
+            return (first(F, g, ans, x, y) if parents[0].trainable else None,
+                    second(F, g, ans, x, y) if parents[1].trainable else None)
+    else:
+        vjp = each
+    return vjp
+
+
 # Elementwise arithmetic: x and y broadcast against each other.
-add = defop("add", lambda xp, x, y: x + y,
+add = defop("add", lambda xp, x, y: xp.add(x, y),
             lambda F, g, ans, x, y: g,
             lambda F, g, ans, x, y: g, dtypes=numeric)
-subtract = defop("subtract", lambda xp, x, y: x - y,
+subtract = defop("subtract", lambda xp, x, y: xp.subtract(x, y),
                  lambda F, g, ans, x, y: g,
-                 lambda F, g, ans, x, y: -g, dtypes=subtraction)
-multiply = defop("multiply", lambda xp, x, y: x * y,
-                 lambda F, g, ans, x, y: g * y,
-                 lambda F, g, ans, x, y: g * x, dtypes=numeric)
-divide = defop("divide", lambda xp, x, y: x / y,
-               lambda F, g, ans, x, y: g / y,
-               lambda F, g, ans, x, y: -g * ans / y, dtypes=floating)
+                 lambda F, g, ans, x, y: F.negative(g), dtypes=subtraction)
+multiply = defop("multiply", lambda xp, x, y: xp.multiply(x, y),
+                 lambda F, g, ans, x, y: F.multiply(g, y),
+                 lambda F, g, ans, x, y: F.multiply(g, x), dtypes=numeric)
+divide = defop("divide", lambda xp, x, y: xp.divide(x, y),
+               lambda F, g, ans, x, y: F.divide(g, y),
+               lambda F, g, ans, x, y: F.divide(F.multiply(F.negative(g), ans), y),
+               dtypes=floating)
 # As in PyTorch: x ** 0 has slope 0 in x even at x = 0, and 0 ** y has slope 0 in y for
 # y >= 0 (the limit from the right) and -inf for y < 0 (where 0 ** y is inf).
-power = defop("power", lambda xp, x, y: x ** y,
-              lambda F, g, ans, x, y: F.where(y == 0, 0.0, g * y * x ** (y - 1)),
-              lambda F, g, ans, x, y:
-                  F.where((x == 0) & (y >= 0), 0.0, g * ans * F.log(x)),
+power = defop("power", lambda xp, x, y: xp.pow(x, y),
+              lambda F, g, ans, x, y: F.where(F.equal(y, 0), 0.0, F.multiply(
+                  F.multiply(g, y), F.pow(x, F.subtract(y, 1)))),
+              lambda F, g, ans, x, y: F.where(
+                  F.logical_and(F.equal(x, 0), F.greater_equal(y, 0)), 0.0,
+                  F.multiply(F.multiply(g, ans), F.log(x))),
               dtypes=exponentiation)
-negative = defop("negative", lambda xp, x: -x,
-                 lambda F, g, ans, x: -g, dtypes=numeric)
+negative = defop("negative", lambda xp, x: xp.negative(x),
+                 lambda F, g, ans, x: F.negative(g), dtypes=numeric)
 
 
-def _sigmoid(xp, x):
+def _sigmoid_forward(xp, x):
     """1 / (1 + e^-x), from e^-|x| <= 1 so that neither branch overflows."""
-    small = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1 / (1 + small), small / (1 + small))
+    small = xp.exp(xp.negative(xp.abs(x)))
+    total = xp.add(1, small)
+    return xp.where(xp.greater_equal(x, 0), xp.divide(1, total), xp.divide(small, total))
+
+
+def _through_tanh(F, g, ans):
+    """``g`` times the slope of tanh at the value ``ans``: 1 - ans**2."""
+    return F.multiply(g, F.subtract(1, F.multiply(ans, ans)))
 
 
 def _split_ties(F, g, wins, ties):
     """``g`` where ``wins``, half of it where ``ties``, else 0: the slope of max/min."""
-    return F.where(wins, g, F.where(ties, g / 2, 0.0))
+    return F.where(wins, g, F.where(ties, F.divide(g, 2), 0.0))
 
 
 # Elementwise functions.
 exp = defop("exp", lambda xp, x: xp.exp(x),
-            lambda F, g, ans, x: g * ans, dtypes=floating)
+            lambda F, g, ans, x: F.multiply(g, ans), dtypes=floating)
 log = defop("log", lambda xp, x: xp.log(x),
-            lambda F, g, ans, x: g / x, dtypes=floating)
+            lambda F, g, ans, x: F.divide(g, x), dtypes=floating)
 sqrt = defop("sqrt", lambda xp, x: xp.sqrt(x),
-             lambda F, g, ans, x: g / (2 * ans), dtypes=floating)
+             lambda F, g, ans, x: F.divide(g, F.multiply(2, ans)), dtypes=floating)
 sin = defop("sin", lambda xp, x: xp.sin(x),
-            lambda F, g, ans, x: g * F.cos(x), dtypes=floating)
+            lambda F, g, ans, x: F.multiply(g, F.cos(x)), dtypes=floating)
 cos = defop("cos", lambda xp, x: xp.cos(x),
-            lambda F, g, ans, x: -g * F.sin(x), dtypes=floating)
+            lambda F, g, ans, x: F.multiply(F.negative(g), F.sin(x)), dtypes=floating)
 tanh = defop("tanh", lambda xp, x: xp.tanh(x),
-             lambda F, g, ans, x: g * (1 - ans * ans), dtypes=floating)
-sigmoid = defop("sigmoid", _sigmoid,
-                lambda F, g, ans, x: g * ans * (1 - ans), dtypes=floating)
+             lambda F, g, ans, x: _through_tanh(F, g, ans), dtypes=floating)
+sigmoid = defop("sigmoid", _sigmoid_forward,
+                lambda F, g, ans, x: F.multiply(F.multiply(g, ans), F.subtract(1, ans)),
+                dtypes=floating)
 relu = defop("relu", lambda xp, x: xp.maximum(x, 0),
              # a product, not where(): a data-dependent select is several times slower
-             lambda F, g, ans, x: g * F.astype(x > 0, g.dtype), dtypes=numeric)
+             lambda F, g, ans, x: F.multiply(g, F.astype(F.greater(x, 0), g.dtype)),
+             dtypes=numeric)
 abs = defop("abs", lambda xp, x: xp.abs(x),
-            lambda F, g, ans, x: g * F.sign(x), dtypes=numeric)
+            lambda F, g, ans, x: F.multiply(g, F.sign(x)), dtypes=numeric)
 sign = defop("sign", lambda xp, x: xp.sign(x), dtypes=numeric)
-_clip = defop("clip", lambda xp, x, min=None, max=None: xp.clip(x, min, max),
+clip_p = defop("clip", lambda xp, x, min=None, max=None: xp.clip(x, min, max),
               # x passes through unclipped exactly where min <= x <= max
-              lambda F, g, ans, x, min=None, max=None: F.where(ans == x, g, 0.0),
+              lambda F, g, ans, x, min=None, max=None: F.where(F.equal(ans, x), g, 0.0),
               dtypes=numeric)
 maximum = defop("maximum", lambda xp, x, y: xp.maximum(x, y),
-                lambda F, g, ans, x, y: _split_ties(F, g, x > y, x == y),
-                lambda F, g, ans, x, y: _split_ties(F, g, y > x, x == y), dtypes=numeric)
+                lambda F, g, ans, x, y: _split_ties(F, g, F.greater(x, y), F.equal(x, y)),
+                lambda F, g, ans, x, y: _split_ties(F, g, F.greater(y, x), F.equal(x, y)),
+                dtypes=numeric)
 minimum = defop("minimum", lambda xp, x, y: xp.minimum(x, y),
-                lambda F, g, ans, x, y: _split_ties(F, g, x < y, x == y),
-                lambda F, g, ans, x, y: _split_ties(F, g, y < x, x == y), dtypes=numeric)
+                lambda F, g, ans, x, y: _split_ties(F, g, F.less(x, y), F.equal(x, y)),
+                lambda F, g, ans, x, y: _split_ties(F, g, F.less(y, x), F.equal(x, y)),
+                dtypes=numeric)
 where = defop("where", lambda xp, condition, x, y: xp.where(condition, x, y),
               None,
               lambda F, g, ans, condition, x, y: F.where(condition, g, 0.0),
               lambda F, g, ans, condition, x, y: F.where(condition, 0.0, g), dtypes=select)
-_astype = defop("astype", lambda xp, x, dtype: xp.astype(x, dtype),
+astype_p = defop("astype", lambda xp, x, dtype: xp.astype(x, dtype),
                 lambda F, g, ans, x, dtype: F.astype(g, x.dtype))
 # A new array with x's values: a leaf's own gradient, when a recorded pass gives two leaves
 # one array.
@@ -129,12 +182,12 @@ copy = defop("copy", lambda xp, x: xp.copy(x),
              lambda F, g, ans, x: g)
 
 # Comparisons and logic: bool results, no gradient.
-less = defop("less", lambda xp, x, y: x < y, dtypes=numeric)
-less_equal = defop("less_equal", lambda xp, x, y: x <= y, dtypes=numeric)
-greater = defop("greater", lambda xp, x, y: x > y, dtypes=numeric)
-greater_equal = defop("greater_equal", lambda xp, x, y: x >= y, dtypes=numeric)
-equal = defop("equal", lambda xp, x, y: x == y, dtypes=common)
-not_equal = defop("not_equal", lambda xp, x, y: x != y, dtypes=common)
+less = defop("less", lambda xp, x, y: xp.less(x, y), dtypes=numeric)
+less_equal = defop("less_equal", lambda xp, x, y: xp.less_equal(x, y), dtypes=numeric)
+greater = defop("greater", lambda xp, x, y: xp.greater(x, y), dtypes=numeric)
+greater_equal = defop("greater_equal", lambda xp, x, y: xp.greater_equal(x, y), dtypes=numeric)
+equal = defop("equal", lambda xp, x, y: xp.equal(x, y), dtypes=common)
+not_equal = defop("not_equal", lambda xp, x, y: xp.not_equal(x, y), dtypes=common)
 logical_and = defop("logical_and", lambda xp, x, y: xp.logical_and(x, y), dtypes=logical)
 logical_or = defop("logical_or", lambda xp, x, y: xp.logical_or(x, y), dtypes=logical)
 logical_not = defop("logical_not", lambda xp, x: xp.logical_not(x), dtypes=logical)
@@ -150,15 +203,15 @@ def _kept(F, value, shape, axis, keepdims):
 
 def _extremum_vjp(F, g, ans, x, axis=None, keepdims=False):
     """Split ``g`` evenly among the elements that equal the max (or min), as amax does."""
-    hits = F.astype(x == _kept(F, ans, x.shape, axis, keepdims), x.dtype)
-    share = _kept(F, g, x.shape, axis, keepdims) / F.sum(hits, axis=axis, keepdims=True)
-    return hits * share
+    hits = F.astype(F.equal(x, _kept(F, ans, x.shape, axis, keepdims)), x.dtype)
+    share = F.divide(_kept(F, g, x.shape, axis, keepdims), F.sum(hits, axis=axis, keepdims=True))
+    return F.multiply(hits, share)
 
 
-def _logsumexp(xp, x, axis=None, keepdims=False):
+def _logsumexp_forward(xp, x, axis=None, keepdims=False):
     peak = xp.max(x, axis=axis, keepdims=True)
     peak = xp.where(xp.isfinite(peak), peak, 0.0)   # a slice of -inf stays -inf, not nan
-    total = xp.log(xp.sum(xp.exp(x - peak), axis=axis, keepdims=True)) + peak
+    total = xp.add(xp.log(xp.sum(xp.exp(xp.subtract(x, peak)), axis=axis, keepdims=True)), peak)
     return total if keepdims else xp.reshape(total, _reduced_shape(x.shape, axis))
 
 
@@ -166,18 +219,18 @@ def _reduced_shape(shape, axis):
     return tuple(n for i, n in enumerate(shape) if axis is not None and i not in axis)
 
 
-def _softmax(xp, x, axis):
-    exps = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
-    return exps / xp.sum(exps, axis=axis, keepdims=True)
+def _softmax_forward(xp, x, axis):
+    exps = xp.exp(xp.subtract(x, xp.max(x, axis=axis, keepdims=True)))
+    return xp.divide(exps, xp.sum(exps, axis=axis, keepdims=True))
 
 
-def _log_softmax(xp, x, axis):
-    shifted = x - xp.max(x, axis=axis, keepdims=True)
-    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+def _log_softmax_forward(xp, x, axis):
+    shifted = xp.subtract(x, xp.max(x, axis=axis, keepdims=True))
+    return xp.subtract(shifted, xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True)))
 
 
 # Reductions: axis is None or a sorted tuple of non-negative ints (the wrappers see to it).
-_sum = defop("sum",
+sum_p = defop("sum",
              lambda xp, x, axis=None, keepdims=False: xp.sum(x, axis=axis, keepdims=keepdims),
              lambda F, g, ans, x, axis=None, keepdims=False:
                  F.broadcast_to(_kept(F, g, x.shape, axis, keepdims), x.shape),
@@ -187,91 +240,96 @@ def _reduced_count(shape, axis):
     return builtins.max(1, math.prod(shape if axis is None else [shape[a] for a in axis]))
 
 
-_mean = defop("mean",
+mean_p = defop("mean",
               lambda xp, x, axis=None, keepdims=False: xp.mean(x, axis=axis, keepdims=keepdims),
               lambda F, g, ans, x, axis=None, keepdims=False:
-                  F.broadcast_to(_kept(F, g, x.shape, axis, keepdims)
-                                 / _reduced_count(x.shape, axis), x.shape),
+                  F.broadcast_to(F.divide(_kept(F, g, x.shape, axis, keepdims),
+                                          _reduced_count(x.shape, axis)), x.shape),
               dtypes=needs_floating)
-_max = defop("max",
+max_p = defop("max",
              lambda xp, x, axis=None, keepdims=False: xp.max(x, axis=axis, keepdims=keepdims),
              _extremum_vjp, dtypes=numeric)
-_min = defop("min",
+min_p = defop("min",
              lambda xp, x, axis=None, keepdims=False: xp.min(x, axis=axis, keepdims=keepdims),
              _extremum_vjp, dtypes=numeric)
-_logsumexp_op = defop("logsumexp", _logsumexp,
+logsumexp_p = defop("logsumexp", _logsumexp_forward,
                       lambda F, g, ans, x, axis=None, keepdims=False:
-                          _kept(F, g, x.shape, axis, keepdims)
-                          * F.exp(x - _kept(F, ans, x.shape, axis, keepdims)),
+                          F.multiply(_kept(F, g, x.shape, axis, keepdims), F.exp(
+                              F.subtract(x, _kept(F, ans, x.shape, axis, keepdims)))),
                       dtypes=floating)
-_softmax_op = defop("softmax", _softmax,
-                    lambda F, g, ans, x, axis: ans * (g - F.sum(g * ans, axis=axis,
-                                                                keepdims=True)),
+softmax_p = defop("softmax", _softmax_forward,
+                    lambda F, g, ans, x, axis: F.multiply(ans, F.subtract(
+                        g, F.sum(F.multiply(g, ans), axis=axis, keepdims=True))),
                     dtypes=needs_floating)
-_log_softmax_op = defop("log_softmax", _log_softmax,
-                        lambda F, g, ans, x, axis: g - F.exp(ans) * F.sum(g, axis=axis,
-                                                                          keepdims=True),
+log_softmax_p = defop("log_softmax", _log_softmax_forward,
+                        lambda F, g, ans, x, axis: F.subtract(
+                            g, F.multiply(F.exp(ans), F.sum(g, axis=axis, keepdims=True))),
                         dtypes=needs_floating)
 def _examples(shape, axis):
     """How many examples a loss over the class ``axis`` averages (at least 1)."""
     return builtins.max(1, math.prod(n for i, n in enumerate(shape) if i not in axis))
 
 
-def _cross_entropy(xp, logits, targets, axis, normalised=False):
+def _cross_entropy_forward(xp, logits, targets, axis, normalised=False):
     """The mean over examples of -sum(targets * log_softmax(logits)) along ``axis``."""
-    shifted = logits - xp.max(logits, axis=axis, keepdims=True)
+    shifted = xp.subtract(logits, xp.max(logits, axis=axis, keepdims=True))
     exps = xp.exp(shifted)
     totals = xp.sum(exps, axis=axis, keepdims=True)
     # A class of target 0 adds nothing, even when its logit is -inf (a masked class).
-    terms = xp.where(targets == 0, 0.0, targets * (shifted - xp.log(totals)))
-    loss = -xp.sum(terms) / _examples(logits.shape, axis)
-    return loss, (exps, totals)
+    log_probabilities = xp.subtract(shifted, xp.log(totals))
+    terms = xp.where(xp.equal(targets, 0), 0.0, xp.multiply(targets, log_probabilities))
+    loss = xp.divide(xp.negative(xp.sum(terms)), _examples(logits.shape, axis))
+    return loss, xp.divide(exps, totals)    # the probabilities, for the gradient
 
 
-def _cross_entropy_vjp_logits(F, g, ans, logits, targets, axis, normalised=False, saved=None):
-    """(softmax * sum(targets) - targets) * g / examples: no log of a probability."""
-    if saved is None:
-        probabilities = F.exp(F.log_softmax(logits, axis=axis))
-    else:
-        exps, totals = saved
-        probabilities = exps / totals
-    if not normalised:      # targets whose rows may not sum to 1
-        probabilities = probabilities * F.sum(targets, axis=axis, keepdims=True)
-    return (probabilities - targets) * (g / _examples(logits.shape, axis))
-
-
-def _cross_entropy_vjp_targets(F, g, ans, logits, targets, axis, normalised=False, saved=None):
-    return F.log_softmax(logits, axis=axis) * (-g / _examples(logits.shape, axis))
+def _cross_entropy_vjp(F, g, ans, inputs, params, probabilities, parents):
+    """For the logits (softmax * sum(targets) - targets) * g / examples: no log of a
+    probability; for the targets -log_softmax(logits) * g / examples."""
+    logits, targets = inputs
+    axis = params["axis"]
+    scale = F.divide(g, _examples(logits.shape, axis))
+    logits_share = targets_share = None
+    if parents[0].trainable:
+        if not params.get("normalised", False):     # target rows may not sum to 1
+            probabilities = F.multiply(probabilities, F.sum(targets, axis=axis, keepdims=True))
+        logits_share = F.multiply(F.subtract(probabilities, targets), scale)
+    if parents[1].trainable:
+        targets_share = F.multiply(F.log_softmax(logits, axis=axis), F.negative(scale))
+    return logits_share, targets_share
 
 
 # Softmax and mean cross-entropy fused: stable for any logits, one node instead of six, and
-# the backward pass reuses the forward's exponentials. ``normalised``: each row of targets
+# the backward pass reuses the forward's probabilities. ``normalised``: each row of targets
 # sums to 1 (one-hot labels).
-softmax_cross_entropy = defop("softmax_cross_entropy", _cross_entropy,
-                              _cross_entropy_vjp_logits, _cross_entropy_vjp_targets,
-                              saves=True, dtypes=floating)
+softmax_cross_entropy = defop("softmax_cross_entropy", _cross_entropy_forward,
+                              vjp=_cross_entropy_vjp,
+                              saves=lambda F, ans, logits, targets, axis, normalised=False:
+                                  F.softmax(logits, axis=axis),
+                              dtypes=floating)
 
 
-def _squared_error(xp, prediction, target):
-    difference = prediction - target
-    return xp.mean(difference * difference), difference
+def _squared_error_forward(xp, prediction, target):
+    difference = xp.subtract(prediction, target)
+    return xp.mean(xp.multiply(difference, difference)), difference
 
 
-def _squared_error_vjp(sign):
-    def vjp(F, g, ans, prediction, target, saved=None):
-        difference = prediction - target if saved is None else saved
-        return difference * (sign * 2 * g / math.prod(difference.shape))
-    return vjp
+def _squared_error_vjp(F, g, ans, inputs, params, difference, parents):
+    share = F.multiply(difference, F.divide(F.multiply(2, g), math.prod(difference.shape)))
+    prediction, target = parents
+    return (share if prediction.trainable else None,
+            F.negative(share) if target.trainable else None)
 
 
 # Mean squared error as one node: its gradient is one product with the saved difference.
-mean_squared_error = defop("mean_squared_error", _squared_error,
-                           _squared_error_vjp(1), _squared_error_vjp(-1), saves=True,
+mean_squared_error = defop("mean_squared_error", _squared_error_forward, vjp=_squared_error_vjp,
+                           saves=lambda F, ans, prediction, target: F.subtract(prediction, target),
                            dtypes=floating)
 
 
-def _rnn_step_vjp(F, g, ans, x, hidden, input_weight, hidden_weight, bias, needed):
-    through_tanh = g * (1 - ans * ans)      # shared by every input's gradient
+def _rnn_step_vjp(F, g, ans, inputs, params, saved, parents):
+    x, hidden, input_weight, hidden_weight, bias = inputs
+    needed = [parent.trainable for parent in parents]
+    through_tanh = _through_tanh(F, g, ans)     # shared by every input's gradient
     return (F.matmul(through_tanh, input_weight.mT) if needed[0] else None,
             F.matmul(through_tanh, hidden_weight.mT) if needed[1] else None,
             F.matmul(x.mT, through_tanh) if needed[2] else None,
@@ -282,24 +340,26 @@ def _rnn_step_vjp(F, g, ans, x, hidden, input_weight, hidden_weight, bias, neede
 # One step of a tanh RNN, fused: tanh(x @ input_weight + hidden @ hidden_weight + bias).
 rnn_step = defop("rnn_step",
                  lambda xp, x, hidden, input_weight, hidden_weight, bias:
-                     xp.tanh(x @ input_weight + hidden @ hidden_weight + bias),
-                 JointVJP(_rnn_step_vjp), dtypes=floating)
+                     xp.tanh(xp.add(xp.add(xp.matmul(x, input_weight),
+                                           xp.matmul(hidden, hidden_weight)), bias)),
+                 vjp=_rnn_step_vjp, dtypes=floating)
 
 
-_argmax = defop("argmax", lambda xp, x, axis=None, keepdims=False:
+argmax_p = defop("argmax", lambda xp, x, axis=None, keepdims=False:
                 xp.argmax(x, axis=axis, keepdims=keepdims), dtypes=numeric)
-_argmin = defop("argmin", lambda xp, x, axis=None, keepdims=False:
+argmin_p = defop("argmin", lambda xp, x, axis=None, keepdims=False:
                 xp.argmin(x, axis=axis, keepdims=keepdims), dtypes=numeric)
 
 
-def _concat_vjp(F, g, ans, *inputs, axis, needed):
+def _concat_vjp(F, g, ans, inputs, params, saved, parents):
     """Each input's slice of ``g``, the offsets summed once: linear in the number of
     inputs."""
+    axis = params["axis"]
     before = (slice(None),) * axis
     shares, start = [], 0
-    for x, wanted in zip(inputs, needed):
+    for x, parent in zip(inputs, parents):
         stop = start + x.shape[axis]
-        shares.append(g[before + (slice(start, stop), Ellipsis)] if wanted else None)
+        shares.append(g[before + (slice(start, stop), Ellipsis)] if parent.trainable else None)
         start = stop
     return shares
 
@@ -312,26 +372,26 @@ def _inverse(permutation):
 
 
 # Shape.
-_reshape = defop("reshape", lambda xp, x, shape: xp.reshape(x, shape),
+reshape_p = defop("reshape", lambda xp, x, shape: xp.reshape(x, shape),
                  lambda F, g, ans, x, shape: F.reshape(g, x.shape), views=True)
-_broadcast_to = defop("broadcast_to", lambda xp, x, shape: xp.broadcast_to(x, shape),
+broadcast_to_p = defop("broadcast_to", lambda xp, x, shape: xp.broadcast_to(x, shape),
                       lambda F, g, ans, x, shape: g,   # the central unbroadcast sums g back
                       views=True)
-_permute_dims = defop("permute_dims", lambda xp, x, axes: xp.permute_dims(x, axes),
+permute_dims_p = defop("permute_dims", lambda xp, x, axes: xp.permute_dims(x, axes),
                       lambda F, g, ans, x, axes: F.permute_dims(g, _inverse(axes)),
                       views=True)
-_concat = defop("concat", lambda xp, *inputs, axis: xp.concat(inputs, axis=axis),
-                JointVJP(_concat_vjp), dtypes=common)
+concat_p = defop("concat", lambda xp, *inputs, axis: xp.concat(inputs, axis=axis),
+                vjp=_concat_vjp, dtypes=common)
 
 
-def _scatter(xp, like, values, key):
+def _scatter_forward(xp, like, values, key):
     """Zeros shaped like ``like`` with ``values`` added at ``key`` (repeats add up)."""
     out = xp.zeros_like(like)
     xp.scatter_add(out, key, values)
     return out
 
 
-def _index_scatter(xp, like, values, indices, axis):
+def _index_scatter_forward(xp, like, values, indices, axis):
     """Zeros shaped like ``like`` with ``values`` added at ``indices`` along ``axis``."""
     out = xp.zeros_like(like)
     xp.index_add(out, axis, indices, values)
@@ -340,15 +400,15 @@ def _index_scatter(xp, like, values, indices, axis):
 
 # Indexing. getitem takes any key the backend can index with; take gathers along one axis
 # with a 1-D integer tensor, the portable form of x[indices].
-_getitem = defop("getitem", lambda xp, x, key: x[key],
+getitem_p = defop("getitem", lambda xp, x, key: x[key],
                  lambda F, g, ans, x, key: F.scatter(x, g, key=key), views=True)
-_scatter_op = defop("scatter", _scatter,
+scatter_p = defop("scatter", _scatter_forward,
                     None,
                     lambda F, g, ans, like, values, key: g[key])
-_take = defop("take", lambda xp, x, indices, axis: xp.take(x, indices, axis=axis),
+take_p = defop("take", lambda xp, x, indices, axis: xp.take(x, indices, axis=axis),
               lambda F, g, ans, x, indices, axis: F.index_scatter(x, g, indices, axis=axis),
               None)
-_index_scatter_op = defop("index_scatter", _index_scatter,
+index_scatter_p = defop("index_scatter", _index_scatter_forward,
                           None,
                           lambda F, g, ans, like, values, indices, axis:
                               F.take(g, indices, axis=axis),
@@ -357,7 +417,7 @@ _index_scatter_op = defop("index_scatter", _index_scatter,
 
 def _matmul_vjp_left(F, g, ans, a, b):
     if b.ndim == 1:                     # (..., m, k) @ (k,) -> (..., m); also (k,) @ (k,)
-        return _column(F, g) * b if a.ndim > 1 else g * b
+        return F.multiply(_column(F, g) if a.ndim > 1 else g, b)
     if a.ndim == 1:                     # (k,) @ (..., k, n) -> (..., n)
         return F.reshape(F.matmul(b, _column(F, g)), tuple(g.shape[:-1]) + (b.shape[-2],))
     return F.matmul(g, b.mT)
@@ -366,8 +426,8 @@ def _matmul_vjp_left(F, g, ans, a, b):
 def _matmul_vjp_right(F, g, ans, a, b):
     if a.ndim == 1:                     # (k,) @ (..., k, n) -> (..., n); also (k,) @ (k,)
         if b.ndim == 1:
-            return g * a
-        return _column(F, a) * F.reshape(g, tuple(g.shape[:-1]) + (1, g.shape[-1]))
+            return F.multiply(g, a)
+        return F.multiply(_column(F, a), F.reshape(g, tuple(g.shape[:-1]) + (1, g.shape[-1])))
     if b.ndim == 1:                     # (..., m, k) @ (k,) -> (..., m)
         return F.reshape(F.matmul(a.mT, _column(F, g)),
                          tuple(g.shape[:-1]) + (a.shape[-1],))
@@ -384,18 +444,20 @@ matmul = defop("matmul", lambda xp, a, b: xp.matmul(a, b), _matmul_vjp_left, _ma
                dtypes=numeric)
 
 
-def _linear_vjp(F, g, ans, x, weight, bias, needed):
-    return (F.matmul(g, weight.mT) if needed[0] else None,
-            F.matmul(x.mT, g) if needed[1] else None,
-            g if needed[2] else None)
+def _linear_vjp(F, g, ans, inputs, params, saved, parents):
+    x, weight, bias = inputs
+    x_needed, weight_needed, bias_needed = (parent.trainable for parent in parents)
+    return (F.matmul(g, weight.mT) if x_needed else None,
+            F.matmul(x.mT, g) if weight_needed else None,
+            g if bias_needed else None)
 
 
 # A dense layer, x @ weight + bias for x of two or more dimensions, as one node.
-linear = defop("linear", lambda xp, x, weight, bias: xp.matmul(x, weight) + bias,
-               JointVJP(_linear_vjp), dtypes=numeric)
+linear = defop("linear", lambda xp, x, weight, bias: xp.add(xp.matmul(x, weight), bias),
+               vjp=_linear_vjp, dtypes=numeric)
 
 
-def _pad(xp, x, widths):
+def _pad_forward(xp, x, widths):
     """``x`` inside zeros, ``widths[i] = (before, after)`` for axis i."""
     shape = tuple(n + before + after for n, (before, after) in zip(x.shape, widths))
     out = xp.zeros(shape, dtype=x.dtype, device=x.device)
@@ -407,7 +469,7 @@ def _interior(shape, widths):
     return tuple(slice(before, before + n) for n, (before, _) in zip(shape, widths))
 
 
-def _sliding_windows(xp, x, window, stride):
+def _sliding_windows_forward(xp, x, window, stride):
     """(N, C, H, W) -> (N, C, OH, OW, KH, KW): every KH x KW window, ``stride`` (rows,
     columns) apart."""
     windows = xp.sliding_window_view(x, window, axis=(2, 3))
@@ -416,8 +478,8 @@ def _sliding_windows(xp, x, window, stride):
     return windows[:, :, ::stride[0], ::stride[1], :, :]
 
 
-def _fold_windows(xp, windows, shape, stride):
-    """The adjoint of ``_sliding_windows``: each window's values added back where they came
+def _fold_windows_forward(xp, windows, shape, stride):
+    """The adjoint of ``_sliding_windows_forward``: each window's values added back where they came
     from, one strided slice per kernel offset."""
     _, _, rows, columns, height, width = windows.shape
     row_step, column_step = stride
@@ -430,24 +492,25 @@ def _fold_windows(xp, windows, shape, stride):
     return out
 
 
-def _first_maximum(xp, windows):
+def _first_maximum_forward(xp, windows):
     """Where each window's first largest element is, row by row: a bool mask shaped like
     ``windows`` (N, C, OH, OW, KH, KW)."""
     flat = xp.reshape(windows, tuple(windows.shape[:4]) + (-1,))
     first = xp.argmax(flat, axis=4, keepdims=True)
-    return xp.reshape(first == xp.arange(flat.shape[4], device=windows.device), windows.shape)
+    positions = xp.arange(flat.shape[4], device=windows.device)
+    return xp.reshape(xp.equal(first, positions), windows.shape)
 
 
 # Convolution building blocks (zen.functional builds conv2d and pooling from them).
-_pad_op = defop("pad", _pad,
+pad_p = defop("pad", _pad_forward,
                 lambda F, g, ans, x, widths: g[_interior(x.shape, widths)])
-_sliding_windows_op = defop("sliding_windows", _sliding_windows,
+sliding_windows_p = defop("sliding_windows", _sliding_windows_forward,
                             lambda F, g, ans, x, window, stride:
                                 F.fold_windows(g, shape=x.shape, stride=stride), views=True)
-_fold_windows_op = defop("fold_windows", _fold_windows,
+fold_windows_p = defop("fold_windows", _fold_windows_forward,
                          lambda F, g, ans, windows, shape, stride:
                              F.sliding_windows(g, window=windows.shape[-2:], stride=stride))
-_first_maximum_op = defop("first_maximum", _first_maximum)
+first_maximum_p = defop("first_maximum", _first_maximum_forward)
 # The largest value of each window; as PyTorch's max pooling, its gradient goes to the first
 # largest element only.
 max_pool = defop("max_pool", lambda xp, windows: xp.max(windows, axis=(4, 5)),
@@ -510,15 +573,15 @@ def _reduction(primitive):
     return reduce
 
 
-sum = _reduction(_sum)
+sum = _reduction(sum_p)
 sum.__doc__ = "Sum over ``axis`` (None for all, an int, or a tuple of ints)."
-mean = _reduction(_mean)
+mean = _reduction(mean_p)
 mean.__doc__ = "Arithmetic mean over ``axis``."
-max = _reduction(_max)
+max = _reduction(max_p)
 max.__doc__ = "Largest element over ``axis``; the gradient is shared among tied elements."
-min = _reduction(_min)
+min = _reduction(min_p)
 min.__doc__ = "Smallest element over ``axis``; the gradient is shared among tied elements."
-logsumexp = _reduction(_logsumexp_op)
+logsumexp = _reduction(logsumexp_p)
 logsumexp.__doc__ = "log(sum(exp(x))) over ``axis``, without overflow."
 
 
@@ -531,34 +594,38 @@ def one_axis(op_name, axis, ndim):
     return normalise_axes(op_name, axis, ndim)[0]
 
 
-def argmax(x, axis=None, keepdims=False):
-    """Index of the largest element, over the flattened tensor or along one ``axis``."""
-    x = as_tensor(x)
-    if axis is None or x.ndim == 0 and normalise_axes("argmax", axis, 0) == ():
-        flat = _argmax(reshape(x, -1))
-        return reshape(flat, (1,) * x.ndim) if keepdims else flat
-    return _argmax(x, axis=one_axis("argmax", axis, x.ndim), keepdims=keepdims)
+def _index_reduction(primitive):
+    """The public function of ``argmax_p`` or ``argmin_p``: over the flattened tensor, or
+    along one ``axis``."""
+    name = primitive.__name__
+
+    def reduce(x, axis=None, keepdims=False):
+        x = as_tensor(x)
+        if axis is None or x.ndim == 0 and normalise_axes(name, axis, 0) == ():
+            flat = primitive(reshape(x, -1))
+            return reshape(flat, (1,) * x.ndim) if keepdims else flat
+        return primitive(x, axis=one_axis(name, axis, x.ndim), keepdims=keepdims)
+
+    reduce.__name__ = name
+    return reduce
 
 
-def argmin(x, axis=None, keepdims=False):
-    """Index of the smallest element, over the flattened tensor or along one ``axis``."""
-    x = as_tensor(x)
-    if axis is None or x.ndim == 0 and normalise_axes("argmin", axis, 0) == ():
-        flat = _argmin(reshape(x, -1))
-        return reshape(flat, (1,) * x.ndim) if keepdims else flat
-    return _argmin(x, axis=one_axis("argmin", axis, x.ndim), keepdims=keepdims)
+argmax = _index_reduction(argmax_p)
+argmax.__doc__ = "Index of the largest element, over the flattened tensor or along one ``axis``."
+argmin = _index_reduction(argmin_p)
+argmin.__doc__ = "Index of the smallest element, over the flattened tensor or along one ``axis``."
 
 
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along ``axis``, stable for any magnitude of logits."""
     x = as_tensor(x)
-    return _softmax_op(x, axis=normalise_axes("softmax", axis, x.ndim))
+    return softmax_p(x, axis=normalise_axes("softmax", axis, x.ndim))
 
 
 def log_softmax(x, axis=-1):
     """x - logsumexp(x) along ``axis``, stable for any magnitude of logits."""
     x = as_tensor(x)
-    return _log_softmax_op(x, axis=normalise_axes("log_softmax", axis, x.ndim))
+    return log_softmax_p(x, axis=normalise_axes("log_softmax", axis, x.ndim))
 
 
 def clip(x, min=None, max=None):
@@ -576,7 +643,7 @@ def clip(x, min=None, max=None):
     # Bounds as Python numbers of x's kind: the array API takes no NumPy scalars, and no bool
     # bounds for numbers.
     kind = float if x.backend.is_floating(x.dtype) else int
-    return _clip(x, min=None if min is None else kind(min),
+    return clip_p(x, min=None if min is None else kind(min),
                  max=None if max is None else kind(max))
 
 
@@ -591,17 +658,17 @@ def astype(x, dtype):
             raise DtypeError(f"astype: {x.device} has no dtype {dtype!r}; use a name such as "
                              f"'float32', 'float64', 'int64' or 'bool'") from None
     if x.backend.is_floating(dtype):
-        return _astype(x, dtype=dtype)
+        return astype_p(x, dtype=dtype)
     return constant(x.backend.xp.astype(x.value, dtype), x.backend)
 
 
 def reshape(x, *shape):
     """``x`` with a new shape of the same size; one dimension may be -1."""
-    return _reshape(x, shape=shape_argument(shape))
+    return reshape_p(x, shape=shape_argument(shape))
 
 
 def broadcast_to(x, shape):
-    return _broadcast_to(x, shape=tuple(shape))
+    return broadcast_to_p(x, shape=tuple(shape))
 
 
 def permute_dims(x, axes):
@@ -611,7 +678,7 @@ def permute_dims(x, axes):
     if len(axes) != x.ndim or normalise_axes("transpose", axes, x.ndim) != tuple(range(x.ndim)):
         raise AxisError(f"transpose: axes {axes} are not a permutation of the {x.ndim} "
                         f"axes of a tensor of shape {x.shape}")
-    return _permute_dims(x, axes=tuple(a % x.ndim for a in axes))
+    return permute_dims_p(x, axes=tuple(a % x.ndim for a in axes))
 
 
 def transpose(x, *axes):
@@ -632,7 +699,7 @@ def concat(tensors, axis=0):
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ShapeMismatchError("concat: needs at least one tensor")
-    return _concat(*tensors, axis=one_axis("concat", axis, tensors[0].ndim))
+    return concat_p(*tensors, axis=one_axis("concat", axis, tensors[0].ndim))
 
 
 def take(x, indices, axis=0):
@@ -647,7 +714,7 @@ def take(x, indices, axis=0):
 def gather(x, indices, axis):
     """``take`` with an index array already checked: int64, non-negative and in range."""
     flat = indices if indices.ndim == 1 else x.backend.xp.reshape(indices, (-1,))
-    taken = _take(x, constant(flat, x.backend), axis=axis)
+    taken = take_p(x, constant(flat, x.backend), axis=axis)
     if indices.ndim == 1:
         return taken
     return reshape(taken, x.shape[:axis] + tuple(indices.shape) + x.shape[axis + 1:])
@@ -712,47 +779,16 @@ def _is_array(value):
     return hasattr(value, "shape") and hasattr(value, "dtype")
 
 
-class _ArrayFunctions:
-    """A backend's ``xp`` plus the forwards of zen's own primitives: ``F`` for VJPs on arrays."""
+tensor.functions.provide(
+    add=add, subtract=subtract, multiply=multiply, divide=divide, power=power, matmul=matmul,
+    negative=negative, abs=abs, less=less, less_equal=less_equal, greater=greater,
+    greater_equal=greater_equal, equal=equal, not_equal=not_equal, exp=exp, log=log, sqrt=sqrt,
+    sin=sin, cos=cos, tanh=tanh, sigmoid=sigmoid, relu=relu, clip=clip, sum=sum, max=max,
+    min=min, mean=mean, logsumexp=logsumexp, argmax=argmax, argmin=argmin, softmax=softmax,
+    log_softmax=log_softmax, reshape=reshape, transpose=transpose,
+    matrix_transpose=matrix_transpose, astype=astype, copy=copy)
 
-    def __init__(self, xp):
-        self.__dict__.update(vars(xp))
-        self._xp = xp
-
-    def __getattr__(self, name):          # runs once per name: the result is kept
-        if name not in OPS:
-            raise AttributeError(name)
-        function = functools.partial(OPS[name].forward, self._xp)
-        setattr(self, name, function)
-        return function
-
-
-_array_functions = {}
-
-
-def array_functions(backend):
-    """``F`` for VJPs on ``backend``'s arrays."""
-    functions = _array_functions.get(backend)
-    if functions is None:
-        functions = _array_functions[backend] = _ArrayFunctions(backend.xp)
-    return functions
-
-
-class _TensorFunctions:
-    """``F`` for recorded VJPs: array-API names mapped onto zen's differentiable functions,
-    and zen's own primitives by name."""
-
-    def __init__(self, **functions):
-        self.__dict__.update(functions)
-
-    def __getattr__(self, name):
-        try:
-            return _APPLY[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
-tensor_namespace = _TensorFunctions(
-    exp=exp, log=log, sin=sin, cos=cos, sign=sign, where=where, astype=astype, sum=sum,
-    reshape=reshape, broadcast_to=broadcast_to, permute_dims=permute_dims,
-    matmul=matmul, take=take)
+# zen's function for each name of the vocabulary: the one of that name here, but power for pow.
+tensor_namespace = namespaces.TensorNamespace(
+    {name: globals()["power" if name == "pow" else name] for name in namespaces.VJP_NAMES},
+    _APPLY)

@@ -1,5 +1,6 @@
 """Optimisers. Each update is raw array arithmetic on the parameters' device, in place, with
-no graph; the state (moments, velocities) lives beside the parameters on that device."""
+no graph, through the device's array namespace (``zen.namespaces``); the state (moments,
+velocities) lives beside the parameters on that device."""
 
 import inspect
 import math
@@ -7,7 +8,9 @@ import numbers
 from collections.abc import Iterable
 
 from zen.errors import ArgumentError
-from zen.tensor import Tensor, mark_modified
+from zen.namespaces import array_namespaces
+from zen.recorder import mark_modified
+from zen.tensor import Tensor
 
 
 class OptimizerError(ArgumentError):
@@ -235,16 +238,16 @@ _SETTING_RULES = {"lr": _at_least_zero, "eps": _at_least_zero, "epsilon": _at_le
 
 def _zeros(state, name, parameter):
     if name not in state:
-        state[name] = parameter.backend.xp.zeros_like(parameter.value)
+        state[name] = array_namespaces[parameter.backend].zeros_like(parameter.value)
     return state[name]
 
 
-def _velocity(momentum, parameter, gradient, state):
+def _velocity(xp, momentum, parameter, gradient, state):
     """velocity = momentum * velocity + gradient, PyTorch's form of the original Zen's
     ``v = beta * v + lr * g`` (the same steps, while lr stays the same), kept in ``state``."""
     velocity = _zeros(state, "velocity", parameter)
-    velocity *= momentum
-    velocity += gradient
+    xp.multiply_in_place(velocity, momentum)
+    xp.add_in_place(velocity, gradient)
     return velocity
 
 
@@ -262,9 +265,10 @@ class SGD(Optimizer):
         return {"lr": lr}
 
     def update(self, parameter, gradient, state):
+        xp = array_namespaces[parameter.backend]
         if self.momentum:
-            gradient = _velocity(self.momentum, parameter, gradient, state)
-        parameter.value -= self.lr * gradient
+            gradient = _velocity(xp, self.momentum, parameter, gradient, state)
+        xp.subtract_in_place(parameter.value, xp.multiply(self.lr, gradient))
 
 
 class Momentum(Optimizer):
@@ -281,7 +285,9 @@ class Momentum(Optimizer):
         return {"lr": lr, "momentum": beta}
 
     def update(self, parameter, gradient, state):
-        parameter.value -= self.lr * _velocity(self.momentum, parameter, gradient, state)
+        xp = array_namespaces[parameter.backend]
+        velocity = _velocity(xp, self.momentum, parameter, gradient, state)
+        xp.subtract_in_place(parameter.value, xp.multiply(self.lr, velocity))
 
 
 class RMSProp(Optimizer):
@@ -300,11 +306,12 @@ class RMSProp(Optimizer):
         return {"lr": lr, "alpha": beta, "epsilon": epsilon}
 
     def update(self, parameter, gradient, state):
+        xp = array_namespaces[parameter.backend]
         square = _zeros(state, "square", parameter)
-        square *= self.alpha
-        square += (1 - self.alpha) * gradient * gradient
-        root = parameter.backend.xp.sqrt(square + self.epsilon)
-        parameter.value -= self.lr * gradient / (root + self.eps)
+        xp.multiply_in_place(square, self.alpha)
+        xp.add_in_place(square, xp.multiply(xp.multiply(1 - self.alpha, gradient), gradient))
+        root = xp.add(xp.sqrt(xp.add(square, self.epsilon)), self.eps)
+        xp.subtract_in_place(parameter.value, xp.divide(xp.multiply(self.lr, gradient), root))
 
 
 class Adam(Optimizer):
@@ -324,15 +331,17 @@ class Adam(Optimizer):
     def update(self, parameter, gradient, state):
         beta1, beta2 = self.betas
         step = state["step"] = state.get("step", 0) + 1     # per parameter, as in PyTorch
+        xp = array_namespaces[parameter.backend]
         first, second = _zeros(state, "first", parameter), _zeros(state, "second", parameter)
-        first *= beta1
-        first += (1 - beta1) * gradient
-        second *= beta2
-        second += (1 - beta2) * gradient * gradient
+        xp.multiply_in_place(first, beta1)
+        xp.add_in_place(first, xp.multiply(1 - beta1, gradient))
+        xp.multiply_in_place(second, beta2)
+        xp.add_in_place(second, xp.multiply(xp.multiply(1 - beta2, gradient), gradient))
         step_size = self.lr / (1 - beta1 ** step)
         scale = 1 / math.sqrt(1 - beta2 ** step)
-        denominator = parameter.backend.xp.sqrt(second) * scale + self.eps
-        parameter.value -= step_size * first / denominator
+        denominator = xp.add(xp.multiply(xp.sqrt(second), scale), self.eps)
+        xp.subtract_in_place(parameter.value, xp.divide(xp.multiply(step_size, first),
+                                                         denominator))
 
 
 class AdamW(Adam):
@@ -345,5 +354,6 @@ class AdamW(Adam):
         return {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay}
 
     def update(self, parameter, gradient, state):
-        parameter.value *= 1 - self.lr * self.weight_decay
+        array_namespaces[parameter.backend].multiply_in_place(
+            parameter.value, 1 - self.lr * self.weight_decay)
         super().update(parameter, gradient, state)

@@ -42,9 +42,9 @@ import math
 import numbers
 
 from zen import devices
-from zen.errors import DtypeError
-from zen.tensor import (DEFAULT_DEVICE, Tensor, constant, conversion_error, device_mismatch,
-                        get_default_dtype, is_real_or_bool)
+from zen.errors import DeviceMismatchError, DtypeError
+from zen.tensor import (DEFAULT_DEVICE, Tensor, constant, conversion_error, get_default_dtype,
+                        is_real_or_bool)
 
 STRONG, WEAK, SCALAR = 0, 1, 2
 
@@ -80,11 +80,12 @@ def can_cast(backend, source, target):
 
 def cast(x, dtype):
     """Tensor ``x`` in ``dtype``; recorded when ``x`` is trainable."""
-    if x.dtype == dtype:
-        return x
-    from zen import ops     # zen.ops builds on this module
+    return x if x.dtype == dtype else x.astype(dtype)
 
-    return ops.astype(x, dtype)
+
+def device_mismatch(op, first, second):
+    return DeviceMismatchError(f"{op.name}: inputs are on different devices, {first.name} and "
+                               f"{second.name}; move one with .to(device)")
 
 
 _PYTHON_NUMBERS = (int, float)

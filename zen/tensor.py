@@ -1,23 +1,20 @@
-"""Tensor, an array on a device that remembers the op that made it, and the op recorder.
+"""Tensor, an array on a device that remembers the op that made it, and conversion to it.
 
-Operators and maths methods (``+``, ``@``, ``.sum()``, ...) are bound onto Tensor at the end
-of ``zen/functional.py``, as the same functions users call; the op table is ``zen/ops.py``
-and the backward pass ``zen/autograd.py``.
+Tensor sits below the modules that compute with it (the recorder, the op table, the backward
+pass, the composites), so its operators and maths methods, spelled out in ``TensorOperators``,
+call those modules' functions through ``functions``, a table each of them fills in as it
+loads.
 """
 
-import contextlib
 import math
-import os
-import sys
-import threading
-import traceback
 
-import backends
 from zen import devices
-from zen.errors import (AnomalyError, DeviceMismatchError, DtypeError, ShapeMismatchError)
+from zen.errors import DeviceMismatchError, DtypeError, ShapeMismatchError
 
 DEFAULT_DEVICE = "cpu"
 _default_dtype = "float32"
+# Bessel's correction by default, as PyTorch's var and std (the array API's default is 0).
+DEFAULT_CORRECTION = 1
 
 
 def set_default_dtype(name):
@@ -34,71 +31,216 @@ def get_default_dtype():
     return _default_dtype
 
 
-class _GradMode(threading.local):
-    enabled = True      # record ops for backward
-    anomaly = False     # check every result for NaN and Inf, and remember where ops ran
+class FunctionTable:
+    """The functions behind Tensor's operators and methods, by name. The modules that define
+    them import Tensor, so Tensor cannot import them: each fills in its own here as it loads
+    (``functions.provide(add=add, ...)``), and ``import zen`` loads them all."""
+
+    def provide(self, **implementations):
+        for name, function in implementations.items():
+            setattr(self, name, function)
 
 
-_grad_mode = _GradMode()
+functions = FunctionTable()
 
 
-@contextlib.contextmanager
-def grad_enabled(enabled):
-    """Record ops for backward (True) or not (False) inside the block; usable as a decorator."""
-    previous = _grad_mode.enabled
-    _grad_mode.enabled = enabled
-    try:
-        yield
-    finally:
-        _grad_mode.enabled = previous
+class TensorOperators:
+    """Tensor's operators and maths methods: ``x + y`` is ``zen.add(x, y)``, ``x.sum()`` is
+    ``zen.sum(x)``, ``x += y`` is an in-place add (see ``zen.functional.in_place``)."""
+
+    __slots__ = ()
+
+    def __add__(self, other):
+        return functions.add(self, other)
+
+    def __radd__(self, other):
+        return functions.add(other, self)
+
+    def __iadd__(self, other):
+        return functions.in_place(functions.add, self, other)
+
+    def __sub__(self, other):
+        return functions.subtract(self, other)
+
+    def __rsub__(self, other):
+        return functions.subtract(other, self)
+
+    def __isub__(self, other):
+        return functions.in_place(functions.subtract, self, other)
+
+    def __mul__(self, other):
+        return functions.multiply(self, other)
+
+    def __rmul__(self, other):
+        return functions.multiply(other, self)
+
+    def __imul__(self, other):
+        return functions.in_place(functions.multiply, self, other)
+
+    def __truediv__(self, other):
+        return functions.divide(self, other)
+
+    def __rtruediv__(self, other):
+        return functions.divide(other, self)
+
+    def __itruediv__(self, other):
+        return functions.in_place(functions.divide, self, other)
+
+    def __pow__(self, other):
+        return functions.power(self, other)
+
+    def __rpow__(self, other):
+        return functions.power(other, self)
+
+    def __ipow__(self, other):
+        return functions.in_place(functions.power, self, other)
+
+    def __matmul__(self, other):
+        return functions.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return functions.matmul(other, self)
+
+    def __and__(self, other):
+        return functions.bool_and(self, other)
+
+    def __rand__(self, other):
+        return functions.bool_and(other, self)
+
+    def __iand__(self, other):
+        return functions.in_place(functions.bool_and, self, other)
+
+    def __or__(self, other):
+        return functions.bool_or(self, other)
+
+    def __ror__(self, other):
+        return functions.bool_or(other, self)
+
+    def __ior__(self, other):
+        return functions.in_place(functions.bool_or, self, other)
+
+    def __neg__(self):
+        return functions.negative(self)
+
+    def __abs__(self):
+        return functions.abs(self)
+
+    def __invert__(self):
+        return functions.bool_not(self)
+
+    def __lt__(self, other):
+        return functions.less(self, other)
+
+    def __le__(self, other):
+        return functions.less_equal(self, other)
+
+    def __gt__(self, other):
+        return functions.greater(self, other)
+
+    def __ge__(self, other):
+        return functions.greater_equal(self, other)
+
+    def __eq__(self, other):
+        return functions.equal(self, other)
+
+    def __ne__(self, other):
+        return functions.not_equal(self, other)
+
+    def __getitem__(self, key):
+        return functions.getitem(self, key)
+
+    def __setitem__(self, key, value):
+        return functions.setitem(self, key, value)
+
+    def exp(self):
+        return functions.exp(self)
+
+    def log(self):
+        return functions.log(self)
+
+    def sqrt(self):
+        return functions.sqrt(self)
+
+    def sin(self):
+        return functions.sin(self)
+
+    def cos(self):
+        return functions.cos(self)
+
+    def tanh(self):
+        return functions.tanh(self)
+
+    def sigmoid(self):
+        return functions.sigmoid(self)
+
+    def relu(self):
+        return functions.relu(self)
+
+    def abs(self):
+        return functions.abs(self)
+
+    def clip(self, min=None, max=None):
+        return functions.clip(self, min, max)
+
+    def sum(self, axis=None, keepdims=False):
+        return functions.sum(self, axis, keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return functions.max(self, axis, keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return functions.min(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return functions.mean(self, axis, keepdims)
+
+    def logsumexp(self, axis=None, keepdims=False):
+        return functions.logsumexp(self, axis, keepdims)
+
+    def argmax(self, axis=None, keepdims=False):
+        return functions.argmax(self, axis, keepdims)
+
+    def argmin(self, axis=None, keepdims=False):
+        return functions.argmin(self, axis, keepdims)
+
+    def var(self, axis=None, keepdims=False, correction=DEFAULT_CORRECTION):
+        return functions.var(self, axis, keepdims, correction)
+
+    def softmax(self, axis=-1):
+        return functions.softmax(self, axis)
+
+    def log_softmax(self, axis=-1):
+        return functions.log_softmax(self, axis)
+
+    def reshape(self, *shape):
+        return functions.reshape(self, *shape)
+
+    def transpose(self, *axes):
+        return functions.transpose(self, *axes)
+
+    def permute(self, *axes):
+        return functions.transpose(self, *axes)
+
+    def flatten(self, start_axis=0, end_axis=-1):
+        return functions.flatten(self, start_axis, end_axis)
+
+    def squeeze(self, axis=None):
+        return functions.squeeze(self, axis)
+
+    def expand_dims(self, axis=0):
+        return functions.expand_dims(self, axis)
+
+    def astype(self, dtype):
+        return functions.astype(self, dtype)
+
+    def clone(self):
+        return functions.copy(self)
+
+    T = property(lambda self: functions.transpose(self), doc="The axes reversed.")
+    mT = property(lambda self: functions.matrix_transpose(self), doc="The last two axes swapped.")
 
 
-def no_grad():
-    """Run the block without recording: results are plain values with no graph."""
-    return grad_enabled(False)
-
-
-def is_grad_enabled():
-    return _grad_mode.enabled
-
-
-def is_anomaly_enabled():
-    return _grad_mode.anomaly
-
-
-@contextlib.contextmanager
-def detect_anomaly():
-    """Inside the block, the first op whose forward or backward gives NaN or Inf raises
-    AnomalyError naming the op and the line of your code that ran it. Slow: debugging only."""
-    previous = _grad_mode.anomaly
-    _grad_mode.anomaly = True
-    try:
-        yield
-    finally:
-        _grad_mode.anomaly = previous
-
-
-def check_finite(op, value, backend, stage, origin=None):
-    """Raise AnomalyError if the floating array ``value`` holds NaN or Inf."""
-    xp = backend.xp
-    if backend.is_floating(value.dtype) and not bool(xp.all(xp.isfinite(value))):
-        where = f"; recorded at {origin}" if origin else ""
-        raise AnomalyError(f"{op.name}: its {stage} produced NaN or Inf{where}")
-
-
-def user_frame():
-    """``file:line in function: code`` of the innermost caller outside zen and backends."""
-    for frame in reversed(traceback.extract_stack()):
-        if not frame.filename.startswith(_LIBRARY_DIRECTORIES):
-            return f"{frame.filename}:{frame.lineno} in {frame.name}: {frame.line}"
-    return None
-
-
-_LIBRARY_DIRECTORIES = tuple(os.path.dirname(os.path.abspath(module.__file__)) + os.sep
-                             for module in (backends, sys.modules[__name__]))
-
-
-class Tensor:
+class Tensor(TensorOperators):
     """An array on a device, recorded for automatic differentiation when trainable.
 
     ``Tensor(value, trainable=True, device=None, dtype=None)``: ``value`` is a number, a nested
@@ -109,7 +251,7 @@ class Tensor:
     """
 
     __slots__ = ("value", "gradient", "trainable", "_backend", "_op", "_parents", "_params",
-                 "_version", "_stamp", "_origin")
+                 "_saved", "_version", "_stamp", "_origin")
     __hash__ = object.__hash__      # == is elementwise; dicts and sets key on identity
     __array_ufunc__ = None          # NumPy defers to Tensor's reflected operators
 
@@ -170,9 +312,7 @@ class Tensor:
 
     def detach(self):
         """The same value (the same memory), cut from the graph and not trainable."""
-        detached = constant(self.value, self._backend)
-        detached._version = shared_version(self)
-        return detached
+        return functions.detach(self)
 
     def zero_grad(self):
         """Forget the accumulated gradient (backward adds to it, as in PyTorch)."""
@@ -185,13 +325,13 @@ class Tensor:
         freed as the pass goes unless ``retain_graph``; ``create_graph`` records the pass so
         that gradients can be differentiated again.
         """
-        autograd.backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+        functions.backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
 
     get_gradients = backward    # the original Zen's name, with every argument of backward
 
     def grad(self, target, grad=None):
         """d(self)/d(target) as a backend array; leaves' ``.gradient`` and the graph are kept."""
-        (gradient,) = autograd.gradients(self, [target], grad, retain_graph=True)
+        (gradient,) = functions.gradients(self, [target], grad, retain_graph=True)
         return gradient.value
 
     def __array__(self, dtype=None, copy=None):
@@ -313,189 +453,3 @@ def conversion_error(value, error):
                                   f"array shape ({error})")
     return DtypeError(f"Tensor: cannot make numbers of {type(value).__name__} {value!r:.60} "
                       f"({error})")
-
-
-class Op:
-    """A primitive: ``forward(xp, *arrays, **params)`` and one VJP per input.
-
-    A VJP is ``vjp(F, g, ans, *inputs, **params)``; it returns the gradient for its input from
-    the output's gradient ``g``. ``F`` is the array namespace and the rest are arrays, or, when
-    the backward pass is itself recorded, ``F`` is zen's namespace and the rest are Tensors. An
-    op with no VJPs is not differentiable. ``vjps`` may instead be one ``JointVJP``.
-
-    An op that ``saves`` returns ``(value, saved)`` from its forward; its VJPs then receive
-    ``saved=`` (arrays worth keeping, such as a softmax), or ``saved=None`` when the backward
-    pass is recorded and they must recompute it from differentiable ops.
-
-    ``dtypes`` is the op's promotion rule (see ``zen.promotion``), None to take inputs as they
-    are. An op whose result may share memory with its first input (a reshape, a basic slice)
-    says ``views=True``: the two then share one version counter (see ``mark_modified``).
-    """
-
-    __slots__ = ("name", "forward", "vjps", "saves", "dtypes", "views")
-
-    def __init__(self, name, forward, vjps, saves=False, dtypes=None, views=False):
-        self.name = name
-        self.forward = forward
-        self.vjps = vjps
-        self.saves = saves
-        self.dtypes = dtypes
-        self.views = views
-
-    def __repr__(self):
-        return f"<op {self.name}>"
-
-
-class JointVJP:
-    """All of an op's VJPs in one function, for fused ops whose input gradients share work:
-    ``function(F, g, ans, *inputs, needed=..., **params)`` returns one gradient per input
-    (None where ``needed[i]`` is false)."""
-
-    __slots__ = ("function",)
-
-    def __init__(self, function):
-        self.function = function
-
-
-def apply(op, inputs, params):
-    """Run ``op`` on ``inputs`` (Tensors, arrays or numbers) and record it if gradients flow.
-
-    Every recorded op passes through here: it is written for speed, one and two inputs of
-    one floating dtype first; anything else is promoted by the op's rule.
-    """
-    count = len(inputs)
-    if count == 2:
-        x, y = inputs
-        if type(x) is not Tensor or type(y) is not Tensor or op.dtypes is not None and (
-                (dtype := x.value.dtype) is not y.value.dtype
-                or dtype not in x._backend.floating_dtypes):
-            x, y = inputs = promotion.promote(op, inputs)
-        backend = x._backend
-        if y._backend is not backend:
-            raise device_mismatch(op, backend, y._backend)
-        trainable = x.trainable or y.trainable
-        values = (x.value, y.value)
-    elif count == 1:
-        (x,) = inputs
-        if type(x) is not Tensor or op.dtypes is not None and \
-                x.value.dtype not in x._backend.floating_dtypes:
-            (x,) = inputs = promotion.promote(op, inputs)
-        backend, trainable, values = x._backend, x.trainable, (x.value,)
-    else:
-        if not _ready(op, inputs):
-            inputs = promotion.promote(op, inputs)
-        backend = inputs[0]._backend
-        for x in inputs:
-            if x._backend is not backend:
-                raise device_mismatch(op, backend, x._backend)
-        trainable = any(x.trainable for x in inputs)
-        values = [x.value for x in inputs]
-    try:
-        value = op.forward(backend.xp, *values, **params)
-    except (ValueError, TypeError) as error:
-        raise _forward_error(op, inputs, params, error) from error
-    if op.saves:
-        value, saved = value
-    mode = _grad_mode
-    origin = None
-    if mode.anomaly:
-        origin = user_frame()
-        check_finite(op, value, backend, "forward", origin)
-    out = Tensor.__new__(Tensor)
-    out.value = value
-    out.gradient = None
-    out._backend = backend
-    out._version = shared_version(inputs[0]) if op.views else None
-    if trainable and op.vjps and mode.enabled:
-        out.trainable = True
-        out._op = op
-        out._parents = inputs
-        out._params = params
-        out._stamp = _edits      # see mark_modified
-        if op.saves:
-            params["saved"] = saved     # params is this call's own dict
-        if origin:
-            out._origin = origin
-    else:
-        out.trainable = False
-        out._op = None
-        out._parents = ()
-        out._params = None
-    return out
-
-
-# In-place changes are counted globally. A tensor's _version is a one-element list, shared by
-# every tensor that may view the same memory (detach, reshapes, basic slices: the ops that
-# say views=True), holding the count at the last change to any of them, or None while no
-# view exists and nothing changed (most tensors: no list to allocate). A recorded node's
-# _stamp is the count when it was recorded. So a node is safe to differentiate if nothing
-# changed since (one comparison), and otherwise if none of its values changed after its stamp.
-_edits = 0
-
-
-def mark_modified(tensor):
-    """Note that ``tensor``'s memory (and so every view of it) was changed in place (see
-    InPlaceError)."""
-    global _edits
-    _edits += 1
-    if tensor._version is None:
-        tensor._version = [_edits]
-    else:
-        tensor._version[0] = _edits
-
-
-def shared_version(tensor):
-    """``tensor``'s version counter, made now if it has none, to share with a view of it."""
-    if tensor._version is None:
-        tensor._version = [0]
-    return tensor._version
-
-
-def edit_count():
-    return _edits
-
-
-def modified_after(tensor, stamp):
-    """Whether ``tensor``'s memory was changed in place after the edit count ``stamp``."""
-    return tensor._version is not None and tensor._version[0] > stamp
-
-
-def modified_since_recorded(node):
-    """Whether ``node``'s result or one of its inputs changed in place after it was recorded."""
-    stamp = node._stamp
-    return stamp != _edits and (modified_after(node, stamp) or
-                                any(modified_after(parent, stamp) for parent in node._parents))
-
-
-def _ready(op, inputs):
-    """Whether ``inputs`` need no promotion: all Tensors and, if ``op`` has a dtype rule, all
-    of one floating dtype."""
-    first = inputs[0]
-    if type(first) is not Tensor:
-        return False
-    if op.dtypes is None:
-        return all(type(x) is Tensor for x in inputs)
-    dtype = first.value.dtype
-    if dtype not in first._backend.floating_dtypes:
-        return False
-    for x in inputs:
-        if type(x) is not Tensor or x.value.dtype is not dtype:
-            return False
-    return True
-
-
-def device_mismatch(op, first, second):
-    return DeviceMismatchError(f"{op.name}: inputs are on different devices, {first.name} and "
-                               f"{second.name}; move one with .to(device)")
-
-
-def _forward_error(op, inputs, params, error):
-    settings = "".join(f", {key}={value!r}" for key, value in params.items())
-    if isinstance(error, TypeError):
-        dtypes = ", ".join(str(x.dtype) for x in inputs)
-        return DtypeError(f"{op.name}: cannot apply to dtypes {dtypes}{settings}: {error}")
-    shapes = ", ".join(str(x.shape) for x in inputs)
-    return ShapeMismatchError(f"{op.name}: cannot apply to shapes {shapes}{settings}: {error}")
-
-
-from zen import autograd, promotion  # noqa: E402  (both build on Tensor)

@@ -1,0 +1,86 @@
+"""The layout rules of DESIGN.md, read from the source: zen's modules import one another in
+one direction only (no circle, counting imports inside functions), ``backends`` never imports
+zen, and zen never imports NumPy or CuPy (it reaches arrays through a backend)."""
+
+import ast
+import pathlib
+
+import backends
+import zen
+
+ZEN = pathlib.Path(zen.__file__).parent
+BACKENDS = pathlib.Path(backends.__file__).parent
+
+
+def _imported(path, submodules=frozenset()):
+    """Every module name ``path`` imports, at any depth (inside functions too): ``from
+    package import name`` imports ``package.name`` if that is one of ``submodules``, else
+    ``package`` itself."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            for alias in node.names:
+                submodule = f"{node.module}.{alias.name}"
+                names.add(submodule if submodule in submodules else node.module)
+    return names
+
+
+def _zen_imports():
+    """zen's module graph: module -> the zen modules it imports (``zen`` is the package's
+    ``__init__``)."""
+    modules = {"zen" if path.stem == "__init__" else f"zen.{path.stem}": path
+               for path in ZEN.glob("*.py")}
+    return {module: {name for name in _imported(path, set(modules))
+                     if name in modules and name != module}
+            for module, path in modules.items()}
+
+
+def _cycle(graph):
+    """One import circle in ``graph`` as a list of modules, or None."""
+    state = {}      # module -> "open" while on the current path, "done" after
+
+    def visit(module, path):
+        state[module] = "open"
+        for imported in sorted(graph[module]):
+            if state.get(imported) == "open":
+                return path[path.index(imported):] + [imported]
+            if imported not in state:
+                found = visit(imported, path + [imported])
+                if found:
+                    return found
+        state[module] = "done"
+        return None
+
+    for module in sorted(graph):
+        if module not in state:
+            found = visit(module, [module])
+            if found:
+                return found
+    return None
+
+
+def test_zen_modules_import_each_other_without_a_circle():
+    graph = _zen_imports()
+    assert "zen.tensor" in graph and graph["zen"], graph    # the graph was read
+    cycle = _cycle(graph)
+    assert cycle is None, " -> ".join(cycle)
+
+
+def test_the_cycle_finder_finds_a_circle_through_a_function_level_import():
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def _offenders(directory, forbidden):
+    return sorted(f"{path.name} imports {name}" for path in directory.glob("*.py")
+                  for name in _imported(path) if name.split(".")[0] in forbidden)
+
+
+def test_backends_never_import_zen():
+    assert _offenders(BACKENDS, {"zen"}) == []
+
+
+def test_zen_never_imports_numpy_or_cupy():
+    assert _offenders(ZEN, {"numpy", "cupy", "cupyx"}) == []

@@ -1,0 +1,92 @@
+"""The F vocabulary: the names the engine's array work may call, declared once, and the array
+namespace built from it for each backend.
+
+Forwards get the array namespace as ``xp``, VJPs get it as ``F`` (on arrays) and so do the
+engine's own sums of gradients and the optimisers' updates, so every array call the engine
+makes goes through one object per backend, ``array_namespaces[backend]``: a step tracer sees
+them all by putting its own namespace there. When the backward pass is recorded, VJPs get the
+Tensor namespace instead (``zen.ops.tensor_namespace``), built from the same ``VJP_NAMES``.
+
+Indexing (``x[key]``, ``x[key] = v``) and attributes (``.shape``, ``.mT``) stay Python syntax:
+the array API has no functions for them, and ``.mT`` is ten times quicker in NumPy than
+``matrix_transpose``.
+"""
+
+import functools
+import operator
+
+# Array-API functions that mean the same on arrays and, as zen's function of the same name
+# (``pow`` is zen's ``power``), on Tensors: what VJPs may use, as may the engine's sums of
+# gradients and the optimisers. Each is tested on both namespaces with the same inputs.
+VJP_NAMES = (
+    "add", "subtract", "multiply", "divide", "negative", "pow", "equal", "not_equal", "less",
+    "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "logical_not",
+    "exp", "log", "sqrt", "sin", "cos", "tanh", "abs", "sign", "maximum", "minimum", "where",
+    "sum", "mean", "max", "min", "reshape", "broadcast_to", "permute_dims",
+    "matrix_transpose", "concat", "take", "astype", "matmul",
+)
+
+# The rest of the array work, on arrays only: what forwards and the engine use that has no
+# recorded meaning (new arrays, checks, in-place updates, the backend's extras).
+ARRAY_NAMES = (
+    "clip", "argmax", "argmin", "isfinite", "all", "zeros", "zeros_like", "ones_like",
+    "arange", "copy", "scatter_add", "index_add", "sliding_window_view",
+)
+
+# In-place arithmetic, as Python's ``x += y`` (the array API has operators for it, no
+# functions): the optimisers' updates.
+IN_PLACE = {"add_in_place": operator.iadd, "subtract_in_place": operator.isub,
+            "multiply_in_place": operator.imul}
+
+OPS = {}           # name -> Op: every primitive, whose forward the namespaces also offer
+
+
+class ArrayNamespace:
+    """``F`` on one backend's arrays: the declared names, from the backend's namespace, and
+    every primitive in ``OPS`` by name, as its forward (bound to this namespace). Every name
+    is filled in ahead (``register`` adds later primitives): a ``__getattr__`` fallback would
+    slow each of the engine's attribute reads here."""
+
+    def __init__(self, xp):
+        self.__dict__.update({name: getattr(xp, name) for name in VJP_NAMES + ARRAY_NAMES})
+        self.__dict__.update(IN_PLACE)
+        for op in OPS.values():
+            self.add_primitive(op)
+
+    def add_primitive(self, op):
+        if op.name not in VJP_NAMES + ARRAY_NAMES:
+            setattr(self, op.name, functools.partial(op.forward, self))
+
+
+def register(op):
+    """Add the primitive ``op`` to ``OPS`` and to the namespaces already made."""
+    OPS[op.name] = op
+    for namespace in array_namespaces.values():
+        namespace.add_primitive(op)
+
+
+class _ArrayNamespaces(dict):
+    """backend -> its ArrayNamespace, made on first use."""
+
+    def __missing__(self, backend):
+        namespace = self[backend] = ArrayNamespace(backend.xp)
+        return namespace
+
+
+array_namespaces = _ArrayNamespaces()
+
+
+class TensorNamespace:
+    """``F`` for recorded VJPs: each of ``VJP_NAMES`` as zen's differentiable function
+    (``functions``, by name), and every primitive in ``OPS`` by name, recorded."""
+
+    def __init__(self, functions, primitives):
+        self.__dict__.update(functions)
+        self._primitives = primitives
+
+    def __getattr__(self, name):
+        try:
+            return self._primitives[name]
+        except KeyError:
+            raise AttributeError(f"{name!r} is not in zen's vocabulary (zen.namespaces) nor "
+                                 f"a primitive") from None

@@ -1,0 +1,271 @@
+"""The recorder: primitives (Op), ``apply`` that runs one and records it, the grad and anomaly
+modes, and the version counters that catch in-place changes to recorded values.
+
+It sits above Tensor (``apply`` makes Tensors) and below the op table (``zen.ops`` declares
+its primitives with ``defop``) and the backward pass (``zen.autograd``).
+"""
+
+import contextlib
+import os
+import sys
+import threading
+import traceback
+
+import backends
+from zen import promotion, tensor
+from zen.errors import AnomalyError, DtypeError, ShapeMismatchError
+from zen.namespaces import array_namespaces
+from zen.promotion import device_mismatch
+from zen.tensor import Tensor, constant
+
+
+class _GradMode(threading.local):
+    enabled = True      # record ops for backward
+    anomaly = False     # check every result for NaN and Inf, and remember where ops ran
+
+
+_grad_mode = _GradMode()
+
+
+@contextlib.contextmanager
+def grad_enabled(enabled):
+    """Record ops for backward (True) or not (False) inside the block; usable as a decorator."""
+    previous = _grad_mode.enabled
+    _grad_mode.enabled = enabled
+    try:
+        yield
+    finally:
+        _grad_mode.enabled = previous
+
+
+def no_grad():
+    """Run the block without recording: results are plain values with no graph."""
+    return grad_enabled(False)
+
+
+def is_grad_enabled():
+    return _grad_mode.enabled
+
+
+def is_anomaly_enabled():
+    return _grad_mode.anomaly
+
+
+@contextlib.contextmanager
+def detect_anomaly():
+    """Inside the block, the first op whose forward or backward gives NaN or Inf raises
+    AnomalyError naming the op and the line of your code that ran it. Slow: debugging only."""
+    previous = _grad_mode.anomaly
+    _grad_mode.anomaly = True
+    try:
+        yield
+    finally:
+        _grad_mode.anomaly = previous
+
+
+def check_finite(op, value, backend, stage, origin=None):
+    """Raise AnomalyError if the floating array ``value`` holds NaN or Inf."""
+    xp = array_namespaces[backend]
+    if backend.is_floating(value.dtype) and not bool(xp.all(xp.isfinite(value))):
+        where = f"; recorded at {origin}" if origin else ""
+        raise AnomalyError(f"{op.name}: its {stage} produced NaN or Inf{where}")
+
+
+def user_frame():
+    """``file:line in function: code`` of the innermost caller outside zen and backends."""
+    for frame in reversed(traceback.extract_stack()):
+        if not frame.filename.startswith(_LIBRARY_DIRECTORIES):
+            return f"{frame.filename}:{frame.lineno} in {frame.name}: {frame.line}"
+    return None
+
+
+_LIBRARY_DIRECTORIES = tuple(os.path.dirname(os.path.abspath(module.__file__)) + os.sep
+                             for module in (backends, sys.modules[__name__]))
+
+
+class Op:
+    """A primitive: ``forward(xp, *arrays, **params)`` (``xp`` is the backend's array namespace,
+    ``zen.namespaces``) and its VJP (``zen.ops.defop`` builds
+    one from what an op declares).
+
+    Every VJP has one form, ``vjp(F, g, ans, inputs, params, saved, parents)``: from ``g``,
+    the gradient of the result ``ans``, it returns one gradient per input, None for an input
+    whose parent Tensor (in ``parents``) is not trainable. ``F`` is the array namespace and
+    ``g``, ``ans`` and ``inputs`` are arrays, or, when the backward pass is itself recorded,
+    ``F`` is zen's namespace and they are Tensors; ``params`` is the op's settings. An op
+    whose ``vjp`` is None is not differentiable.
+
+    An op that saves returns ``(value, saved)`` from its forward (arrays worth keeping, such
+    as a softmax), kept on the result's node for its VJP; ``saves(F, ans, *inputs,
+    **params)`` recomputes them from differentiable ops for a recorded backward pass, so the
+    VJP never lacks them. ``saves`` is None for an op that saves nothing.
+
+    ``dtypes`` is the op's promotion rule (see ``zen.promotion``), None to take inputs as they
+    are. An op whose result may share memory with its first input (a reshape, a basic slice)
+    says ``views=True``: the two then share one version counter (see ``mark_modified``).
+    """
+
+    __slots__ = ("name", "forward", "vjp", "saves", "dtypes", "views")
+
+    def __init__(self, name, forward, vjp, saves=None, dtypes=None, views=False):
+        self.name = name
+        self.forward = forward
+        self.vjp = vjp
+        self.saves = saves
+        self.dtypes = dtypes
+        self.views = views
+
+    def __repr__(self):
+        return f"<op {self.name}>"
+
+
+def apply(op, inputs, params):
+    """Run ``op`` on ``inputs`` (Tensors, arrays or numbers) and record it if gradients flow.
+
+    Every recorded op passes through here: it is written for speed, one and two inputs of
+    one floating dtype first; anything else is promoted by the op's rule.
+    """
+    count = len(inputs)
+    if count == 2:
+        x, y = inputs
+        if type(x) is not Tensor or type(y) is not Tensor or op.dtypes is not None and (
+                (dtype := x.value.dtype) is not y.value.dtype
+                or dtype not in x._backend.floating_dtypes):
+            x, y = inputs = promotion.promote(op, inputs)
+        backend = x._backend
+        if y._backend is not backend:
+            raise device_mismatch(op, backend, y._backend)
+        trainable = x.trainable or y.trainable
+        values = (x.value, y.value)
+    elif count == 1:
+        (x,) = inputs
+        if type(x) is not Tensor or op.dtypes is not None and \
+                x.value.dtype not in x._backend.floating_dtypes:
+            (x,) = inputs = promotion.promote(op, inputs)
+        backend, trainable, values = x._backend, x.trainable, (x.value,)
+    else:
+        inputs, backend, trainable, values = _many_inputs(op, inputs)
+    try:
+        xp = array_namespaces[backend]
+        value = op.forward(xp, *values, **params) if params else op.forward(xp, *values)
+    except (ValueError, TypeError) as error:
+        raise _forward_error(op, inputs, params, error) from error
+    saved = None
+    if op.saves:
+        value, saved = value
+    mode = _grad_mode
+    origin = None
+    if mode.anomaly:
+        origin = user_frame()
+        check_finite(op, value, backend, "forward", origin)
+    out = Tensor.__new__(Tensor)
+    out.value = value
+    out.gradient = None
+    out._backend = backend
+    out._version = shared_version(inputs[0]) if op.views else None
+    if trainable and op.vjp and mode.enabled:
+        out.trainable = True
+        out._op = op
+        out._parents = inputs
+        out._params = params
+        out._saved = saved
+        out._stamp = _edits      # see mark_modified
+        if origin:
+            out._origin = origin
+    else:
+        out.trainable = False
+        out._op = None
+        out._parents = ()
+        out._params = None
+    return out
+
+
+# In-place changes are counted globally. A tensor's _version is a one-element list, shared by
+# every tensor that may view the same memory (detach, reshapes, basic slices: the ops that
+# say views=True), holding the count at the last change to any of them, or None while no
+# view exists and nothing changed (most tensors: no list to allocate). A recorded node's
+# _stamp is the count when it was recorded. So a node is safe to differentiate if nothing
+# changed since (one comparison), and otherwise if none of its values changed after its stamp.
+_edits = 0
+
+
+def mark_modified(tensor):
+    """Note that ``tensor``'s memory (and so every view of it) was changed in place (see
+    InPlaceError)."""
+    global _edits
+    _edits += 1
+    if tensor._version is None:
+        tensor._version = [_edits]
+    else:
+        tensor._version[0] = _edits
+
+
+def shared_version(tensor):
+    """``tensor``'s version counter, made now if it has none, to share with a view of it."""
+    if tensor._version is None:
+        tensor._version = [0]
+    return tensor._version
+
+
+def edit_count():
+    return _edits
+
+
+def modified_after(tensor, stamp):
+    """Whether ``tensor``'s memory was changed in place after the edit count ``stamp``."""
+    return tensor._version is not None and tensor._version[0] > stamp
+
+
+def modified_since_recorded(node):
+    """Whether ``node``'s result or one of its inputs changed in place after it was recorded."""
+    stamp = node._stamp
+    return stamp != _edits and (modified_after(node, stamp) or
+                                any(modified_after(parent, stamp) for parent in node._parents))
+
+
+def detach(tensor):
+    """The same value (the same memory), cut from the graph and not trainable."""
+    detached = constant(tensor.value, tensor._backend)
+    detached._version = shared_version(tensor)
+    return detached
+
+
+def _many_inputs(op, inputs):
+    """``apply``'s slower path, for any number of inputs: the inputs promoted, their backend,
+    whether any is trainable, and their values."""
+    if not _ready(op, inputs):
+        inputs = promotion.promote(op, inputs)
+    backend = inputs[0]._backend
+    for x in inputs:
+        if x._backend is not backend:
+            raise device_mismatch(op, backend, x._backend)
+    return inputs, backend, any(x.trainable for x in inputs), [x.value for x in inputs]
+
+
+def _ready(op, inputs):
+    """Whether ``inputs`` need no promotion: all Tensors and, if ``op`` has a dtype rule, all
+    of one floating dtype."""
+    first = inputs[0]
+    if type(first) is not Tensor:
+        return False
+    if op.dtypes is None:
+        return all(type(x) is Tensor for x in inputs)
+    dtype = first.value.dtype
+    if dtype not in first._backend.floating_dtypes:
+        return False
+    for x in inputs:
+        if type(x) is not Tensor or x.value.dtype is not dtype:
+            return False
+    return True
+
+
+def _forward_error(op, inputs, params, error):
+    settings = "".join(f", {key}={value!r}" for key, value in params.items())
+    if isinstance(error, TypeError):
+        dtypes = ", ".join(str(x.dtype) for x in inputs)
+        return DtypeError(f"{op.name}: cannot apply to dtypes {dtypes}{settings}: {error}")
+    shapes = ", ".join(str(x.shape) for x in inputs)
+    return ShapeMismatchError(f"{op.name}: cannot apply to shapes {shapes}{settings}: {error}")
+
+
+tensor.functions.provide(detach=detach)
