@@ -189,3 +189,19 @@ def test_a_layer_setting_may_not_hide_what_every_layer_has():
     with pytest.raises(zen.errors.ArgumentError, match="Shadowing: the setting.s. weights "
                                                        "would hide Layer's own attributes"):
         Shadowing(weights=3)
+
+
+def test_a_layer_given_its_config_after_construction_holds_it_once():
+    """Layers written as ``super().__init__(); self.config = {...}`` keep working."""
+    class Scaled(zen.nn.Layer):
+        def __init__(self, factor=2.0):
+            super().__init__()
+            self.config = {"factor": factor}
+
+        def forward(self, x):
+            return x * self.factor
+
+    layer = Scaled(3.0)
+    layer.factor = 4.0
+    assert layer.config == {"factor": 4.0}
+    assert layer(Tensor([1.0])).item() == 4.0

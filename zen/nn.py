@@ -32,12 +32,7 @@ class Layer:
     lazy = False
 
     def __init__(self, **config):
-        taken = sorted(name for name in config if name in _LAYER_SLOTS or hasattr(Layer, name))
-        if taken:
-            raise ArgumentError(f"{type(self).__name__}: the setting(s) {', '.join(taken)} "
-                                f"would hide Layer's own attributes; name them otherwise")
-        self._settings = tuple(config)
-        self.__dict__.update(config)
+        self.config = config
         self.weights = {}       # name -> trainable Tensor, in creation order
         self.buffers = {}       # name -> non-trainable Tensor, in creation order
 
@@ -45,6 +40,16 @@ class Layer:
     def config(self):
         """The layer's settings, ``{name: value}``, read from its attributes."""
         return {name: getattr(self, name) for name in self._settings}
+
+    @config.setter
+    def config(self, settings):
+        taken = sorted(name for name in settings
+                       if name in _LAYER_SLOTS or hasattr(Layer, name))
+        if taken:
+            raise ArgumentError(f"{type(self).__name__}: the setting(s) {', '.join(taken)} "
+                                f"would hide Layer's own attributes; name them otherwise")
+        self._settings = tuple(settings)
+        self.__dict__.update(settings)
 
     @property
     def built(self):
