@@ -95,7 +95,7 @@ class Unused(Layer):
 def orders_and_unused(device):
     """Each epoch's order of examples, and whether a parameter without gradients moved (or
     took optimiser steps) under AdamW, whose weight decay would move it."""
-    orders, draw = [], Model._order
+    orders, draw = [], zen.training.Fit._order
 
     def recorded(self, count, shuffle):
         order = draw(self, count, shuffle)
@@ -109,12 +109,12 @@ def orders_and_unused(device):
     spare = net.layers[1].weights["spare"]
     before = spare.numpy().copy()
     optimizer = zen.optim.AdamW(lr=0.01)
-    Model._order = recorded
+    zen.training.Fit._order = recorded
     try:
         net.train(x, y, epochs=3, batch_size=16, loss_fn=zen.loss.softmax_cross_entropy,
                   optimizer=optimizer, verbose=False, distributed=True)
     finally:
-        Model._order = draw
+        zen.training.Fit._order = draw
     moved = bool((spare.numpy() != before).any()) or spare in optimizer.state
     return orders, moved
 

@@ -155,3 +155,53 @@ def test_model_computes_in_its_own_dtype_whatever_the_data(device, rng):
     x32 = Tensor(x.astype(numpy.float32), device=device)
     recorded = zen.loss.MSE(model(x32), Tensor(y.astype(numpy.float32), device=device))
     assert recorded.dtype == float32 and numpy.isfinite(history["loss"]).all()
+
+
+LAYER_SETTINGS = [   # a layer of each kind that has settings, made with non-default ones
+    lambda: Linear(4, use_bias=False, init="he"),
+    lambda: RNN(3, hidden_dim=5, return_sequences=True),
+    lambda: LSTM(2, return_sequences=True),
+    lambda: Conv2D(2, 3, strides=1, padding="same", use_bias=False),
+    lambda: MaxPool2D(pool_size=(2, 3), strides=1),
+    lambda: Dropout(0.25),
+    lambda: Softmax(axis=0),
+]
+
+
+@pytest.mark.parametrize("make", LAYER_SETTINGS,
+                         ids=lambda make: type(make()).__name__)
+def test_a_layer_holds_each_setting_once(make):
+    """``config`` (what a checkpoint saves) is read from the attributes, not kept beside
+    them: a setting has one value, whichever way it is read or changed."""
+    layer = make()
+    assert layer.config and all(getattr(layer, name) == value
+                                for name, value in layer.config.items())
+    for name in layer.config:
+        setattr(layer, name, "changed")
+        assert layer.config[name] == "changed"
+
+
+def test_a_layer_setting_may_not_hide_what_every_layer_has():
+    class Shadowing(zen.nn.Layer):
+        def __init__(self, weights):
+            super().__init__(weights=weights, scale=2)
+
+    with pytest.raises(zen.errors.ArgumentError, match="Shadowing: the setting.s. weights "
+                                                       "would hide Layer's own attributes"):
+        Shadowing(weights=3)
+
+
+def test_a_layer_given_its_config_after_construction_holds_it_once():
+    """Layers written as ``super().__init__(); self.config = {...}`` keep working."""
+    class Scaled(zen.nn.Layer):
+        def __init__(self, factor=2.0):
+            super().__init__()
+            self.config = {"factor": factor}
+
+        def forward(self, x):
+            return x * self.factor
+
+    layer = Scaled(3.0)
+    layer.factor = 4.0
+    assert layer.config == {"factor": 4.0}
+    assert layer(Tensor([1.0])).item() == 4.0

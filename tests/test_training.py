@@ -3,6 +3,7 @@ of every kind, models built before training, failed first calls, and Ctrl-C at t
 training: each on every backend."""
 
 import functools
+import inspect
 import json
 import signal
 
@@ -11,6 +12,7 @@ import pytest
 
 import backends
 import zen
+import zen.training
 from test_nn import MODELS
 from zen.errors import ArgumentError, DataError, NotBuiltError, ShapeMismatchError
 from zen.nn import (LSTM, RNN, Conv2D, Dropout, Flatten, Linear, MaxPool2D, Model, ReLU,
@@ -531,3 +533,43 @@ def test_the_progress_bar_shows_the_loss_at_each_epochs_end(rows, log_every, sho
     assert [step for step, _ in shown] == shown_after * 2
     ends = [loss for step, loss in shown if step == rows // 8]
     assert ends == [f"{loss:.4f}" for loss in history["loss"]]
+
+
+class _RecordingSync(zen.training.LocalSync):
+    """A one-process synchroniser that records which of its methods the loop called."""
+
+    def __init__(self):
+        self.calls = []
+        for name in ("start", "start_epoch", "sync", "any_stopping"):
+            setattr(self, name, self._recorded(name, getattr(super(), name)))
+
+    def _recorded(self, name, method):
+        def call(*arguments):
+            self.calls.append(name)
+            return method(*arguments)
+        return call
+
+
+def test_the_loop_reaches_other_processes_only_through_its_synchroniser(device):
+    """A run of 2 epochs of 3 steps: one start, and per epoch one shared random state, one
+    sync per step (gradients, loss, stop flag) and one agreement on stopping."""
+    model = Model([Linear(3)], device=device)
+    settings = zen.training.Settings(
+        epochs=2, loss_fn=SCE, optimizer=None, batch_size=10, shuffle=True,
+        validation_data=None, verbose=False, log_every=10, checkpoint=None, resume=False,
+        distributed=False)
+    fit = zen.training.Fit(model, settings)
+    fit.sync = _RecordingSync()
+    history = fit.run(X, Y)
+    epoch = ["start_epoch"] + ["sync"] * 3 + ["any_stopping"]
+    assert fit.sync.calls == ["start"] + epoch * 2
+    assert len(history["loss"]) == 2
+
+
+def test_one_and_many_processes_have_the_same_synchroniser_interface():
+    local, distributed = zen.training.LocalSync, zen.distributed.DistributedSync
+    names = {name for name in vars(local) if not name.startswith("_")} - {"rank", "size"}
+    assert names <= set(vars(distributed))
+    for name in names:
+        assert (list(inspect.signature(getattr(local, name)).parameters)
+                == list(inspect.signature(getattr(distributed, name)).parameters)), name

@@ -12,6 +12,8 @@ minutes unless set) with a DistributedError that says where it waited, and a pro
 leaves training alone (an error, sys.exit(), a KeyboardInterrupt raised by its own code) ends
 the whole job through MPI_Abort. NCCL's collectives, asynchronous on the GPU, have no timeout.
 
+``Model.train`` runs one loop for one process or many: on many, ``DistributedSync`` wraps
+it, as ChainerMN and PyTorch's DistributedDataParallel wrap a single-process loop.
 A ``Communicator`` also serves hand-written loops: ``broadcast`` parameters once, then
 ``average_gradients`` after each backward pass.
 """
@@ -182,20 +184,6 @@ class Communicator:
                     f"{who}: rank {other} of {self.size} failed, so every rank stops: "
                     f"{message}"))
 
-    def check_same(self, who, facts):
-        """Raise the same DistributedError on every process unless all hold equal ``facts``
-        (a dict: what -> value)."""
-        with self._waiting("check_same", who):
-            everyone = self._mpi.allgather(facts)
-        for other, theirs in enumerate(everyone[1:], start=1):
-            for what, value in everyone[0].items():
-                if theirs.get(what) != value:
-                    raise self.together(DistributedError(
-                        f"{who}: the processes disagree on {what}: "
-                        f"{_difference(value, theirs.get(what), other)}; every process must "
-                        f"build the same model and optimiser and call {who} with the same "
-                        f"settings and data of the same shape"))
-
     @contextlib.contextmanager
     def at(self, place):
         """Name where the processes are (``"train, step 3 of epoch 1"``) in the message of a
@@ -347,21 +335,79 @@ def communicator(device):
 _communicators = {}
 
 
-def start_training(comm, model, facts):
-    """Make sure every process is about to train alike (``facts``, the model's device and
-    its parameter shapes), then start all from rank 0's parameters and random state."""
-    parameters = model.named_parameters()
-    with comm.at("train, starting"):
-        comm.check_same("train", {
-            **facts, "the model's device": model.device,
-            "the communicator's device": comm.backend.name, "parameters": {
-                name: (tuple(p.shape), str(p.dtype)) for name, p in parameters.items()}})
-        if comm.backend is not model.backend:     # so on every process, after check_same
-            raise comm.together(DistributedError(
-                f"train: the communicator exchanges {comm.backend.name} arrays but the "
-                f"model is on {model.device}"))
-        comm.broadcast(list(parameters.values()))
-        share_random_state(comm)
+class DistributedSync:
+    """``Model.train``'s synchroniser across the processes of an MPI job (zen.training's
+    LocalSync is the one-process case, with the same methods): the processes check that they
+    train alike and start from rank 0's parameters and random state, draw each epoch's order
+    from one random state, and average gradients and loss before every optimiser step."""
+
+    def __init__(self, comm):
+        self.comm = comm
+        self.rank, self.size = comm.rank, comm.size
+
+    def guarded(self):
+        """Around the whole run: an exception that leaves it on this process alone ends the
+        job, rather than leave the others waiting for this one."""
+        return self.comm.abort_on_lone_exit()
+
+    def agree(self, who):
+        """Around a block that may fail on some processes: if it fails on one, all raise."""
+        return self.comm.agree(who)
+
+    def start(self, model, facts):
+        """Make sure every process is about to train alike (``facts()``, and the model's
+        device and parameter shapes), then start all from rank 0's parameters and random
+        state."""
+        parameters = model.named_parameters()
+        with self.comm.at("train, starting"):
+            self._check_same("train", {
+                **facts(), "the model's device": model.device,
+                "the communicator's device": self.comm.backend.name, "parameters": {
+                    name: (tuple(p.shape), str(p.dtype)) for name, p in parameters.items()}})
+            if self.comm.backend is not model.backend:  # so on every process, after the check
+                raise self.comm.together(DistributedError(
+                    f"train: the communicator exchanges {self.comm.backend.name} arrays but "
+                    f"the model is on {model.device}"))
+            self.comm.broadcast(list(parameters.values()))
+            share_random_state(self.comm)
+
+    def start_epoch(self, epoch):
+        with self.comm.at(f"train, start of epoch {epoch + 1}"):
+            share_random_state(self.comm)
+
+    def shard(self, first, last):
+        """This process's rows of a step's rows [first, last)."""
+        return shard(first, last, self.rank, self.size)
+
+    def sync(self, parameters, loss, share, stopping, place):
+        """Average the gradients and ``loss`` (None where this process had no rows), each
+        process weighted by its ``share`` of the step's rows, and agree whether to stop after
+        this step: on every process, or none. One collective for the flags, then the sums."""
+        with self.comm.at(place):
+            stopping, *present = self.comm.any_of_each(
+                [stopping] + [p.gradient is not None for p in parameters])
+            return self.comm.average_gradients(parameters, loss, share, present), stopping
+
+    def any_stopping(self, stopping):
+        """Whether ``stopping`` is true on any process."""
+        return self.comm.any_of_each([stopping])[0]
+
+    def stop(self):
+        """The KeyboardInterrupt of a stop that every process makes after the same step."""
+        return self.comm.together(KeyboardInterrupt())
+
+    def _check_same(self, who, facts):
+        """Raise the same DistributedError on every process unless all hold equal ``facts``
+        (a dict: what -> value)."""
+        everyone = self.comm.allgather(facts)
+        for other, theirs in enumerate(everyone[1:], start=1):
+            for what, value in everyone[0].items():
+                if theirs.get(what) != value:
+                    raise self.comm.together(DistributedError(
+                        f"{who}: the processes disagree on {what}: "
+                        f"{_difference(value, theirs.get(what), other)}; every process must "
+                        f"build the same model and optimiser and call {who} with the same "
+                        f"settings and data of the same shape"))
 
 
 def share_random_state(comm):

@@ -9,13 +9,9 @@ them at once, with the same draws. A call that fails leaves every layer as it wa
 import contextlib
 import math
 import numbers
-import os
-import signal
-import threading
-import time
 
-from zen import checkpoint as _checkpoint, devices, distributed as _distributed, functional
-from zen import loss as losses, ops, optim, random
+from zen import arguments, checkpoint as _checkpoint, data, devices, functional
+from zen import loss as losses, ops, random, training
 from zen.errors import CheckpointError  # noqa: F401 (users import it from zen.nn)
 from zen.errors import ArgumentError, DataError, NotBuiltError, ShapeMismatchError
 from zen.recorder import no_grad
@@ -23,8 +19,9 @@ from zen.tensor import Tensor, constant, get_default_dtype
 
 
 class Layer:
-    """A building block: ``layer(x)`` runs ``forward``. ``config`` holds the constructor's
-    arguments, so a saved model can be rebuilt.
+    """A building block: ``layer(x)`` runs ``forward``. Its settings, the constructor's
+    arguments given to ``Layer.__init__``, are attributes of the same names (``units``,
+    ``rate``), each held once; ``config`` reads them, so a saved model can be rebuilt.
 
     ``weights`` are what optimisers train; ``buffers`` are state that is saved and loaded with
     them but never trained (a normalisation layer's running statistics, say). A layer whose
@@ -39,6 +36,21 @@ class Layer:
         self.config = config
         self.weights = {}       # name -> trainable Tensor, in creation order
         self.buffers = {}       # name -> non-trainable Tensor, in creation order
+
+    @property
+    def config(self):
+        """The layer's settings, ``{name: value}``, read from its attributes."""
+        return {name: getattr(self, name) for name in self._settings}
+
+    @config.setter
+    def config(self, settings):
+        taken = sorted(name for name in settings
+                       if name in _LAYER_SLOTS or hasattr(Layer, name))
+        if taken:
+            raise ArgumentError(f"{type(self).__name__}: the setting(s) {', '.join(taken)} "
+                                f"would hide Layer's own attributes; name them otherwise")
+        self._settings = tuple(settings)
+        self.__dict__.update(settings)
 
     @property
     def built(self):
@@ -82,6 +94,9 @@ class Layer:
         return f"{type(self).__name__}({settings})"
 
 
+_LAYER_SLOTS = ("weights", "buffers", "_settings")
+
+
 @contextlib.contextmanager
 def _undone_on_failure(layers):
     """Around a call that builds ``layers``: should it fail, the weights it created are
@@ -96,22 +111,6 @@ def _undone_on_failure(layers):
             layer.weights = before
         random.generator().set_state(generator_state)
         raise
-
-
-def _integer(who, name, value, minimum=None):
-    """``value`` as a Python int (of at least ``minimum``, 0 or 1), or ArgumentError."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or \
-            minimum is not None and value < minimum:
-        kind = {None: "an int", 0: "a non-negative int", 1: "a positive int"}[minimum]
-        raise ArgumentError(f"{who}: {name} must be {kind}, got {_described(value)}")
-    return int(value)
-
-
-def _flag(who, name, value):
-    """``value`` as a bool: True, False, 1 or 0 (as Keras's ``verbose=0``), or ArgumentError."""
-    if isinstance(value, bool) or isinstance(value, numbers.Integral) and value in (0, 1):
-        return bool(value)
-    raise ArgumentError(f"{who}: {name} must be True or False, got {_described(value)}")
 
 
 def _glorot(fan_in, fan_out):
@@ -129,12 +128,11 @@ class Linear(Layer):
     lazy = True
 
     def __init__(self, units, use_bias=True, init="glorot"):
-        units = _integer("Linear", "units", units, minimum=1)
-        use_bias = _flag("Linear", "use_bias", use_bias)
+        units = arguments.integer("Linear", "units", units, minimum=1)
+        use_bias = arguments.flag("Linear", "use_bias", use_bias)
         if init not in ("glorot", "he"):
             raise ArgumentError(f"Linear: init must be 'glorot' or 'he', got {init!r}")
         super().__init__(units=units, use_bias=use_bias, init=init)
-        self.units, self.use_bias, self.init = units, use_bias, init
 
     def forward(self, x):
         if not self.weights:
@@ -162,11 +160,10 @@ class RNN(Layer):
     lazy = True
 
     def __init__(self, units, hidden_dim, return_sequences=False):
-        units = _integer("RNN", "units", units, minimum=1)
-        hidden_dim = _integer("RNN", "hidden_dim", hidden_dim, minimum=1)
-        return_sequences = _flag("RNN", "return_sequences", return_sequences)
+        units = arguments.integer("RNN", "units", units, minimum=1)
+        hidden_dim = arguments.integer("RNN", "hidden_dim", hidden_dim, minimum=1)
+        return_sequences = arguments.flag("RNN", "return_sequences", return_sequences)
         super().__init__(units=units, hidden_dim=hidden_dim, return_sequences=return_sequences)
-        self.units, self.hidden_dim, self.return_sequences = units, hidden_dim, return_sequences
 
     def forward(self, x):
         hidden_dim = self.hidden_dim
@@ -200,10 +197,9 @@ class LSTM(Layer):
     lazy = True
 
     def __init__(self, units, return_sequences=False):
-        units = _integer("LSTM", "units", units, minimum=1)
-        return_sequences = _flag("LSTM", "return_sequences", return_sequences)
+        units = arguments.integer("LSTM", "units", units, minimum=1)
+        return_sequences = arguments.flag("LSTM", "return_sequences", return_sequences)
         super().__init__(units=units, return_sequences=return_sequences)
-        self.units, self.return_sequences = units, return_sequences
 
     def forward(self, x):
         units = self.units
@@ -257,37 +253,43 @@ class Conv2D(Layer):
     lazy = True
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", use_bias=True):
-        filters = _integer("Conv2D", "filters", filters, minimum=1)
-        use_bias = _flag("Conv2D", "use_bias", use_bias)
+        filters = arguments.integer("Conv2D", "filters", filters, minimum=1)
+        use_bias = arguments.flag("Conv2D", "use_bias", use_bias)
         super().__init__(filters=filters, kernel_size=kernel_size, strides=strides,
                          padding=padding, use_bias=use_bias)
-        self.filters, self.use_bias = filters, use_bias
-        self.kernel = functional._pair("Conv2D: kernel_size", kernel_size, minimum=1)
-        self.strides = functional._pair("Conv2D: strides", strides, minimum=1)
-        if padding == "same":
-            if self.strides != (1, 1) or self.kernel[0] % 2 == 0 or self.kernel[1] % 2 == 0:
-                raise ArgumentError(f"Conv2D: padding='same' needs stride 1 and odd kernel "
-                                    f"sizes, got strides={strides}, kernel_size={kernel_size}")
-            padding = (self.kernel[0] // 2, self.kernel[1] // 2)
-        elif padding == "valid":
-            padding = 0
-        elif isinstance(padding, str):
-            raise ArgumentError(f"Conv2D: padding must be 'valid', 'same', an int or a pair, "
-                                f"got {padding!r}")
-        self.padding = functional._pair("Conv2D: padding", padding)
+        self._geometry()    # checks the settings now, not at the first call
 
     def forward(self, x):
         if x.ndim != 4:
             raise ShapeMismatchError(f"Conv2D: needs input (batch, channels, height, width), "
                                      f"got {x.shape}")
+        kernel, stride, padding = self._geometry()
         if not self.weights:
             channels = _input_size("Conv2D", x, 1, "channels")
-            fan_in = channels * self.kernel[0] * self.kernel[1]
-            self.add_weight("weight", (self.filters, channels) + self.kernel, x, _he(fan_in))
+            fan_in = channels * kernel[0] * kernel[1]
+            self.add_weight("weight", (self.filters, channels) + kernel, x, _he(fan_in))
             if self.use_bias:
                 self.add_weight("bias", (self.filters,), x)
         return functional.conv2d(x, self.weights["weight"], self.weights.get("bias"),
-                                 stride=self.strides, padding=self.padding)
+                                 stride=stride, padding=padding)
+
+    def _geometry(self):
+        """The kernel size, strides and padding (from "valid", "same", a number or a pair)
+        as pairs of numbers (rows, columns)."""
+        kernel = functional._pair("Conv2D: kernel_size", self.kernel_size, minimum=1)
+        stride = functional._pair("Conv2D: strides", self.strides, minimum=1)
+        padding = self.padding
+        if padding == "same":
+            if stride != (1, 1) or kernel[0] % 2 == 0 or kernel[1] % 2 == 0:
+                raise ArgumentError(f"Conv2D: padding='same' needs stride 1 and odd kernel "
+                                    f"sizes, got strides={self.strides}, "
+                                    f"kernel_size={self.kernel_size}")
+            return kernel, stride, (kernel[0] // 2, kernel[1] // 2)
+        if isinstance(padding, str) and padding != "valid":
+            raise ArgumentError(f"Conv2D: padding must be 'valid', 'same', an int or a pair, "
+                                f"got {padding!r}")
+        padding = functional._pair("Conv2D: padding", 0 if padding == "valid" else padding)
+        return kernel, stride, padding
 
 
 class MaxPool2D(Layer):
@@ -298,7 +300,6 @@ class MaxPool2D(Layer):
         if strides is not None:
             functional._pair("MaxPool2D: strides", strides, minimum=1)
         super().__init__(pool_size=pool_size, strides=strides)
-        self.pool_size, self.strides = pool_size, strides
 
     def forward(self, x):
         return functional.max_pool2d(x, self.pool_size, self.strides)
@@ -316,10 +317,9 @@ class Dropout(Layer):
     1 / (1 - rate); at inference, pass the input through."""
 
     def __init__(self, rate):
-        super().__init__(rate=rate)
         if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
             raise ArgumentError(f"Dropout: rate must be in [0, 1), got {rate}")
-        self.rate = rate
+        super().__init__(rate=rate)
 
     def forward(self, x):
         if not self.training or self.rate == 0:
@@ -345,8 +345,7 @@ class Softmax(Layer):
     """exp(x) / sum(exp(x)) along ``axis``."""
 
     def __init__(self, axis=-1):
-        super().__init__(axis=_integer("Softmax", "axis", axis))
-        self.axis = self.config["axis"]
+        super().__init__(axis=arguments.integer("Softmax", "axis", axis))
 
     def forward(self, x):
         return ops.softmax(x, self.axis)
@@ -370,8 +369,9 @@ class Model:
         self.layers = list(layers)
         for index, layer in enumerate(self.layers):
             if not isinstance(layer, Layer):
-                raise ArgumentError(f"Model: layers[{index}] is {_described(layer)}, not a "
-                                    f"layer such as Linear(10)")
+                raise ArgumentError(f"Model: layers[{index}] is "
+                                    f"{arguments.described(layer)}, not a layer such as "
+                                    f"Linear(10)")
         self.backend = devices.get_backend(device or "cpu")
         self.input_shape = None     # one example's, from the first call: what it was built for
         if input_shape is not None:
@@ -391,11 +391,16 @@ class Model:
         return self._build("build", input_shape)
 
     def __call__(self, x):
-        x = self._data(x)
+        x = data.on_device(self.backend, x)
         if self.built:
             return self._forward(x)
-        with _undone_on_failure(self.layers):
+        with self.undone_on_failure():
             return self._forward(x)
+
+    def undone_on_failure(self):
+        """A context: should its block fail, the layers drop the weights it created and
+        zen's generator is set back, as after a failed first call."""
+        return _undone_on_failure(self.layers)
 
     def _forward(self, x):
         shape = tuple(x.shape[1:])
@@ -470,125 +475,25 @@ class Model:
         differ, class targets that do not fit (labels out of range). ``epochs=0`` checks
         the data and builds the model but takes no step, as Keras's ``fit`` does.
         """
-        _check_train_arguments(epochs, loss_fn, optimizer, batch_size, shuffle,
-                               validation_data, verbose, log_every, checkpoint, resume,
-                               distributed)
-        comm = distributed or None
-        if comm is True:
-            comm = _distributed.communicator(self.backend)
-        step_rows = batch_size * (comm.size if comm else 1)
-        # Ctrl-C is held from the start, so that one during the start-up checks also stops
-        # every process after the same step; any other way out of train on one process alone
-        # ends the whole job rather than leave the others waiting for it.
-        with _interrupts_between_steps() as interrupted, \
-                comm.abort_on_lone_exit() if comm else contextlib.nullcontext():
-            # A refused resume leaves the layers unbuilt and zen's generator as they were.
-            with comm.agree("train") if comm else contextlib.nullcontext(), \
-                    _undone_on_failure(self.layers):
-                x, y, loss_fn, validation_data = self._prepared(x, y, loss_fn,
-                                                                validation_data)
-                optimizer = optimizer if optimizer is not None else _default_optimizer()
-                state = _TrainingState()
-                run = _checkpoint.RunFacts(x, y, step_rows)
-                resumed = bool(checkpoint and resume and os.path.exists(checkpoint))
-                if resumed:
-                    state = self._resume(checkpoint, optimizer, run)
-            if comm:
-                _distributed.start_training(comm, self, {
-                    "the shape of x": tuple(x.shape), "the shape of y": tuple(y.shape),
-                    "epochs": epochs, "batch_size": batch_size, "shuffle": shuffle,
-                    "where training resumes": (state.epoch, state.batch),
-                    "the optimiser": type(optimizer).__name__,
-                    "the optimiser's settings": optimizer.settings(),
-                    "the layers": _checkpoint.layer_specs(self, "train"),
-                    "the validation data's shapes": None if validation_data is None else
-                    [tuple(data.shape) for data in validation_data],
-                    "whether rank 0 writes a checkpoint": bool(checkpoint),
-                    "resume": resume})
-                verbose = verbose and comm.rank == 0
-                checkpoint = checkpoint if comm.rank == 0 else None
-            if verbose and resumed and state.epoch >= epochs:
-                print(_finished_run(checkpoint, state, epochs))
-            steps = max(1, math.ceil(x.shape[0] / step_rows))
-            self._set_training(True)
-            try:
-                while state.epoch < epochs:
-                    started = time.perf_counter()
-                    self._train_epoch(x, y, loss_fn, optimizer, step_rows, steps, shuffle,
-                                      state, verbose and log_every, interrupted, comm)
-                    state.finish_epoch(steps)
-                    self._record_validation(state.history, validation_data, loss_fn)
-                    if verbose:
-                        print(self._epoch_line(state.epoch - 1, epochs, state.history,
-                                               time.perf_counter() - started))
-                    if checkpoint:
-                        self._save_training(checkpoint, optimizer, state, run)
-                    if _stopping(interrupted, comm):    # Ctrl-C in validation or saving
-                        raise comm.together(KeyboardInterrupt()) if comm else KeyboardInterrupt
-            except KeyboardInterrupt:
-                if checkpoint:
-                    self._save_training(checkpoint, optimizer, state, run)
-                raise
-            finally:
-                self._set_training(False)
-        return state.history
-
-    def _train_epoch(self, x, y, loss_fn, optimizer, step_rows, steps, shuffle, state,
-                     log_every, interrupted, comm):
-        from tqdm.auto import tqdm
-
-        count = x.shape[0]
-        if state.order is None:
-            if comm:
-                with comm.at(f"train, start of epoch {state.epoch + 1}"):
-                    _distributed.share_random_state(comm)
-            state.order = self._order(count, shuffle)
-            state.generator = random.generator().get_state()
-        progress = tqdm(range(state.batch, steps), desc=f"epoch {state.epoch + 1}",
-                        disable=not log_every, leave=False)
-        for step in progress:
-            first, last = step * step_rows, min((step + 1) * step_rows, count)
-            start, stop = (_distributed.shard(first, last, comm.rank, comm.size) if comm
-                           else (first, last))
-            loss = None
-            if stop > start:    # a process may get no rows of a short last step
-                rows = state.order[start:stop]
-                loss = loss_fn(self(_take_rows(x, rows)), _take_rows(y, rows))
-                loss.backward()
-                loss = loss.value
-            parameters = self._parameters()
-            if comm:    # all stop after this step, or none; one collective for both flags
-                with comm.at(f"train, step {step + 1} of epoch {state.epoch + 1}"):
-                    stopping, *present = comm.any_of_each(
-                        [interrupted()] + [p.gradient is not None for p in parameters])
-                    loss = comm.average_gradients(parameters, loss,
-                                                  (stop - start) / (last - first), present)
-            else:
-                stopping = interrupted()
-            optimizer.step(parameters)
-            optimizer.zero_grad(parameters)
-            state.batch = step + 1
-            state.generator = random.generator().get_state()
-            state.total = loss if state.total is None else state.total + loss
-            if stopping:    # on every process after this same step
-                raise comm.together(KeyboardInterrupt()) if comm else KeyboardInterrupt
-            if log_every and ((step + 1) % log_every == 0 or step + 1 == steps):
-                progress.set_postfix(loss=f"{state.loss_so_far():.4f}")    # and at the end
-        progress.close()
+        settings = training.Settings(
+            epochs=epochs, loss_fn=loss_fn, optimizer=optimizer, batch_size=batch_size,
+            shuffle=shuffle, validation_data=validation_data, verbose=verbose,
+            log_every=log_every, checkpoint=checkpoint, resume=resume, distributed=distributed)
+        return training.Fit(self, settings).run(x, y)
 
     def evaluate(self, x, y, loss_fn=losses.MSE, batch_size=256):
         """``{"loss": ..., "accuracy": ...}`` on (x, y), checked as ``train`` checks its data;
         accuracy with a classification loss (one that sets ``classification = True``)."""
-        _check_loss("evaluate", loss_fn)
-        batch_size = _integer("evaluate", "batch_size", batch_size, minimum=1)
-        with _undone_on_failure(self.layers):
-            x, y, loss_fn = self._checked("evaluate", x, y, loss_fn)
-        return self._evaluate(x, y, loss_fn, batch_size)
+        arguments.loss_function("evaluate", loss_fn)
+        batch_size = arguments.integer("evaluate", "batch_size", batch_size, minimum=1)
+        with self.undone_on_failure():
+            x, y, loss_fn = data.checked(self, "evaluate", x, y, loss_fn)
+        return data.scores(self, x, y, loss_fn, batch_size)
 
     def predict(self, x, batch_size=256):
         """The model's outputs for x, in batches, without recording a graph."""
-        batch_size = _integer("predict", "batch_size", batch_size, minimum=1)
-        x = self._data(x)
+        batch_size = arguments.integer("predict", "batch_size", batch_size, minimum=1)
+        x = data.on_device(self.backend, x)
         if x.shape[0] == 0:
             raise DataError(f"predict: x has no examples (shape {x.shape})")
         modes = [layer.training for layer in self.layers]
@@ -624,24 +529,13 @@ class Model:
         return _checkpoint.load(path, lambda layers: cls(layers, device),
                                 {**LAYERS, **_layer_classes(custom_layers)})
 
-    def _save_training(self, path, optimizer, state, run):
-        _checkpoint.save_training(self, path, optimizer, state, run)
-
-    def _resume(self, path, optimizer, run):
-        """Set the model, the optimiser and zen's generator from a training checkpoint."""
-        position = _checkpoint.resume(self, path, optimizer, run)
-        state = _TrainingState(position.epoch, position.batch, position.order, position.partial,
-                               position.history)
-        state.generator = position.generator    # a save before the next step ends needs it
-        return state
-
     def _build(self, who, input_shape):
         if not isinstance(input_shape, (tuple, list)) or not input_shape or not all(
                 isinstance(size, numbers.Integral) and not isinstance(size, bool) and size > 0
                 for size in input_shape):
             raise ArgumentError(f"{who}: input_shape must be a tuple of positive ints, one "
                                 f"example's shape without the batch axis, such as (64,), got "
-                                f"{_described(input_shape)}")
+                                f"{arguments.described(input_shape)}")
         dtype = self.backend.dtype(get_default_dtype())
         try:
             example = self.backend.xp.zeros((1, *map(int, input_shape)), dtype=dtype,
@@ -652,193 +546,9 @@ class Model:
         self.predict(constant(example, self.backend))   # as a first call would, in inference
         return self
 
-    def _prepared(self, x, y, loss_fn, validation_data):
-        """``train``'s data, its loss (see ``_checked``) and its validation data as a pair of
-        tensors, all checked once (train undoes a build that a failed check made)."""
-        x, y, checked_loss = self._checked("train", x, y, loss_fn)
-        if validation_data is not None:
-            validation_data = self._checked("train (validation_data)", *validation_data,
-                                            loss_fn)[:2]
-        return x, y, checked_loss, validation_data
-
-    def _checked(self, who, x, y, loss_fn):
-        """(x, y) on the model's device, refused unless fit to use (``_check_data``), and the
-        loss to call on them: a classification loss told that the labels are checked, and
-        given one-hot rows in the model's dtype."""
-        x, y = self._data(x), self._data(y, labels=True)
-        labels = self._check_data(who, x, y, loss_fn)
-        if losses.is_classification(loss_fn):
-            y = y if labels else self._data(y)      # one-hot rows of any dtype, as floats
-            loss_fn = losses.trusting_labels(loss_fn)
-        return x, y, loss_fn
-
-    def _check_data(self, who, x, y, loss_fn):
-        """Refuse data that would train on nothing, on NaN, or with class targets that do not
-        fit the model's outputs (labels out of range), before any parameter moves; return
-        whether y holds class labels for a classification loss."""
-        if x.shape[0] == 0:
-            raise DataError(f"{who}: x has no examples (shape {x.shape})")
-        if y.ndim == 0 or x.shape[0] != y.shape[0]:
-            raise ShapeMismatchError(f"{who}: x has {x.shape[0]} examples but y has shape "
-                                     f"{y.shape}")
-        for label, data in (("x", x), ("y", y)):
-            xp = data.backend.xp
-            if data.backend.is_floating(data.dtype):
-                bad = int(xp.sum(xp.astype(xp.logical_not(xp.isfinite(data.value)), xp.int64)))
-                if bad:
-                    raise DataError(f"{who}: {label} holds {bad} NaN or Inf value(s); clean "
-                                    f"or drop those examples first")
-        with no_grad():     # builds lazy layers now, before the epoch's order is drawn
-            outputs = self.predict(_take_rows(x, self.backend.asarray([0])))
-        return losses.is_classification(loss_fn) and \
-            losses.check_class_targets(who, y, (y.shape[0], *outputs.shape[1:]))
-
-    def _data(self, value, labels=False):
-        """Data as a Tensor on the model's device (a Tensor already there as it is, so that a
-        gradient can reach it) in the dtype new parameters get, as Keras casts its inputs;
-        class labels (``labels=True`` and integers) stay integers."""
-        if isinstance(value, Tensor) and value.backend is self.backend:
-            tensor = value
-        else:
-            tensor = Tensor(value, trainable=False, device=self.backend)
-        if labels and not self.backend.is_floating(tensor.dtype):
-            return tensor
-        dtype = self.backend.dtype(get_default_dtype())
-        return tensor if tensor.dtype == dtype else ops.astype(tensor, dtype)
-
-    def _order(self, count, shuffle):
-        """The example indices of one epoch, on the device."""
-        order = random.generator().permutation(count) if shuffle else list(range(count))
-        return self.backend.asarray(order)
-
     def _set_training(self, training):
         for layer in self.layers:
             layer.training = training
-
-    def _evaluate(self, x, y, loss_fn, batch_size=256):
-        """``evaluate`` of data already checked, with the loss ``_checked`` gave."""
-        prediction = self.predict(x, batch_size)
-        with no_grad():
-            result = {"loss": loss_fn(prediction, y).item()}
-            if losses.is_classification(loss_fn):
-                labels = y if y.ndim == prediction.ndim - 1 else ops.argmax(y, axis=-1)
-                hits = ops.astype(ops.argmax(prediction, axis=-1) == labels, "float64")
-                result["accuracy"] = ops.mean(hits).item()
-        return result
-
-    def _record_validation(self, history, validation_data, loss_fn):
-        if validation_data is None:
-            return
-        for key, value in self._evaluate(*validation_data, loss_fn).items():
-            history.setdefault(f"val_{key}", []).append(value)
-
-    @staticmethod
-    def _epoch_line(epoch, epochs, history, seconds):
-        metrics = "  ".join(f"{key} {values[-1]:.4f}" for key, values in history.items())
-        return f"epoch {epoch + 1}/{epochs}  {metrics}  ({seconds:.2f} s)"
-
-
-class _TrainingState:
-    """Where training stands: the epoch and the next batch in it, that epoch's order of
-    examples, its running loss, and the history of finished epochs."""
-
-    def __init__(self, epoch=0, batch=0, order=None, partial=0.0, history=None):
-        self.epoch, self.batch, self.order = epoch, batch, order
-        self.partial = partial      # loss summed over batches done before a resume
-        self.total = None           # loss summed since, kept on the device
-        self.generator = None       # zen's generator after the last finished step
-        self.history = history or {"loss": []}
-
-    def loss_sum(self):
-        return self.partial + (0.0 if self.total is None else float(self.total))
-
-    def loss_so_far(self):
-        return self.loss_sum() / max(self.batch, 1)
-
-    def finish_epoch(self, batches):
-        self.history["loss"].append(self.loss_sum() / batches)
-        self.epoch, self.batch, self.order, self.partial, self.total = \
-            self.epoch + 1, 0, None, 0.0, None
-
-
-@contextlib.contextmanager
-def _interrupts_between_steps():
-    """Ctrl-C during training takes effect after the current step, so that no parameter is
-    left half-updated; yields a function that says whether one came."""
-    if threading.current_thread() is not threading.main_thread():
-        yield lambda: False
-        return
-    received = []
-    previous = signal.signal(signal.SIGINT, lambda number, frame: received.append(number))
-    try:
-        yield lambda: bool(received)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _stopping(interrupted, comm):
-    """Whether Ctrl-C came, to this process or, distributed, to any (so that all stop)."""
-    return comm.any_of_each([interrupted()])[0] if comm else interrupted()
-
-
-def _check_train_arguments(epochs, loss_fn, optimizer, batch_size, shuffle, validation_data,
-                           verbose, log_every, checkpoint, resume, distributed):
-    """ArgumentError naming the first of ``train``'s settings that cannot work."""
-    _integer("train", "epochs", epochs, minimum=0)
-    _flag("train", "resume", resume)
-    if checkpoint is not None:
-        _checkpoint.checked_path("train", checkpoint)
-    if not isinstance(distributed, (bool, _distributed.Communicator)):
-        raise ArgumentError(f"train: distributed must be True, False or a "
-                            f"zen.distributed.Communicator, got {_described(distributed)}")
-    _integer("train", "batch_size", batch_size, minimum=1)
-    _integer("train", "log_every", log_every, minimum=0)
-    _flag("train", "shuffle", shuffle)
-    _flag("train", "verbose", verbose)
-    _check_loss("train", loss_fn)
-    if optimizer is not None and not isinstance(optimizer, optim.Optimizer):
-        raise ArgumentError(f"train: optimizer must be an optimiser such as "
-                            f"zen.optim.Adam(lr=1e-3), got {_described(optimizer)}")
-    if validation_data is not None and (not isinstance(validation_data, (tuple, list))
-                                        or len(validation_data) != 2):
-        raise ArgumentError(f"train: validation_data must be a pair (x, y), got "
-                            f"{_described(validation_data)}")
-
-
-def _check_loss(who, loss_fn):
-    if not callable(loss_fn):
-        raise ArgumentError(f"{who}: loss_fn must be a function of (prediction, target) such "
-                            f"as zen.loss.MSE, got {_described(loss_fn)}")
-
-
-def _described(value):
-    """``value`` for an error message: short, whatever it is."""
-    if isinstance(value, type):
-        return f"the class {value.__name__}"
-    text = repr(value)
-    if len(text) <= 60:
-        return text
-    if isinstance(value, (tuple, list)):
-        return f"a {type(value).__name__} of {len(value)}"
-    return f"an object of type {type(value).__name__}"
-
-
-def _take_rows(data, rows):
-    """The examples at ``rows`` of a data tensor: a plain gather, nothing to record."""
-    return constant(data.backend.xp.take(data.value, rows, axis=0), data.backend)
-
-
-def _finished_run(checkpoint, state, epochs):
-    """What ``train`` says when the run it resumes has done every epoch asked, or more."""
-    done = f"{state.epoch} epoch{'s' * (state.epoch != 1)}"
-    asked = "" if state.epoch == epochs else f", more than the {epochs} asked"
-    return (f"train: {checkpoint} holds a finished run ({done}{asked}); nothing left to "
-            f"train, so train returns that run's history. For more epochs, raise epochs; to "
-            f"start again, pass resume=False (which overwrites the file) or another path")
-
-
-def _default_optimizer():
-    return optim.SGD(lr=0.1)     # the original Zen's
 
 
 def _layer_classes(custom_layers):

@@ -1,0 +1,75 @@
+"""Data for a model: on its device, in its dtype, and checked before use.
+
+``Model`` is called, evaluated and trained on NumPy arrays, lists or Tensors; ``on_device``
+puts them on the model's device in the dtype new parameters get, as Keras casts its inputs.
+``checked`` refuses data that would train on nothing, on NaN, or with class targets that do
+not fit the model's outputs, before any parameter moves. This module takes model objects and
+never imports zen.nn.
+"""
+
+from zen import loss as losses, ops
+from zen.errors import DataError, ShapeMismatchError
+from zen.tensor import Tensor, get_default_dtype, no_grad
+
+
+def on_device(backend, value, labels=False):
+    """Data as a Tensor on ``backend``'s device (a Tensor already there as it is, so that a
+    gradient can reach it) in the dtype new parameters get; class labels (``labels=True``
+    and integers) stay integers."""
+    if isinstance(value, Tensor) and value.backend is backend:
+        tensor = value
+    else:
+        tensor = Tensor(value, trainable=False, device=backend)
+    if labels and not backend.is_floating(tensor.dtype):
+        return tensor
+    dtype = backend.dtype(get_default_dtype())
+    return tensor if tensor.dtype == dtype else ops.astype(tensor, dtype)
+
+
+def checked(model, who, x, y, loss_fn):
+    """(x, y) on the model's device, refused unless fit to use, and the loss to call on
+    them: a classification loss told that the labels are checked, and given one-hot rows in
+    the model's dtype. Builds the model's lazy layers (undo that on failure: see
+    ``Model.undone_on_failure``)."""
+    backend = model.backend
+    x, y = on_device(backend, x), on_device(backend, y, labels=True)
+    labels = _check(model, who, x, y, loss_fn)
+    if losses.is_classification(loss_fn):
+        y = y if labels else on_device(backend, y)  # one-hot rows of any dtype, as floats
+        loss_fn = losses.trusting_labels(loss_fn)
+    return x, y, loss_fn
+
+
+def scores(model, x, y, loss_fn, batch_size=256):
+    """``{"loss": ..., "accuracy": ...}`` of data and loss that ``checked`` gave; accuracy
+    with a classification loss."""
+    prediction = model.predict(x, batch_size)
+    with no_grad():
+        result = {"loss": loss_fn(prediction, y).item()}
+        if losses.is_classification(loss_fn):
+            labels = y if y.ndim == prediction.ndim - 1 else ops.argmax(y, axis=-1)
+            hits = ops.astype(ops.argmax(prediction, axis=-1) == labels, "float64")
+            result["accuracy"] = ops.mean(hits).item()
+    return result
+
+
+def _check(model, who, x, y, loss_fn):
+    """Refuse data with no examples, counts that differ, NaN or Inf, or class targets that
+    do not fit the model's outputs (labels out of range); return whether y holds class
+    labels for a classification loss."""
+    if x.shape[0] == 0:
+        raise DataError(f"{who}: x has no examples (shape {x.shape})")
+    if y.ndim == 0 or x.shape[0] != y.shape[0]:
+        raise ShapeMismatchError(f"{who}: x has {x.shape[0]} examples but y has shape "
+                                 f"{y.shape}")
+    for label, data in (("x", x), ("y", y)):
+        xp = data.backend.xp
+        if data.backend.is_floating(data.dtype):
+            bad = int(xp.sum(xp.astype(xp.logical_not(xp.isfinite(data.value)), xp.int64)))
+            if bad:
+                raise DataError(f"{who}: {label} holds {bad} NaN or Inf value(s); clean or "
+                                f"drop those examples first")
+    with no_grad():     # builds lazy layers now, before the epoch's order is drawn
+        outputs = model.predict(x[:1])
+    return losses.is_classification(loss_fn) and \
+        losses.check_class_targets(who, y, (y.shape[0], *outputs.shape[1:]))
