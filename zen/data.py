@@ -9,7 +9,8 @@ never imports zen.nn.
 
 from zen import loss as losses, ops
 from zen.errors import DataError, ShapeMismatchError
-from zen.tensor import Tensor, get_default_dtype, no_grad
+from zen.recorder import no_grad
+from zen.tensor import Tensor, get_default_dtype
 
 
 def on_device(backend, value, labels=False):
