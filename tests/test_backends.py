@@ -39,6 +39,7 @@ def test_the_namespace_is_looked_up_once(device):
     assert not backend.is_floating(backend.dtype("int32"))
 
 
+@pytest.mark.subprocess
 def test_importing_zen_does_not_import_cupy():
     import subprocess
 

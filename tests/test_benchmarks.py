@@ -11,6 +11,7 @@ import pytest
 from benchmarks.workloads import WORKLOADS, AdamStep, Chain, CNNStep, DeepChain, RNNStep, WideStep
 
 
+@pytest.mark.subprocess
 def test_runner_runs_every_workload_and_writes_json(tmp_path):
     path = tmp_path / "results.json"
     result = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--json", str(path)],
@@ -21,6 +22,7 @@ def test_runner_runs_every_workload_and_writes_json(tmp_path):
     assert all(name in result.stdout for name in names)
 
 
+@pytest.mark.subprocess
 def test_unknown_workload_is_named_in_the_error():
     result = subprocess.run([sys.executable, "-m", "benchmarks", "--only", "nope"],
                             capture_output=True, text=True, timeout=120)

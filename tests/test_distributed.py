@@ -22,8 +22,15 @@ from zen.nn import Linear, Model
 HERE = os.path.dirname(os.path.abspath(__file__))
 MPIRUN = (shutil.which("mpirun", path=os.path.dirname(sys.executable))
           or shutil.which("mpirun"))
-needs_mpi = pytest.mark.skipif(MPIRUN is None,
-                               reason=f"needs mpirun and mpi4py: {MPI_INSTALL_HINT}")
+
+
+def needs_mpi(test):
+    """Skipped without mpirun; marked as starting other processes."""
+    skip = pytest.mark.skipif(MPIRUN is None, reason=f"needs mpirun and mpi4py: "
+                                                      f"{MPI_INSTALL_HINT}")
+    return pytest.mark.subprocess(skip(test))
+
+
 # Two ranks of one job share a GPU here only with two GPUs; NCCL refuses one GPU twice.
 DEVICES = ["cpu", "array_api_strict:device1"]
 
@@ -67,7 +74,8 @@ def _mpirun(device, outdir, *options, processes=2, timeout=180, environment=None
                           environment=environment), timeout)
 
 
-@pytest.fixture(scope="module", params=DEVICES)
+@pytest.fixture(scope="module",
+                params=[pytest.param(device, marks=pytest.mark.subprocess) for device in DEVICES])
 def job(request, tmp_path_factory):
     """What each of two ranks found (see distributed_run.py), one MPI job per device."""
     if MPIRUN is None:

@@ -16,6 +16,7 @@ RUNS = {
     "fizzbuzz.py": ["--epochs", "2", "--hidden", "32"],
     "rnn.py": ["--epochs", "1", "--plot", ""],
 }
+pytestmark = pytest.mark.subprocess
 
 
 @pytest.mark.parametrize("device", ["cpu", "array_api_strict:device1"])

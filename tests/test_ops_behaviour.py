@@ -163,3 +163,14 @@ def test_dlpack_exchange_with_pytorch_shares_memory():
     shared = torch.from_dlpack(y)
     y.value[0] = -1.0
     assert shared[0].item() == -1.0
+
+
+def test_grad_differentiates_with_respect_to_constants_and_plain_numbers(device):
+    """zen.grad needs no trainable input: a constant tensor keeps its device, a list or a
+    number becomes a tensor, and neither is made trainable or given a gradient."""
+    constant = Tensor([1.0, 2.0], trainable=False, device=device)
+    slope = zen.grad(lambda x: (x * x).sum())(constant)
+    assert slope.device == device and not constant.trainable and constant.gradient is None
+    numpy.testing.assert_allclose(slope.numpy(), [2.0, 4.0])
+    numpy.testing.assert_allclose(zen.grad(lambda x: (x * x * x).sum())([1.0, 3.0]).numpy(),
+                                  [3.0, 27.0])

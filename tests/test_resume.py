@@ -39,6 +39,7 @@ def _assert_same(first, second):
         numpy.testing.assert_array_equal(first[name], second[name], err_msg=name)
 
 
+@pytest.mark.subprocess
 def test_a_run_killed_mid_epoch_resumes_to_the_same_parameters(tmp_path):
     subprocess.run(_program(tmp_path / "straight.npz", tmp_path / "expected.npz"), check=True,
                    timeout=300)

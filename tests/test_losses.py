@@ -1,0 +1,89 @@
+"""The classification losses against a formula written out in NumPy, for every form of
+target (integer labels, one-hot rows, probabilities whose rows need not sum to 1) and any
+number of leading axes, with the prediction's dtype and on the prediction's device.
+Written to kill the mutants that survived ``mutmut`` (see tests/README.md)."""
+
+import numpy
+import pytest
+
+import zen
+from zen import Tensor
+from zen.errors import DataError
+
+LOSSES = {"softmax_cross_entropy": zen.loss.softmax_cross_entropy,
+          "categorical_crossentropy": zen.loss.categorical_crossentropy}
+# (batch, time, classes): a class axis that is the last but not the second axis
+SHAPE = (2, 5, 4)
+
+
+def _expected(name, prediction, probabilities):
+    """The mean over every leading position of -sum(target * log p) along the last axis."""
+    if name == "softmax_cross_entropy":
+        shifted = prediction - prediction.max(axis=-1, keepdims=True)
+        log_p = shifted - numpy.log(numpy.exp(shifted).sum(axis=-1, keepdims=True))
+    else:
+        log_p = numpy.log(numpy.clip(prediction, 1e-7, 1.0))
+    return -(probabilities * log_p).sum(axis=-1).mean()
+
+
+def _prediction(name, rng):
+    raw = rng.normal(size=SHAPE)
+    if name == "softmax_cross_entropy":
+        return raw
+    return numpy.exp(raw) / numpy.exp(raw).sum(axis=-1, keepdims=True)
+
+
+@pytest.mark.parametrize("name", LOSSES)
+@pytest.mark.parametrize("form", ["labels", "one-hot", "probabilities"])
+def test_a_loss_over_leading_axes_takes_the_last_axis_as_classes(device, rng, name, form):
+    prediction = _prediction(name, rng)
+    labels = rng.integers(0, SHAPE[-1], size=SHAPE[:-1])
+    one_hot = numpy.eye(SHAPE[-1])[labels]
+    target = {"labels": labels, "one-hot": one_hot,
+              "probabilities": rng.uniform(size=SHAPE)}[form]
+    probabilities = one_hot if form == "labels" else target
+    loss = LOSSES[name](Tensor(prediction, device=device), Tensor(target, device=device))
+    numpy.testing.assert_allclose(loss.numpy(), _expected(name, prediction, probabilities),
+                                  rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_labels_are_checked_against_the_last_axis(device, name):
+    prediction = Tensor(numpy.full(SHAPE, 0.25), device=device)
+    labels = numpy.zeros(SHAPE[:-1], dtype="int64")
+    labels[1, 2] = SHAPE[-1]            # one past the last class, but below SHAPE[1]
+    with pytest.raises(DataError, match=rf"{name}: 1 class label\(s\) outside \[0, 4\)"):
+        LOSSES[name](prediction, Tensor(labels, device=device))
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_float64_targets_leave_a_float32_loss_and_gradient(device, rng, name):
+    prediction = Tensor(_prediction(name, rng).astype("float32"), trainable=True, device=device)
+    one_hot = numpy.eye(SHAPE[-1])[rng.integers(0, SHAPE[-1], size=SHAPE[:-1])]
+    loss = LOSSES[name](prediction, one_hot)
+    loss.backward()
+    assert loss.dtype == prediction.dtype == prediction.gradient.dtype
+
+
+def test_soft_targets_whose_rows_do_not_sum_to_one_get_exact_gradients(device, rng):
+    logits = Tensor(rng.normal(size=SHAPE), trainable=True, device=device)
+    target = Tensor(rng.uniform(size=SHAPE), device=device)
+    assert zen.gradcheck(lambda x: zen.loss.softmax_cross_entropy(x, target), logits)
+
+
+def test_categorical_crossentropy_clips_probabilities_into_epsilon_to_one(device):
+    """A zero probability of the true class costs -log(epsilon), not infinity; a probability
+    above 1 (a prediction that is no softmax) counts as 1, so the loss is never negative."""
+    prediction = Tensor([[0.0, 1.0], [1.5, 0.0]], dtype="float64", device=device)
+    loss = zen.loss.categorical_crossentropy(prediction, [[1.0, 0.0], [1.0, 0.0]],
+                                             epsilon=1e-3)
+    numpy.testing.assert_allclose(loss.numpy(), -numpy.log(1e-3) / 2, rtol=1e-12)
+
+
+def test_a_model_checks_labels_against_the_last_axis_of_its_output(device):
+    model = zen.nn.Model([zen.nn.Linear(SHAPE[-1])], input_shape=(SHAPE[1], 3), device=device)
+    labels = numpy.zeros(SHAPE[:-1], dtype="int64")
+    labels[1, 2] = SHAPE[-1]
+    with pytest.raises(DataError, match=r"evaluate: 1 class label\(s\) outside \[0, 4\)"):
+        model.evaluate(numpy.ones((SHAPE[0], SHAPE[1], 3)), labels,
+                       loss_fn=zen.loss.softmax_cross_entropy)
