@@ -28,7 +28,7 @@ from zen.random import seed
 
 reduce_sum, reduce_mean = sum, mean     # the names in the original Zen
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 # zen.abs, zen.max, zen.min and zen.sum stay out of `import *`: they would hide builtins.
 __all__ = [
