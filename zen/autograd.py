@@ -8,11 +8,23 @@ import math
 import threading
 
 from zen import ops, promotion, tensor
-from zen.errors import (DeviceMismatchError, DtypeError, GradientError, GraphFreedError,
-                        InPlaceError, ShapeMismatchError)
+from zen.errors import (
+    DeviceMismatchError,
+    DtypeError,
+    GradientError,
+    GraphFreedError,
+    InPlaceError,
+    ShapeMismatchError,
+)
 from zen.namespaces import array_namespaces
-from zen.recorder import (check_finite, edit_count, grad_enabled, is_anomaly_enabled,
-                          modified_after, modified_since_recorded)
+from zen.recorder import (
+    check_finite,
+    edit_count,
+    grad_enabled,
+    is_anomaly_enabled,
+    modified_after,
+    modified_since_recorded,
+)
 from zen.tensor import Tensor, constant
 
 
@@ -122,7 +134,8 @@ def _propagate(node, g, grads, namespace, create_graph, anomaly=False):
         inputs, ans, saved = [parent.value for parent in parents], node.value, node._saved
     shares = op.vjp(namespace, g, ans, inputs, params, saved, parents)
     checked_node = node if anomaly else None
-    for parent, share in zip(parents, shares):
+    # A VJP gives one share per input; strict= would cost ~0.2 µs a node on this hot path.
+    for parent, share in zip(parents, shares):  # noqa: B905
         if share is not None:
             _add_share(grads, namespace, parent, share, checked_node)
 

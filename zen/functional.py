@@ -4,6 +4,7 @@ Nothing here needs a gradient formula of its own: each function is a short compo
 recorded primitives, so its gradient (of any order) follows from theirs.
 """
 
+import itertools
 import math
 import numbers
 
@@ -79,7 +80,8 @@ def split(x, sections, axis=0):
     else:
         bounds = [0, *sections, length]
     before = (slice(None),) * axis
-    return [x[before + (slice(start, stop), Ellipsis)] for start, stop in zip(bounds, bounds[1:])]
+    return [x[before + (slice(start, stop), Ellipsis)]
+            for start, stop in itertools.pairwise(bounds)]
 
 
 def pad(x, padding, axes=None):
@@ -178,7 +180,7 @@ def _check_shape(name, target, shape):
     """An in-place op's other operand, or its result, must fit the target's shape."""
     shape = tuple(shape)
     fits = len(shape) <= target.ndim and all(
-        n in (1, m) for n, m in zip(reversed(shape), reversed(target.shape)))
+        n in (1, m) for n, m in zip(reversed(shape), reversed(target.shape), strict=False))
     if not fits:
         raise ShapeMismatchError(f"{name} in place: shape {shape} does not fit the tensor's "
                                  f"shape {target.shape}, and an in-place op cannot change a "

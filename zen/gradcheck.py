@@ -22,7 +22,7 @@ def gradcheck(f, *inputs, eps=1e-6, atol=1e-7, rtol=1e-6):
         return ops.sum(f(*arguments) * weights).item()
 
     analytic = gradients(ops.sum(output * weights), tensors)
-    for index, (tensor, gradient) in enumerate(zip(tensors, analytic)):
+    for index, (tensor, gradient) in enumerate(zip(tensors, analytic, strict=True)):
         if tensor.trainable:
             numeric = _numeric_gradient(objective, tensors, index, eps)
             _compare(index, tensor.shape, gradient.numpy().reshape(-1).tolist(), numeric,
@@ -63,7 +63,7 @@ def _numeric_gradient(objective, tensors, index, eps):
 
 
 def _compare(index, shape, analytic, numeric, atol, rtol):
-    excess = [abs(a - n) - (atol + rtol * abs(n)) for a, n in zip(analytic, numeric)]
+    excess = [abs(a - n) - (atol + rtol * abs(n)) for a, n in zip(analytic, numeric, strict=True)]
     worst = max(range(len(excess)), key=excess.__getitem__, default=None)
     if worst is not None and excess[worst] > 0:
         raise GradcheckError(

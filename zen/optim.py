@@ -61,7 +61,7 @@ class Optimizer:
             raise OptimizerError(f"{who}: got {len(numbers)} settings by position, "
                                  f"{tuple(numbers)}; {self._forms_text()}; name the settings "
                                  f"after lr")
-        given = dict(zip(order, numbers))
+        given = dict(zip(order, numbers, strict=False))
         for name, value in keywords.items():
             if name in given:
                 raise OptimizerError(f"{who}: got {name} twice, by position and by name")
