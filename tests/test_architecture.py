@@ -74,8 +74,18 @@ def test_the_cycle_finder_finds_a_circle_through_a_function_level_import():
 
 
 def _offenders(directory, forbidden):
-    return sorted(f"{path.name} imports {name}" for path in directory.glob("*.py")
+    """Every module under ``directory``, in subpackages too, that imports a ``forbidden`` one."""
+    return sorted(f"{path.relative_to(directory)} imports {name}"
+                  for path in directory.rglob("*.py")
                   for name in _imported(path) if name.split(".")[0] in forbidden)
+
+
+def test_the_offender_finder_reads_subpackages_and_function_level_imports(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "deep.py").write_text("def f():\n    import numpy.linalg\n")
+    (tmp_path / "top.py").write_text("from cupyx import scatter_add\n")
+    assert _offenders(tmp_path, {"numpy", "cupy", "cupyx"}) == [
+        "sub/deep.py imports numpy.linalg", "top.py imports cupyx"]
 
 
 def test_backends_never_import_zen():
