@@ -3,7 +3,9 @@ one direction only (no circle, counting imports inside functions), ``backends`` 
 zen, and zen never imports NumPy or CuPy (it reaches arrays through a backend)."""
 
 import ast
+import inspect
 import pathlib
+import typing
 
 import backends
 import zen
@@ -94,3 +96,24 @@ def test_backends_never_import_zen():
 
 def test_zen_never_imports_numpy_or_cupy():
     assert _offenders(ZEN, {"numpy", "cupy", "cupyx"}) == []
+
+
+def _public_functions():
+    """zen's exported functions, and the public methods of Tensor and the optimisers."""
+    exported = [getattr(zen, name) for name in zen.__all__] + [zen.loss.MSE, zen.seed]
+    classes = [zen.Tensor, zen.optim.Optimizer]
+    methods = [member for cls in classes for name, member in vars(cls).items()
+               if callable(member) and (not name.startswith("_") or name == "__init__")]
+    return [f for f in exported + methods if inspect.isfunction(f)]
+
+
+def test_the_public_annotations_name_things_that_exist():
+    """Annotations are never evaluated on a call, so a misspelt one would go unseen: resolve
+    every one of the public API's."""
+    unresolved = []
+    for function in _public_functions():
+        try:
+            typing.get_type_hints(function)
+        except NameError as error:
+            unresolved.append(f"{function.__qualname__}: {error}")
+    assert unresolved == []

@@ -4,8 +4,11 @@ Each node is visited once, in a reverse topological order found with an explicit
 shared subexpressions cost nothing extra and graph depth is limited only by memory.
 """
 
+from __future__ import annotations
+
 import math
 import threading
+from collections.abc import Callable, Sequence
 
 from zen import ops, promotion, tensor
 from zen.errors import (
@@ -25,15 +28,17 @@ from zen.recorder import (
     modified_after,
     modified_since_recorded,
 )
-from zen.tensor import Tensor, constant
+from zen.tensor import Tensor, TensorLike, constant
 
 
-def backward(root, grad=None, retain_graph=False, create_graph=False):
+def backward(root: Tensor, grad: TensorLike | None = None, retain_graph: bool = False,
+             create_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) into ``leaf.gradient`` for every trainable leaf."""
     _backpropagate(root, grad, retain_graph or create_graph, create_graph, wanted=None)
 
 
-def gradients(output, inputs, grad=None, retain_graph=None, create_graph=False):
+def gradients(output: Tensor, inputs: Sequence[Tensor], grad: TensorLike | None = None,
+              retain_graph: bool | None = None, create_graph: bool = False) -> list[Tensor]:
     """d(output)/d(input) for each of ``inputs``, as Tensors, leaving ``.gradient`` untouched.
 
     An input that ``output`` does not depend on gets zeros, as in JAX; an input that takes no
@@ -227,7 +232,8 @@ class _TransformDepth(threading.local):
 _transforms = _TransformDepth()
 
 
-def value_and_grad(function, argnums=0):
+def value_and_grad(function: Callable[..., Tensor], argnums: int | Sequence[int] = 0
+                   ) -> Callable[..., tuple[Tensor, Tensor | tuple[Tensor, ...]]]:
     """A function returning ``(function(*args), d function / d args[argnums])``.
 
     ``argnums`` is an int or a tuple of ints (then the gradients come as a tuple). The
@@ -256,7 +262,8 @@ def value_and_grad(function, argnums=0):
     return evaluate
 
 
-def grad(function, argnums=0):
+def grad(function: Callable[..., Tensor], argnums: int | Sequence[int] = 0
+         ) -> Callable[..., Tensor | tuple[Tensor, ...]]:
     """A function returning d function / d args[argnums]; see ``value_and_grad``."""
     evaluate = value_and_grad(function, argnums)
 

@@ -1,12 +1,17 @@
 """Gradients checked against central finite differences."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
+
 from zen import ops
 from zen.autograd import gradients
 from zen.errors import GradcheckError
 from zen.tensor import Tensor, as_tensor, constant
 
 
-def gradcheck(f, *inputs, eps=1e-6, atol=1e-7, rtol=1e-6):
+def gradcheck(f: Callable[..., Tensor], *inputs: Tensor, eps: float = 1e-6, atol: float = 1e-7,
+              rtol: float = 1e-6) -> bool:
     """Compare ``f``'s gradients with central differences in float64; return True or raise.
 
     ``f`` maps Tensors to a Tensor. Floating inputs are cast to float64 and checked; other

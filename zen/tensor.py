@@ -15,13 +15,11 @@ from typing import Any, TypeAlias
 from zen import devices
 from zen.errors import DeviceMismatchError, DtypeError, ShapeMismatchError
 
-# Annotations only (never evaluated at run time, so they cost no call anything):
-# a backend's array (NumPy, CuPy, array_api_strict: they share no base class),
+# For annotations, which are never evaluated on a call (so no call pays for them): a backend's
+# array (NumPy, CuPy, array_api_strict: they share no base class), and an axis argument (one
+# axis, several, or None for all). TensorLike, what converts to a Tensor, follows Tensor.
 Array: TypeAlias = Any
-# what converts to a Tensor: a Tensor, a Python or NumPy number, a nested list, an array,
-TensorLike: TypeAlias = "Tensor | float | int | bool | Sequence[Any] | Array"
-# and an axis argument: one axis, several, or None for all.
-Axes: TypeAlias = "int | tuple[int, ...] | None"
+Axes: TypeAlias = int | tuple[int, ...] | None
 
 DEFAULT_DEVICE = "cpu"
 _default_dtype = "float32"
@@ -421,6 +419,10 @@ class Tensor(TensorOperators):
         flags = ", trainable=True" if self.trainable else ""
         return (f"Tensor({self.numpy()}, dtype={self.dtype}, "
                 f"device='{self.device}'{flags})")
+
+
+# A Tensor, a Python or NumPy number, a nested list or a backend array.
+TensorLike: TypeAlias = Tensor | float | int | bool | Sequence[Any] | Array
 
 
 def from_dlpack(array: Any, trainable: bool = False) -> Tensor:
