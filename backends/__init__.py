@@ -7,10 +7,16 @@ only when asked for), ``"array_api_strict:NAME"`` is the array-API reference imp
 """
 
 from backends.base import Backend, DeviceUnavailableError, UnknownDeviceError
-from backends.host import (ArrayFile, ArrayFileError, ArrayMismatchError, Generator,
-                           save_arrays)
-from backends.registry import (backend_for_array, backend_for_dlpack_device, get_backend,
-                               register)
+from backends.host import ArrayFile, ArrayFileError, ArrayMismatchError, Generator, save_arrays
+from backends.registry import backend_for_array, backend_for_dlpack_device, get_backend, register
+
+# Each backend registers its device kind as it loads, in this order: "cpu" is the first kind
+# an error lists, and an array belongs to the first backend that recognises it.
+# isort: off
+from backends import numpy_backend as numpy_backend
+from backends import cupy_backend as cupy_backend
+from backends import array_api_backend as array_api_backend
+# isort: on
 
 # Tells zen that this is its own ``backends``: the name is common, and another module of that
 # name earlier on sys.path (a backends.py of a user's own, say) would otherwise be imported.
@@ -30,7 +36,3 @@ __all__ = [
     "register",
     "save_arrays",
 ]
-
-from backends import numpy_backend as _numpy_backend  # noqa: E402  (registers "cpu")
-from backends import cupy_backend as _cupy_backend  # noqa: E402  (registers "cuda")
-from backends import array_api_backend as _array_api_backend  # noqa: E402,F401

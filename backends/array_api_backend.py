@@ -65,7 +65,7 @@ class ArrayAPIBackend(Backend):
         in the sorted flat positions, the last value written to it, if any."""
         xp = self._xp
         positions, stride = 0, 1
-        for index, length in zip(reversed(indices), reversed(target.shape)):
+        for index, length in zip(reversed(indices), reversed(target.shape), strict=False):
             positions = positions + index * stride
             stride *= length
         if not stride or not math.prod(values.shape):
@@ -84,7 +84,7 @@ class ArrayAPIBackend(Backend):
     def _sliding_window_view(self, x, window_shape, axis):
         """Windows over each of ``axis`` (non-negative) as trailing axes, by stacking slices."""
         xp = self._xp
-        for window, ax in zip(window_shape, axis):
+        for window, ax in zip(window_shape, axis, strict=True):
             count = x.shape[ax] - window + 1
             pieces = [x[(slice(None),) * ax + (slice(offset, offset + count), Ellipsis)]
                       for offset in range(window)]

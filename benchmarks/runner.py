@@ -49,7 +49,7 @@ def measure(workload, backend, repeats):
     if workload.torch_module is None:
         del runs["torch"]
     times = {name: [] for name in runs}
-    for name, function in runs.items():
+    for function in runs.values():
         function()                          # warm-up: builds caches, lazy layers, pools
     for _ in range(repeats):
         for name, function in runs.items():

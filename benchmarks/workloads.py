@@ -43,7 +43,7 @@ class Workload:
         """A zen Model of ``layers`` on the device, starting from the floor's ``weights``."""
         model = zen.nn.Model(layers, device=self.device)
         model(self.x[:1])
-        for parameter, array in zip(model.parameters(), weights):
+        for parameter, array in zip(model.parameters(), weights, strict=True):
             parameter.value = self.backend.asarray(array, copy=True)
         return model
 
@@ -98,7 +98,7 @@ class Chain(Workload):
             outputs.append(y)
         g = xp.ones_like(y)
         grad_a, grad_b = xp.zeros_like(a), xp.zeros_like(b)
-        for y_in, t in zip(reversed(inputs), reversed(outputs)):
+        for y_in, t in zip(reversed(inputs), reversed(outputs), strict=True):
             if squashed:
                 g = g * (1 - t * t)
             grad_b = grad_b + g
@@ -376,7 +376,7 @@ class CNNStep(Workload):
                                              need_input=False)
         for weight, gradient in zip(self.weights, [grad_w1, grad_b1, grad_w2, grad_b2,
                                                    flat.T @ grad_logits,
-                                                   grad_logits.sum(axis=0)]):
+                                                   grad_logits.sum(axis=0)], strict=True):
             weight -= 0.05 * gradient
         return loss
 
@@ -399,7 +399,7 @@ class CNNStep(Workload):
 
 def _conv_forward(xp, x, weight, bias):
     """3x3 'same' convolution as im2col and one matmul; returns the patches for backward."""
-    batch, channels, height, width = x.shape
+    batch, _, height, width = x.shape
     padded = xp.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
     windows = _windows(xp, padded)
     patches = windows.transpose(0, 2, 3, 1, 4, 5).reshape(batch * height * width, -1)
@@ -454,7 +454,7 @@ class AdamStep(Workload):
         self.values = [self.array((64, 64)) for _ in range(count)]
         self.gradients = [self.array((64, 64), 0.01) for _ in range(count)]
         self.parameters = [self.parameter(v) for v in self.values]
-        for parameter, gradient in zip(self.parameters, self.gradients):
+        for parameter, gradient in zip(self.parameters, self.gradients, strict=True):
             parameter.gradient = gradient
         self.optimizer = zen.optim.Adam(self.parameters, lr=1e-3)
         self.moments = [(self.xp.zeros_like(v), self.xp.zeros_like(v)) for v in self.values]
@@ -467,7 +467,8 @@ class AdamStep(Workload):
         self.steps += 1
         step_size = 1e-3 / (1 - 0.9 ** self.steps)
         scale = 1 / (1 - 0.999 ** self.steps) ** 0.5
-        for value, gradient, (first, second) in zip(self.values, self.gradients, self.moments):
+        for value, gradient, (first, second) in zip(self.values, self.gradients, self.moments,
+                                                    strict=True):
             first *= 0.9
             first += 0.1 * gradient
             second *= 0.999
@@ -480,7 +481,7 @@ class AdamStep(Workload):
             return None
         if not hasattr(self, "tp"):
             self.tp = [self.torch_parameter(v) for v in self.values]
-            for parameter, gradient in zip(self.tp, self.gradients):
+            for parameter, gradient in zip(self.tp, self.gradients, strict=True):
                 parameter.grad = torch.as_tensor(_host(gradient), device=self.torch_device)
             self.torch_optimizer = torch.optim.Adam(self.tp, lr=1e-3)
         self.torch_optimizer.step()

@@ -39,8 +39,8 @@ def main():
     first_hundred = numpy.arange(1, 101)
     guesses = model.predict(encode(first_hundred)).argmax(axis=1).numpy()
     if zen.distributed.rank() == 0:
-        print(" ".join(WORDS[g].format(n) for n, g in zip(first_hundred, guesses)))
-    right = sum(int(g == label(n)) for n, g in zip(first_hundred, guesses))
+        print(" ".join(WORDS[g].format(n) for n, g in zip(first_hundred, guesses, strict=True)))
+    right = sum(int(g == label(n)) for n, g in zip(first_hundred, guesses, strict=True))
     report("fizzbuzz", history, seconds, right_of_100=right, train_loss=history["loss"][-1])
 
 

@@ -3,7 +3,9 @@ one direction only (no circle, counting imports inside functions), ``backends`` 
 zen, and zen never imports NumPy or CuPy (it reaches arrays through a backend)."""
 
 import ast
+import inspect
 import pathlib
+import typing
 
 import backends
 import zen
@@ -74,8 +76,18 @@ def test_the_cycle_finder_finds_a_circle_through_a_function_level_import():
 
 
 def _offenders(directory, forbidden):
-    return sorted(f"{path.name} imports {name}" for path in directory.glob("*.py")
+    """Every module under ``directory``, in subpackages too, that imports a ``forbidden`` one."""
+    return sorted(f"{path.relative_to(directory)} imports {name}"
+                  for path in directory.rglob("*.py")
                   for name in _imported(path) if name.split(".")[0] in forbidden)
+
+
+def test_the_offender_finder_reads_subpackages_and_function_level_imports(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "deep.py").write_text("def f():\n    import numpy.linalg\n")
+    (tmp_path / "top.py").write_text("from cupyx import scatter_add\n")
+    assert _offenders(tmp_path, {"numpy", "cupy", "cupyx"}) == [
+        "sub/deep.py imports numpy.linalg", "top.py imports cupyx"]
 
 
 def test_backends_never_import_zen():
@@ -84,3 +96,24 @@ def test_backends_never_import_zen():
 
 def test_zen_never_imports_numpy_or_cupy():
     assert _offenders(ZEN, {"numpy", "cupy", "cupyx"}) == []
+
+
+def _public_functions():
+    """zen's exported functions, and the public methods of Tensor and the optimisers."""
+    exported = [getattr(zen, name) for name in zen.__all__] + [zen.loss.MSE, zen.seed]
+    classes = [zen.Tensor, zen.optim.Optimizer]
+    methods = [member for cls in classes for name, member in vars(cls).items()
+               if callable(member) and (not name.startswith("_") or name == "__init__")]
+    return [f for f in exported + methods if inspect.isfunction(f)]
+
+
+def test_the_public_annotations_name_things_that_exist():
+    """Annotations are never evaluated on a call, so a misspelt one would go unseen: resolve
+    every one of the public API's."""
+    unresolved = []
+    for function in _public_functions():
+        try:
+            typing.get_type_hints(function)
+        except NameError as error:
+            unresolved.append(f"{function.__qualname__}: {error}")
+    assert unresolved == []

@@ -62,6 +62,6 @@ def test_step_floors_make_zens_update(workload_class):
     workload.floor()
     parameters, weights = _zen_parameters(workload), _floor_weights(workload)
     assert len(parameters) == len(weights)
-    for parameter, floor_weight, initial in zip(parameters, weights, before):
+    for parameter, floor_weight, initial in zip(parameters, weights, before, strict=True):
         assert not numpy.array_equal(floor_weight, initial), "the floor took no step"
         numpy.testing.assert_allclose(parameter.numpy(), floor_weight, rtol=1e-5, atol=1e-6)

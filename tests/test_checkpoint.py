@@ -287,7 +287,7 @@ def test_a_buffer_that_does_not_fit_is_refused(tmp_path):
     with pytest.raises(CheckpointError, match=r"1.RunningMean.mean has shape \(4,\), not \(3,"):
         model.load_weights(path)
     _assert_unchanged(model, before)
-    with pytest.raises(ArgumentError, match="custom_layers.*should be a Layer subclass"):
+    with pytest.raises(ArgumentError, match=r"custom_layers.*should be a Layer subclass"):
         Model.load(path, custom_layers=[len])
 
 

@@ -281,7 +281,7 @@ def test_version_1_files_still_load(saved, device):
         model.load_weights(old)
         numpy.testing.assert_allclose(model(x).numpy(), expected, rtol=1e-6)
     loaded = Model.load(old)
-    with pytest.raises(CheckpointError, match="does not know its input shape.*call it on a"):
+    with pytest.raises(CheckpointError, match=r"does not know its input shape.*call it on a"):
         loaded.save(saved.parent / "again.npz")
     loaded(x)       # now it knows
     loaded.save(saved.parent / "again.npz")

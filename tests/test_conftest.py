@@ -34,8 +34,8 @@ def test_an_available_required_device_is_returned(monkeypatch):
 
 def test_a_missing_module_skips_when_not_required(monkeypatch):
     monkeypatch.delenv("ZEN_REQUIRE_PACKAGES", raising=False)
-    with pytest.raises(pytest.skip.Exception, match="no_such_module unavailable: it is not "
-                                                    "here .*No module named 'no_such_module'"):
+    with pytest.raises(pytest.skip.Exception, match=r"no_such_module unavailable: it is not "
+                                                    r"here .*No module named 'no_such_module'"):
         conftest.import_or_skip("no_such_module", "it is not here")
 
 

@@ -86,7 +86,7 @@ class _Scope:
 
     def bind(self, target, value):
         if isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple):
-            for each_target, each_value in zip(target.elts, value.elts):
+            for each_target, each_value in zip(target.elts, value.elts, strict=False):
                 self.bind(each_target, each_value)
             return
         name = self.instance_of(value)

@@ -82,7 +82,7 @@ def test_zens_and_the_backends_except_clauses_both_catch_device_errors():
 
 
 def test_unknown_device_lists_the_known_kinds():
-    with pytest.raises(UnknownDeviceError, match="unknown device 'tpu'.*'cpu'.*'cuda'"):
+    with pytest.raises(UnknownDeviceError, match=r"unknown device 'tpu'.*'cpu'.*'cuda'"):
         Tensor(1.0, device="tpu")
     with pytest.raises(UnknownDeviceError, match="device must be a string"):
         Tensor(1.0, device=3)

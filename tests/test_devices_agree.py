@@ -20,5 +20,5 @@ def test_device_matches_cpu(case, other_device):
     expected_value, expected_gradients = _values_and_gradients(case, "cpu")
     value, gradients = _values_and_gradients(case, other_device)
     numpy.testing.assert_allclose(value, expected_value, rtol=1e-9, atol=1e-12)
-    for gradient, expected in zip(gradients, expected_gradients):
+    for gradient, expected in zip(gradients, expected_gradients, strict=True):
         numpy.testing.assert_allclose(gradient, expected, rtol=1e-9, atol=1e-12)

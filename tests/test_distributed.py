@@ -14,8 +14,14 @@ import pytest
 
 import zen
 from backends.collectives import MPI_INSTALL_HINT, wait
-from zen.distributed import (DEFAULT_TIMEOUT, TIMEOUT_VARIABLE, Communicator, _plan,
-                             default_timeout, shard)
+from zen.distributed import (
+    DEFAULT_TIMEOUT,
+    TIMEOUT_VARIABLE,
+    Communicator,
+    _plan,
+    default_timeout,
+    shard,
+)
 from zen.errors import ArgumentError, DistributedError
 from zen.nn import Linear, Model
 
@@ -96,7 +102,7 @@ def test_all_reduced_gradient_is_the_full_batch_gradient(job):
     for found in ranks:
         gradients = found["gradients"]
         assert len(gradients["reduced"]) == 4
-        for reduced, full in zip(gradients["reduced"], gradients["full"]):
+        for reduced, full in zip(gradients["reduced"], gradients["full"], strict=True):
             numpy.testing.assert_allclose(reduced, full, rtol=1e-5, atol=1e-6)
         assert gradients["reduced_loss"] == pytest.approx(gradients["full_loss"], rel=1e-6)
     assert ranks[0]["gradients"]["reduced"] == ranks[1]["gradients"]["reduced"]

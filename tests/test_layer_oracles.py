@@ -194,7 +194,7 @@ def test_three_sgd_steps_of_train_match_pytorch(loss_name, device, torch, rng):
     loss_fn = {"mse": zen.loss.MSE, "cross_entropy": zen.loss.softmax_cross_entropy}[loss_name]
     model = nn.Model([nn.Linear(5), nn.Tanh(), nn.Linear(3)], device=device, input_shape=(4,))
     initial = [_random_weights(layer, rng) for layer in model.layers]
-    for layer, arrays in zip(model.layers, initial):
+    for layer, arrays in zip(model.layers, initial, strict=True):
         _set_weights(layer, arrays)
     model.train(x, y, epochs=1, loss_fn=loss_fn, optimizer=zen.optim.SGD(lr=0.3),
                 batch_size=4, shuffle=False, verbose=False)
@@ -210,5 +210,5 @@ def test_three_sgd_steps_of_train_match_pytorch(loss_name, device, torch, rng):
         optimizer.zero_grad()
         torch_loss(output, torch.tensor(y[batch])).backward()
         optimizer.step()
-    for parameter, expected in zip(model.parameters(), parameters):
+    for parameter, expected in zip(model.parameters(), parameters, strict=True):
         _assert_close(parameter.numpy(), expected.detach().numpy())

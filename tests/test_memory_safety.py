@@ -305,7 +305,7 @@ def test_in_place_edits_through_views_refuse_or_match_pytorch(program, device, t
              "refuses" if actual.refused else "runs"] += 1
     if actual.values_after_edit is not None:
         for name, value, torch_value in zip("wa", actual.values_after_edit,
-                                            expected.values_after_edit):
+                                            expected.values_after_edit, strict=True):
             numpy.testing.assert_array_equal(
                 value, torch_value, err_msg=f"after the edit, {name} differs from PyTorch's "
                                             f"(the views share other memory):\n    {program}")
@@ -384,11 +384,11 @@ def assert_every_leaf_owns_its_gradient(leaves):
         leaf.gradient *= 2
         numpy.testing.assert_array_equal(host(leaf.gradient), scaled,
                                          err_msg=f"leaf {index}'s gradient, doubled in place")
-        for other, before in zip(others, gradients_before):
+        for other, before in zip(others, gradients_before, strict=True):
             numpy.testing.assert_array_equal(
                 host(other.gradient), before,
                 err_msg=f"doubling leaf {index}'s gradient in place changed another gradient")
-        for x, before in zip(leaves, values_before):
+        for x, before in zip(leaves, values_before, strict=True):
             numpy.testing.assert_array_equal(
                 host(x), before,
                 err_msg=f"doubling leaf {index}'s gradient in place changed a leaf's value")
@@ -435,7 +435,7 @@ def test_every_leaf_owns_its_gradient_after_two_accumulating_passes(case, reduct
     backward_through(case, inputs, reduction, device)
     first = [host(x.gradient) for x in inputs]
     backward_through(case, inputs, reduction, device)
-    for index, (x, once) in enumerate(zip(inputs, first)):
+    for index, (x, once) in enumerate(zip(inputs, first, strict=True)):
         numpy.testing.assert_allclose(host(x.gradient), 2 * once, rtol=1e-12, atol=1e-12,
                                       err_msg=f"leaf {index}: the second pass adds its share")
     assert_every_leaf_owns_its_gradient(inputs)

@@ -8,8 +8,20 @@ import backends
 import zen
 from zen import Tensor
 from zen.errors import ShapeMismatchError
-from zen.nn import (LSTM, RNN, Conv2D, Dropout, Flatten, Linear, MaxPool2D, Model, ReLU,
-                    Sigmoid, Softmax, Tanh)
+from zen.nn import (
+    LSTM,
+    RNN,
+    Conv2D,
+    Dropout,
+    Flatten,
+    Linear,
+    MaxPool2D,
+    Model,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
 from zen.optim import Adam
 
 
@@ -186,8 +198,8 @@ def test_a_layer_setting_may_not_hide_what_every_layer_has():
         def __init__(self, weights):
             super().__init__(weights=weights, scale=2)
 
-    with pytest.raises(zen.errors.ArgumentError, match="Shadowing: the setting.s. weights "
-                                                       "would hide Layer's own attributes"):
+    with pytest.raises(zen.errors.ArgumentError, match=r"Shadowing: the setting.s. weights "
+                                                       r"would hide Layer's own attributes"):
         Shadowing(weights=3)
 
 

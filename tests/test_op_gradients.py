@@ -105,7 +105,7 @@ def test_every_declared_vjp_form_gives_first_and_second_derivatives(form, device
 
 
 def test_an_op_that_saves_must_declare_one_joint_vjp():
-    with pytest.raises(zen.errors.ArgumentError, match="defop test_bad: .* joint vjp="):
+    with pytest.raises(zen.errors.ArgumentError, match=r"defop test_bad: .* joint vjp="):
         zen.ops.defop("test_bad", _tanh_saved, lambda F, g, ans, x: g,
                       saves=lambda F, ans, x: 1 - ans * ans)
     assert "test_bad" not in zen.OPS

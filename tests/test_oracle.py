@@ -32,7 +32,7 @@ def test_values_and_gradients_match_pytorch(case, device):
     expected_value, expected_gradients = _torch_result(case, arrays, weights)
     value, gradients = _zen_result(case, arrays, weights, device)
     numpy.testing.assert_allclose(value, expected_value, rtol=1e-10, atol=1e-12)
-    for gradient, expected in zip(gradients, expected_gradients):
+    for gradient, expected in zip(gradients, expected_gradients, strict=True):
         numpy.testing.assert_allclose(gradient, expected, rtol=1e-10, atol=1e-12)
 
 
@@ -71,7 +71,8 @@ def _torch_second_derivatives(case, arrays):
     if not isinstance(total, torch.Tensor):     # every first derivative is a constant
         return [numpy.zeros_like(array) for array in arrays]
     second = torch.autograd.grad(total, inputs, allow_unused=True)
-    return [numpy.zeros_like(a) if s is None else s.numpy() for a, s in zip(arrays, second)]
+    return [numpy.zeros_like(a) if s is None else s.numpy()
+            for a, s in zip(arrays, second, strict=True)]
 
 
 def _zen_second_derivatives(case, arrays, device):
@@ -91,6 +92,6 @@ def test_second_derivatives_match_pytorch(case, device):
     arrays = case.arrays()
     expected = _torch_second_derivatives(case, arrays)
     for index, (got, wanted) in enumerate(zip(_zen_second_derivatives(case, arrays, device),
-                                              expected)):
+                                              expected, strict=True)):
         numpy.testing.assert_allclose(got, wanted, rtol=1e-9, atol=1e-10,
                                       err_msg=f"input {index}")

@@ -11,7 +11,8 @@ every pair, and fails once with a list of every disagreement.
 """
 
 import operator
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy
 import pytest
@@ -209,7 +210,7 @@ class Result(NamedTuple):
 def _run_torch(call):
     try:
         return Result(call().numpy())
-    except Exception as error:      # PyTorch's refusals are RuntimeError, TypeError, ...
+    except Exception as error:  # noqa: BLE001 (PyTorch refuses with RuntimeError, TypeError, ...)
         return Refused(error)
 
 
@@ -221,7 +222,7 @@ def _run_zen(call, device):
             result = call()
     except ZenError as error:
         return Refused(error)
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 (any other exception is a failure to report)
         return f"raises {type(error).__name__}, not a ZenError: {str(error)[:80]}"
     if not isinstance(result, Tensor):
         return f"gives a {type(result).__name__}, not a Tensor"

@@ -4,8 +4,7 @@ on random shapes, checked by finite differences on every backend."""
 import numpy
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import (BroadcastableShapes, array_shapes,
-                                    mutually_broadcastable_shapes)
+from hypothesis.extra.numpy import BroadcastableShapes, array_shapes, mutually_broadcastable_shapes
 
 import zen
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 import zen
-from test_properties import BINARY      # the same binary ops as the broadcasting properties
+from test_properties import BINARY  # the same binary ops as the broadcasting properties
 from zen import Tensor
 from zen.errors import AnomalyError
 

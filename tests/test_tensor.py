@@ -45,7 +45,7 @@ def test_arrays_keep_their_dtype_and_integers_are_not_trainable(device):
     assert str(integers.numpy().dtype) == "int64"
     assert not integers.trainable
     assert Tensor(numpy.ones(2), device=device).trainable
-    with pytest.raises(DtypeError, match="trainable=True needs a floating dtype, got .*int64"):
+    with pytest.raises(DtypeError, match=r"trainable=True needs a floating dtype, got .*int64"):
         Tensor(numpy.arange(3), trainable=True, device=device)
 
 

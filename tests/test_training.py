@@ -15,8 +15,7 @@ import zen
 import zen.training
 from test_nn import MODELS
 from zen.errors import ArgumentError, DataError, NotBuiltError, ShapeMismatchError
-from zen.nn import (LSTM, RNN, Conv2D, Dropout, Flatten, Linear, MaxPool2D, Model, ReLU,
-                    Softmax)
+from zen.nn import LSTM, RNN, Conv2D, Dropout, Flatten, Linear, MaxPool2D, Model, ReLU, Softmax
 from zen.optim import Adam
 
 SCE = zen.loss.softmax_cross_entropy
@@ -314,7 +313,7 @@ def test_evaluate_checks_its_data_as_train_does(device):
     with pytest.raises(DataError, match=r"evaluate: 4 class label\(s\) outside \[0, 3\)"):
         model.evaluate(X[:8], numpy.array([0, 1, 2, 7, 7, 7, -1, 2]), loss_fn=SCE)
     with pytest.raises(DataError, match=r"evaluate: x holds 1 NaN"):
-        model.evaluate(numpy.where(X == X[0, 0], numpy.nan, X), Y, loss_fn=SCE)
+        model.evaluate(numpy.where(X[0, 0] == X, numpy.nan, X), Y, loss_fn=SCE)
 
 
 def test_labels_are_checked_once_per_data_set_not_in_every_step(device, monkeypatch):
@@ -414,7 +413,7 @@ def test_the_loss_decides_labels_or_one_hot_by_shape(device):
     logits = zen.Tensor(numpy.zeros((2, 3)), device=device)
     assert SCE(logits, numpy.array([[0, 0, 1], [1, 0, 0]])).item() == pytest.approx(numpy.log(3))
     assert SCE(logits, numpy.array([2, 0])).item() == pytest.approx(numpy.log(3))
-    with pytest.raises(ShapeMismatchError, match="class labels must be integers, not .*bool"):
+    with pytest.raises(ShapeMismatchError, match=r"class labels must be integers, not .*bool"):
         SCE(logits, numpy.array([True, False]))
 
 

@@ -8,23 +8,78 @@
 500.0 1000.0
 """
 
-from zen import own_backends  # noqa: F401  (first: every other module imports backends)
+import zen.own_backends  # noqa: F401 (first: a check that the backends found are zen's)
 from zen import distributed, errors, loss, nn, optim
 from zen.autograd import grad, gradients, value_and_grad
-from zen.functional import (avg_pool2d, conv2d, expand_dims, flatten, max_pool2d, pad, split,
-                            squeeze, stack, var)
+from zen.functional import (
+    avg_pool2d,
+    conv2d,
+    expand_dims,
+    flatten,
+    max_pool2d,
+    pad,
+    split,
+    squeeze,
+    stack,
+    var,
+)
 from zen.gradcheck import gradcheck
 from zen.indexing import getitem
-from zen.ops import (OPS, abs, add, argmax, argmin, astype, broadcast_to, clip, concat, cos,
-                     divide, equal, exp, greater, greater_equal, less, less_equal, log,
-                     log_softmax, logical_and, logical_not, logical_or, logsumexp, matmul,
-                     matrix_transpose, max, maximum, mean, min, minimum, multiply, negative,
-                     not_equal, permute_dims, power, relu, reshape, sigmoid, sign, sin, softmax,
-                     sqrt, subtract, sum, take, tanh, transpose, where)
+from zen.ops import (
+    OPS,
+    add,
+    argmax,
+    argmin,
+    astype,
+    broadcast_to,
+    clip,
+    concat,
+    cos,
+    divide,
+    equal,
+    exp,
+    greater,
+    greater_equal,
+    less,
+    less_equal,
+    log,
+    log_softmax,
+    logical_and,
+    logical_not,
+    logical_or,
+    logsumexp,
+    matmul,
+    matrix_transpose,
+    maximum,
+    mean,
+    minimum,
+    multiply,
+    negative,
+    not_equal,
+    permute_dims,
+    power,
+    relu,
+    reshape,
+    sigmoid,
+    sign,
+    sin,
+    softmax,
+    sqrt,
+    subtract,
+    sum,
+    take,
+    tanh,
+    transpose,
+    where,
+)
+
+# Explicit re-exports that __all__ leaves out (see there)
+from zen.ops import abs as abs
+from zen.ops import max as max
+from zen.ops import min as min
+from zen.random import seed
 from zen.recorder import detect_anomaly, grad_enabled, is_grad_enabled, no_grad
 from zen.tensor import Tensor, from_dlpack, get_default_dtype, set_default_dtype
-
-from zen.random import seed
 
 reduce_sum, reduce_mean = sum, mean     # the names in the original Zen
 

@@ -9,8 +9,8 @@ from zen.errors import ArgumentError
 
 def integer(who, name, value, minimum=None):
     """``value`` as a Python int (of at least ``minimum``, 0 or 1), or ArgumentError."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or \
-            minimum is not None and value < minimum:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or (
+            minimum is not None and value < minimum):
         kind = {None: "an int", 0: "a non-negative int", 1: "a positive int"}[minimum]
         raise ArgumentError(f"{who}: {name} must be {kind}, got {described(value)}")
     return int(value)
@@ -18,7 +18,7 @@ def integer(who, name, value, minimum=None):
 
 def flag(who, name, value):
     """``value`` as a bool: True, False, 1 or 0 (as Keras's ``verbose=0``), or ArgumentError."""
-    if isinstance(value, bool) or isinstance(value, numbers.Integral) and value in (0, 1):
+    if isinstance(value, bool) or (isinstance(value, numbers.Integral) and value in (0, 1)):
         return bool(value)
     raise ArgumentError(f"{who}: {name} must be True or False, got {described(value)}")
 

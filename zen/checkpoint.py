@@ -285,7 +285,7 @@ def _make_layers(file, layer_classes):
                                   f"its class: Model.load(path, custom_layers=[{name}])")
         try:
             layers.append(layer_class(**config))
-        except Exception as error:  # noqa: BLE001 (any layer's reply to settings from a file)
+        except Exception as error:  # any layer's reply to settings from a file
             raise file.damaged(f"layer {index} ({name}) cannot be made from its settings "
                                f"{config}: {type(error).__name__}: {error}") from error
     return layers
@@ -302,7 +302,7 @@ def _build(model, file):
                                            device=backend.native_device))
     except _TooManyNumbers as error:
         raise file.damaged(str(error)) from error
-    except Exception as error:  # noqa: BLE001 (any layer's reply to settings from a file)
+    except Exception as error:  # any layer's reply to settings from a file
         raise file.damaged(f"its layers' settings do not build a model for inputs of shape "
                            f"{shape[1:]}: {type(error).__name__}: {error}") from error
 

@@ -7,7 +7,8 @@ not fit the model's outputs, before any parameter moves. This module takes model
 never imports zen.nn.
 """
 
-from zen import loss as losses, ops
+from zen import loss as losses
+from zen import ops
 from zen.errors import DataError, ShapeMismatchError
 from zen.recorder import no_grad
 from zen.tensor import Tensor, get_default_dtype

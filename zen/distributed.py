@@ -27,8 +27,13 @@ import sys
 import time
 import traceback
 
-from backends.collectives import (MPI_INSTALL_HINT, CollectiveTimeout, TimedMPI,
-                                  launched_by_mpi, mpi_world)
+from backends.collectives import (
+    MPI_INSTALL_HINT,
+    CollectiveTimeout,
+    TimedMPI,
+    launched_by_mpi,
+    mpi_world,
+)
 from zen import devices, random
 from zen.errors import ArgumentError, DistributedError
 from zen.recorder import mark_modified
@@ -125,7 +130,7 @@ class Communicator:
         with self._waiting("broadcast"):
             arrays = self._exchange([tensor.value for tensor in tensors],
                                     lambda flat: self._collectives.broadcast(flat, root))
-        for tensor, array in zip(tensors, arrays):
+        for tensor, array in zip(tensors, arrays, strict=True):
             tensor.value = array
             mark_modified(tensor)
 
@@ -151,7 +156,7 @@ class Communicator:
             return loss
         if present is None:
             present = self.any_of_each([p.gradient is not None for p in parameters])
-        reduced = [p for p, has in zip(parameters, present) if has]
+        reduced = [p for p, has in zip(parameters, present, strict=True) if has]
         xp = self.backend.xp
         dtype = reduced[0].value.dtype if reduced else xp.float32
         arrays = [xp.zeros_like(p.value) if p.gradient is None else p.gradient for p in reduced]
@@ -159,7 +164,7 @@ class Communicator:
         loss = (xp.zeros((), dtype=dtype, device=self.backend.native_device) if loss is None
                 else xp.astype(loss, dtype))
         summed = self.all_reduce(arrays + [loss], 1 / self.size if share is None else share)
-        for parameter, gradient in zip(reduced, summed):
+        for parameter, gradient in zip(reduced, summed[:-1], strict=True):   # then the loss
             parameter.gradient = gradient
         return summed[-1]
 

@@ -83,7 +83,6 @@ class GradcheckError(ZenError, AssertionError):
 __all__ = [
     "AnomalyError",
     "ArgumentError",
-    "InPlaceError",
     "AxisError",
     "CheckpointError",
     "DataError",
@@ -94,6 +93,7 @@ __all__ = [
     "GradcheckError",
     "GradientError",
     "GraphFreedError",
+    "InPlaceError",
     "IndexOutOfRangeError",
     "NotBuiltError",
     "ShapeMismatchError",

@@ -4,17 +4,22 @@ Nothing here needs a gradient formula of its own: each function is a short compo
 recorded primitives, so its gradient (of any order) follows from theirs.
 """
 
+from __future__ import annotations
+
+import itertools
 import math
 import numbers
+from collections.abc import Sequence
 
 from zen import indexing, ops, promotion, tensor
 from zen.errors import ArgumentError, DtypeError, InPlaceError, ShapeMismatchError
 from zen.ops import normalise_axes, reshape
 from zen.recorder import grad_enabled, is_grad_enabled, mark_modified
-from zen.tensor import DEFAULT_CORRECTION, Tensor, as_tensor
+from zen.tensor import DEFAULT_CORRECTION, Axes, Tensor, TensorLike, as_tensor
 
 
-def var(x, axis=None, keepdims=False, correction=DEFAULT_CORRECTION):
+def var(x: TensorLike, axis: Axes = None, keepdims: bool = False,
+        correction: float = DEFAULT_CORRECTION) -> Tensor:
     """Variance over ``axis``, dividing by max(0, count - correction) as PyTorch does: past
     the count that is a division by zero (inf, or nan for no spread)."""
     x = as_tensor(x)
@@ -27,7 +32,7 @@ def var(x, axis=None, keepdims=False, correction=DEFAULT_CORRECTION):
     return ops.sum(centred * centred, axes, keepdims) / max(0, count - correction)
 
 
-def flatten(x, start_axis=0, end_axis=-1):
+def flatten(x: TensorLike, start_axis: int = 0, end_axis: int = -1) -> Tensor:
     """``x`` with the axes from ``start_axis`` to ``end_axis`` (inclusive) merged into one."""
     x = as_tensor(x)
     if x.ndim == 0:
@@ -37,14 +42,14 @@ def flatten(x, start_axis=0, end_axis=-1):
     return reshape(x, x.shape[:start] + (-1,) + x.shape[end + 1:])
 
 
-def expand_dims(x, axis=0):
+def expand_dims(x: TensorLike, axis: int = 0) -> Tensor:
     """``x`` with a new axis of length 1 at ``axis``."""
     x = as_tensor(x)
     axis = ops.one_axis("expand_dims", axis, x.ndim + 1)
     return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
 
 
-def squeeze(x, axis=None):
+def squeeze(x: TensorLike, axis: Axes = None) -> Tensor:
     """``x`` without its axes of length 1 (all of them, or those in ``axis``)."""
     x = as_tensor(x)
     axes = normalise_axes("squeeze", axis, x.ndim)
@@ -57,7 +62,7 @@ def squeeze(x, axis=None):
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
 
 
-def stack(tensors, axis=0):
+def stack(tensors: Sequence[TensorLike], axis: int = 0) -> Tensor:
     """The tensors, all of one shape, joined along a new ``axis``."""
     tensors = [as_tensor(t) for t in tensors]
     shapes = {t.shape for t in tensors}
@@ -66,7 +71,7 @@ def stack(tensors, axis=0):
     return ops.concat([expand_dims(t, axis) for t in tensors], axis=axis)
 
 
-def split(x, sections, axis=0):
+def split(x: TensorLike, sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
     """``x`` cut along ``axis`` into ``sections`` equal parts, or at the given indices."""
     x = as_tensor(x)
     axis = ops.one_axis("split", axis, x.ndim)
@@ -79,10 +84,12 @@ def split(x, sections, axis=0):
     else:
         bounds = [0, *sections, length]
     before = (slice(None),) * axis
-    return [x[before + (slice(start, stop), Ellipsis)] for start, stop in zip(bounds, bounds[1:])]
+    return [x[before + (slice(start, stop), Ellipsis)]
+            for start, stop in itertools.pairwise(bounds)]
 
 
-def pad(x, padding, axes=None):
+def pad(x: TensorLike, padding: int | Sequence[int | tuple[int, int]],
+        axes: Axes = None) -> Tensor:
     """``x`` with ``padding`` zeros on both sides of each of ``axes`` (default: all)."""
     x = as_tensor(x)
     if not isinstance(padding, int) or padding < 0:
@@ -103,7 +110,8 @@ def _pair(name, value, minimum=0):
     return tuple(int(v) for v in pair)
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0):
+def conv2d(x: TensorLike, weight: TensorLike, bias: TensorLike | None = None,
+           stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0) -> Tensor:
     """2-D cross-correlation of an NCHW input with OIHW weights, as im2col and one matmul;
     ``stride`` and ``padding`` are ints or (rows, columns) pairs."""
     x, weight = as_tensor(x), as_tensor(weight)
@@ -126,14 +134,16 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
     return out if bias is None else out + reshape(bias, (1, out_channels, 1, 1))
 
 
-def max_pool2d(x, kernel_size, stride=None):
+def max_pool2d(x: TensorLike, kernel_size: int | tuple[int, int],
+               stride: int | tuple[int, int] | None = None) -> Tensor:
     """The largest value of each ``kernel_size`` window of an NCHW input. As in PyTorch, the
     gradient goes to the window's first largest element (row by row), not shared among ties
     (an all-zero window after a ReLU is common)."""
     return ops.max_pool(_pool_windows("max_pool2d", x, kernel_size, stride))
 
 
-def avg_pool2d(x, kernel_size, stride=None):
+def avg_pool2d(x: TensorLike, kernel_size: int | tuple[int, int],
+               stride: int | tuple[int, int] | None = None) -> Tensor:
     """The mean of each ``kernel_size`` window of an NCHW input."""
     return ops.mean(_pool_windows("avg_pool2d", x, kernel_size, stride), axis=(4, 5))
 
@@ -178,7 +188,7 @@ def _check_shape(name, target, shape):
     """An in-place op's other operand, or its result, must fit the target's shape."""
     shape = tuple(shape)
     fits = len(shape) <= target.ndim and all(
-        n in (1, m) for n, m in zip(reversed(shape), reversed(target.shape)))
+        n in (1, m) for n, m in zip(reversed(shape), reversed(target.shape), strict=False))
     if not fits:
         raise ShapeMismatchError(f"{name} in place: shape {shape} does not fit the tensor's "
                                  f"shape {target.shape}, and an in-place op cannot change a "

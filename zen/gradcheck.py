@@ -1,12 +1,17 @@
 """Gradients checked against central finite differences."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
+
 from zen import ops
 from zen.autograd import gradients
 from zen.errors import GradcheckError
 from zen.tensor import Tensor, as_tensor, constant
 
 
-def gradcheck(f, *inputs, eps=1e-6, atol=1e-7, rtol=1e-6):
+def gradcheck(f: Callable[..., Tensor], *inputs: Tensor, eps: float = 1e-6, atol: float = 1e-7,
+              rtol: float = 1e-6) -> bool:
     """Compare ``f``'s gradients with central differences in float64; return True or raise.
 
     ``f`` maps Tensors to a Tensor. Floating inputs are cast to float64 and checked; other
@@ -22,7 +27,7 @@ def gradcheck(f, *inputs, eps=1e-6, atol=1e-7, rtol=1e-6):
         return ops.sum(f(*arguments) * weights).item()
 
     analytic = gradients(ops.sum(output * weights), tensors)
-    for index, (tensor, gradient) in enumerate(zip(tensors, analytic)):
+    for index, (tensor, gradient) in enumerate(zip(tensors, analytic, strict=True)):
         if tensor.trainable:
             numeric = _numeric_gradient(objective, tensors, index, eps)
             _compare(index, tensor.shape, gradient.numpy().reshape(-1).tolist(), numeric,
@@ -63,7 +68,7 @@ def _numeric_gradient(objective, tensors, index, eps):
 
 
 def _compare(index, shape, analytic, numeric, atol, rtol):
-    excess = [abs(a - n) - (atol + rtol * abs(n)) for a, n in zip(analytic, numeric)]
+    excess = [abs(a - n) - (atol + rtol * abs(n)) for a, n in zip(analytic, numeric, strict=True)]
     worst = max(range(len(excess)), key=excess.__getitem__, default=None)
     if worst is not None and excess[worst] > 0:
         raise GradcheckError(

@@ -185,7 +185,7 @@ def _merged_positions(indices, lengths):
     """Where the elements at ``indices`` (one array per axis) lie once those axes, of
     ``lengths``, are merged into one (row-major)."""
     positions, stride = indices[-1], lengths[-1]
-    for index, length in zip(indices[-2::-1], lengths[-2::-1]):
+    for index, length in zip(indices[-2::-1], lengths[-2::-1], strict=True):
         positions = positions + index * stride
         stride *= length
     return positions
@@ -206,7 +206,7 @@ def _broadcast(shapes):
     ndim = max((len(shape) for shape in shapes), default=0)
     padded = [(1,) * (ndim - len(shape)) + tuple(shape) for shape in shapes]
     result = []
-    for lengths in zip(*padded):
+    for lengths in zip(*padded, strict=True):
         wide = set(lengths) - {1}
         if len(wide) > 1:
             return None

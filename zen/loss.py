@@ -10,15 +10,17 @@ prediction's shape is one-hot rows or class probabilities, of any numeric dtype;
 that shape without the last (class) axis is integer class labels.
 """
 
+from __future__ import annotations
+
 import functools
 import inspect
 
 from zen import ops
 from zen.errors import DataError, ShapeMismatchError
-from zen.tensor import Tensor, as_tensor, constant
+from zen.tensor import Tensor, TensorLike, as_tensor, constant
 
 
-def MSE(prediction, target):
+def MSE(prediction: TensorLike, target: TensorLike) -> Tensor:
     """Mean squared error (the original Zen's name)."""
     prediction, target = as_tensor(prediction), _on_device_of(target, prediction)
     if prediction.shape != target.shape:
@@ -30,7 +32,8 @@ def MSE(prediction, target):
 mse = mean_squared_error = MSE
 
 
-def categorical_crossentropy(prediction, target, epsilon=1e-7, labels_checked=False):
+def categorical_crossentropy(prediction: TensorLike, target: TensorLike, epsilon: float = 1e-7,
+                             labels_checked: bool = False) -> Tensor:
     """Cross-entropy of predicted class probabilities (e.g. after a Softmax layer).
 
     ``labels_checked=True`` skips the range check of integer labels, which waits for the
@@ -41,7 +44,8 @@ def categorical_crossentropy(prediction, target, epsilon=1e-7, labels_checked=Fa
     return -ops.mean(ops.sum(target * log_probabilities, axis=-1))
 
 
-def softmax_cross_entropy(logits, target, labels_checked=False):
+def softmax_cross_entropy(logits: TensorLike, target: TensorLike,
+                          labels_checked: bool = False) -> Tensor:
     """Cross-entropy of class logits: the softmax and the log fused, stable and fast.
     ``labels_checked`` as in ``categorical_crossentropy``."""
     logits = as_tensor(logits)

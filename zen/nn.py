@@ -10,10 +10,16 @@ import contextlib
 import math
 import numbers
 
-from zen import arguments, checkpoint as _checkpoint, data, devices, functional
-from zen import loss as losses, ops, random, training
-from zen.errors import CheckpointError  # noqa: F401 (users import it from zen.nn)
-from zen.errors import ArgumentError, DataError, NotBuiltError, ShapeMismatchError
+from zen import arguments, data, devices, functional, ops, random, training
+from zen import checkpoint as _checkpoint
+from zen import loss as losses
+from zen.errors import (
+    ArgumentError,
+    DataError,
+    NotBuiltError,
+    ShapeMismatchError,
+)
+from zen.errors import CheckpointError as CheckpointError  # users import it from zen.nn
 from zen.recorder import no_grad
 from zen.tensor import Tensor, constant, get_default_dtype
 
@@ -107,7 +113,7 @@ def _undone_on_failure(layers):
     try:
         yield
     except BaseException:
-        for layer, before in zip(layers, weights):
+        for layer, before in zip(layers, weights, strict=True):
             layer.weights = before
         random.generator().set_state(generator_state)
         raise
@@ -238,7 +244,7 @@ def _check_sequence(layer, x, input_weight):
     the layer is built (``input_weight``), another number of features."""
     built = input_weight is not None
     features = input_weight.shape[0] if built else "features"
-    if x.ndim != 3 or built and x.shape[-1] != features:
+    if x.ndim != 3 or (built and x.shape[-1] != features):
         raise ShapeMismatchError(f"{layer}: needs input (batch, time, {features}), got "
                                  f"{x.shape}")
     if x.shape[1] == 0:
@@ -504,7 +510,7 @@ class Model:
                 parts = [self(x[start:min(start + batch_size, count)])
                          for start in range(0, count, batch_size)]
         finally:
-            for layer, training in zip(self.layers, modes):
+            for layer, training in zip(self.layers, modes, strict=True):
                 layer.training = training
         return parts[0] if len(parts) == 1 else ops.concat(parts, axis=0)
 

@@ -19,11 +19,25 @@ import math
 import numbers
 
 from zen import devices, namespaces, promotion, tensor
-from zen.errors import (ArgumentError, AxisError, DtypeError, IndexOutOfRangeError,
-                        ShapeMismatchError)
-from zen.promotion import (accumulate, common, exponentiation, floating, logical,
-                           needs_floating, numeric, select, subtraction)
-from zen.namespaces import OPS
+from zen.errors import (
+    ArgumentError,
+    AxisError,
+    DtypeError,
+    IndexOutOfRangeError,
+    ShapeMismatchError,
+)
+from zen.namespaces import OPS as OPS  # the op table, read as zen.ops.OPS too
+from zen.promotion import (
+    accumulate,
+    common,
+    exponentiation,
+    floating,
+    logical,
+    needs_floating,
+    numeric,
+    select,
+    subtraction,
+)
 from zen.recorder import Op, apply
 from zen.tensor import Tensor, as_tensor, constant
 
@@ -68,7 +82,7 @@ def _joined(vjps):
     def each(F, g, ans, inputs, params, saved, parents):
         return [function(F, g, ans, *inputs, **params)
                 if function is not None and parent.trainable else None
-                for function, parent in zip(vjps, parents)]
+                for function, parent in zip(vjps, parents)]  # noqa: B905 (as in backward)
 
     if len(vjps) == 1:
         (first,) = vjps
@@ -327,7 +341,7 @@ mean_squared_error = defop("mean_squared_error", _squared_error_forward, vjp=_sq
 
 
 def _rnn_step_vjp(F, g, ans, inputs, params, saved, parents):
-    x, hidden, input_weight, hidden_weight, bias = inputs
+    x, hidden, input_weight, hidden_weight, _bias = inputs
     needed = [parent.trainable for parent in parents]
     through_tanh = _through_tanh(F, g, ans)     # shared by every input's gradient
     return (F.matmul(through_tanh, input_weight.mT) if needed[0] else None,
@@ -357,7 +371,7 @@ def _concat_vjp(F, g, ans, inputs, params, saved, parents):
     axis = params["axis"]
     before = (slice(None),) * axis
     shares, start = [], 0
-    for x, parent in zip(inputs, parents):
+    for x, parent in zip(inputs, parents, strict=True):
         stop = start + x.shape[axis]
         shares.append(g[before + (slice(start, stop), Ellipsis)] if parent.trainable else None)
         start = stop
@@ -445,7 +459,7 @@ matmul = defop("matmul", lambda xp, a, b: xp.matmul(a, b), _matmul_vjp_left, _ma
 
 
 def _linear_vjp(F, g, ans, inputs, params, saved, parents):
-    x, weight, bias = inputs
+    x, weight, _bias = inputs
     x_needed, weight_needed, bias_needed = (parent.trainable for parent in parents)
     return (F.matmul(g, weight.mT) if x_needed else None,
             F.matmul(x.mT, g) if weight_needed else None,
@@ -459,14 +473,14 @@ linear = defop("linear", lambda xp, x, weight, bias: xp.add(xp.matmul(x, weight)
 
 def _pad_forward(xp, x, widths):
     """``x`` inside zeros, ``widths[i] = (before, after)`` for axis i."""
-    shape = tuple(n + before + after for n, (before, after) in zip(x.shape, widths))
+    shape = tuple(n + before + after for n, (before, after) in zip(x.shape, widths, strict=True))
     out = xp.zeros(shape, dtype=x.dtype, device=x.device)
     out[_interior(x.shape, widths)] = x
     return out
 
 
 def _interior(shape, widths):
-    return tuple(slice(before, before + n) for n, (before, _) in zip(shape, widths))
+    return tuple(slice(before, before + n) for n, (before, _) in zip(shape, widths, strict=True))
 
 
 def _sliding_windows_forward(xp, x, window, stride):
@@ -601,7 +615,7 @@ def _index_reduction(primitive):
 
     def reduce(x, axis=None, keepdims=False):
         x = as_tensor(x)
-        if axis is None or x.ndim == 0 and normalise_axes(name, axis, 0) == ():
+        if axis is None or (x.ndim == 0 and normalise_axes(name, axis, 0) == ()):
             flat = primitive(reshape(x, -1))
             return reshape(flat, (1,) * x.ndim) if keepdims else flat
         return primitive(x, axis=one_axis(name, axis, x.ndim), keepdims=keepdims)
@@ -636,7 +650,7 @@ def clip(x, min=None, max=None):
     x = as_tensor(x)
     bounds = [bound for bound in (min, max) if bound is not None]
     x = promotion.cast(x, promotion.result_dtype("clip", x.backend, [x, *bounds]))
-    if any(isinstance(bound, Tensor) for bound in bounds) or len(bounds) == 2 and min > max:
+    if any(isinstance(bound, Tensor) for bound in bounds) or (len(bounds) == 2 and min > max):
         if min is not None:
             x = where(x < min, min, x)
         return x if max is None else where(x > max, max, x)

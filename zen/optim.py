@@ -2,10 +2,13 @@
 no graph, through the device's array namespace (``zen.namespaces``); the state (moments,
 velocities) lives beside the parameters on that device."""
 
+from __future__ import annotations
+
 import inspect
 import math
 import numbers
 from collections.abc import Iterable
+from typing import Any
 
 from zen.errors import ArgumentError
 from zen.namespaces import array_namespaces
@@ -30,7 +33,7 @@ class Optimizer:
     A setting that only one form has decides the form (``Adam(params, beta1=0.8)`` is the
     original's); a call that mixes the two forms' own names is refused."""
 
-    def __init__(self, *arguments, **keywords):
+    def __init__(self, *arguments: Any, **keywords: Any) -> None:
         who = type(self).__name__
         parameters, numbers, with_parameters = _split_parameters(who, arguments, keywords)
         given = self._named(who, numbers, keywords, with_parameters)
@@ -61,7 +64,7 @@ class Optimizer:
             raise OptimizerError(f"{who}: got {len(numbers)} settings by position, "
                                  f"{tuple(numbers)}; {self._forms_text()}; name the settings "
                                  f"after lr")
-        given = dict(zip(order, numbers))
+        given = dict(zip(order, numbers, strict=False))
         for name, value in keywords.items():
             if name in given:
                 raise OptimizerError(f"{who}: got {name} twice, by position and by name")
@@ -98,7 +101,7 @@ class Optimizer:
         return (f"PyTorch's is {pytorch} and the original Zen's, without parameters, "
                 f"{who}{inspect.signature(self._original_form)}")
 
-    def settings(self):
+    def settings(self) -> dict[str, Any]:
         """The hyper-parameters, ``{"lr": 0.001, "betas": (0.9, 0.999), ...}``: what two
         processes of one job must agree on."""
         return {name: getattr(self, name) for name in self._setting_names}
@@ -107,7 +110,7 @@ class Optimizer:
         settings = ", ".join(f"{name}={value!r}" for name, value in self.settings().items())
         return f"{type(self).__name__}({settings})"
 
-    def step(self, parameters=None):
+    def step(self, parameters: Iterable[Tensor] | None = None) -> None:
         """Update every parameter that has a gradient."""
         parameters = self._parameters(parameters)
         for parameter in parameters:
@@ -119,7 +122,7 @@ class Optimizer:
             self.update(parameter, gradient, self.state.setdefault(parameter, {}))
             mark_modified(parameter)
 
-    def zero_grad(self, parameters=None):
+    def zero_grad(self, parameters: Iterable[Tensor] | None = None) -> None:
         for parameter in self._parameters(parameters):
             parameter.gradient = None
 

@@ -43,8 +43,14 @@ import numbers
 
 from zen import devices
 from zen.errors import DeviceMismatchError, DtypeError
-from zen.tensor import (DEFAULT_DEVICE, Tensor, constant, conversion_error, get_default_dtype,
-                        is_real_or_bool)
+from zen.tensor import (
+    DEFAULT_DEVICE,
+    Tensor,
+    constant,
+    conversion_error,
+    get_default_dtype,
+    is_real_or_bool,
+)
 
 STRONG, WEAK, SCALAR = 0, 1, 2
 

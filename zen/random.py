@@ -4,6 +4,8 @@ Numbers are drawn on the host and moved to the device, so ``zen.seed(n)`` gives 
 model and the same batches on every device.
 """
 
+from __future__ import annotations
+
 import contextlib
 
 import backends
@@ -11,7 +13,7 @@ import backends
 _generator = backends.Generator()
 
 
-def seed(value):
+def seed(value: int) -> None:
     """Restart zen's random numbers from ``value``."""
     global _generator
     _generator = backends.Generator(value)

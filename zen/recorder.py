@@ -128,9 +128,9 @@ def apply(op, inputs, params):
     count = len(inputs)
     if count == 2:
         x, y = inputs
-        if type(x) is not Tensor or type(y) is not Tensor or op.dtypes is not None and (
+        if type(x) is not Tensor or type(y) is not Tensor or (op.dtypes is not None and (
                 (dtype := x.value.dtype) is not y.value.dtype
-                or dtype not in x._backend.floating_dtypes):
+                or dtype not in x._backend.floating_dtypes)):
             x, y = inputs = promotion.promote(op, inputs)
         backend = x._backend
         if y._backend is not backend:
@@ -139,8 +139,8 @@ def apply(op, inputs, params):
         values = (x.value, y.value)
     elif count == 1:
         (x,) = inputs
-        if type(x) is not Tensor or op.dtypes is not None and \
-                x.value.dtype not in x._backend.floating_dtypes:
+        if type(x) is not Tensor or (
+                op.dtypes is not None and x.value.dtype not in x._backend.floating_dtypes):
             (x,) = inputs = promotion.promote(op, inputs)
         backend, trainable, values = x._backend, x.trainable, (x.value,)
     else:
@@ -253,7 +253,7 @@ def _ready(op, inputs):
     dtype = first.value.dtype
     if dtype not in first._backend.floating_dtypes:
         return False
-    for x in inputs:
+    for x in inputs:    # noqa: SIM110 (a loop: all() would build a generator for every op)
         if type(x) is not Tensor or x.value.dtype is not dtype:
             return False
     return True

@@ -6,10 +6,20 @@ call those modules' functions through ``functions``, a table each of them fills 
 loads.
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Sequence
+from typing import Any, TypeAlias
 
 from zen import devices
 from zen.errors import DeviceMismatchError, DtypeError, ShapeMismatchError
+
+# For annotations, which are never evaluated on a call (so no call pays for them): a backend's
+# array (NumPy, CuPy, array_api_strict: they share no base class), and an axis argument (one
+# axis, several, or None for all). TensorLike, what converts to a Tensor, follows Tensor.
+Array: TypeAlias = Any
+Axes: TypeAlias = int | tuple[int, ...] | None
 
 DEFAULT_DEVICE = "cpu"
 _default_dtype = "float32"
@@ -17,7 +27,7 @@ _default_dtype = "float32"
 DEFAULT_CORRECTION = 1
 
 
-def set_default_dtype(name):
+def set_default_dtype(name: str) -> None:
     """Set the dtype that Python numbers and lists become: "float16", "float32" or
     "float64"."""
     global _default_dtype
@@ -27,7 +37,7 @@ def set_default_dtype(name):
     _default_dtype = name
 
 
-def get_default_dtype():
+def get_default_dtype() -> str:
     return _default_dtype
 
 
@@ -50,190 +60,191 @@ class TensorOperators:
 
     __slots__ = ()
 
-    def __add__(self, other):
+    def __add__(self, other: TensorLike) -> Tensor:
         return functions.add(self, other)
 
-    def __radd__(self, other):
+    def __radd__(self, other: TensorLike) -> Tensor:
         return functions.add(other, self)
 
-    def __iadd__(self, other):
+    def __iadd__(self, other: TensorLike) -> Tensor:
         return functions.in_place(functions.add, self, other)
 
-    def __sub__(self, other):
+    def __sub__(self, other: TensorLike) -> Tensor:
         return functions.subtract(self, other)
 
-    def __rsub__(self, other):
+    def __rsub__(self, other: TensorLike) -> Tensor:
         return functions.subtract(other, self)
 
-    def __isub__(self, other):
+    def __isub__(self, other: TensorLike) -> Tensor:
         return functions.in_place(functions.subtract, self, other)
 
-    def __mul__(self, other):
+    def __mul__(self, other: TensorLike) -> Tensor:
         return functions.multiply(self, other)
 
-    def __rmul__(self, other):
+    def __rmul__(self, other: TensorLike) -> Tensor:
         return functions.multiply(other, self)
 
-    def __imul__(self, other):
+    def __imul__(self, other: TensorLike) -> Tensor:
         return functions.in_place(functions.multiply, self, other)
 
-    def __truediv__(self, other):
+    def __truediv__(self, other: TensorLike) -> Tensor:
         return functions.divide(self, other)
 
-    def __rtruediv__(self, other):
+    def __rtruediv__(self, other: TensorLike) -> Tensor:
         return functions.divide(other, self)
 
-    def __itruediv__(self, other):
+    def __itruediv__(self, other: TensorLike) -> Tensor:
         return functions.in_place(functions.divide, self, other)
 
-    def __pow__(self, other):
+    def __pow__(self, other: TensorLike) -> Tensor:
         return functions.power(self, other)
 
-    def __rpow__(self, other):
+    def __rpow__(self, other: TensorLike) -> Tensor:
         return functions.power(other, self)
 
-    def __ipow__(self, other):
+    def __ipow__(self, other: TensorLike) -> Tensor:
         return functions.in_place(functions.power, self, other)
 
-    def __matmul__(self, other):
+    def __matmul__(self, other: TensorLike) -> Tensor:
         return functions.matmul(self, other)
 
-    def __rmatmul__(self, other):
+    def __rmatmul__(self, other: TensorLike) -> Tensor:
         return functions.matmul(other, self)
 
-    def __and__(self, other):
+    def __and__(self, other: TensorLike) -> Tensor:
         return functions.bool_and(self, other)
 
-    def __rand__(self, other):
+    def __rand__(self, other: TensorLike) -> Tensor:
         return functions.bool_and(other, self)
 
-    def __iand__(self, other):
+    def __iand__(self, other: TensorLike) -> Tensor:
         return functions.in_place(functions.bool_and, self, other)
 
-    def __or__(self, other):
+    def __or__(self, other: TensorLike) -> Tensor:
         return functions.bool_or(self, other)
 
-    def __ror__(self, other):
+    def __ror__(self, other: TensorLike) -> Tensor:
         return functions.bool_or(other, self)
 
-    def __ior__(self, other):
+    def __ior__(self, other: TensorLike) -> Tensor:
         return functions.in_place(functions.bool_or, self, other)
 
-    def __neg__(self):
+    def __neg__(self) -> Tensor:
         return functions.negative(self)
 
-    def __abs__(self):
+    def __abs__(self) -> Tensor:
         return functions.abs(self)
 
-    def __invert__(self):
+    def __invert__(self) -> Tensor:
         return functions.bool_not(self)
 
-    def __lt__(self, other):
+    def __lt__(self, other: TensorLike) -> Tensor:
         return functions.less(self, other)
 
-    def __le__(self, other):
+    def __le__(self, other: TensorLike) -> Tensor:
         return functions.less_equal(self, other)
 
-    def __gt__(self, other):
+    def __gt__(self, other: TensorLike) -> Tensor:
         return functions.greater(self, other)
 
-    def __ge__(self, other):
+    def __ge__(self, other: TensorLike) -> Tensor:
         return functions.greater_equal(self, other)
 
-    def __eq__(self, other):
+    def __eq__(self, other: TensorLike) -> Tensor:
         return functions.equal(self, other)
 
-    def __ne__(self, other):
+    def __ne__(self, other: TensorLike) -> Tensor:
         return functions.not_equal(self, other)
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: Any) -> Tensor:
         return functions.getitem(self, key)
 
-    def __setitem__(self, key, value):
+    def __setitem__(self, key: Any, value: TensorLike) -> None:
         return functions.setitem(self, key, value)
 
-    def exp(self):
+    def exp(self) -> Tensor:
         return functions.exp(self)
 
-    def log(self):
+    def log(self) -> Tensor:
         return functions.log(self)
 
-    def sqrt(self):
+    def sqrt(self) -> Tensor:
         return functions.sqrt(self)
 
-    def sin(self):
+    def sin(self) -> Tensor:
         return functions.sin(self)
 
-    def cos(self):
+    def cos(self) -> Tensor:
         return functions.cos(self)
 
-    def tanh(self):
+    def tanh(self) -> Tensor:
         return functions.tanh(self)
 
-    def sigmoid(self):
+    def sigmoid(self) -> Tensor:
         return functions.sigmoid(self)
 
-    def relu(self):
+    def relu(self) -> Tensor:
         return functions.relu(self)
 
-    def abs(self):
+    def abs(self) -> Tensor:
         return functions.abs(self)
 
-    def clip(self, min=None, max=None):
+    def clip(self, min: TensorLike | None = None, max: TensorLike | None = None) -> Tensor:
         return functions.clip(self, min, max)
 
-    def sum(self, axis=None, keepdims=False):
+    def sum(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
         return functions.sum(self, axis, keepdims)
 
-    def max(self, axis=None, keepdims=False):
+    def max(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
         return functions.max(self, axis, keepdims)
 
-    def min(self, axis=None, keepdims=False):
+    def min(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
         return functions.min(self, axis, keepdims)
 
-    def mean(self, axis=None, keepdims=False):
+    def mean(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
         return functions.mean(self, axis, keepdims)
 
-    def logsumexp(self, axis=None, keepdims=False):
+    def logsumexp(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
         return functions.logsumexp(self, axis, keepdims)
 
-    def argmax(self, axis=None, keepdims=False):
+    def argmax(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
         return functions.argmax(self, axis, keepdims)
 
-    def argmin(self, axis=None, keepdims=False):
+    def argmin(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
         return functions.argmin(self, axis, keepdims)
 
-    def var(self, axis=None, keepdims=False, correction=DEFAULT_CORRECTION):
+    def var(self, axis: Axes = None, keepdims: bool = False,
+            correction: float = DEFAULT_CORRECTION) -> Tensor:
         return functions.var(self, axis, keepdims, correction)
 
-    def softmax(self, axis=-1):
+    def softmax(self, axis: int = -1) -> Tensor:
         return functions.softmax(self, axis)
 
-    def log_softmax(self, axis=-1):
+    def log_softmax(self, axis: int = -1) -> Tensor:
         return functions.log_softmax(self, axis)
 
-    def reshape(self, *shape):
+    def reshape(self, *shape: int | tuple[int, ...]) -> Tensor:
         return functions.reshape(self, *shape)
 
-    def transpose(self, *axes):
+    def transpose(self, *axes: int | tuple[int, ...]) -> Tensor:
         return functions.transpose(self, *axes)
 
-    def permute(self, *axes):
+    def permute(self, *axes: int | tuple[int, ...]) -> Tensor:
         return functions.transpose(self, *axes)
 
-    def flatten(self, start_axis=0, end_axis=-1):
+    def flatten(self, start_axis: int = 0, end_axis: int = -1) -> Tensor:
         return functions.flatten(self, start_axis, end_axis)
 
-    def squeeze(self, axis=None):
+    def squeeze(self, axis: Axes = None) -> Tensor:
         return functions.squeeze(self, axis)
 
-    def expand_dims(self, axis=0):
+    def expand_dims(self, axis: int = 0) -> Tensor:
         return functions.expand_dims(self, axis)
 
-    def astype(self, dtype):
+    def astype(self, dtype: str | Any) -> Tensor:
         return functions.astype(self, dtype)
 
-    def clone(self):
+    def clone(self) -> Tensor:
         return functions.copy(self)
 
     T = property(lambda self: functions.transpose(self), doc="The axes reversed.")
@@ -252,10 +263,15 @@ class Tensor(TensorOperators):
 
     __slots__ = ("value", "gradient", "trainable", "_backend", "_op", "_parents", "_params",
                  "_saved", "_version", "_stamp", "_origin")
+    value: Array
+    gradient: Array | None
+    trainable: bool
     __hash__ = object.__hash__      # == is elementwise; dicts and sets key on identity
     __array_ufunc__ = None          # NumPy defers to Tensor's reflected operators
 
-    def __init__(self, value, trainable=None, device=None, dtype=None, *, requires_grad=None):
+    def __init__(self, value: TensorLike, trainable: bool | None = None,
+                 device: str | None = None, dtype: str | Any | None = None, *,
+                 requires_grad: bool | None = None) -> None:
         if requires_grad is not None:
             trainable = requires_grad
         backend, array = _to_backend_array(value, device, dtype)
@@ -272,33 +288,58 @@ class Tensor(TensorOperators):
         self._params = None
         self._version = None
 
-    shape = property(lambda self: tuple(self.value.shape))
-    ndim = property(lambda self: self.value.ndim)
-    dtype = property(lambda self: self.value.dtype)
-    size = property(lambda self: math.prod(self.value.shape))
-    device = property(lambda self: self._backend.name, doc="The device string, e.g. 'cpu'.")
-    backend = property(lambda self: self._backend)
-    requires_grad = property(lambda self: self.trainable)
-    is_leaf = property(lambda self: self._op is None)
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.value.shape)
 
-    def numpy(self):
+    @property
+    def ndim(self) -> int:
+        return self.value.ndim
+
+    @property
+    def dtype(self) -> Any:
+        """The backend's dtype object (``numpy.dtype('float32')`` on the CPU)."""
+        return self.value.dtype
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.value.shape)
+
+    @property
+    def device(self) -> str:
+        """The device string, e.g. 'cpu'."""
+        return self._backend.name
+
+    @property
+    def backend(self) -> Any:
+        return self._backend
+
+    @property
+    def requires_grad(self) -> bool:
+        return self.trainable
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._op is None
+
+    def numpy(self) -> Any:
         """The value as a NumPy array on the host (a copy when the tensor is on a GPU)."""
         return self._backend.to_host(self.value)
 
-    def item(self):
+    def item(self) -> float | int | bool:
         """The value of a one-element tensor as a Python number."""
         if self.size != 1:
             raise ShapeMismatchError(f"item: only one-element tensors convert to a Python "
                                      f"number, this one has shape {self.shape}")
         return self.numpy().item()
 
-    def to(self, device):
+    def to(self, device: str) -> Tensor:
         """This tensor on ``device``: itself if already there, else a new leaf with a copy."""
         if devices.get_backend(device) is self._backend:
             return self
         return Tensor(self.value, trainable=self.trainable, device=device)
 
-    def move_to(self, device):
+    def move_to(self, device: str) -> Tensor:
         """Move this leaf's value (and gradient) to ``device`` in place, keeping its identity,
         so that the models and optimisers that hold it follow."""
         backend = devices.get_backend(device)
@@ -310,15 +351,16 @@ class Tensor(TensorOperators):
             self._backend = backend
         return self
 
-    def detach(self):
+    def detach(self) -> Tensor:
         """The same value (the same memory), cut from the graph and not trainable."""
         return functions.detach(self)
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         """Forget the accumulated gradient (backward adds to it, as in PyTorch)."""
         self.gradient = None
 
-    def backward(self, grad=None, retain_graph=False, create_graph=False):
+    def backward(self, grad: TensorLike | None = None, retain_graph: bool = False,
+                 create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into ``.gradient`` of every trainable leaf.
 
         ``grad`` is required unless the tensor has one element. The graph's saved values are
@@ -329,7 +371,7 @@ class Tensor(TensorOperators):
 
     get_gradients = backward    # the original Zen's name, with every argument of backward
 
-    def grad(self, target, grad=None):
+    def grad(self, target: Tensor, grad: TensorLike | None = None) -> Array:
         """d(self)/d(target) as a backend array; leaves' ``.gradient`` and the graph are kept."""
         (gradient,) = functions.gradients(self, [target], grad, retain_graph=True)
         return gradient.value
@@ -379,7 +421,11 @@ class Tensor(TensorOperators):
                 f"device='{self.device}'{flags})")
 
 
-def from_dlpack(array, trainable=False):
+# A Tensor, a Python or NumPy number, a nested list or a backend array.
+TensorLike: TypeAlias = Tensor | float | int | bool | Sequence[Any] | Array
+
+
+def from_dlpack(array: Any, trainable: bool = False) -> Tensor:
     """A Tensor sharing memory with a DLPack-capable array (PyTorch, CuPy, NumPy, ...)."""
     kind, index = array.__dlpack_device__()
     backend = devices.backend_for_dlpack_device(kind, index)

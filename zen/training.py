@@ -23,8 +23,9 @@ import signal
 import threading
 import time
 
-from zen import arguments, checkpoint as _checkpoint, data, distributed as _distributed
-from zen import optim, random
+from zen import arguments, data, optim, random
+from zen import checkpoint as _checkpoint
+from zen import distributed as _distributed
 from zen.errors import ArgumentError
 from zen.tensor import constant
 
