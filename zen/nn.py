@@ -13,12 +13,7 @@ import numbers
 from zen import arguments, data, devices, functional, ops, random, training
 from zen import checkpoint as _checkpoint
 from zen import loss as losses
-from zen.errors import (
-    ArgumentError,
-    DataError,
-    NotBuiltError,
-    ShapeMismatchError,
-)
+from zen.errors import ArgumentError, DataError, NotBuiltError, ShapeMismatchError
 from zen.errors import CheckpointError as CheckpointError  # users import it from zen.nn
 from zen.recorder import no_grad
 from zen.tensor import Tensor, constant, get_default_dtype
