@@ -98,13 +98,49 @@ def test_zen_never_imports_numpy_or_cupy():
     assert _offenders(ZEN, {"numpy", "cupy", "cupyx"}) == []
 
 
+PUBLIC_DUNDERS = {"__init__", "__call__"}
+FULLY_ANNOTATED = [zen.nn, zen.distributed]
+
+
+def _functions_of(member):
+    """The functions behind a class member: a method, a property's getter and setter, a
+    classmethod's or staticmethod's function."""
+    if isinstance(member, property):
+        return [f for f in (member.fget, member.fset) if f is not None]
+    member = getattr(member, "__func__", member)
+    return [member] if inspect.isfunction(member) else []
+
+
+def _public_methods(classes):
+    return [function for cls in classes for name, member in vars(cls).items()
+            if not name.startswith("_") or name in PUBLIC_DUNDERS
+            for function in _functions_of(member)]
+
+
+def _module_api(module):
+    """The public functions that ``module`` defines (not those it imports), and the public
+    methods and properties of the public classes it defines."""
+    members = [member for name, member in vars(module).items() if not name.startswith("_")
+               and getattr(member, "__module__", None) == module.__name__]
+    classes = [member for member in members if inspect.isclass(member)]
+    return [m for m in members if inspect.isfunction(m)] + _public_methods(classes)
+
+
 def _public_functions():
-    """zen's exported functions, and the public methods of Tensor and the optimisers."""
+    """zen's exported functions, the public methods of Tensor and the optimisers, and the
+    public API of the modules in FULLY_ANNOTATED."""
     exported = [getattr(zen, name) for name in zen.__all__] + [zen.loss.MSE, zen.seed]
-    classes = [zen.Tensor, zen.optim.Optimizer]
-    methods = [member for cls in classes for name, member in vars(cls).items()
-               if callable(member) and (not name.startswith("_") or name == "__init__")]
-    return [f for f in exported + methods if inspect.isfunction(f)]
+    methods = _public_methods([zen.Tensor, zen.optim.Optimizer])
+    modules = [f for module in FULLY_ANNOTATED for f in _module_api(module)]
+    return [f for f in exported if inspect.isfunction(f)] + methods + modules
+
+
+def _unannotated(function):
+    """The parameters of ``function`` (but self and cls), and "return", left unannotated."""
+    signature = inspect.signature(function)
+    names = [name for name, parameter in signature.parameters.items()
+             if parameter.annotation is parameter.empty and name not in ("self", "cls")]
+    return names + ["return"] * (signature.return_annotation is signature.empty)
 
 
 def test_the_public_annotations_name_things_that_exist():
@@ -117,3 +153,27 @@ def test_the_public_annotations_name_things_that_exist():
         except NameError as error:
             unresolved.append(f"{function.__qualname__}: {error}")
     assert unresolved == []
+
+
+def test_the_public_api_of_zen_nn_and_zen_distributed_is_annotated():
+    api = [f for module in FULLY_ANNOTATED for f in _module_api(module)]
+    qualnames = {f.__qualname__ for f in api}
+    assert {"Model.train", "Model.device", "Layer.config", "Model.load", "Conv2D.forward",
+            "Communicator.agree", "DistributedSync.sync", "shard"} <= qualnames, qualnames
+    missing = {f.__qualname__: names for f in api if (names := _unannotated(f))}
+    assert missing == {}
+
+
+def test_the_annotation_checks_see_properties_classmethods_and_unannotated_arguments():
+    class Example:
+        def method(self, annotated: int, bare) -> None: ...
+
+        @property
+        def read(self) -> int: ...
+
+        @classmethod
+        def make(cls): ...
+
+    functions = _public_methods([Example])
+    assert [f.__name__ for f in functions] == ["method", "read", "make"]
+    assert [_unannotated(f) for f in functions] == [["bare"], [], ["return"]]

@@ -18,6 +18,8 @@ A ``Communicator`` also serves hand-written loops: ``broadcast`` parameters once
 ``average_gradients`` after each backward pass.
 """
 
+from __future__ import annotations
+
 import atexit
 import contextlib
 import math
@@ -26,7 +28,10 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
+from backends import Backend
 from backends.collectives import (
     MPI_INSTALL_HINT,
     CollectiveTimeout,
@@ -37,6 +42,7 @@ from backends.collectives import (
 from zen import devices, random
 from zen.errors import ArgumentError, DistributedError
 from zen.recorder import mark_modified
+from zen.tensor import Array, Tensor
 
 BUCKET_BYTES = 25 * 2**20   # per collective; PyTorch's DDP uses the same default
 # Seconds a collective waits for the other processes, unless the environment variable or
@@ -44,19 +50,20 @@ BUCKET_BYTES = 25 * 2**20   # per collective; PyTorch's DDP uses the same defaul
 DEFAULT_TIMEOUT = 300.0
 TIMEOUT_VARIABLE = "ZEN_DISTRIBUTED_TIMEOUT"
 ABORT_PAUSE = 0.2   # seconds between the message of a failed process and MPI_Abort
+_Exception = TypeVar("_Exception", bound=BaseException)   # together returns what it takes
 
 
-def rank():
+def rank() -> int:
     """This process's number in the MPI job, from 0; 0 outside one."""
     return mpi_world().rank if launched_by_mpi() else 0
 
 
-def size():
+def size() -> int:
     """How many processes the MPI job has; 1 outside one."""
     return mpi_world().size if launched_by_mpi() else 1
 
 
-def default_timeout(who="Communicator"):
+def default_timeout(who: str = "Communicator") -> float:
     """The seconds a collective waits for the other processes: the environment variable
     ZEN_DISTRIBUTED_TIMEOUT if set, else DEFAULT_TIMEOUT."""
     text = os.environ.get(TIMEOUT_VARIABLE)
@@ -75,7 +82,7 @@ def _seconds(what, value):
     return float(value)
 
 
-def shard(start, stop, rank, size):
+def shard(start: int, stop: int, rank: int, size: int) -> tuple[int, int]:
     """Process ``rank``'s contiguous part of rows [start, stop); parts differ by at most one."""
     count = stop - start
     return start + count * rank // size, start + count * (rank + 1) // size
@@ -87,8 +94,8 @@ class Communicator:
     collective that the others do not join within ``timeout`` seconds (None: see
     ``default_timeout``) raises DistributedError, and the job ends when this process does."""
 
-    def __init__(self, device="cpu", bucket_bytes=BUCKET_BYTES, timeout=None,
-                 who="Communicator"):
+    def __init__(self, device: str | Backend = "cpu", bucket_bytes: int = BUCKET_BYTES,
+                 timeout: float | None = None, who: str = "Communicator") -> None:
         self.timeout = (default_timeout(who) if timeout is None
                         else _seconds(f"{who}: timeout", timeout))
         self._mpi = TimedMPI(_world(who), self.timeout)
@@ -102,20 +109,20 @@ class Communicator:
         self._failure = None    # the DistributedError of a collective that timed out
         self._together = None   # the last exception that every process raised together
 
-    def barrier(self):
+    def barrier(self) -> None:
         with self._waiting("barrier"):
             self._mpi.barrier()
 
-    def allgather(self, value):
+    def allgather(self, value: Any) -> list[Any]:
         """Every process's ``value`` (a small picklable object), in rank order."""
         with self._waiting("allgather"):
             return self._mpi.allgather(value)
 
-    def broadcast_object(self, value, root=0):
+    def broadcast_object(self, value: Any, root: int = 0) -> Any:
         with self._waiting("broadcast_object"):
             return self._mpi.bcast(value, root=root)
 
-    def any_of_each(self, flags):
+    def any_of_each(self, flags: Sequence[bool]) -> list[bool]:
         """For each of ``flags``, whether it is true on any process."""
         if self.size == 1:
             return [bool(flag) for flag in flags]
@@ -125,7 +132,7 @@ class Communicator:
         self.seconds += time.perf_counter() - started
         return result
 
-    def broadcast(self, tensors, root=0):
+    def broadcast(self, tensors: Sequence[Tensor], root: int = 0) -> None:
         """Set every tensor's value to rank ``root``'s, in place."""
         with self._waiting("broadcast"):
             arrays = self._exchange([tensor.value for tensor in tensors],
@@ -134,7 +141,7 @@ class Communicator:
             tensor.value = array
             mark_modified(tensor)
 
-    def all_reduce(self, arrays, scale=None):
+    def all_reduce(self, arrays: Sequence[Array], scale: float | None = None) -> list[Array]:
         """The sums over processes of ``arrays`` (each first multiplied by ``scale``)."""
         def reduce(flat):
             if scale is not None:
@@ -144,7 +151,9 @@ class Communicator:
         with self._waiting("all_reduce"):
             return self._exchange(arrays, reduce)
 
-    def average_gradients(self, parameters, loss=None, share=None, present=None):
+    def average_gradients(self, parameters: Sequence[Tensor], loss: Array | None = None,
+                          share: float | None = None,
+                          present: Sequence[bool] | None = None) -> Array | None:
         """Replace each parameter's gradient by the mean over processes, weighted by each
         process's ``share`` of the examples (equal shares if None); return ``loss`` (a 0-d
         array, None where this process had no examples) averaged the same way, in the
@@ -169,7 +178,7 @@ class Communicator:
         return summed[-1]
 
     @contextlib.contextmanager
-    def agree(self, who):
+    def agree(self, who: str) -> Iterator[None]:
         """Run the block on every process; if it raised on any, raise on all (its own error
         where it failed, a DistributedError naming that rank elsewhere), so that no process
         is left waiting in a collective for one that has stopped."""
@@ -190,7 +199,7 @@ class Communicator:
                     f"{message}"))
 
     @contextlib.contextmanager
-    def at(self, place):
+    def at(self, place: str) -> Iterator[None]:
         """Name where the processes are (``"train, step 3 of epoch 1"``) in the message of a
         collective that times out in the block."""
         outer, self._place = self._place, place
@@ -199,14 +208,14 @@ class Communicator:
         finally:
             self._place = outer
 
-    def together(self, error):
+    def together(self, error: _Exception) -> _Exception:
         """Mark ``error`` as raised by every process at the same point (a failed check, an
         agreed stop), so that ``abort_on_lone_exit`` lets it pass; return it."""
         self._together = error
         return error
 
     @contextlib.contextmanager
-    def abort_on_lone_exit(self):
+    def abort_on_lone_exit(self) -> Iterator[None]:
         """Run the block; any exception that leaves it on this process alone (all but those
         marked ``together``) ends every process of the job, since the others would wait
         for this one in their next collective."""
@@ -218,7 +227,7 @@ class Communicator:
                 self.abort(error)
             raise
 
-    def abort(self, error):
+    def abort(self, error: BaseException) -> None:
         """Stop every process of the job after ``error`` here, rather than leave the others
         waiting for this one forever."""
         sys.stderr.write(f"zen: rank {self.rank} of {self.size} failed; stopping every "
@@ -329,7 +338,7 @@ def _world(who):
                                f"library: {MPI_INSTALL_HINT}") from error
 
 
-def communicator(device):
+def communicator(device: str | Backend) -> Communicator:
     """The Communicator for ``device``, made once per process (NCCL's are costly to make)."""
     backend = devices.get_backend(device)
     if backend not in _communicators:
@@ -346,20 +355,21 @@ class DistributedSync:
     train alike and start from rank 0's parameters and random state, draw each epoch's order
     from one random state, and average gradients and loss before every optimiser step."""
 
-    def __init__(self, comm):
+    def __init__(self, comm: Communicator) -> None:
         self.comm = comm
         self.rank, self.size = comm.rank, comm.size
 
-    def guarded(self):
+    def guarded(self) -> contextlib.AbstractContextManager[None]:
         """Around the whole run: an exception that leaves it on this process alone ends the
         job, rather than leave the others waiting for this one."""
         return self.comm.abort_on_lone_exit()
 
-    def agree(self, who):
+    def agree(self, who: str) -> contextlib.AbstractContextManager[None]:
         """Around a block that may fail on some processes: if it fails on one, all raise."""
         return self.comm.agree(who)
 
-    def start(self, model, facts):
+    # model is zen.nn's Model, which this module sits below (zen.nn imports it).
+    def start(self, model: Any, facts: Callable[[], dict[str, Any]]) -> None:
         """Make sure every process is about to train alike (``facts()``, and the model's
         device and parameter shapes), then start all from rank 0's parameters and random
         state."""
@@ -376,15 +386,16 @@ class DistributedSync:
             self.comm.broadcast(list(parameters.values()))
             share_random_state(self.comm)
 
-    def start_epoch(self, epoch):
+    def start_epoch(self, epoch: int) -> None:
         with self.comm.at(f"train, start of epoch {epoch + 1}"):
             share_random_state(self.comm)
 
-    def shard(self, first, last):
+    def shard(self, first: int, last: int) -> tuple[int, int]:
         """This process's rows of a step's rows [first, last)."""
         return shard(first, last, self.rank, self.size)
 
-    def sync(self, parameters, loss, share, stopping, place):
+    def sync(self, parameters: Sequence[Tensor], loss: Array | None, share: float,
+             stopping: bool, place: str) -> tuple[Array | None, bool]:
         """Average the gradients and ``loss`` (None where this process had no rows), each
         process weighted by its ``share`` of the step's rows, and agree whether to stop after
         this step: on every process, or none. One collective for the flags, then the sums."""
@@ -393,11 +404,11 @@ class DistributedSync:
                 [stopping] + [p.gradient is not None for p in parameters])
             return self.comm.average_gradients(parameters, loss, share, present), stopping
 
-    def any_stopping(self, stopping):
+    def any_stopping(self, stopping: bool) -> bool:
         """Whether ``stopping`` is true on any process."""
         return self.comm.any_of_each([stopping])[0]
 
-    def stop(self):
+    def stop(self) -> KeyboardInterrupt:
         """The KeyboardInterrupt of a stop that every process makes after the same step."""
         return self.comm.together(KeyboardInterrupt())
 
@@ -415,7 +426,7 @@ class DistributedSync:
                         f"settings and data of the same shape"))
 
 
-def share_random_state(comm):
+def share_random_state(comm: Communicator) -> None:
     """Every process continues from rank 0's random state: shuffles agree again even where
     a process drew fewer numbers (dropout on a shorter share of a step)."""
     random.generator().set_state(comm.broadcast_object(random.generator().get_state()))

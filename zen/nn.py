@@ -6,17 +6,29 @@ model given its input shape (``Model(layers, input_shape=...)`` or ``model.build
 them at once, with the same draws. A call that fails leaves every layer as it was.
 """
 
+from __future__ import annotations
+
 import contextlib
 import math
 import numbers
+import os
+from collections.abc import Callable, Iterable
+from typing import Any, Literal, TypeAlias
 
 from zen import arguments, data, devices, functional, ops, random, training
 from zen import checkpoint as _checkpoint
 from zen import loss as losses
+from zen.distributed import Communicator
 from zen.errors import ArgumentError, DataError, NotBuiltError, ShapeMismatchError
 from zen.errors import CheckpointError as CheckpointError  # users import it from zen.nn
+from zen.optim import Optimizer
 from zen.recorder import no_grad
-from zen.tensor import Tensor, constant, get_default_dtype
+from zen.tensor import Tensor, TensorLike, constant, get_default_dtype
+
+# One example's shape, without the batch axis: (64,) or [1, 28, 28].
+InputShape: TypeAlias = tuple[int, ...] | list[int]
+# A kernel's, a stride's or a padding's size: one int for both axes, or (rows, columns).
+Pair: TypeAlias = int | tuple[int, int]
 
 
 class Layer:
@@ -30,21 +42,21 @@ class Layer:
     in its first call; until then it is not ``built``. A first call that fails takes its
     weights back, so the next call builds from its own input."""
 
-    training = False
-    lazy = False
+    training: bool = False
+    lazy: bool = False
 
-    def __init__(self, **config):
+    def __init__(self, **config: Any) -> None:
         self.config = config
         self.weights = {}       # name -> trainable Tensor, in creation order
         self.buffers = {}       # name -> non-trainable Tensor, in creation order
 
     @property
-    def config(self):
+    def config(self) -> dict[str, Any]:
         """The layer's settings, ``{name: value}``, read from its attributes."""
         return {name: getattr(self, name) for name in self._settings}
 
     @config.setter
-    def config(self, settings):
+    def config(self, settings: dict[str, Any]) -> None:
         taken = sorted(name for name in settings
                        if name in _LAYER_SLOTS or hasattr(Layer, name))
         if taken:
@@ -54,22 +66,23 @@ class Layer:
         self.__dict__.update(settings)
 
     @property
-    def built(self):
+    def built(self) -> bool:
         return not self.lazy or bool(self.weights)
 
-    def __call__(self, x):
+    def __call__(self, x: Tensor) -> Tensor:
         if self.built:
             return self.forward(x)
         with _undone_on_failure([self]):
             return self.forward(x)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         raise NotImplementedError
 
-    def parameters(self):
+    def parameters(self) -> list[Tensor]:
         return list(self.weights.values())
 
-    def add_weight(self, name, shape, like, scale=0.0):
+    def add_weight(self, name: str, shape: tuple[int, ...], like: Tensor,
+                   scale: float = 0.0) -> Tensor:
         """A new trainable parameter on ``like``'s device: uniform on [-scale, scale] from
         zen's generator, or zeros when ``scale`` is 0."""
         backend = like.backend
@@ -81,7 +94,8 @@ class Layer:
         weight = self.weights[name] = Tensor(values, device=backend)
         return weight
 
-    def add_buffer(self, name, shape, like, fill=0.0):
+    def add_buffer(self, name: str, shape: tuple[int, ...], like: Tensor,
+                   fill: float = 0.0) -> Tensor:
         """A new non-trainable tensor of ``fill`` on ``like``'s device, saved with the weights
         but never given to an optimiser."""
         backend = like.backend
@@ -128,14 +142,15 @@ class Linear(Layer):
 
     lazy = True
 
-    def __init__(self, units, use_bias=True, init="glorot"):
+    def __init__(self, units: int, use_bias: bool = True,
+                 init: Literal["glorot", "he"] = "glorot") -> None:
         units = arguments.integer("Linear", "units", units, minimum=1)
         use_bias = arguments.flag("Linear", "use_bias", use_bias)
         if init not in ("glorot", "he"):
             raise ArgumentError(f"Linear: init must be 'glorot' or 'he', got {init!r}")
         super().__init__(units=units, use_bias=use_bias, init=init)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         if not self.weights:
             fan_in = _input_size("Linear", x, -1, "features")
             scale = _he(fan_in) if self.init == "he" else _glorot(fan_in, self.units)
@@ -160,13 +175,13 @@ class RNN(Layer):
 
     lazy = True
 
-    def __init__(self, units, hidden_dim, return_sequences=False):
+    def __init__(self, units: int, hidden_dim: int, return_sequences: bool = False) -> None:
         units = arguments.integer("RNN", "units", units, minimum=1)
         hidden_dim = arguments.integer("RNN", "hidden_dim", hidden_dim, minimum=1)
         return_sequences = arguments.flag("RNN", "return_sequences", return_sequences)
         super().__init__(units=units, hidden_dim=hidden_dim, return_sequences=return_sequences)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         hidden_dim = self.hidden_dim
         _check_sequence("RNN", x, self.weights.get("input_weight"))
         if not self.weights:
@@ -197,12 +212,12 @@ class LSTM(Layer):
 
     lazy = True
 
-    def __init__(self, units, return_sequences=False):
+    def __init__(self, units: int, return_sequences: bool = False) -> None:
         units = arguments.integer("LSTM", "units", units, minimum=1)
         return_sequences = arguments.flag("LSTM", "return_sequences", return_sequences)
         super().__init__(units=units, return_sequences=return_sequences)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         units = self.units
         _check_sequence("LSTM", x, self.weights.get("input_weight"))
         if not self.weights:
@@ -253,14 +268,16 @@ class Conv2D(Layer):
 
     lazy = True
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", use_bias=True):
+    def __init__(self, filters: int, kernel_size: Pair, strides: Pair = 1,
+                 padding: Literal["valid", "same"] | Pair = "valid",
+                 use_bias: bool = True) -> None:
         filters = arguments.integer("Conv2D", "filters", filters, minimum=1)
         use_bias = arguments.flag("Conv2D", "use_bias", use_bias)
         super().__init__(filters=filters, kernel_size=kernel_size, strides=strides,
                          padding=padding, use_bias=use_bias)
         self._geometry()    # checks the settings now, not at the first call
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         if x.ndim != 4:
             raise ShapeMismatchError(f"Conv2D: needs input (batch, channels, height, width), "
                                      f"got {x.shape}")
@@ -296,20 +313,20 @@ class Conv2D(Layer):
 class MaxPool2D(Layer):
     """The maximum of each ``pool_size`` window of NCHW inputs."""
 
-    def __init__(self, pool_size=2, strides=None):
+    def __init__(self, pool_size: Pair = 2, strides: Pair | None = None) -> None:
         functional._pair("MaxPool2D: pool_size", pool_size, minimum=1)
         if strides is not None:
             functional._pair("MaxPool2D: strides", strides, minimum=1)
         super().__init__(pool_size=pool_size, strides=strides)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return functional.max_pool2d(x, self.pool_size, self.strides)
 
 
 class Flatten(Layer):
     """(batch, ...) -> (batch, features)."""
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return functional.flatten(x, 1)
 
 
@@ -317,12 +334,12 @@ class Dropout(Layer):
     """While training, zero each input with probability ``rate`` and scale the rest by
     1 / (1 - rate); at inference, pass the input through."""
 
-    def __init__(self, rate):
+    def __init__(self, rate: float) -> None:
         if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
             raise ArgumentError(f"Dropout: rate must be in [0, 1), got {rate}")
         super().__init__(rate=rate)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         if not self.training or self.rate == 0:
             return x
         keep = random.generator().uniform(0.0, 1.0, x.shape) >= self.rate
@@ -331,7 +348,7 @@ class Dropout(Layer):
 
 
 def _activation(name, function, doc):
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return function(x)
 
     return type(name, (Layer,), {"forward": forward, "__doc__": doc})
@@ -345,10 +362,10 @@ ReLU = _activation("ReLU", ops.relu, "max(x, 0), elementwise.")
 class Softmax(Layer):
     """exp(x) / sum(exp(x)) along ``axis``."""
 
-    def __init__(self, axis=-1):
+    def __init__(self, axis: int = -1) -> None:
         super().__init__(axis=arguments.integer("Softmax", "axis", axis))
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return ops.softmax(x, self.axis)
 
 
@@ -366,7 +383,8 @@ class Model:
     optimiser before any data has been seen.
     """
 
-    def __init__(self, layers, device=None, input_shape=None):
+    def __init__(self, layers: Iterable[Layer], device: str | None = None,
+                 input_shape: InputShape | None = None) -> None:
         self.layers = list(layers)
         for index, layer in enumerate(self.layers):
             if not isinstance(layer, Layer):
@@ -378,27 +396,30 @@ class Model:
         if input_shape is not None:
             self._build("Model", input_shape)
 
-    device = property(lambda self: self.backend.name)
+    @property
+    def device(self) -> str:
+        """The device string, e.g. 'cpu'."""
+        return self.backend.name
 
     @property
-    def built(self):
+    def built(self) -> bool:
         """Whether every layer has its parameters."""
         return all(layer.built for layer in self.layers)
 
-    def build(self, input_shape):
+    def build(self, input_shape: InputShape) -> Model:
         """Create the parameters for inputs of ``input_shape`` (one example's shape, without
         the batch axis), with the very draws from zen's generator that a first call would
         make; return the model."""
         return self._build("build", input_shape)
 
-    def __call__(self, x):
+    def __call__(self, x: TensorLike) -> Tensor:
         x = data.on_device(self.backend, x)
         if self.built:
             return self._forward(x)
         with self.undone_on_failure():
             return self._forward(x)
 
-    def undone_on_failure(self):
+    def undone_on_failure(self) -> contextlib.AbstractContextManager[None]:
         """A context: should its block fail, the layers drop the weights it created and
         zen's generator is set back, as after a failed first call."""
         return _undone_on_failure(self.layers)
@@ -411,7 +432,7 @@ class Model:
             self.input_shape = shape
         return x
 
-    def parameters(self):
+    def parameters(self) -> list[Tensor]:
         """The trainable parameters, for an optimiser. Raises NotBuiltError while a lazy
         layer has none yet, rather than give a list that would leave its parameters out."""
         unbuilt = [f"{index} ({type(layer).__name__})"
@@ -427,11 +448,11 @@ class Model:
     def _parameters(self):
         return [p for layer in self.layers for p in layer.parameters()]
 
-    def named_parameters(self):
+    def named_parameters(self) -> dict[str, Tensor]:
         """``{"0.Linear.weight": tensor, ...}``: layer index, layer class, weight name."""
         return self._named("weights")
 
-    def named_buffers(self):
+    def named_buffers(self) -> dict[str, Tensor]:
         """``{"0.BatchNorm.mean": tensor, ...}``: the layers' non-trainable state."""
         return self._named("buffers")
 
@@ -440,7 +461,7 @@ class Model:
                 for i, layer in enumerate(self.layers)
                 for name, tensor in getattr(layer, slot).items()}
 
-    def to(self, device):
+    def to(self, device: str) -> Model:
         """Move the model's parameters and buffers to ``device`` (in place) and run there from
         now on."""
         self.backend = devices.get_backend(device)
@@ -448,9 +469,13 @@ class Model:
             tensor.move_to(self.backend)
         return self
 
-    def train(self, x, y, epochs=10, loss_fn=losses.MSE, optimizer=None, batch_size=32,
-              shuffle=True, validation_data=None, verbose=True, log_every=10,
-              checkpoint=None, resume=False, distributed=False):
+    def train(self, x: TensorLike, y: TensorLike, epochs: int = 10,
+              loss_fn: Callable[[Tensor, Tensor], Tensor] = losses.MSE,
+              optimizer: Optimizer | None = None, batch_size: int = 32, shuffle: bool = True,
+              validation_data: tuple[TensorLike, TensorLike] | None = None,
+              verbose: bool = True, log_every: int = 10,
+              checkpoint: str | os.PathLike | None = None, resume: bool = False,
+              distributed: bool | Communicator = False) -> dict[str, list[float]]:
         """Fit the model to (x, y) with mini-batches; return the history of losses.
 
         The defaults are the original Zen's (10 epochs of MSE, ``SGD(lr=0.1)`` as the
@@ -482,7 +507,9 @@ class Model:
             log_every=log_every, checkpoint=checkpoint, resume=resume, distributed=distributed)
         return training.Fit(self, settings).run(x, y)
 
-    def evaluate(self, x, y, loss_fn=losses.MSE, batch_size=256):
+    def evaluate(self, x: TensorLike, y: TensorLike,
+                 loss_fn: Callable[[Tensor, Tensor], Tensor] = losses.MSE,
+                 batch_size: int = 256) -> dict[str, float]:
         """``{"loss": ..., "accuracy": ...}`` on (x, y), checked as ``train`` checks its data;
         accuracy with a classification loss (one that sets ``classification = True``)."""
         arguments.loss_function("evaluate", loss_fn)
@@ -491,7 +518,7 @@ class Model:
             x, y, loss_fn = data.checked(self, "evaluate", x, y, loss_fn)
         return data.scores(self, x, y, loss_fn, batch_size)
 
-    def predict(self, x, batch_size=256):
+    def predict(self, x: TensorLike, batch_size: int = 256) -> Tensor:
         """The model's outputs for x, in batches, without recording a graph."""
         batch_size = arguments.integer("predict", "batch_size", batch_size, minimum=1)
         x = data.on_device(self.backend, x)
@@ -509,12 +536,12 @@ class Model:
                 layer.training = training
         return parts[0] if len(parts) == 1 else ops.concat(parts, axis=0)
 
-    def save(self, path):
+    def save(self, path: str | os.PathLike) -> None:
         """Write the weights, buffers and layer settings to ``path`` (.npz) atomically: a crash
         mid-write leaves the previous file intact."""
         _checkpoint.save(self, path)
 
-    def load_weights(self, path):
+    def load_weights(self, path: str | os.PathLike) -> Model:
         """Set the weights and buffers from a file ``save`` wrote for a model of these same
         layers; an unbuilt model is built for the file's input shape first.
 
@@ -523,7 +550,9 @@ class Model:
         return _checkpoint.load_weights(self, path)
 
     @classmethod
-    def load(cls, path, device=None, custom_layers=None):
+    def load(cls, path: str | os.PathLike, device: str | None = None,
+             custom_layers: Iterable[type[Layer]] | dict[str, type[Layer]] | None = None
+             ) -> Model:
         """The model ``save`` wrote to ``path``, rebuilt from its layer settings; your own
         Layer classes in it are found in ``custom_layers`` (a list of classes, or a dict of
         name -> class), as Keras's ``custom_objects``."""
@@ -531,25 +560,30 @@ class Model:
                                 {**LAYERS, **_layer_classes(custom_layers)})
 
     def _build(self, who, input_shape):
-        if not isinstance(input_shape, (tuple, list)) or not input_shape or not all(
-                isinstance(size, numbers.Integral) and not isinstance(size, bool) and size > 0
-                for size in input_shape):
-            raise ArgumentError(f"{who}: input_shape must be a tuple of positive ints, one "
-                                f"example's shape without the batch axis, such as (64,), got "
-                                f"{arguments.described(input_shape)}")
-        dtype = self.backend.dtype(get_default_dtype())
-        try:
-            example = self.backend.xp.zeros((1, *map(int, input_shape)), dtype=dtype,
-                                            device=self.backend.native_device)
-        except (MemoryError, ValueError):   # NumPy: "array is too big"
-            raise ArgumentError(f"{who}: one example of input_shape {tuple(input_shape)} does "
-                                f"not fit in memory") from None
+        example = _zero_example(who, self.backend, input_shape)
         self.predict(constant(example, self.backend))   # as a first call would, in inference
         return self
 
     def _set_training(self, training):
         for layer in self.layers:
             layer.training = training
+
+
+def _zero_example(who, backend, input_shape):
+    """A batch of one example of ``input_shape`` (checked), zeros on ``backend``."""
+    if not isinstance(input_shape, (tuple, list)) or not input_shape or not all(
+            isinstance(size, numbers.Integral) and not isinstance(size, bool) and size > 0
+            for size in input_shape):
+        raise ArgumentError(f"{who}: input_shape must be a tuple of positive ints, one "
+                            f"example's shape without the batch axis, such as (64,), got "
+                            f"{arguments.described(input_shape)}")
+    dtype = backend.dtype(get_default_dtype())
+    try:
+        return backend.xp.zeros((1, *map(int, input_shape)), dtype=dtype,
+                                device=backend.native_device)
+    except (MemoryError, ValueError):   # NumPy: "array is too big"
+        raise ArgumentError(f"{who}: one example of input_shape {tuple(input_shape)} does "
+                            f"not fit in memory") from None
 
 
 def _layer_classes(custom_layers):
