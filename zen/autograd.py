@@ -63,7 +63,7 @@ def gradients(output: Tensor, inputs: Sequence[Tensor], grad: TensorLike | None 
 _PARENTS_DONE = object()     # stack marker: the node below it has all parents in order
 
 
-def topological_order(root):
+def topological_order(root: Tensor) -> list[Tensor]:
     """The trainable nodes that ``root`` depends on, each after all of its parents."""
     order, visited, stack = [], set(), [root]
     while stack:

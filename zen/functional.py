@@ -9,7 +9,8 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from zen import indexing, ops, promotion, tensor
 from zen.errors import ArgumentError, DtypeError, InPlaceError, ShapeMismatchError
@@ -165,7 +166,8 @@ def _windows(op_name, x, window, stride):
     return ops.sliding_windows_p(x, window=tuple(window), stride=stride)
 
 
-def in_place(function, target, other):
+def in_place(function: Callable[[Tensor, TensorLike], Tensor], target: Tensor,
+             other: TensorLike) -> Tensor:
     """``target op= other`` for the binary ``function``: recorded, it makes a new tensor, as
     ``target = function(target, other)`` would; otherwise (under no_grad, or with nothing
     trainable) it writes into target's array and marks target as modified, so that a
@@ -206,7 +208,7 @@ _SYMBOLS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "power"
             "logical_and": "&", "logical_or": "|"}
 
 
-def set_item(target, key, value):
+def set_item(target: Tensor, key: Any, value: TensorLike) -> None:
     """``x[key] = value`` under no_grad or on a tensor that is not trainable, where ``x[key]``
     reads (see ``zen.indexing``); x is marked as modified (see ``in_place``)."""
     if is_grad_enabled() and (target.trainable or getattr(value, "trainable", False)):

@@ -13,17 +13,20 @@ axes brought together and merged into one, and ``take`` with the merged position
 - an index out of range raises IndexOutOfRangeError, where CuPy would wrap it silently.
 """
 
+from __future__ import annotations
+
 import math
 import numbers
+from typing import Any
 
 from zen import ops
 from zen.errors import ArgumentError, AxisError, DtypeError, ShapeMismatchError
-from zen.tensor import as_tensor
+from zen.tensor import Tensor, TensorLike, as_tensor
 
 _BASIC_INDEX = (int, slice, type(None), type(Ellipsis))
 
 
-def getitem(x, key):
+def getitem(x: TensorLike, key: Any) -> Tensor:
     """``x[key]``: ints, slices (negative steps too), None, ``...``, integer arrays (repeated
     indices add up in the gradient) and boolean masks."""
     x = as_tensor(x)

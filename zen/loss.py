@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+from collections.abc import Callable
 
 from zen import ops
 from zen.errors import DataError, ShapeMismatchError
@@ -59,7 +60,7 @@ MSE.classification = False
 categorical_crossentropy.classification = softmax_cross_entropy.classification = True
 
 
-def is_classification(loss_fn):
+def is_classification(loss_fn: Callable[..., Tensor]) -> bool:
     """Whether ``loss_fn`` declares itself a loss of class scores (``classification = True``),
     looking through ``functools.partial`` to the loss it wraps."""
     while not hasattr(loss_fn, "classification") and isinstance(loss_fn, functools.partial):
@@ -67,7 +68,7 @@ def is_classification(loss_fn):
     return getattr(loss_fn, "classification", False) is True
 
 
-def trusting_labels(loss_fn):
+def trusting_labels(loss_fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
     """``loss_fn`` told that its class labels are checked, where it takes ``labels_checked``
     (the built-in classification losses and partials of them); any other loss as it is."""
     if not _takes_labels_checked(loss_fn):
@@ -84,7 +85,7 @@ def _takes_labels_checked(loss_fn):
     return "labels_checked" in parameters
 
 
-def check_class_targets(name, target, prediction_shape):
+def check_class_targets(name: str, target: Tensor, prediction_shape: tuple[int, ...]) -> bool:
     """Raise unless ``target`` fits predictions of ``prediction_shape`` as class targets:
     rows of that shape, or integer labels in range of that shape without the class axis.
     Return whether they are labels."""
@@ -94,7 +95,7 @@ def check_class_targets(name, target, prediction_shape):
     return labels
 
 
-def check_labels(name, labels, classes):
+def check_labels(name: str, labels: Tensor, classes: int) -> None:
     """Raise DataError unless every integer label is in [0, classes)."""
     xp = labels.backend.xp
     value = labels.value

@@ -14,9 +14,13 @@ Broadcast gradients are summed back, and cast to the input's dtype, centrally in
 """
 
 # This module defines zen's sum, max, min and abs; Python's own are builtins.sum and so on.
+from __future__ import annotations
+
 import builtins
 import math
 import numbers
+from collections.abc import Sequence
+from typing import Any
 
 from zen import devices, namespaces, promotion, tensor
 from zen.errors import (
@@ -39,7 +43,7 @@ from zen.promotion import (
     subtraction,
 )
 from zen.recorder import Op, apply
-from zen.tensor import Tensor, as_tensor, constant
+from zen.tensor import Axes, Tensor, TensorLike, as_tensor, constant
 
 _APPLY = {}        # name -> the function that records the op on Tensors
 
@@ -66,7 +70,7 @@ def defop(name, forward, *vjps, vjp=None, saves=None, dtypes=None, views=False):
     op = Op(name, forward, vjp, saves, dtypes, views)
     namespaces.register(op)
 
-    def apply_op(*inputs, **params):
+    def apply_op(*inputs: TensorLike, **params: Any) -> Tensor:
         return apply(op, inputs, params)
 
     apply_op.__name__ = apply_op.__qualname__ = name
@@ -578,7 +582,7 @@ def reduction_axes(op_name, axis, ndim):
 
 
 def _reduction(primitive):
-    def reduce(x, axis=None, keepdims=False):
+    def reduce(x: TensorLike, axis: Axes = None, keepdims: bool = False) -> Tensor:
         x = as_tensor(x)
         return primitive(x, axis=reduction_axes(primitive.__name__, axis, x.ndim),
                          keepdims=keepdims)
@@ -613,7 +617,7 @@ def _index_reduction(primitive):
     along one ``axis``."""
     name = primitive.__name__
 
-    def reduce(x, axis=None, keepdims=False):
+    def reduce(x: TensorLike, axis: Axes = None, keepdims: bool = False) -> Tensor:
         x = as_tensor(x)
         if axis is None or (x.ndim == 0 and normalise_axes(name, axis, 0) == ()):
             flat = primitive(reshape(x, -1))
@@ -630,19 +634,20 @@ argmin = _index_reduction(argmin_p)
 argmin.__doc__ = "Index of the smallest element, over the flattened tensor or along one ``axis``."
 
 
-def softmax(x, axis=-1):
+def softmax(x: TensorLike, axis: int = -1) -> Tensor:
     """exp(x) / sum(exp(x)) along ``axis``, stable for any magnitude of logits."""
     x = as_tensor(x)
     return softmax_p(x, axis=normalise_axes("softmax", axis, x.ndim))
 
 
-def log_softmax(x, axis=-1):
+def log_softmax(x: TensorLike, axis: int = -1) -> Tensor:
     """x - logsumexp(x) along ``axis``, stable for any magnitude of logits."""
     x = as_tensor(x)
     return log_softmax_p(x, axis=normalise_axes("log_softmax", axis, x.ndim))
 
 
-def clip(x, min=None, max=None):
+def clip(x: TensorLike, min: TensorLike | None = None,
+         max: TensorLike | None = None) -> Tensor:
     """``x`` limited to [min, max]; either bound may be None, a number or a Tensor. The bounds
     take part in type promotion as numbers do: an integer tensor clipped at 0.5 becomes
     float. As in PyTorch, a Tensor bound gets the gradient where it binds, and with min > max
@@ -661,7 +666,7 @@ def clip(x, min=None, max=None):
                  max=None if max is None else kind(max))
 
 
-def astype(x, dtype):
+def astype(x: TensorLike, dtype: str | Any) -> Tensor:
     """``x`` converted to ``dtype`` (a name such as ``"float64"`` or a backend dtype); a
     conversion to integers or bools has no gradient and gives a non-trainable tensor."""
     x = as_tensor(x)
@@ -676,16 +681,16 @@ def astype(x, dtype):
     return constant(x.backend.xp.astype(x.value, dtype), x.backend)
 
 
-def reshape(x, *shape):
+def reshape(x: TensorLike, *shape: int | Sequence[int]) -> Tensor:
     """``x`` with a new shape of the same size; one dimension may be -1."""
     return reshape_p(x, shape=shape_argument(shape))
 
 
-def broadcast_to(x, shape):
+def broadcast_to(x: TensorLike, shape: Sequence[int]) -> Tensor:
     return broadcast_to_p(x, shape=tuple(shape))
 
 
-def permute_dims(x, axes):
+def permute_dims(x: TensorLike, axes: Sequence[int]) -> Tensor:
     """``x`` with its axes reordered: result axis i is input axis ``axes[i]``."""
     x = as_tensor(x)
     axes = tuple(axes)
@@ -695,20 +700,20 @@ def permute_dims(x, axes):
     return permute_dims_p(x, axes=tuple(a % x.ndim for a in axes))
 
 
-def transpose(x, *axes):
+def transpose(x: TensorLike, *axes: int | Sequence[int]) -> Tensor:
     """``x`` with its axes reversed, or reordered as ``axes``."""
     x = as_tensor(x)
     axes = shape_argument(axes, "transpose") if axes else tuple(reversed(range(x.ndim)))
     return permute_dims(x, axes)
 
 
-def matrix_transpose(x):
+def matrix_transpose(x: TensorLike) -> Tensor:
     """``x`` with its last two axes swapped."""
     x = as_tensor(x)
     return permute_dims(x, tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2))
 
 
-def concat(tensors, axis=0):
+def concat(tensors: Sequence[TensorLike], axis: int = 0) -> Tensor:
     """The tensors joined along an existing ``axis``."""
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
@@ -716,7 +721,7 @@ def concat(tensors, axis=0):
     return concat_p(*tensors, axis=one_axis("concat", axis, tensors[0].ndim))
 
 
-def take(x, indices, axis=0):
+def take(x: TensorLike, indices: TensorLike, axis: int = 0) -> Tensor:
     """Elements of ``x`` at integer ``indices`` (any shape; negative ones count from the end)
     along ``axis``; an index out of range raises IndexOutOfRangeError."""
     x = as_tensor(x)

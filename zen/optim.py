@@ -7,13 +7,13 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from zen.errors import ArgumentError
 from zen.namespaces import array_namespaces
 from zen.recorder import mark_modified
-from zen.tensor import Tensor
+from zen.tensor import Array, Tensor
 
 
 class OptimizerError(ArgumentError):
@@ -126,7 +126,7 @@ class Optimizer:
         for parameter in self._parameters(parameters):
             parameter.gradient = None
 
-    def __call__(self, model, loss):
+    def __call__(self, model: Any, loss: Tensor) -> None:
         """The original Zen's step, ``optimizer(model, loss)``: back-propagate ``loss``,
         update every parameter of ``model``, and clear their gradients for the next step."""
         who = f"{type(self).__name__}(model, loss)"
@@ -141,7 +141,7 @@ class Optimizer:
         self.step(parameters)
         self.zero_grad(parameters)
 
-    def update(self, parameter, gradient, state):
+    def update(self, parameter: Tensor, gradient: Array, state: dict[str, Any]) -> None:
         raise NotImplementedError
 
     def _checked_parameters(self, parameters):
@@ -164,13 +164,14 @@ class Optimizer:
                                  f"when creating it, or to step()")
         return parameters
 
-    def state_values(self, parameters):
+    def state_values(self, parameters: Sequence[Tensor]) -> dict[str, Array | int]:
         """The state as ``{"i.name": value}`` for the i-th of ``parameters``: arrays on the
         device, and ints (step counts)."""
         return {f"{i}.{name}": value for i, parameter in enumerate(parameters)
                 for name, value in self.state.get(parameter, {}).items()}
 
-    def load_state_values(self, parameters, values):
+    def load_state_values(self, parameters: Sequence[Tensor],
+                          values: dict[str, Any]) -> None:
         self.state = {}
         for key, value in values.items():
             index, name = key.split(".", 1)
@@ -267,7 +268,7 @@ class SGD(Optimizer):
     def _original_form(lr=0.01):
         return {"lr": lr}
 
-    def update(self, parameter, gradient, state):
+    def update(self, parameter: Tensor, gradient: Array, state: dict[str, Any]) -> None:
         xp = array_namespaces[parameter.backend]
         if self.momentum:
             gradient = _velocity(xp, self.momentum, parameter, gradient, state)
@@ -287,7 +288,7 @@ class Momentum(Optimizer):
     def _original_form(lr=0.01, beta=0.9):
         return {"lr": lr, "momentum": beta}
 
-    def update(self, parameter, gradient, state):
+    def update(self, parameter: Tensor, gradient: Array, state: dict[str, Any]) -> None:
         xp = array_namespaces[parameter.backend]
         velocity = _velocity(xp, self.momentum, parameter, gradient, state)
         xp.subtract_in_place(parameter.value, xp.multiply(self.lr, velocity))
@@ -308,7 +309,7 @@ class RMSProp(Optimizer):
     def _original_form(lr=0.01, beta=0.9, epsilon=1e-10):
         return {"lr": lr, "alpha": beta, "epsilon": epsilon}
 
-    def update(self, parameter, gradient, state):
+    def update(self, parameter: Tensor, gradient: Array, state: dict[str, Any]) -> None:
         xp = array_namespaces[parameter.backend]
         square = _zeros(state, "square", parameter)
         xp.multiply_in_place(square, self.alpha)
@@ -331,7 +332,7 @@ class Adam(Optimizer):
     def _original_form(lr=0.01, beta1=0.9, beta2=0.999, epsilon=1e-8):
         return {"lr": lr, "betas": (beta1, beta2), "eps": epsilon}
 
-    def update(self, parameter, gradient, state):
+    def update(self, parameter: Tensor, gradient: Array, state: dict[str, Any]) -> None:
         beta1, beta2 = self.betas
         step = state["step"] = state.get("step", 0) + 1     # per parameter, as in PyTorch
         xp = array_namespaces[parameter.backend]
@@ -356,7 +357,7 @@ class AdamW(Adam):
     def _pytorch_form(lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
         return {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay}
 
-    def update(self, parameter, gradient, state):
+    def update(self, parameter: Tensor, gradient: Array, state: dict[str, Any]) -> None:
         array_namespaces[parameter.backend].multiply_in_place(
             parameter.value, 1 - self.lr * self.weight_decay)
         super().update(parameter, gradient, state)

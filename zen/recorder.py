@@ -5,11 +5,14 @@ It sits above Tensor (``apply`` makes Tensors) and below the op table (``zen.ops
 its primitives with ``defop``) and the backward pass (``zen.autograd``).
 """
 
+from __future__ import annotations
+
 import contextlib
 import os
 import sys
 import threading
 import traceback
+from collections.abc import Iterator
 
 import backends
 from zen import promotion, tensor
@@ -28,7 +31,7 @@ _grad_mode = _GradMode()
 
 
 @contextlib.contextmanager
-def grad_enabled(enabled):
+def grad_enabled(enabled: bool) -> Iterator[None]:
     """Record ops for backward (True) or not (False) inside the block; usable as a decorator."""
     previous = _grad_mode.enabled
     _grad_mode.enabled = enabled
@@ -38,21 +41,21 @@ def grad_enabled(enabled):
         _grad_mode.enabled = previous
 
 
-def no_grad():
+def no_grad() -> contextlib.AbstractContextManager[None]:
     """Run the block without recording: results are plain values with no graph."""
     return grad_enabled(False)
 
 
-def is_grad_enabled():
+def is_grad_enabled() -> bool:
     return _grad_mode.enabled
 
 
-def is_anomaly_enabled():
+def is_anomaly_enabled() -> bool:
     return _grad_mode.anomaly
 
 
 @contextlib.contextmanager
-def detect_anomaly():
+def detect_anomaly() -> Iterator[None]:
     """Inside the block, the first op whose forward or backward gives NaN or Inf raises
     AnomalyError naming the op and the line of your code that ran it. Slow: debugging only."""
     previous = _grad_mode.anomaly
