@@ -11,13 +11,13 @@
 import zen.own_backends  # noqa: F401 (first: a check that the backends found are zen's)
 from zen import distributed, errors, loss, nn, optim
 from zen.autograd import grad, gradients, value_and_grad
+from zen.contractions import einsum, outer
 from zen.functional import (
     avg_pool2d,
     conv2d,
     expand_dims,
     flatten,
     max_pool2d,
-    pad,
     split,
     squeeze,
     stack,
@@ -79,6 +79,21 @@ from zen.ops import max as max
 from zen.ops import min as min
 from zen.random import seed
 from zen.recorder import detect_anomaly, grad_enabled, is_grad_enabled, no_grad
+from zen.shapes import (
+    chunk,
+    diag,
+    diagonal,
+    flip,
+    meshgrid,
+    movedim,
+    narrow,
+    pad,
+    repeat_interleave,
+    roll,
+    tile,
+    tril,
+    triu,
+)
 from zen.tensor import Tensor, from_dlpack, get_default_dtype, set_default_dtype
 
 reduce_sum, reduce_mean = sum, mean     # the names in the original Zen
@@ -97,4 +112,8 @@ __all__ = [
     "permute_dims", "power", "reduce_mean", "reduce_sum", "relu", "reshape", "seed",
     "set_default_dtype", "sigmoid", "sign", "sin", "softmax", "split", "sqrt", "squeeze",
     "stack", "subtract", "take", "tanh", "transpose", "value_and_grad", "var", "where",
+]
+__all__ += [     # shape ops and linear algebra
+    "chunk", "diag", "diagonal", "einsum", "flip", "meshgrid", "movedim", "narrow", "outer",
+    "repeat_interleave", "roll", "tile", "tril", "triu",
 ]

@@ -89,17 +89,6 @@ def split(x: TensorLike, sections: int | Sequence[int], axis: int = 0) -> list[T
             for start, stop in itertools.pairwise(bounds)]
 
 
-def pad(x: TensorLike, padding: int | Sequence[int | tuple[int, int]],
-        axes: Axes = None) -> Tensor:
-    """``x`` with ``padding`` zeros on both sides of each of ``axes`` (default: all)."""
-    x = as_tensor(x)
-    if not isinstance(padding, int) or padding < 0:
-        raise ArgumentError(f"pad: padding must be a non-negative int, got {padding!r}")
-    axes = range(x.ndim) if axes is None else normalise_axes("pad", axes, x.ndim)
-    widths = tuple((padding, padding) if i in axes else (0, 0) for i in range(x.ndim))
-    return ops.pad_p(x, widths=widths)
-
-
 def _pair(name, value, minimum=0):
     """An int or a pair of ints, each at least ``minimum`` (0 or 1), as a pair: (rows,
     columns)."""

@@ -29,7 +29,7 @@ VJP_NAMES = (
 # The rest of the array work, on arrays only: what forwards and the engine use that has no
 # recorded meaning (new arrays, checks, in-place updates, the backend's extras).
 ARRAY_NAMES = (
-    "clip", "argmax", "argmin", "isfinite", "all", "zeros", "zeros_like", "ones_like",
+    "clip", "argmax", "argmin", "isfinite", "all", "zeros", "zeros_like", "ones_like", "full",
     "arange", "copy", "scatter_add", "index_add", "sliding_window_view",
 )
 

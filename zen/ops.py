@@ -475,10 +475,10 @@ linear = defop("linear", lambda xp, x, weight, bias: xp.add(xp.matmul(x, weight)
                vjp=_linear_vjp, dtypes=numeric)
 
 
-def _pad_forward(xp, x, widths):
-    """``x`` inside zeros, ``widths[i] = (before, after)`` for axis i."""
+def _pad_forward(xp, x, widths, value=0):
+    """``x`` inside ``value``, ``widths[i] = (before, after)`` (non-negative) for axis i."""
     shape = tuple(n + before + after for n, (before, after) in zip(x.shape, widths, strict=True))
-    out = xp.zeros(shape, dtype=x.dtype, device=x.device)
+    out = xp.full(shape, value, dtype=x.dtype, device=x.device)
     out[_interior(x.shape, widths)] = x
     return out
 
@@ -521,7 +521,7 @@ def _first_maximum_forward(xp, windows):
 
 # Convolution building blocks (zen.functional builds conv2d and pooling from them).
 pad_p = defop("pad", _pad_forward,
-                lambda F, g, ans, x, widths: g[_interior(x.shape, widths)])
+                lambda F, g, ans, x, widths, value=0: g[_interior(x.shape, widths)])
 sliding_windows_p = defop("sliding_windows", _sliding_windows_forward,
                             lambda F, g, ans, x, window, stride:
                                 F.fold_windows(g, shape=x.shape, stride=stride), views=True)

@@ -251,7 +251,54 @@ class TensorOperators:
     mT = property(lambda self: functions.matrix_transpose(self), doc="The last two axes swapped.")
 
 
-class Tensor(TensorOperators):
+class ShapeMethods:
+    """Tensor's shape and linear-algebra methods as PyTorch spells them (``zen.shapes``,
+    ``zen.contractions``): ``x.flip(0)`` is ``zen.flip(x, 0)``."""
+
+    __slots__ = ()
+
+    def flip(self, axis: Axes) -> Tensor:
+        return functions.flip(self, axis)
+
+    def roll(self, shifts: int | tuple[int, ...], axis: Axes = None) -> Tensor:
+        return functions.roll(self, shifts, axis)
+
+    def tile(self, reps: tuple[int, ...]) -> Tensor:
+        return functions.tile(self, reps)
+
+    def repeat(self, *sizes: int | tuple[int, ...]) -> Tensor:
+        return functions.repeat(self, *sizes)
+
+    def repeat_interleave(self, repeats: TensorLike, axis: int | None = None) -> Tensor:
+        return functions.repeat_interleave(self, repeats, axis)
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        return functions.tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        return functions.triu(self, diagonal)
+
+    def diag(self, diagonal: int = 0) -> Tensor:
+        return functions.diag(self, diagonal)
+
+    def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
+        return functions.diagonal(self, offset, axis1, axis2)
+
+    def chunk(self, chunks: int, axis: int = 0) -> list[Tensor]:
+        return functions.chunk(self, chunks, axis)
+
+    def narrow(self, axis: int, start: int, length: int) -> Tensor:
+        return functions.narrow(self, axis, start, length)
+
+    def movedim(self, source: int | tuple[int, ...], destination: int | tuple[int, ...]
+                ) -> Tensor:
+        return functions.movedim(self, source, destination)
+
+    def outer(self, other: TensorLike) -> Tensor:
+        return functions.outer(self, other)
+
+
+class Tensor(TensorOperators, ShapeMethods):
     """An array on a device, recorded for automatic differentiation when trainable.
 
     ``Tensor(value, trainable=True, device=None, dtype=None)``: ``value`` is a number, a nested
