@@ -150,3 +150,61 @@ CASES = [
     # Graph structure.
     Case("shared subexpression", lambda m, x: (x * x + x).tanh() * x, (3,)),
 ]
+
+
+def _pad(pad, mode="constant", value=None):
+    def padded(m, x):
+        if m is zen:
+            return zen.pad(x, pad, mode, value) * x.sum()
+        return m.nn.functional.pad(x, pad, mode, value) * x.sum()
+    return padded
+
+
+def _repeat_counts(m, x):
+    counts = [2, 0, 1] if m is zen else m.tensor([2, 0, 1])
+    return x.repeat_interleave(counts, 1) * 2
+
+
+def _einsum(equation):
+    return lambda m, *xs: m.einsum(equation, *xs) * 3
+
+
+# Shape ops and linear algebra (issue 16). A product with x.sum() gives a second derivative.
+CASES += [
+    Case("flip", lambda m, x: m.flip(x, (0, 2)) * x.sum(), (2, 3, 2)),
+    Case("flip, Tensor method, negative axis", lambda m, x: x.flip(-1) * x, (3, 4)),
+    Case("roll", lambda m, x: x.roll((1, -4), (0, 1)) * x, (2, 3)),
+    Case("roll, flattened", lambda m, x: m.roll(x, 2) * x.sum(), (2, 3)),
+    Case("tile", lambda m, x: m.tile(x, (2, 1, 3)) * x.sum(), (2, 3)),
+    Case("repeat", lambda m, x: x.repeat(2, 3) * x.sum(), (2, 1)),
+    Case("repeat_interleave", lambda m, x: x.repeat_interleave(2, 0) * x.sum(), (2, 3),
+         torch=lambda m, x: x.repeat_interleave(2, dim=0) * x.sum()),
+    Case("repeat_interleave, flattened", lambda m, x: m.repeat_interleave(x, 3), (2, 2)),
+    Case("repeat_interleave, counts", _repeat_counts, (2, 3)),
+    Case("tril", lambda m, x: m.tril(x, -1) * x, (2, 3, 4)),
+    Case("triu", lambda m, x: x.triu(1) * x.sum(), (4, 3)),
+    Case("diagonal", lambda m, x: m.diagonal(x, 1, 2, 0) * x.sum(), (3, 2, 4)),
+    Case("diagonal, below", lambda m, x: x.diagonal(-1) * 3, (3, 4)),
+    Case("diag of a vector", lambda m, x: m.diag(x, -2) * x.sum(), (3,)),
+    Case("diag of a matrix", lambda m, x: x.diag(1) * x.sum(), (3, 4)),
+    Case("meshgrid", lambda m, x, y: m.meshgrid(x, y, indexing="xy")[0].T * y.sum()
+         + m.meshgrid(x, y, indexing="ij")[1], (2,), (3,)),
+    Case("chunk", lambda m, x: x.chunk(3, 1)[2] * x.sum(), (2, 7),
+         torch=lambda m, x: x.chunk(3, dim=1)[2] * x.sum()),
+    Case("narrow", lambda m, x: x.narrow(1, -3, 2) * x.sum(), (2, 5)),
+    Case("movedim", lambda m, x: m.movedim(x, (0, 1), (2, 0)) * x.sum(), (2, 3, 4)),
+    Case("pad, flat widths with a value and a crop", _pad((2, -1, 0, 1), value=1.5), (2, 3)),
+    Case("pad, reflect", _pad((2, 1, 1, 2), "reflect"), (1, 3, 4)),
+    Case("pad, replicate", _pad((2, 0, 1, 3), "replicate"), (1, 2, 3)),
+    Case("pad, circular", _pad((3, 1), "circular"), (1, 2, 3)),
+    Case("pad, zen's int form on some axes", lambda m, x: m.pad(x, 1, axes=0) * x.sum(), (2, 3),
+         torch=lambda m, x: m.nn.functional.pad(x, (0, 0, 1, 1)) * x.sum()),
+    Case("einsum, matrix product", _einsum("ij,jk->ik"), (2, 3), (3, 4)),
+    Case("einsum, attention scores", _einsum("bhqd,bhkd->bhqk"), (2, 2, 3, 4), (2, 2, 2, 4)),
+    Case("einsum, chain of three", _einsum("ij,jk,kl->il"), (2, 3), (3, 4), (4, 2)),
+    Case("einsum, trace and diagonal", _einsum("iij,ii->j"), (3, 3, 2), (3, 3)),
+    Case("einsum, implicit output and ellipsis", _einsum("...ij,jk"), (2, 3, 4), (4, 2)),
+    Case("einsum, broadcast length 1 and a scalar", _einsum("ab,ab,->ba"), (1, 3), (2, 3), ()),
+    Case("einsum, sum of all", lambda m, x, y: m.einsum("ij,ij->", x, y) * x, (2, 3), (2, 3)),
+    Case("outer", lambda m, x, y: m.outer(x, y) * x.sum(), (3,), (2,)),
+]
