@@ -134,7 +134,12 @@ def _repeated_positions(x, repeats, axis):
     if length and int(xp.min(counts)) < 0:
         raise ArgumentError(f"repeat_interleave: repeats must be non-negative, got "
                             f"{int(xp.min(counts))}")
-    return xp.repeat(xp.arange(length, dtype=counts.dtype, device=counts.device), counts)
+    # i appears counts[i] times: position p belongs to the first i whose running total
+    # passes p (cupy.repeat takes no array of counts, so no xp.repeat)
+    ends = xp.cumulative_sum(counts)
+    total = int(ends[-1]) if length else 0
+    wanted = xp.arange(total, dtype=counts.dtype, device=counts.device)
+    return xp.searchsorted(ends, wanted, side="right")
 
 
 def _band(op_name, x, keep):
