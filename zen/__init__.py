@@ -25,6 +25,17 @@ from zen.functional import (
 )
 from zen.gradcheck import gradcheck
 from zen.indexing import getitem
+from zen.loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
 from zen.ops import (
     OPS,
     add,
@@ -97,4 +108,9 @@ __all__ = [
     "permute_dims", "power", "reduce_mean", "reduce_sum", "relu", "reshape", "seed",
     "set_default_dtype", "sigmoid", "sign", "sin", "softmax", "split", "sqrt", "squeeze",
     "stack", "subtract", "take", "tanh", "transpose", "value_and_grad", "var", "where",
+]
+# PyTorch's losses (torch.nn.functional's names), also in zen.loss.
+__all__ += [
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "huber_loss",
+    "kl_div", "l1_loss", "mse_loss", "nll_loss", "smooth_l1_loss",
 ]
