@@ -208,3 +208,47 @@ CASES += [
     Case("einsum, sum of all", lambda m, x, y: m.einsum("ij,ij->", x, y) * x, (2, 3), (2, 3)),
     Case("outer", lambda m, x, y: m.outer(x, y) * x.sum(), (3,), (2,)),
 ]
+
+
+# Losses (PyTorch's, in zen.loss): class labels and weights are constants of the case.
+def _loss(name, *constants, **settings):
+    """``name`` from zen.loss or torch.nn.functional, called on the case's tensors, then the
+    constants (numpy arrays, as that module's tensors), then ``settings``."""
+    def call(m, *tensors):
+        if m is zen:
+            return getattr(zen.loss, name)(*tensors, *constants, **settings)
+        weights = {key: m.tensor(value) if isinstance(value, numpy.ndarray) else value
+                   for key, value in settings.items()}
+        return getattr(m.nn.functional, name)(*tensors, *map(m.tensor, constants), **weights)
+    return call
+
+
+_LABELS = numpy.array([0, 2, 1, 2])
+_LABELS_3D = numpy.array([[[0, 2], [1, 1], [2, 0]], [[1, 0], [0, 2], [2, 2]]])
+_CLASS_WEIGHTS = numpy.array([0.5, 2.0, 1.5])
+UNIT = dict(low=0.05, high=0.95)
+
+CASES += [
+    Case("cross_entropy, labels", _loss("cross_entropy", _LABELS), (4, 3)),
+    Case("cross_entropy, weight, ignore_index, label_smoothing",
+         _loss("cross_entropy", _LABELS, weight=_CLASS_WEIGHTS, ignore_index=1,
+               label_smoothing=0.1), (4, 3)),
+    Case("cross_entropy, class axis 1, sum", _loss("cross_entropy", _LABELS_3D,
+                                                   reduction="sum"), (2, 3, 3, 2)),
+    Case("cross_entropy, probabilities, none",
+         _loss("cross_entropy", reduction="none", weight=_CLASS_WEIGHTS, label_smoothing=0.2),
+         (4, 3), (4, 3), low=0.0),
+    Case("nll_loss", lambda m, x: _loss("nll_loss", _LABELS_3D, weight=_CLASS_WEIGHTS)(
+        m, m.log_softmax(x, axis=1)), (2, 3, 3, 2)),
+    Case("l1_loss", _loss("l1_loss", reduction="sum"), (3, 4), (3, 4)),
+    Case("mse_loss, none", _loss("mse_loss", reduction="none"), (3, 4), (3, 4)),
+    Case("smooth_l1_loss", _loss("smooth_l1_loss", beta=0.8), (3, 4), (3, 4)),
+    Case("huber_loss", _loss("huber_loss", delta=0.6, reduction="sum"), (3, 4), (3, 4)),
+    Case("kl_div", _loss("kl_div", reduction="batchmean"), (3, 4), (3, 4), **POSITIVE),
+    Case("kl_div, log_target", _loss("kl_div", log_target=True, reduction="sum"), (3, 4), (3, 4)),
+    Case("binary_cross_entropy", _loss("binary_cross_entropy", weight=_CLASS_WEIGHTS),
+         (4, 3), (4, 3), **UNIT),
+    Case("binary_cross_entropy_with_logits",
+         lambda m, x, t: _loss("binary_cross_entropy_with_logits", weight=_CLASS_WEIGHTS,
+                               pos_weight=_CLASS_WEIGHTS * 2)(m, x * 20, t), (4, 3), (4, 3)),
+]

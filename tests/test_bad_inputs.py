@@ -299,6 +299,36 @@ CASES = [
      DataError, r"evaluate: 1 class label\(s\) outside \[0, 3\) .*-1 to 0"),
     ("float labels", lambda s: zen.loss.softmax_cross_entropy(s.t((2, 3)), numpy.zeros(2)),
      ShapeMismatchError, r"class labels must be integers"),
+    # PyTorch's losses.
+    ("cross_entropy label out of range", lambda s: zen.loss.cross_entropy(
+        s.t((2, 3, 4)), numpy.array([[0, 1, 2, 3], [0, 0, 0, 0]])), DataError,
+     r"cross_entropy: 1 class label\(s\) outside \[0, 3\)"),
+    ("cross_entropy target shape", lambda s: zen.loss.cross_entropy(
+        s.t((2, 3, 4)), numpy.zeros((2, 3), dtype=int)), ShapeMismatchError,
+     r"cross_entropy: target has shape \(2, 3\); .*needs \(2, 4\) \(integer class labels\)"),
+    ("cross_entropy ignore_index with probabilities", lambda s: zen.loss.cross_entropy(
+        s.t((2, 3)), s.t((2, 3)), ignore_index=0), ArgumentError,
+     r"cross_entropy: ignore_index=0 needs integer class labels"),
+    ("cross_entropy weight shape", lambda s: zen.loss.cross_entropy(
+        s.t((2, 3)), numpy.array([0, 1]), weight=numpy.ones(2)), ShapeMismatchError,
+     r"cross_entropy: weight must have one value per class, shape \(3,\), got \(2,\)"),
+    ("cross_entropy label_smoothing", lambda s: zen.loss.cross_entropy(
+        s.t((2, 3)), numpy.array([0, 1]), label_smoothing=1.5), ArgumentError,
+     r"cross_entropy: label_smoothing must be a number in \[0, 1\], got 1.5"),
+    ("nll_loss of probabilities", lambda s: zen.loss.nll_loss(s.t((2, 3)), s.t((2, 3))),
+     ShapeMismatchError, r"nll_loss: target must be integer class labels of shape \(2,\)"),
+    ("loss reduction", lambda s: zen.loss.l1_loss(s.t((2,)), s.t((2,)), reduction="avg"),
+     ArgumentError, r"l1_loss: reduction must be one of 'mean', 'sum', 'none', got 'avg'"),
+    ("batchmean outside kl_div", lambda s: zen.loss.mse_loss(s.t((2,)), s.t((2,)),
+                                                             reduction="batchmean"),
+     ArgumentError, r"mse_loss: reduction must be one of 'mean', 'sum', 'none'"),
+    ("loss shapes", lambda s: zen.loss.binary_cross_entropy(s.t((2, 3)), s.t((3,))),
+     ShapeMismatchError, r"binary_cross_entropy: input has shape \(2, 3\) but target has "
+     r"shape \(3,\)"),
+    ("smooth_l1_loss beta", lambda s: zen.loss.smooth_l1_loss(s.t((2,)), s.t((2,)), beta=-1),
+     ArgumentError, r"smooth_l1_loss: beta must be a finite number >= 0, got -1"),
+    ("huber_loss delta", lambda s: zen.loss.huber_loss(s.t((2,)), s.t((2,)), delta=0),
+     ArgumentError, r"huber_loss: delta must be a finite number > 0, got 0"),
     ("optimiser without parameters", lambda s: SGD([]), OptimizerError, r"SGD: got an empty list"),
     ("optimiser step with nothing", lambda s: Adam(lr=0.1).step(), OptimizerError,
      r"Adam: no parameters to update"),

@@ -71,7 +71,7 @@ def _torch_second_derivatives(case, arrays):
     if not isinstance(total, torch.Tensor):     # every first derivative is a constant
         return [numpy.zeros_like(array) for array in arrays]
     second = torch.autograd.grad(total, inputs, allow_unused=True)
-    return [numpy.zeros_like(a) if s is None else s.numpy()
+    return [numpy.zeros_like(a) if s is None else s.numpy(force=True)  # force: a ZeroTensor
             for a, s in zip(arrays, second, strict=True)]
 
 

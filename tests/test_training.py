@@ -352,7 +352,7 @@ class _LossObject:
 
 CLASSIFICATION_LOSSES = {
     "softmax_cross_entropy": SCE,
-    "cross_entropy (alias)": zen.loss.cross_entropy,
+    "cross_entropy": zen.loss.cross_entropy,
     "categorical_crossentropy after Softmax": zen.loss.categorical_crossentropy,
     "functools.partial": functools.partial(zen.loss.categorical_crossentropy, epsilon=1e-6),
     "functools.wraps wrapper": _wrapped_by_the_user,

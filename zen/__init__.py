@@ -25,6 +25,17 @@ from zen.functional import (
 )
 from zen.gradcheck import gradcheck
 from zen.indexing import getitem
+from zen.loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
 from zen.ops import (
     OPS,
     add,
@@ -116,4 +127,9 @@ __all__ = [
 __all__ += [     # shape ops and linear algebra
     "chunk", "diag", "diagonal", "einsum", "flip", "meshgrid", "movedim", "narrow", "outer",
     "repeat_interleave", "roll", "tile", "tril", "triu",
+]
+# PyTorch's losses (torch.nn.functional's names), also in zen.loss.
+__all__ += [
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "huber_loss",
+    "kl_div", "l1_loss", "mse_loss", "nll_loss", "smooth_l1_loss",
 ]

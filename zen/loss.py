@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
+import numbers
 from collections.abc import Callable
 
 from zen import ops
-from zen.errors import DataError, ShapeMismatchError
+from zen.errors import ArgumentError, DataError, ShapeMismatchError
+from zen.ops import log_softmax
 from zen.tensor import Tensor, TensorLike, as_tensor, constant
 
 
@@ -55,7 +58,6 @@ def softmax_cross_entropy(logits: TensorLike, target: TensorLike,
                                      normalised=from_labels)
 
 
-cross_entropy = softmax_cross_entropy
 MSE.classification = False
 categorical_crossentropy.classification = softmax_cross_entropy.classification = True
 
@@ -95,11 +97,14 @@ def check_class_targets(name: str, target: Tensor, prediction_shape: tuple[int, 
     return labels
 
 
-def check_labels(name: str, labels: Tensor, classes: int) -> None:
-    """Raise DataError unless every integer label is in [0, classes)."""
+def check_labels(name: str, labels: Tensor, classes: int,
+                 ignore_index: int | None = None) -> None:
+    """Raise DataError unless every integer label is in [0, classes) or is ``ignore_index``."""
     xp = labels.backend.xp
     value = labels.value
     outside = xp.logical_or(value < 0, value >= classes)
+    if ignore_index is not None:
+        outside = xp.logical_and(outside, value != ignore_index)
     count = int(xp.sum(xp.astype(outside, xp.int64)))
     if count:
         low, high = int(xp.min(value)), int(xp.max(value))
@@ -148,3 +153,285 @@ def _class_targets(loss, target, prediction, labels_checked):
     classes = _class_positions(backend, prediction.shape[-1])
     one_hot = backend.xp.astype(target.value[..., None] == classes, prediction.dtype)
     return constant(one_hot, backend), True
+
+
+# PyTorch's losses (torch.nn.functional's names, arguments and defaults), each an exact
+# composite of recorded primitives. ``reduction`` is "mean", "sum" or "none" (kl_div also
+# takes "batchmean"); class scores have their class axis at 1 (0 for one unbatched example).
+
+_REDUCTIONS = ("mean", "sum", "none")
+_NO_INDEX = -100    # PyTorch's default ignore_index
+
+
+def l1_loss(input: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:
+    """|input - target|, reduced; the slope at 0 is 0, as PyTorch's."""
+    input, target = _elementwise_pair("l1_loss", input, target, reduction)
+    return _reduced(ops.abs(input - target), reduction)
+
+
+def mse_loss(input: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:
+    """(input - target) ** 2, reduced; the mean is the fused ``ops.mean_squared_error``."""
+    input, target = _elementwise_pair("mse_loss", input, target, reduction)
+    if reduction == "mean":
+        return ops.mean_squared_error(input, target)
+    difference = input - target
+    return _reduced(difference * difference, reduction)
+
+
+def smooth_l1_loss(input: TensorLike, target: TensorLike, reduction: str = "mean",
+                   beta: float = 1.0) -> Tensor:
+    """0.5 * d ** 2 / beta where |d| < beta, else |d| - 0.5 * beta (d = input - target);
+    beta=0 is l1_loss."""
+    beta = _non_negative("smooth_l1_loss", "beta", beta)
+    input, target = _elementwise_pair("smooth_l1_loss", input, target, reduction)
+    return _reduced(_smooth_distance(ops.abs(input - target), beta), reduction)
+
+
+def huber_loss(input: TensorLike, target: TensorLike, reduction: str = "mean",
+               delta: float = 1.0) -> Tensor:
+    """0.5 * d ** 2 where |d| < delta, else delta * (|d| - 0.5 * delta): delta times
+    smooth_l1_loss with beta=delta."""
+    delta = _non_negative("huber_loss", "delta", delta, positive=True)
+    input, target = _elementwise_pair("huber_loss", input, target, reduction)
+    return _reduced(_smooth_distance(ops.abs(input - target), delta) * delta, reduction)
+
+
+def kl_div(input: TensorLike, target: TensorLike, reduction: str = "mean",
+           log_target: bool = False) -> Tensor:
+    """target * (log(target) - input) with input log-probabilities (0 where target is 0), or
+    exp(target) * (target - input) with ``log_target``. "batchmean" divides the sum by the
+    batch size (the first axis): the divergence per example; "mean" by every element."""
+    input, target = _elementwise_pair("kl_div", input, target, reduction,
+                                      _REDUCTIONS + ("batchmean",))
+    if log_target:
+        terms = ops.exp(target) * (target - input)
+    else:
+        terms = _times_log(target, target) - target * input
+    if reduction == "batchmean":
+        return ops.sum(terms) / (input.shape[0] if input.ndim else 1)
+    return _reduced(terms, reduction)
+
+
+def binary_cross_entropy(input: TensorLike, target: TensorLike,
+                         weight: TensorLike | None = None, reduction: str = "mean") -> Tensor:
+    """-(target * log(input) + (1 - target) * log(1 - input)), each log at least -100 as in
+    PyTorch, times ``weight``; input holds probabilities (not checked: that would wait for the
+    device). Where a log is clamped its term has no slope (PyTorch's differs at exactly 0 and
+    1)."""
+    input, target = _elementwise_pair("binary_cross_entropy", input, target, reduction)
+    terms = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
+    return _reduced(_weighted(terms, weight, input), reduction)
+
+
+def binary_cross_entropy_with_logits(input: TensorLike, target: TensorLike,
+                                     weight: TensorLike | None = None, reduction: str = "mean",
+                                     pos_weight: TensorLike | None = None) -> Tensor:
+    """binary_cross_entropy of sigmoid(input), stable for any logit: (1 - target) * input +
+    (1 + (pos_weight - 1) * target) * softplus(-input), times ``weight``."""
+    input, target = _elementwise_pair("binary_cross_entropy_with_logits", input, target,
+                                      reduction)
+    scale = 1 if pos_weight is None else 1 + (_on_device_of(pos_weight, input) - 1) * target
+    terms = (1 - target) * input + scale * _softplus(-input)
+    return _reduced(_weighted(terms, weight, input), reduction)
+
+
+def nll_loss(input: TensorLike, target: TensorLike, weight: TensorLike | None = None,
+             ignore_index: int = _NO_INDEX, reduction: str = "mean",
+             labels_checked: bool = False) -> Tensor:
+    """-input[target] (input: log-probabilities, class axis 1; target: integer labels) times
+    the class's ``weight``; a label equal to ``ignore_index`` adds nothing. "mean" divides by
+    the sum of the weights of the labels not ignored (nan if there are none), as PyTorch."""
+    input = as_tensor(input)
+    targets = _ClassTargets("nll_loss", input, target, weight, ignore_index, 0.0,
+                            labels_checked)
+    if not targets.from_labels:
+        raise ShapeMismatchError(f"nll_loss: target must be integer class labels of shape "
+                                 f"{targets.label_shape}, got shape {targets.shape}")
+    return targets.reduced(targets.weighted * input, reduction)
+
+
+def cross_entropy(input: TensorLike, target: TensorLike, weight: TensorLike | None = None,
+                  ignore_index: int = _NO_INDEX, reduction: str = "mean",
+                  label_smoothing: float = 0.0, labels_checked: bool = False) -> Tensor:
+    """PyTorch's cross_entropy of class logits, class axis 1 (0 for one unbatched example):
+    target is integer labels (the input's shape without the class axis) or class
+    probabilities (the input's shape). ``weight`` per class; ``ignore_index`` (labels only);
+    ``label_smoothing`` mixes each target with the uniform distribution. "mean" divides by
+    the sum of the weights of the labels not ignored, or, for probabilities, by the number
+    of examples. ``labels_checked`` as in ``categorical_crossentropy``."""
+    input = as_tensor(input)
+    targets = _ClassTargets("cross_entropy", input, target, weight, ignore_index,
+                            label_smoothing, labels_checked)
+    if reduction == "none":
+        return targets.reduced(targets.weighted * log_softmax(input, axis=targets.axis),
+                               reduction)
+    examples = math.prod(n for i, n in enumerate(input.shape) if i != targets.axis)
+    # The fused primitive divides by the examples; take the total back for PyTorch's mean.
+    total = ops.softmax_cross_entropy(input, targets.weighted, axis=(targets.axis,)) * \
+        max(1, examples)
+    return total if reduction == "sum" else total / targets.denominator
+
+
+nll_loss.classification = cross_entropy.classification = True
+for _elementwise in (l1_loss, mse_loss, smooth_l1_loss, huber_loss, kl_div,
+                     binary_cross_entropy, binary_cross_entropy_with_logits):
+    _elementwise.classification = False
+
+
+class _ClassTargets:
+    """The targets of nll_loss and cross_entropy as weighted rows in the input's shape
+    (``weighted``), the class ``axis``, and the denominator of their mean."""
+
+    def __init__(self, who, input, target, weight, ignore_index, smoothing, labels_checked):
+        self.who, self.input = who, input
+        self.axis = 0 if input.ndim == 1 else 1
+        if input.ndim == 0:
+            raise ShapeMismatchError(f"{who}: input needs a class axis, got a 0-d tensor")
+        self.classes = input.shape[self.axis]
+        self.label_shape = tuple(n for i, n in enumerate(input.shape) if i != self.axis)
+        target = _on_device_of(target, input)
+        self.shape = tuple(target.shape)
+        self.from_labels = self._are_labels(target)
+        ignore_index = _integer(who, "ignore_index", ignore_index)
+        smoothing = _fraction_at_most_one(who, "label_smoothing", smoothing)
+        rows, kept = (self._one_hot(target, ignore_index, labels_checked) if self.from_labels
+                      else self._probabilities(target, ignore_index))
+        class_weights = self._class_weights(weight)
+        self.weighted = rows if class_weights is None else rows * class_weights
+        # PyTorch's mean: over the weights of the labels kept, or over the examples.
+        self.denominator = (ops.sum(self.weighted) if self.from_labels
+                            else math.prod(self.label_shape))
+        if smoothing:
+            rows = rows * (1 - smoothing) + kept * (smoothing / self.classes)
+            self.weighted = rows if class_weights is None else rows * class_weights
+
+    def reduced(self, terms, reduction):
+        _check_reduction(self.who, reduction)
+        per_example = -ops.sum(terms, axis=self.axis)
+        if reduction == "mean":
+            return ops.sum(per_example) / self.denominator
+        return _reduced(per_example, reduction)
+
+    def _are_labels(self, target):
+        if self.shape == tuple(self.input.shape):
+            return False
+        if self.shape == self.label_shape and target.backend.is_integral(target.dtype):
+            return True
+        hint = (f", and class labels must be integers, not {target.dtype}"
+                if self.shape == self.label_shape else "")
+        raise ShapeMismatchError(f"{self.who}: target has shape {self.shape}; for input of "
+                                 f"shape {tuple(self.input.shape)} it needs "
+                                 f"{self.label_shape} (integer class labels) or the input's "
+                                 f"shape (class probabilities){hint}")
+
+    def _one_hot(self, target, ignore_index, labels_checked):
+        """One-hot rows in the input's dtype (zero for an ignored label), and the rows'
+        mask of labels not ignored (1 or 0, broadcast over the class axis)."""
+        if not labels_checked:
+            check_labels(self.who, target, self.classes, ignore_index)
+        backend, xp = self.input.backend, self.input.backend.xp
+        labels = xp.expand_dims(target.value, axis=self.axis)
+        positions = xp.reshape(_class_positions(backend, self.classes),
+                               (self.classes,) + (1,) * (self.input.ndim - 1 - self.axis))
+        dtype = self.input.dtype
+        kept = xp.astype(labels != ignore_index, dtype)
+        one_hot = xp.multiply(xp.astype(labels == positions, dtype), kept)
+        return constant(one_hot, backend), constant(kept, backend)
+
+    def _probabilities(self, target, ignore_index):
+        if ignore_index != _NO_INDEX:
+            raise ArgumentError(f"{self.who}: ignore_index={ignore_index} needs integer class "
+                                f"labels; target holds class probabilities (shape "
+                                f"{self.shape})")
+        if target.dtype != self.input.dtype:
+            target = ops.astype(target, self.input.dtype)
+        return target, 1
+
+    def _class_weights(self, weight):
+        """``weight`` shaped to broadcast along the class axis, or None."""
+        if weight is None:
+            return None
+        weight = _on_device_of(weight, self.input)
+        if tuple(weight.shape) != (self.classes,):
+            raise ShapeMismatchError(f"{self.who}: weight must have one value per class, "
+                                     f"shape ({self.classes},), got {tuple(weight.shape)}")
+        return ops.reshape(weight, (self.classes,) + (1,) * (self.input.ndim - 1 - self.axis))
+
+
+def _elementwise_pair(who, input, target, reduction, reductions=_REDUCTIONS):
+    """(input, target) as tensors on one device, of one shape (PyTorch would broadcast with a
+    warning that the result is likely wrong: zen refuses)."""
+    _check_reduction(who, reduction, reductions)
+    input = as_tensor(input)
+    target = _on_device_of(target, input)
+    if tuple(input.shape) != tuple(target.shape):
+        raise ShapeMismatchError(f"{who}: input has shape {tuple(input.shape)} but target has "
+                                 f"shape {tuple(target.shape)}; they must match")
+    return input, target
+
+
+def _check_reduction(who, reduction, reductions=_REDUCTIONS):
+    if not isinstance(reduction, str) or reduction not in reductions:
+        raise ArgumentError(f"{who}: reduction must be one of "
+                            f"{', '.join(map(repr, reductions))}, got {reduction!r}")
+
+
+def _reduced(losses, reduction):
+    if reduction == "none":
+        return losses
+    return ops.sum(losses) if reduction == "sum" else ops.mean(losses)
+
+
+def _smooth_distance(distance, beta):
+    """0.5 * distance ** 2 / beta below beta, distance - 0.5 * beta from there."""
+    if beta == 0:
+        return distance
+    return ops.where(distance < beta, distance * distance * (0.5 / beta),
+                     distance - 0.5 * beta)
+
+
+def _softplus(x):
+    """log(1 + e^x) as logsumexp(0, x): stable for any x, and exact at every x for every
+    order of derivative."""
+    zeros = constant(x.backend.xp.zeros_like(x.value), x.backend)
+    return ops.logsumexp(ops.concat([ops.reshape(zeros, (*x.shape, 1)),
+                                     ops.reshape(x, (*x.shape, 1))], axis=-1), axis=-1)
+
+
+def _clamped_log(x):
+    """max(log(x), -100), as PyTorch's binary_cross_entropy; no slope (and no nan) where
+    x <= 0."""
+    positive = x > 0
+    return ops.where(positive, ops.maximum(ops.log(ops.where(positive, x, 1.0)), -100.0),
+                     -100.0)
+
+
+def _times_log(x, y):
+    """x * log(y), 0 where x is 0 (PyTorch's xlogy), with no nan in its gradient there."""
+    zero = x == 0
+    return ops.where(zero, 0.0, x * ops.log(ops.where(zero, 1.0, y)))
+
+
+def _weighted(terms, weight, reference):
+    return terms if weight is None else terms * _on_device_of(weight, reference)
+
+
+def _non_negative(who, name, value, positive=False):
+    """``value`` as a float if it is a finite number >= 0 (> 0 if ``positive``)."""
+    wanted = "a finite number > 0" if positive else "a finite number >= 0"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
+            not 0 <= value < math.inf or (positive and value == 0):
+        raise ArgumentError(f"{who}: {name} must be {wanted}, got {value!r}")
+    return float(value)
+
+
+def _fraction_at_most_one(who, name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
+        raise ArgumentError(f"{who}: {name} must be a number in [0, 1], got {value!r}")
+    return float(value)
+
+
+def _integer(who, name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ArgumentError(f"{who}: {name} must be an int, got {value!r}")
+    return int(value)

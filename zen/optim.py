@@ -4,16 +4,23 @@ velocities) lives beside the parameters on that device."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from zen.errors import ArgumentError
+from zen import lr_scheduler
+from zen.errors import ArgumentError, GradientError
+from zen.lr_scheduler import CosineAnnealingLR, ExponentialLR, LinearLR, StepLR
 from zen.namespaces import array_namespaces
 from zen.recorder import mark_modified
-from zen.tensor import Array, Tensor
+from zen.tensor import Array, Tensor, constant
+
+__all__ = ["SGD", "Adam", "AdamW", "CosineAnnealingLR", "ExponentialLR", "LinearLR",
+           "Momentum", "Optimizer", "OptimizerError", "RMSProp", "StepLR", "clip_grad_norm_",
+           "clip_grad_value_", "lr_scheduler"]
 
 
 class OptimizerError(ArgumentError):
@@ -54,6 +61,14 @@ class Optimizer:
         return {"lr": lr}
 
     _original_form = None   # the original Zen's settings, likewise (None: it had no such class)
+    _state_names = ()       # the arrays and counters it keeps per parameter
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """A setting changed between steps (``optimizer.lr = 0.01``, as a scheduler does) is
+        checked as when the optimiser was made, and used from the next step."""
+        if name in _SETTING_RULES:
+            value = _SETTING_RULES[name](type(self).__name__, name, value)
+        super().__setattr__(name, value)
 
     def _named(self, who, numbers, keywords, with_parameters):
         """Every setting given, by name: those given by position take their names from
@@ -170,6 +185,27 @@ class Optimizer:
         return {f"{i}.{name}": value for i, parameter in enumerate(parameters)
                 for name, value in self.state.get(parameter, {}).items()}
 
+    def state_dict(self) -> dict[str, Any]:
+        """``{"state": {index: {name: array or step count}}, "param_groups": [{**settings,
+        "params": [index, ...]}]}``: PyTorch's layout, with zen's names for the state and
+        copies of its arrays (on the device), for ``load_state_dict``."""
+        parameters = self._parameters(None)
+        copy = {p: array_namespaces[p.backend].copy for p in parameters}
+        state = {i: {name: value if isinstance(value, int) else copy[p](value)
+                     for name, value in self.state[p].items()}
+                 for i, p in enumerate(parameters) if p in self.state}
+        return {"state": state,
+                "param_groups": [{**self.settings(), "params": list(range(len(parameters)))}]}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Take the settings and state of ``state_dict()`` of an optimiser of this kind and
+        settings' names, over parameters of the same shapes; checked in full before anything
+        changes."""
+        settings, values = _checked_state_dict(self, self._parameters(None), state_dict)
+        for name, value in settings.items():
+            setattr(self, name, value)
+        self.load_state_values(self.parameters, values)
+
     def load_state_values(self, parameters: Sequence[Tensor],
                           values: dict[str, Any]) -> None:
         self.state = {}
@@ -259,6 +295,7 @@ class SGD(Optimizer):
     """parameter -= lr * gradient; with PyTorch's ``momentum=``, SGD as ``Momentum``."""
 
     momentum = 0.0      # no velocity kept, unless asked for
+    _state_names = ("velocity",)
 
     @staticmethod
     def _pytorch_form(lr=0.01, momentum=0.0):
@@ -280,6 +317,8 @@ class Momentum(Optimizer):
     original Zen's ``Momentum(lr=0.01, beta=0.9)`` (its ``v = beta * v + lr * g; p -= v``)
     take the same steps."""
 
+    _state_names = ("velocity",)
+
     @staticmethod
     def _pytorch_form(lr=0.01, momentum=0.9):
         return {"lr": lr, "momentum": momentum}
@@ -300,6 +339,7 @@ class RMSProp(Optimizer):
     beta=0.9, epsilon=1e-10)`` adds epsilon to the mean square, inside the root."""
 
     eps = epsilon = 0.0     # the one of the two that the call's form lacks adds nothing
+    _state_names = ("square",)
 
     @staticmethod
     def _pytorch_form(lr=0.01, alpha=0.99, eps=1e-8):
@@ -323,6 +363,8 @@ class Adam(Optimizer):
     ``Adam(parameters, lr=0.001, betas=(0.9, 0.999), eps=1e-8)``, or the original Zen's
     ``Adam(lr=0.01, beta1=0.9, beta2=0.999, epsilon=1e-8)``, whose own update divided by
     1 - beta instead of 1 - beta ** step."""
+
+    _state_names = ("step", "first", "second")
 
     @staticmethod
     def _pytorch_form(lr=0.001, betas=(0.9, 0.999), eps=1e-8):
@@ -361,3 +403,114 @@ class AdamW(Adam):
         array_namespaces[parameter.backend].multiply_in_place(
             parameter.value, 1 - self.lr * self.weight_decay)
         super().update(parameter, gradient, state)
+
+
+def _checked_state_dict(optimizer, parameters, state_dict):
+    """(settings, ``{"i.name": value}``) from an optimiser's ``state_dict()``, or
+    OptimizerError naming what does not fit ``optimizer`` and its parameters."""
+    who = f"{type(optimizer).__name__}.load_state_dict"
+    groups = state_dict.get("param_groups") if isinstance(state_dict, dict) else None
+    if not isinstance(groups, list) or len(groups) != 1 or not isinstance(
+            state_dict.get("state"), dict):
+        raise OptimizerError(f"{who}: needs an optimiser's state_dict(), {{'state': {{...}}, "
+                             f"'param_groups': [one group]}}, got {_short(state_dict)}")
+    settings = {name: value for name, value in groups[0].items() if name != "params"}
+    if sorted(settings) != sorted(optimizer._setting_names):
+        raise OptimizerError(f"{who}: the state_dict has the settings {sorted(settings)}, "
+                             f"this optimiser {sorted(optimizer._setting_names)}: it comes "
+                             f"from another kind of optimiser")
+    if len(groups[0].get("params", ())) != len(parameters):
+        raise OptimizerError(f"{who}: the state_dict is for {len(groups[0].get('params', ()))} "
+                             f"parameters, this optimiser has {len(parameters)}")
+    checked = {name: _SETTING_RULES[name](who, name, value) for name, value in settings.items()}
+    values = {}
+    for index, state in state_dict["state"].items():
+        parameter = parameters[index] if isinstance(index, int) and \
+            0 <= index < len(parameters) else None
+        if parameter is None:
+            raise OptimizerError(f"{who}: state for parameter {index!r}, which is not one of "
+                                 f"0 to {len(parameters) - 1}")
+        for name, value in state.items():
+            values[f"{index}.{name}"] = _checked_state_value(who, optimizer, index, parameter,
+                                                             name, value)
+    return checked, values
+
+
+def _checked_state_value(who, optimizer, index, parameter, name, value):
+    """A copy of one array of the state (or its step count), if it fits ``parameter``."""
+    if name not in optimizer._state_names:
+        raise OptimizerError(f"{who}: parameter {index} has state {name!r}, which "
+                             f"{type(optimizer).__name__} does not keep (it keeps "
+                             f"{', '.join(optimizer._state_names)}): another optimiser's")
+    if name == "step":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise OptimizerError(f"{who}: parameter {index}'s step must be an int >= 0, got "
+                                 f"{value!r}")
+        return value
+    shape = tuple(getattr(value, "shape", ()))
+    if shape != tuple(parameter.shape):
+        raise OptimizerError(f"{who}: parameter {index}'s {name} has shape {shape}, but the "
+                             f"parameter has shape {tuple(parameter.shape)}")
+    return array_namespaces[parameter.backend].copy(
+        parameter.backend.asarray(value, parameter.dtype))
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 60 else f"a {type(value).__name__}"
+
+
+def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
+                    norm_type: float = 2.0, error_if_nonfinite: bool = False) -> Tensor:
+    """Scale the parameters' gradients, in place, so that their joint ``norm_type``-norm (inf:
+    the largest magnitude) is at most ``max_norm``, as PyTorch's (which divides by the norm
+    + 1e-6); return that norm before clipping, a 0-d Tensor on the device (reading it waits
+    for the device; ``error_if_nonfinite=True`` does, to raise GradientError for nan or
+    inf)."""
+    who = "clip_grad_norm_"
+    max_norm = _at_least_zero(who, "max_norm", max_norm)
+    if not _is_number(norm_type) or not norm_type > 0:
+        raise _refusal(who, "norm_type", "a number > 0 (or math.inf)", norm_type)
+    gradients = _gradients(who, parameters)
+    if not gradients:
+        return Tensor(0.0)
+    backend, xp = gradients[0][0], array_namespaces[gradients[0][0]]
+    if norm_type == math.inf:
+        total = functools.reduce(xp.maximum, [xp.max(xp.abs(g)) for _, g in gradients])
+    else:
+        total = xp.pow(functools.reduce(xp.add, [xp.sum(xp.pow(xp.abs(g), norm_type))
+                                                 for _, g in gradients]), 1 / norm_type)
+    if error_if_nonfinite and not bool(xp.all(xp.isfinite(total))):
+        raise GradientError(f"{who}: the gradients' total norm is {float(total)}; "
+                            f"error_if_nonfinite=True refuses to clip them")
+    scale = xp.minimum(xp.divide(max_norm, xp.add(total, 1e-6)), 1.0)
+    for _, gradient in gradients:
+        xp.multiply_in_place(gradient, xp.astype(scale, gradient.dtype))
+    return constant(total, backend)
+
+
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
+    """Clip every gradient, in place, to [-clip_value, clip_value], as PyTorch's."""
+    clip_value = _at_least_zero("clip_grad_value_", "clip_value", clip_value)
+    for backend, gradient in _gradients("clip_grad_value_", parameters):
+        gradient[...] = array_namespaces[backend].clip(gradient, -clip_value, clip_value)
+
+
+def _gradients(who, parameters):
+    """(backend, gradient array) of each of ``parameters`` (a Tensor or an iterable of
+    them) that has a gradient, all on one device."""
+    parameters = [parameters] if isinstance(parameters, Tensor) else parameters
+    if isinstance(parameters, (str, bytes)) or not isinstance(parameters, Iterable):
+        raise OptimizerError(f"{who}: parameters must be a Tensor or Tensors, got "
+                             f"{_short(parameters)}")
+    parameters = list(parameters)
+    strays = [p for p in parameters if not isinstance(p, Tensor)]
+    if strays:
+        raise OptimizerError(f"{who}: parameters must be Tensors, got {_short(strays[0])}")
+    found = [(p.backend, p.gradient.value if isinstance(p.gradient, Tensor) else p.gradient)
+             for p in parameters if p.gradient is not None]
+    devices = sorted({backend.name for backend, _ in found})
+    if len(devices) > 1:
+        raise OptimizerError(f"{who}: the gradients are on {', '.join(devices)}; clip each "
+                             f"device's parameters apart")
+    return found
