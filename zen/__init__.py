@@ -78,6 +78,34 @@ from zen.ops import abs as abs
 from zen.ops import max as max
 from zen.ops import min as min
 from zen.random import seed
+from zen.reductions import all as all
+from zen.reductions import any as any
+from zen.reductions import (
+    ValuesIndices,
+    argsort,
+    cummax,
+    cummin,
+    cumprod,
+    cumsum,
+    logcumsumexp,
+    prod,
+    sort,
+    std,
+    std_mean,
+    topk,
+    var_mean,
+)
+from zen.selection import (
+    gather,
+    index_select,
+    masked_fill,
+    masked_select,
+    nonzero,
+    one_hot,
+    scatter,
+    scatter_add,
+    scatter_reduce,
+)
 from zen.recorder import detect_anomaly, grad_enabled, is_grad_enabled, no_grad
 from zen.tensor import Tensor, from_dlpack, get_default_dtype, set_default_dtype
 
@@ -85,7 +113,7 @@ reduce_sum, reduce_mean = sum, mean     # the names in the original Zen
 
 __version__ = "0.4.0"
 
-# zen.abs, zen.max, zen.min and zen.sum stay out of `import *`: they would hide builtins.
+# zen.abs, zen.all, zen.any, zen.max, zen.min and zen.sum stay out of `import *`: they would hide builtins.
 __all__ = [
     "OPS", "Tensor", "add", "argmax", "argmin", "astype", "avg_pool2d", "broadcast_to", "clip",
     "concat", "conv2d", "cos", "detect_anomaly", "distributed", "divide", "equal", "errors",
@@ -97,4 +125,9 @@ __all__ = [
     "permute_dims", "power", "reduce_mean", "reduce_sum", "relu", "reshape", "seed",
     "set_default_dtype", "sigmoid", "sign", "sin", "softmax", "split", "sqrt", "squeeze",
     "stack", "subtract", "take", "tanh", "transpose", "value_and_grad", "var", "where",
+    # Reductions and scans, and indexing
+    "ValuesIndices", "argsort", "cummax", "cummin", "cumprod", "cumsum", "gather",
+    "index_select", "logcumsumexp", "masked_fill", "masked_select", "nonzero", "one_hot",
+    "prod", "scatter", "scatter_add", "scatter_reduce", "sort", "std", "std_mean", "topk",
+    "var_mean",
 ]
