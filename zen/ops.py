@@ -826,7 +826,7 @@ tensor_namespace = namespaces.TensorNamespace(
 
 def _reversed(x, axis):
     """``x`` read backwards along ``axis`` (a view)."""
-    return x[(slice(None),) * axis + (slice(None, None, -1),)]
+    return x[(slice(None),) * axis + (slice(None, None, -1), Ellipsis)]
 
 
 def _running_best_index_forward(xp, x, axis, largest):
@@ -838,7 +838,7 @@ def _running_best_index_forward(xp, x, axis, largest):
     index = xp.broadcast_to(xp.reshape(xp.arange(length, device=x.device), shape), x.shape)
     shift = 1
     while shift < length:
-        head, earlier, later = (before + (part,) for part in (
+        head, earlier, later = (before + (part, Ellipsis) for part in (
             slice(0, shift), slice(0, length - shift), slice(shift, None)))
         better = (xp.greater if largest else xp.less)(x[earlier], x[later])
         x = xp.concat([x[head], xp.where(better, x[earlier], x[later])], axis=axis)

@@ -28,7 +28,7 @@ class ValuesIndices(NamedTuple):
 
 
 def _part(x, axis, start, stop):
-    return x[(slice(None),) * axis + (slice(start, stop),)]
+    return x[(slice(None),) * axis + (slice(start, stop), Ellipsis)]
 
 
 def _scan(x, axis, combine):
