@@ -78,8 +78,7 @@ from zen.ops import abs as abs
 from zen.ops import max as max
 from zen.ops import min as min
 from zen.random import seed
-from zen.reductions import all as all
-from zen.reductions import any as any
+from zen.recorder import detect_anomaly, grad_enabled, is_grad_enabled, no_grad
 from zen.reductions import (
     ValuesIndices,
     argsort,
@@ -95,6 +94,8 @@ from zen.reductions import (
     topk,
     var_mean,
 )
+from zen.reductions import all as all
+from zen.reductions import any as any
 from zen.selection import (
     gather,
     index_select,
@@ -106,28 +107,25 @@ from zen.selection import (
     scatter_add,
     scatter_reduce,
 )
-from zen.recorder import detect_anomaly, grad_enabled, is_grad_enabled, no_grad
 from zen.tensor import Tensor, from_dlpack, get_default_dtype, set_default_dtype
 
 reduce_sum, reduce_mean = sum, mean     # the names in the original Zen
 
 __version__ = "0.4.0"
 
-# zen.abs, zen.all, zen.any, zen.max, zen.min and zen.sum stay out of `import *`: they would hide builtins.
+# zen.abs, zen.all, zen.any, zen.max, zen.min and zen.sum stay out of `import *`: they
+# would hide builtins.
 __all__ = [
-    "OPS", "Tensor", "add", "argmax", "argmin", "astype", "avg_pool2d", "broadcast_to", "clip",
-    "concat", "conv2d", "cos", "detect_anomaly", "distributed", "divide", "equal", "errors",
-    "exp", "expand_dims", "flatten", "from_dlpack", "get_default_dtype", "getitem", "grad",
-    "grad_enabled", "gradcheck", "gradients", "greater", "greater_equal", "is_grad_enabled",
-    "less", "less_equal", "log", "log_softmax", "logical_and", "logical_not", "logical_or",
-    "logsumexp", "loss", "matmul", "matrix_transpose", "max_pool2d", "maximum", "mean",
-    "minimum", "multiply", "negative", "nn", "no_grad", "not_equal", "optim", "pad",
-    "permute_dims", "power", "reduce_mean", "reduce_sum", "relu", "reshape", "seed",
-    "set_default_dtype", "sigmoid", "sign", "sin", "softmax", "split", "sqrt", "squeeze",
-    "stack", "subtract", "take", "tanh", "transpose", "value_and_grad", "var", "where",
-    # Reductions and scans, and indexing
-    "ValuesIndices", "argsort", "cummax", "cummin", "cumprod", "cumsum", "gather",
-    "index_select", "logcumsumexp", "masked_fill", "masked_select", "nonzero", "one_hot",
-    "prod", "scatter", "scatter_add", "scatter_reduce", "sort", "std", "std_mean", "topk",
-    "var_mean",
+    "OPS", "Tensor", "ValuesIndices", "add", "argmax", "argmin", "argsort", "astype", "avg_pool2d",
+    "broadcast_to", "clip", "concat", "conv2d", "cos", "cummax", "cummin", "cumprod", "cumsum",
+    "detect_anomaly", "distributed", "divide", "equal", "errors", "exp", "expand_dims", "flatten",
+    "from_dlpack", "gather", "get_default_dtype", "getitem", "grad", "grad_enabled", "gradcheck",
+    "gradients", "greater", "greater_equal", "index_select", "is_grad_enabled", "less",
+    "less_equal", "log", "log_softmax", "logcumsumexp", "logical_and", "logical_not", "logical_or",
+    "logsumexp", "loss", "masked_fill", "masked_select", "matmul", "matrix_transpose", "max_pool2d",
+    "maximum", "mean", "minimum", "multiply", "negative", "nn", "no_grad", "nonzero", "not_equal",
+    "one_hot", "optim", "pad", "permute_dims", "power", "prod", "reduce_mean", "reduce_sum", "relu",
+    "reshape", "scatter", "scatter_add", "scatter_reduce", "seed", "set_default_dtype", "sigmoid",
+    "sign", "sin", "softmax", "sort", "split", "sqrt", "squeeze", "stack", "std", "std_mean",
+    "subtract", "take", "tanh", "topk", "transpose", "value_and_grad", "var", "var_mean", "where",
 ]

@@ -126,7 +126,8 @@ def prod(x: TensorLike, axis: Axes = None, keepdims: bool = False,
     axes = tuple(range(x.ndim)) if axes is None else axes
     kept = [a for a in range(x.ndim) if a not in axes]
     lined_up = ops.permute_dims(x, kept + list(axes))
-    lined_up = reshape(lined_up, tuple(x.shape[a] for a in kept) + (-1,))
+    lined_up = reshape(lined_up, tuple(x.shape[a] for a in kept) +
+                       (math.prod(x.shape[a] for a in axes),))
     if lined_up.shape[-1] == 0:     # the empty product, still connected to x
         product = ops.sum(lined_up, axis=-1, keepdims=True) + 1
     else:

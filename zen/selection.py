@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 
 from zen import ops, tensor
-from zen.recorder import grad_enabled
 from zen.errors import ArgumentError, DtypeError, ShapeMismatchError
 from zen.ops import reshape
+from zen.recorder import grad_enabled
 from zen.tensor import Tensor, TensorLike, as_tensor, constant
 
 REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
@@ -65,7 +65,7 @@ def gather(x: TensorLike, axis: int, index: TensorLike) -> Tensor:
     axis = ops.one_axis("gather", axis, x.ndim)
     index = _index("gather", x, index)
     positions = _positions("gather", x, axis, index)
-    return reshape(ops.take_checked(reshape(x, -1), positions, 0), tuple(index.shape))
+    return reshape(ops.take_checked(_flat(x), positions, 0), tuple(index.shape))
 
 
 def index_select(x: TensorLike, axis: int, index: TensorLike) -> Tensor:
@@ -95,7 +95,12 @@ def _operands(op_name, x, axis, index, src):
     else:
         positions = _positions(op_name, x, axis, index)
         src = ops.broadcast_to(Tensor(src, device=x.backend, dtype=x.dtype), index.shape)
-    return x, positions, reshape(src, -1)
+    return x, positions, _flat(src)
+
+
+def _flat(x):
+    """``x`` as 1-D (reshape's -1 cannot say how long an empty tensor is)."""
+    return reshape(x, (math.prod(x.shape),))
 
 
 def _spread(x_flat, values, positions):
@@ -116,7 +121,7 @@ def scatter_add(x: TensorLike, axis: int, index: TensorLike, src: TensorLike) ->
     """A copy of ``x`` with ``src[i][j][k]`` added at ``[i][index[i][j][k]][k]`` (axis 1);
     repeated indices add up. Only src's leading index-shaped part is used, as in PyTorch."""
     x, positions, values = _operands("scatter_add", x, axis, index, src)
-    return x + reshape(_spread(reshape(x, -1), values, positions), x.shape)
+    return x + reshape(_spread(_flat(x), values, positions), x.shape)
 
 
 def scatter(x: TensorLike, axis: int, index: TensorLike, src: TensorLike) -> Tensor:
@@ -124,7 +129,7 @@ def scatter(x: TensorLike, axis: int, index: TensorLike, src: TensorLike) -> Ten
     a number for ``src`` (PyTorch's ``value=``) writes that number. Where an index repeats,
     one of its values is written (PyTorch leaves which undefined) and gets the gradient."""
     x, positions, values = _operands("scatter", x, axis, index, src)
-    xp, flat = x.backend.xp, reshape(x, -1)
+    xp, flat = x.backend.xp, _flat(x)
     if not positions.shape[0]:
         return ops.copy(x)
     int64 = positions.dtype
@@ -148,7 +153,7 @@ def scatter_reduce(x: TensorLike, axis: int, index: TensorLike, src: TensorLike,
     if reduce == "mean" and not x.backend.is_floating(x.dtype):
         raise DtypeError(f"scatter_reduce: reduce='mean' needs a floating tensor, got "
                          f"{x.dtype}; convert with .astype('float32')")
-    flat = reshape(x, -1)
+    flat = _flat(x)
     counts = _counts(flat, positions)
     hit = constant(counts > 0, x.backend)
     if reduce in ("amax", "amin"):
