@@ -36,6 +36,19 @@ def _conv(stride, padding):
 
 POSITIVE = dict(low=0.5, high=2.0)
 
+
+def _index(m, rows):
+    """An int64 index for ``m``: a NumPy array for zen (any device takes it), a torch
+    tensor for torch."""
+    return numpy.array(rows) if m is zen else m.tensor(rows)
+
+
+def _scatter_reduce(reduce, include_self):
+    def scatter(m, x, src):
+        index = _index(m, [[0, 2, 0, 0], [1, 1, 3, 1]])
+        return m.scatter_reduce(x, 1, index, src, reduce, include_self=include_self)
+    return scatter
+
 CASES = [
     # Elementwise arithmetic, with broadcasting and Python scalars on either side.
     Case("add", lambda m, x, y: x + y, (2, 3), (3,)),
@@ -147,6 +160,45 @@ CASES = [
     Case("rnn_step", lambda m, x, h, wx, wh, b: m.ops.rnn_step(x, h, wx, wh, b),
          (3, 2), (3, 4), (2, 4), (4, 4), (4,),
          torch=lambda m, x, h, wx, wh, b: m.tanh(x @ wx + h @ wh + b)),
+    # Reductions and scans (issue 16).
+    Case("prod, axis", lambda m, x: m.prod(x, axis=1), (3, 5)),
+    Case("prod, all", lambda m, x: x.prod(), (7,)),
+    Case("prod, axes, keepdims", lambda m, x: m.prod(x, axis=(0, 2), keepdims=True) * x,
+         (2, 3, 3), torch=lambda m, x: m.prod(m.prod(x, 2, keepdim=True), 0, keepdim=True) * x),
+    Case("sum, dtype", lambda m, x: m.sum(x, axis=0, dtype="float64"), (3, 2),
+         torch=lambda m, x: m.sum(x, axis=0, dtype=m.float64)),
+    Case("std", lambda m, x: m.std(x, axis=1), (3, 5)),
+    Case("std, correction 0, keepdims", lambda m, x: x.std(axis=0, keepdims=True, correction=0),
+         (4, 2), torch=lambda m, x: x.std(axis=0, keepdim=True, correction=0)),
+    Case("var_mean and std_mean",
+         lambda m, x: m.var_mean(x, axis=1)[0] * m.var_mean(x, axis=1)[1]
+         + m.std_mean(x)[0] * m.std_mean(x)[1], (3, 4)),
+    Case("cumsum", lambda m, x: m.cumsum(x, axis=1) * x, (3, 5)),
+    Case("cumprod", lambda m, x: m.cumprod(x, axis=0), (6, 2)),
+    Case("cumprod, 0-d", lambda m, x: x.cumprod(0) * x, ()),
+    Case("logcumsumexp", lambda m, x: m.logcumsumexp(x * 5, axis=-1), (2, 7)),
+    Case("cummax", lambda m, x: m.cummax(x, axis=1)[0] * 2, (3, 6)),
+    Case("cummin", lambda m, x: x.cummin(0).values, (5, 2)),
+    Case("sort", lambda m, x: m.sort(x, axis=0, descending=True)[0] * x, (4, 3)),
+    Case("topk", lambda m, x: m.topk(x, 2, axis=1).values, (3, 5)),
+    Case("topk, smallest", lambda m, x: x.topk(3, largest=False)[0], (2, 4)),
+    # Indexing (issue 16).
+    Case("gather", lambda m, x: m.gather(x, 1, _index(m, [[0, 0, 2], [1, 0, 1]])), (2, 4)),
+    Case("gather, axis 0", lambda m, x: x.gather(0, _index(m, [[2, 0], [2, 2]])), (3, 3)),
+    Case("index_select", lambda m, x: m.index_select(x, 1, _index(m, [2, 0, 2])), (2, 3)),
+    Case("scatter_add", lambda m, x, src: m.scatter_add(
+        x, 1, _index(m, [[0, 2, 0], [1, 1, 3]]), src), (2, 4), (2, 3)),
+    Case("scatter", lambda m, x, src: x.scatter(0, _index(m, [[2, 0, 1]]), src), (3, 3), (1, 3)),
+    Case("scatter, a number", lambda m, x: m.scatter(x, 1, _index(m, [[1], [0]]), 2.5), (2, 3)),
+    Case("scatter_reduce, sum", _scatter_reduce("sum", True), (2, 4), (2, 4)),
+    Case("scatter_reduce, prod", _scatter_reduce("prod", True), (2, 4), (2, 4)),
+    Case("scatter_reduce, prod, without self", _scatter_reduce("prod", False), (2, 4), (2, 4)),
+    Case("scatter_reduce, mean", _scatter_reduce("mean", True), (2, 4), (2, 4)),
+    Case("scatter_reduce, mean, without self", _scatter_reduce("mean", False), (2, 4), (2, 4)),
+    Case("scatter_reduce, amax", _scatter_reduce("amax", True), (2, 4), (2, 4)),
+    Case("scatter_reduce, amin, without self", _scatter_reduce("amin", False), (2, 4), (2, 4)),
+    Case("masked_fill", lambda m, x: m.masked_fill(x, x > 0.5, -1.0) * x, (3, 4)),
+    Case("masked_select", lambda m, x: m.masked_select(x, x.T > 0), (3, 3)),
     # Graph structure.
     Case("shared subexpression", lambda m, x: (x * x + x).tanh() * x, (3,)),
 ]

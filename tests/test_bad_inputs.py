@@ -193,6 +193,31 @@ CASES = [
     ("split", lambda s: zen.split(s.t((5,)), 2), ShapeMismatchError, r"split: axis 0 of length 5"),
     ("squeeze", lambda s: zen.squeeze(s.t((2, 3)), 1),
      ShapeMismatchError, r"squeeze: axis 1 has length 3"),
+    # Reductions and scans, and indexing.
+    ("gather out of range", lambda s: zen.gather(s.t((2, 3)), 1, numpy.array([[0, 3]])),
+     IndexOutOfRangeError, r"gather: index 3 is out of range for axis 1 of length 3"),
+    ("gather index of other rank", lambda s: zen.gather(s.t((2, 3)), 1, numpy.array([0])),
+     ShapeMismatchError, r"gather: index must have the tensor's 2 dimension\(s\), got shape"),
+    ("gather float index", lambda s: s.t((2, 3)).gather(0, s.t((1, 3))), DtypeError,
+     r"gather: indices must be integers or booleans, got dtype .*float64"),
+    ("scatter_add src dtype", lambda s: zen.scatter_add(
+        s.t((2, 3)), 0, numpy.array([[1]]), s.t((1, 1), dtype="float32")), DtypeError,
+     r"scatter_add: src must have the tensor's dtype .*float64, got .*float32"),
+    ("scatter index longer than src", lambda s: zen.scatter(
+        s.t((2, 3)), 1, numpy.array([[0, 1]]), s.t((1, 1))), ShapeMismatchError,
+     r"scatter: index of shape \(1, 2\) is longer than the tensor \(2, 3\) or the source"),
+    ("scatter_reduce reduce", lambda s: zen.scatter_reduce(
+        s.t((2, 3)), 0, numpy.array([[1]]), s.t((1, 1)), "max"), ArgumentError,
+     r"scatter_reduce: reduce must be one of .*'amax'.*, got 'max'"),
+    ("topk k", lambda s: zen.topk(s.t((2, 3)), 4), ArgumentError,
+     r"topk: k must be an int from 0 to 3 .*, got 4"),
+    ("cumsum axis", lambda s: zen.cumsum(s.t((2, 3)), 2), AxisError,
+     r"cumsum: axis 2 is out of range"),
+    ("masked_fill mask", lambda s: zen.masked_fill(s.t((2,)), s.t((2,)), 0.0), DtypeError,
+     r"masked_fill: mask must be bool, got .*float64; compare first"),
+    ("one_hot class out of range", lambda s: zen.one_hot(
+        Tensor(numpy.array([0, 3]), device=s.device), num_classes=3), ArgumentError,
+     r"one_hot: class indices must be in \[0, num_classes\), got 0..3 with num_classes=3"),
     # Axes.
     ("sum axis", lambda s: s.t((2, 3)).sum(axis=2), AxisError, r"sum: axis 2 .* 2 dimension"),
     ("mean repeated axis", lambda s: s.t((2, 3)).mean(axis=(0, -2)),

@@ -181,7 +181,7 @@ def _gather(x, arrays):
         rest = [dim for dim in range(x.ndim) if dim not in dims]
         x = ops.reshape(ops.permute_dims(x, dims + rest),
                         (merged_length,) + tuple(x.shape[dim] for dim in rest))
-    return ops.gather(x, _merged_positions(indices, lengths), first)
+    return ops.take_checked(x, _merged_positions(indices, lengths), first)
 
 
 def _merged_positions(indices, lengths):

@@ -31,6 +31,7 @@ VJP_NAMES = (
 ARRAY_NAMES = (
     "clip", "argmax", "argmin", "isfinite", "all", "zeros", "zeros_like", "ones_like", "full",
     "arange", "copy", "scatter_add", "index_add", "sliding_window_view",
+    "any", "argsort", "cumulative_sum",
 )
 
 # In-place arithmetic, as Python's ``x += y`` (the array API has operators for it, no

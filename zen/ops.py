@@ -591,8 +591,16 @@ def _reduction(primitive):
     return reduce
 
 
-sum = _reduction(sum_p)
-sum.__doc__ = "Sum over ``axis`` (None for all, an int, or a tuple of ints)."
+
+
+def sum(x: TensorLike, axis: Axes = None, keepdims: bool = False,
+        dtype: str | Any | None = None) -> Tensor:
+    """Sum over ``axis`` (None for all, an int, or a tuple of ints); with ``dtype``, ``x`` is
+    converted to it first, as in PyTorch (``sum(x, dtype="float64")``)."""
+    x = as_tensor(x) if dtype is None else astype(x, dtype)
+    return sum_p(x, axis=reduction_axes("sum", axis, x.ndim), keepdims=keepdims)
+
+
 mean = _reduction(mean_p)
 mean.__doc__ = "Arithmetic mean over ``axis``."
 max = _reduction(max_p)
@@ -727,10 +735,10 @@ def take(x: TensorLike, indices: TensorLike, axis: int = 0) -> Tensor:
     x = as_tensor(x)
     axis = one_axis("take", axis, x.ndim)
     indices = index_array("take", indices, x)
-    return gather(x, checked_indices("take", indices, x.shape, axis, x.backend), axis)
+    return take_checked(x, checked_indices("take", indices, x.shape, axis, x.backend), axis)
 
 
-def gather(x, indices, axis):
+def take_checked(x, indices, axis):
     """``take`` with an index array already checked: int64, non-negative and in range."""
     flat = indices if indices.ndim == 1 else x.backend.xp.reshape(indices, (-1,))
     taken = take_p(x, constant(flat, x.backend), axis=axis)
@@ -811,3 +819,43 @@ tensor.functions.provide(
 tensor_namespace = namespaces.TensorNamespace(
     {name: globals()["power" if name == "pow" else name] for name in namespaces.VJP_NAMES},
     _APPLY)
+
+
+# Reductions, scans and indexing (issue 16): their primitives. The public functions, mostly
+# exact composites, are in zen.reductions and zen.selection.
+
+def _reversed(x, axis):
+    """``x`` read backwards along ``axis`` (a view)."""
+    return x[(slice(None),) * axis + (slice(None, None, -1), Ellipsis)]
+
+
+def _running_best_index_forward(xp, x, axis, largest):
+    """The index of the largest (or smallest) element so far along ``axis``, the latest of
+    tied ones as in PyTorch: a Hillis-Steele scan over (value, index) pairs, log2(n) steps."""
+    length = x.shape[axis]
+    before = (slice(None),) * axis
+    shape = tuple(length if i == axis else 1 for i in range(x.ndim))
+    index = xp.broadcast_to(xp.reshape(xp.arange(length, device=x.device), shape), x.shape)
+    shift = 1
+    while shift < length:
+        head, earlier, later = (before + (part, Ellipsis) for part in (
+            slice(0, shift), slice(0, length - shift), slice(shift, None)))
+        better = (xp.greater if largest else xp.less)(x[earlier], x[later])
+        x = xp.concat([x[head], xp.where(better, x[earlier], x[later])], axis=axis)
+        index = xp.concat([index[head], xp.where(better, index[earlier], index[later])],
+                          axis=axis)
+        shift *= 2
+    return index
+
+
+cumsum_p = defop("cumsum", lambda xp, x, axis: xp.cumulative_sum(x, axis=axis),
+                 lambda F, g, ans, x, axis:
+                     _reversed(F.cumsum(_reversed(g, axis), axis=axis), axis),
+                 dtypes=accumulate)
+any_p = defop("any", lambda xp, x, axis=None, keepdims=False:
+              xp.any(x, axis=axis, keepdims=keepdims))
+all_p = defop("all", lambda xp, x, axis=None, keepdims=False:
+              xp.all(x, axis=axis, keepdims=keepdims))
+argsort_p = defop("argsort", lambda xp, x, axis, descending:
+                  xp.argsort(x, axis=axis, descending=descending, stable=True))
+running_best_index_p = defop("running_best_index", _running_best_index_forward)

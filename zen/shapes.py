@@ -117,7 +117,7 @@ def repeat_interleave(x: TensorLike, repeats: int | TensorLike, axis: int | None
         spread = ops.broadcast_to(reshape(x, x.shape[:axis + 1] + (1,) + x.shape[axis + 1:]),
                                   x.shape[:axis + 1] + (int(repeats),) + x.shape[axis + 1:])
         return reshape(spread, x.shape[:axis] + (-1,) + x.shape[axis + 1:])
-    return ops.gather(x, _repeated_positions(x, repeats, axis), axis)
+    return ops.take_checked(x, _repeated_positions(x, repeats, axis), axis)
 
 
 def _repeated_positions(x, repeats, axis):

@@ -54,7 +54,77 @@ class FunctionTable:
 functions = FunctionTable()
 
 
-class TensorOperators:
+class ReductionAndIndexingMethods:
+    """Tensor's reductions, scans and indexing methods with PyTorch's names (``x.prod()`` is
+    ``zen.prod(x)``; see ``zen.reductions`` and ``zen.selection``): TensorOperators' own
+    class, as one class would be too long to read."""
+
+    __slots__ = ()
+
+    def prod(self, axis: Axes = None, keepdims: bool = False, dtype: Any = None) -> Tensor:
+        return functions.prod(self, axis, keepdims, dtype)
+
+    def std(self, axis: Axes = None, keepdims: bool = False,
+            correction: float = DEFAULT_CORRECTION) -> Tensor:
+        return functions.std(self, axis, keepdims, correction)
+
+    def any(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
+        return functions.any(self, axis, keepdims)
+
+    def all(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
+        return functions.all(self, axis, keepdims)
+
+    def cumsum(self, axis: int, dtype: Any = None) -> Tensor:
+        return functions.cumsum(self, axis, dtype)
+
+    def cumprod(self, axis: int, dtype: Any = None) -> Tensor:
+        return functions.cumprod(self, axis, dtype)
+
+    def logcumsumexp(self, axis: int) -> Tensor:
+        return functions.logcumsumexp(self, axis)
+
+    def cummax(self, axis: int) -> Any:
+        return functions.cummax(self, axis)
+
+    def cummin(self, axis: int) -> Any:
+        return functions.cummin(self, axis)
+
+    def sort(self, axis: int = -1, descending: bool = False, stable: bool = False) -> Any:
+        return functions.sort(self, axis, descending, stable)
+
+    def argsort(self, axis: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+        return functions.argsort(self, axis, descending, stable)
+
+    def topk(self, k: int, axis: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+        return functions.topk(self, k, axis, largest, sorted)
+
+    def gather(self, axis: int, index: TensorLike) -> Tensor:
+        return functions.gather(self, axis, index)
+
+    def index_select(self, axis: int, index: TensorLike) -> Tensor:
+        return functions.index_select(self, axis, index)
+
+    def scatter(self, axis: int, index: TensorLike, src: TensorLike) -> Tensor:
+        return functions.scatter(self, axis, index, src)
+
+    def scatter_add(self, axis: int, index: TensorLike, src: TensorLike) -> Tensor:
+        return functions.scatter_add(self, axis, index, src)
+
+    def scatter_reduce(self, axis: int, index: TensorLike, src: TensorLike, reduce: str,
+                       include_self: bool = True) -> Tensor:
+        return functions.scatter_reduce(self, axis, index, src, reduce, include_self)
+
+    def masked_fill(self, mask: TensorLike, value: TensorLike) -> Tensor:
+        return functions.masked_fill(self, mask, value)
+
+    def masked_select(self, mask: TensorLike) -> Tensor:
+        return functions.masked_select(self, mask)
+
+    def nonzero(self, as_tuple: bool = False) -> Any:
+        return functions.nonzero(self, as_tuple)
+
+
+class TensorOperators(ReductionAndIndexingMethods):
     """Tensor's operators and maths methods: ``x + y`` is ``zen.add(x, y)``, ``x.sum()`` is
     ``zen.sum(x)``, ``x += y`` is an in-place add (see ``zen.functional.in_place``)."""
 
@@ -192,8 +262,8 @@ class TensorOperators:
     def clip(self, min: TensorLike | None = None, max: TensorLike | None = None) -> Tensor:
         return functions.clip(self, min, max)
 
-    def sum(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
-        return functions.sum(self, axis, keepdims)
+    def sum(self, axis: Axes = None, keepdims: bool = False, dtype: Any = None) -> Tensor:
+        return functions.sum(self, axis, keepdims, dtype)
 
     def max(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
         return functions.max(self, axis, keepdims)
