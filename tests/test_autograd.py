@@ -233,3 +233,11 @@ def test_a_gradient_that_views_another_leafs_gradient_is_copied(device):
     ((x.T + z) * 2.0).sum().backward()
     x.gradient[0, 1] = 10.0
     numpy.testing.assert_array_equal(_host(z.gradient), numpy.full((2, 2), 2.0))
+
+
+def test_grad_of_a_non_scalar_target_weights_it_by_the_given_grad(device):
+    x = Tensor([1.0, 2.0], device=device)
+    y = x * x
+    numpy.testing.assert_allclose(_host(y.grad(x, grad=[1.0, 10.0])), [2.0, 40.0])
+    with pytest.raises(zen.errors.GradientError, match="shape"):
+        y.grad(x)
