@@ -194,3 +194,50 @@ def test_mixed_second_derivative_through_matmul_and_broadcasting(device):
     e, row_sums = numpy.exp(av @ bv)[:, None], av.sum(axis=1, keepdims=True)
     numpy.testing.assert_allclose(mixed.numpy(), e * (bv * row_sums + 1) + 1, rtol=1e-12)
     assert zen.gradcheck(sum_of_grad_b, a)
+
+
+def test_a_recorded_gradient_adds_to_a_leafs_earlier_one_and_stays_differentiable(device):
+    x = Tensor([1.0, 3.0], dtype="float64", device=device)
+    (x * x).sum().backward()                                # an array: 2x
+    (x * x * x).sum().backward(create_graph=True)           # recorded: 2x + 3x^2
+    assert isinstance(x.gradient, Tensor) and x.gradient.trainable
+    numpy.testing.assert_allclose(x.gradient.numpy(), [5.0, 33.0])
+    (second,) = zen.gradients(x.gradient.sum(), [x])        # the array part is a constant
+    numpy.testing.assert_allclose(second.numpy(), [6.0, 18.0])
+    x.sum().backward()                                      # an array added to the recorded one
+    assert isinstance(x.gradient, Tensor)
+    numpy.testing.assert_allclose(x.gradient.numpy(), [6.0, 34.0])
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+@pytest.mark.parametrize("scale", [None, 2.0], ids=["a view of the seed", "a fresh array"])
+def test_leaves_reached_by_one_gradient_each_own_a_writable_copy(device, create_graph, scale):
+    """x + y hands both leaves the same gradient (a read-only broadcast view of the seed, or
+    an array that the multiplication made): each must get its own, writable."""
+    x, y = Tensor([1.0, 2.0], device=device), Tensor([3.0, 4.0], device=device)
+    total = x + y if scale is None else (x + y) * scale
+    total.sum().backward(create_graph=create_graph)
+    kind = Tensor if create_graph else type(x.value)
+    assert type(x.gradient) is kind and type(y.gradient) is kind
+    for position, leaf in enumerate((x, y)):
+        (leaf.gradient.value if create_graph else leaf.gradient)[position] = 10.0
+    same = scale or 1.0
+    numpy.testing.assert_array_equal(_host(x.gradient), [10.0, same])
+    numpy.testing.assert_array_equal(_host(y.gradient), [same, 10.0])
+
+
+def test_a_gradient_that_views_another_leafs_gradient_is_copied(device):
+    """The transpose's VJP hands x a view of the array that z keeps as its gradient."""
+    x = Tensor([[1.0, 2.0], [3.0, 4.0]], device=device)
+    z = Tensor(numpy.zeros((2, 2)), device=device)
+    ((x.T + z) * 2.0).sum().backward()
+    x.gradient[0, 1] = 10.0
+    numpy.testing.assert_array_equal(_host(z.gradient), numpy.full((2, 2), 2.0))
+
+
+def test_grad_of_a_non_scalar_target_weights_it_by_the_given_grad(device):
+    x = Tensor([1.0, 2.0], device=device)
+    y = x * x
+    numpy.testing.assert_allclose(_host(y.grad(x, grad=[1.0, 10.0])), [2.0, 40.0])
+    with pytest.raises(zen.errors.GradientError, match="shape"):
+        y.grad(x)

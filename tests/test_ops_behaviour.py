@@ -174,3 +174,31 @@ def test_grad_differentiates_with_respect_to_constants_and_plain_numbers(device)
     numpy.testing.assert_allclose(slope.numpy(), [2.0, 4.0])
     numpy.testing.assert_allclose(zen.grad(lambda x: (x * x * x).sum())([1.0, 3.0]).numpy(),
                                   [3.0, 27.0])
+
+
+def test_value_and_grad_takes_the_first_argument_by_default_and_passes_keywords(device):
+    def f(x, y, power=2):
+        return (x ** power * y).sum()
+
+    x, y = Tensor([1.0, 2.0], device=device), Tensor([3.0, 4.0], device=device)
+    value, slope = zen.value_and_grad(f)(x, y, power=3)
+    assert value.item() == 35.0
+    numpy.testing.assert_allclose(slope.numpy(), [9.0, 48.0])
+    numpy.testing.assert_allclose(zen.grad(f, argnums=1)(x, y, power=3).numpy(), [1.0, 8.0])
+
+
+def test_grad_records_a_graph_only_inside_another_grad(device):
+    """A top-level gradient is a constant, also after a nested call and after a function that
+    raised; each level of nesting, and each of two grads side by side inside one, is still
+    differentiable."""
+    x = Tensor(0.5, dtype="float64", device=device)
+    cube = lambda x: x ** 3    # noqa: E731
+    for _ in range(2):
+        assert not zen.grad(cube)(x).trainable
+        assert zen.grad(zen.grad(zen.grad(cube)))(x).item() == pytest.approx(6.0)
+        siblings = zen.grad(lambda x: zen.grad(cube)(x) + zen.grad(lambda x: x * x)(x))(x)
+        assert siblings.item() == pytest.approx(6 * 0.5 + 2.0)
+        with pytest.raises(ZeroDivisionError):
+            zen.grad(lambda x: 1 / 0)(x)
+    with pytest.raises(zen.errors.GradientError, match="must return a Tensor, got float"):
+        zen.grad(lambda x: 1.0)(x)
