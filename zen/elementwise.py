@@ -77,6 +77,7 @@ def isclose(x: TensorLike, y: TensorLike, rtol: float = 1e-05, atol: float = 1e-
         if not isinstance(tolerance, numbers.Real) or tolerance < 0:
             raise ArgumentError(f"isclose: {name} must be a number >= 0, got {tolerance!r}")
     with no_grad():
+        x, y = _on_one_device(x, y)
         close = ops.equal(x, y)
         if equal_nan:
             close = ops.logical_or(close, ops.logical_and(ops.isnan(x), ops.isnan(y)))
@@ -84,6 +85,17 @@ def isclose(x: TensorLike, y: TensorLike, rtol: float = 1e-05, atol: float = 1e-
         allowed = ops.add(atol, ops.abs(ops.multiply(rtol, y)))
         within = ops.logical_and(ops.isfinite(error), ops.less_equal(error, allowed))
         return ops.logical_or(close, within)
+
+
+def _on_one_device(x, y):
+    """``x`` and ``y`` as Tensors, a number taking the other's device and dtype."""
+    if not isinstance(x, Tensor) and not isinstance(y, Tensor):
+        x = as_tensor(x)
+    if not isinstance(x, Tensor):
+        x = Tensor(x, trainable=False, device=y.backend, dtype=as_tensor(y).dtype)
+    if not isinstance(y, Tensor):
+        y = Tensor(y, trainable=False, device=x.backend, dtype=x.dtype)
+    return x, y
 
 
 tensor.functions.provide(rsqrt=rsqrt, exp2=exp2, lerp=lerp, div=div, isclose=isclose)
