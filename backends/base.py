@@ -30,7 +30,9 @@ def extend(namespace, **extras):
       ``target``, broadcasting to ``values``' shape (a repeated position gets one of its
       values);
     - ``sliding_window_view(x, window_shape, axis)``: read-only windows as trailing axes;
-    - ``copy(x)``: a new writable, C-contiguous array with ``x``'s values.
+    - ``copy(x)``: a new writable, C-contiguous array with ``x``'s values;
+    - ``erf(x)``: the error function of a real floating array, to its dtype's round-off
+      (``backends.special.erf`` where the library has none).
     """
     functions = {name: getattr(namespace, name) for name in dir(namespace)
                  if not name.startswith("_")}

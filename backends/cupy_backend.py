@@ -20,6 +20,7 @@ class CuPyBackend(Backend):
     def __init__(self, cupy, index):
         import array_api_compat.cupy
         import cupyx
+        import cupyx.scipy.special
         from cupy.lib.stride_tricks import sliding_window_view
 
         def scatter_add(target, key, values):
@@ -39,7 +40,8 @@ class CuPyBackend(Backend):
         self.xp = extend(array_api_compat.cupy, scatter_add=scatter_add,
                          index_add=index_add, index_set=index_set,
                          sliding_window_view=sliding_window_view,
-                         copy=lambda array: cupy.array(array, order="C"))
+                         copy=lambda array: cupy.array(array, order="C"),
+                         erf=cupyx.scipy.special.erf)
         self.native_device = cupy.cuda.Device(index)
         self.name = f"cuda:{index}"
 

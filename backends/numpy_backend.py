@@ -1,5 +1,7 @@
 """NumPy on the CPU."""
 
+import math
+
 import array_api_compat
 import array_api_compat.numpy
 import numpy
@@ -22,7 +24,8 @@ class NumPyBackend(Backend):
             "matmul", "matrix_transpose", "permute_dims", "zeros_like", "ones_like")}
         self.xp = extend(array_api_compat.numpy, scatter_add=self._scatter_add,
                          index_add=self._index_add, index_set=_index_set,
-                         sliding_window_view=sliding_window_view, copy=_copy, **native)
+                         sliding_window_view=sliding_window_view, copy=_copy, erf=_erf,
+                         **native)
 
     def asarray(self, obj, dtype=None, copy=None):
         return numpy.asarray(obj, dtype=dtype, copy=copy)
@@ -52,6 +55,14 @@ class NumPyBackend(Backend):
 
 def _copy(array):
     return numpy.array(array, order="C")
+
+
+_each_erf = numpy.frompyfunc(math.erf, 1, 1)
+
+
+def _erf(array):
+    """math.erf on each element: correctly rounded, where NumPy has no erf of its own."""
+    return numpy.asarray(_each_erf(array), dtype=array.dtype)
 
 
 def _index_set(target, indices, values):

@@ -304,3 +304,96 @@ CASES += [
          lambda m, x, t: _loss("binary_cross_entropy_with_logits", weight=_CLASS_WEIGHTS,
                                pos_weight=_CLASS_WEIGHTS * 2)(m, x * 20, t), (4, 3), (4, 3)),
 ]
+
+
+def _functional(name, **settings):
+    """The activation ``name`` with ``settings``: zen's at top level, PyTorch's in
+    torch.nn.functional."""
+    def zen_function(m, x):
+        return getattr(m, name)(x, **settings)
+
+    def torch_function(m, x):
+        return getattr(m.nn.functional, name)(x, **settings)
+    return zen_function, torch_function
+
+
+def _activation(label, name, *shapes, **settings):
+    zen_function, torch_function = _functional(name, **settings)
+    return Case(label, zen_function, *shapes, torch=torch_function)
+
+
+def _floor(m, x, y):
+    return m.div(x, y, rounding_mode="floor")
+
+
+SYMMETRIC_UNIT = dict(low=-0.9, high=0.9)
+
+CASES += [
+    # Elementwise functions (issue 16).
+    Case("floor, ceil, trunc, round", lambda m, x: (m.floor(x * 3) + x.ceil() + m.trunc(x * 3)
+                                                    + m.round(x * 3)) * x, (2, 3)),
+    Case("round, decimals", lambda m, x: m.round(x * 7, decimals=1) * x
+         + x.round(decimals=-1), (5,)),
+    Case("rsqrt", lambda m, x: m.rsqrt(x) + x.rsqrt(), (2, 3), **POSITIVE),
+    Case("log2 and log10", lambda m, x: m.log2(x) * x.log10(), (2, 3), **POSITIVE),
+    Case("exp2 and expm1", lambda m, x: m.exp2(x) + m.expm1(x) * x.exp2(), (2, 3)),
+    Case("log1p", lambda m, x: m.log1p(x) + x.log1p(), (2, 3), low=-0.9, high=2.0),
+    Case("erf", lambda m, x: m.erf(x * 2) + x.erf(), (3, 4)),
+    Case("tan", lambda m, x: m.tan(x) + x.tan(), (5,), low=-1.2, high=1.2),
+    Case("asin, acos, atanh", lambda m, x: m.asin(x) * x.acos() + m.atanh(x), (6,),
+         **SYMMETRIC_UNIT),
+    Case("atan, sinh, cosh, asinh", lambda m, x: m.atan(x) * m.sinh(x) + x.cosh() * x.asinh(),
+         (2, 3)),
+    Case("acosh", lambda m, x: m.acosh(x) + x.acosh(), (5,), low=1.2, high=3.0),
+    Case("atan2", lambda m, y, x: m.atan2(y, x) + y.atan2(x), (2, 3), (3,)),
+    Case("copysign", lambda m, x, y: m.copysign(x, y) * y, (2, 3), (3,)),
+    Case("logaddexp", lambda m, x, y: m.logaddexp(x * 5, y) + x.logaddexp(y), (2, 3), (3,)),
+    Case("lerp", lambda m, a, b, w: m.lerp(a, b, w) + a.lerp(b, 0.25) * m.lerp(a, b, 0.75),
+         (2, 3), (3,), (2, 3)),
+    Case("remainder and %", lambda m, x, y: (x - 1.25) % y + m.remainder(x * 3, y)
+         + 2.5 % y, (2, 3), (3,), **POSITIVE,
+         # PyTorch has no gradient for a number % a tensor
+         torch=lambda m, x, y: (x - 1.25) % y + m.remainder(x * 3, y)
+         + m.full_like(y, 2.5) % y),
+    Case("fmod", lambda m, x, y: m.fmod(x - 1.25, y) + (1.25 - x).fmod(y * -1), (2, 3), (3,),
+         **POSITIVE),
+    # PyTorch's floor_divide (and so //) has no gradient; its div with a rounding mode has
+    # a zero one, as zen's all three have.
+    Case("floor_divide, // and div", lambda m, x, y: (x // y + m.floor_divide(x * 3, y)
+                                                      + 3.0 // y) * x
+         + m.div(x - 1.25, y, rounding_mode="trunc") * y + x.div(y) + x.div(y, "floor"),
+         (2, 3), (3,), **POSITIVE,
+         torch=lambda m, x, y: (_floor(m, x, y) + _floor(m, x * 3, y)
+                                + _floor(m, m.full_like(y, 3.0), y)) * x
+         + m.div(x - 1.25, y, rounding_mode="trunc") * y + x.div(y) + _floor(m, x, y)),
+    # Activations (issue 16).
+    _activation("leaky_relu", "leaky_relu", (3, 4), negative_slope=0.2),
+    _activation("elu", "elu", (3, 4), alpha=1.5),
+    _activation("selu", "selu", (3, 4)),
+    # alpha a power of 2: PyTorch's celu gradient rounds 1 / alpha to float32
+    _activation("celu", "celu", (3, 4), alpha=0.5),
+    _activation("gelu", "gelu", (3, 4)),
+    _activation("gelu, tanh", "gelu", (3, 4), approximate="tanh"),
+    _activation("silu", "silu", (3, 4)),
+    _activation("mish", "mish", (3, 4)),
+    _activation("softplus", "softplus", (3, 4)),
+    Case("softplus, beta and threshold", lambda m, x: m.softplus(x * 8, beta=2, threshold=5),
+         (3, 4), torch=lambda m, x: m.nn.functional.softplus(x * 8, beta=2, threshold=5)),
+    _activation("softsign", "softsign", (3, 4)),
+    _activation("logsigmoid", "logsigmoid", (3, 4)),
+    _activation("hardtanh", "hardtanh", (3, 4), min_val=-0.5, max_val=1.5),
+    Case("relu6", lambda m, x: m.relu6(x * 4), (3, 4),
+         torch=lambda m, x: m.nn.functional.relu6(x * 4)),
+    # PyTorch's hardsigmoid has no second derivative: the oracle spells it with relu6
+    Case("hardsigmoid", lambda m, x: m.hardsigmoid(x * 4) * x, (3, 4),
+         torch=lambda m, x: m.nn.functional.relu6(x * 4 + 3) / 6 * x),
+    Case("hardswish", lambda m, x: m.hardswish(x * 4), (3, 4),
+         torch=lambda m, x: m.nn.functional.hardswish(x * 4)),
+    Case("softmin", lambda m, x: m.softmin(x, axis=0) * x, (3, 4),
+         torch=lambda m, x: m.nn.functional.softmin(x, dim=0) * x),
+    Case("normalize", lambda m, x: m.normalize(x) + m.normalize(x, p=3.0, axis=-1), (3, 4),
+         torch=lambda m, x: m.nn.functional.normalize(x)
+         + m.nn.functional.normalize(x, p=3.0, dim=-1)),
+    Case("normalize, p=inf", lambda m, x: m.normalize(x, p=float("inf"), axis=0), (3, 4),
+         torch=lambda m, x: m.nn.functional.normalize(x, p=float("inf"), dim=0)),
+]

@@ -194,7 +194,7 @@ def _check_dtype(name, target, dtype):
 
 
 _SYMBOLS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "power": "**",
-            "logical_and": "&", "logical_or": "|"}
+            "logical_and": "&", "logical_or": "|", "remainder": "%", "floor_divide": "//"}
 
 
 def set_item(target: Tensor, key: Any, value: TensorLike) -> None:

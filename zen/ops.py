@@ -859,3 +859,121 @@ all_p = defop("all", lambda xp, x, axis=None, keepdims=False:
 argsort_p = defop("argsort", lambda xp, x, axis, descending:
                   xp.argsort(x, axis=axis, descending=descending, stable=True))
 running_best_index_p = defop("running_best_index", _running_best_index_forward)
+# Elementwise functions (issue 16): rounding, logarithms and exponentials, erf, inverse and
+# hyperbolic trigonometry, signs, and division's remainders. Composites of these live in
+# zen.elementwise.
+
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
+
+
+def _zero_gradient(F, g, ans, *inputs):
+    """As PyTorch: a step function's gradient is zeros (not None), so a leaf reached only
+    through it still gets a gradient."""
+    return F.zeros_like(g)
+
+
+def _fmod_forward(xp, x, y):
+    """C's fmod, with the sign of ``x``: the remainder of |x| by |y| is exact (no rounding,
+    which remainder's adjustment by y would add), then given x's sign (+0 for x = -0)."""
+    magnitude = xp.remainder(xp.abs(x), xp.abs(y))
+    return xp.where(xp.less(x, 0), xp.negative(magnitude), magnitude)
+
+
+def _through_erf(F, g, x):
+    """``g`` times erf's slope 2/sqrt(pi) e^-x^2."""
+    return F.multiply(g, F.multiply(2 / math.sqrt(math.pi), F.exp(F.negative(F.multiply(x, x)))))
+
+
+def _arctangent_slopes(F, g, y, x):
+    """``g`` times the slope of atan2 in y and in x: (x, -y) / (x^2 + y^2)."""
+    scale = F.divide(g, F.add(F.multiply(x, x), F.multiply(y, y)))
+    return F.multiply(scale, x), F.multiply(F.negative(scale), y)
+
+
+zeros_like = defop("zeros_like", lambda xp, x: xp.zeros_like(x))
+floor = defop("floor", lambda xp, x: xp.floor(x), _zero_gradient, dtypes=numeric)
+ceil = defop("ceil", lambda xp, x: xp.ceil(x), _zero_gradient, dtypes=numeric)
+trunc = defop("trunc", lambda xp, x: xp.trunc(x), _zero_gradient, dtypes=numeric)
+round_p = defop("round", lambda xp, x: xp.round(x), _zero_gradient, dtypes=numeric)
+log2 = defop("log2", lambda xp, x: xp.log2(x),
+             lambda F, g, ans, x: F.divide(g, F.multiply(x, _LN2)), dtypes=floating)
+log10 = defop("log10", lambda xp, x: xp.log10(x),
+              lambda F, g, ans, x: F.divide(g, F.multiply(x, _LN10)), dtypes=floating)
+expm1 = defop("expm1", lambda xp, x: xp.expm1(x),
+              lambda F, g, ans, x: F.multiply(g, F.add(ans, 1)), dtypes=floating)
+log1p = defop("log1p", lambda xp, x: xp.log1p(x),
+              lambda F, g, ans, x: F.divide(g, F.add(x, 1)), dtypes=floating)
+erf = defop("erf", lambda xp, x: xp.erf(x),
+            lambda F, g, ans, x: _through_erf(F, g, x), dtypes=floating)
+tan = defop("tan", lambda xp, x: xp.tan(x),
+            lambda F, g, ans, x: F.multiply(g, F.add(1, F.multiply(ans, ans))), dtypes=floating)
+asin = defop("asin", lambda xp, x: xp.asin(x),
+             lambda F, g, ans, x: F.divide(g, F.sqrt(F.subtract(1, F.multiply(x, x)))),
+             dtypes=floating)
+acos = defop("acos", lambda xp, x: xp.acos(x),
+             lambda F, g, ans, x: F.divide(F.negative(g),
+                                           F.sqrt(F.subtract(1, F.multiply(x, x)))),
+             dtypes=floating)
+atan = defop("atan", lambda xp, x: xp.atan(x),
+             lambda F, g, ans, x: F.divide(g, F.add(1, F.multiply(x, x))), dtypes=floating)
+atan2 = defop("atan2", lambda xp, y, x: xp.atan2(y, x),
+              lambda F, g, ans, y, x: _arctangent_slopes(F, g, y, x)[0],
+              lambda F, g, ans, y, x: _arctangent_slopes(F, g, y, x)[1], dtypes=floating)
+sinh = defop("sinh", lambda xp, x: xp.sinh(x),
+             lambda F, g, ans, x: F.multiply(g, F.cosh(x)), dtypes=floating)
+cosh = defop("cosh", lambda xp, x: xp.cosh(x),
+             lambda F, g, ans, x: F.multiply(g, F.sinh(x)), dtypes=floating)
+asinh = defop("asinh", lambda xp, x: xp.asinh(x),
+              lambda F, g, ans, x: F.divide(g, F.sqrt(F.add(F.multiply(x, x), 1))),
+              dtypes=floating)
+acosh = defop("acosh", lambda xp, x: xp.acosh(x),
+              lambda F, g, ans, x: F.divide(g, F.sqrt(F.multiply(F.subtract(x, 1),
+                                                                 F.add(x, 1)))),
+              dtypes=floating)
+atanh = defop("atanh", lambda xp, x: xp.atanh(x),
+              lambda F, g, ans, x: F.divide(g, F.subtract(1, F.multiply(x, x))),
+              dtypes=floating)
+# As PyTorch: the magnitude's slope is ans / x (0 at x = 0); the sign's is zero.
+copysign = defop("copysign", lambda xp, x, y: xp.copysign(x, y),
+                 lambda F, g, ans, x, y: F.where(F.equal(x, 0), 0.0,
+                                                 F.multiply(g, F.divide(ans, x))),
+                 _zero_gradient, dtypes=floating)
+logaddexp = defop("logaddexp", lambda xp, x, y: xp.logaddexp(x, y),
+                  lambda F, g, ans, x, y: F.multiply(g, F.sigmoid(F.subtract(x, y))),
+                  lambda F, g, ans, x, y: F.multiply(g, F.sigmoid(F.subtract(y, x))),
+                  dtypes=floating)
+# Python's % and //: the remainder takes the divisor's sign, the quotient rounds down.
+remainder = defop("remainder", lambda xp, x, y: xp.remainder(x, y),
+                  lambda F, g, ans, x, y: g,
+                  lambda F, g, ans, x, y: F.multiply(F.negative(g), F.floor_divide(x, y)),
+                  dtypes=numeric)
+fmod = defop("fmod", _fmod_forward,
+             lambda F, g, ans, x, y: g,
+             lambda F, g, ans, x, y: F.multiply(F.negative(g), F.trunc(F.divide(x, y))),
+             dtypes=numeric)
+floor_divide = defop("floor_divide", lambda xp, x, y: xp.floor_divide(x, y),
+                     _zero_gradient, _zero_gradient, dtypes=numeric)
+isnan = defop("isnan", lambda xp, x: xp.isnan(x), dtypes=common)
+isinf = defop("isinf", lambda xp, x: xp.isinf(x), dtypes=common)
+isfinite = defop("isfinite", lambda xp, x: xp.isfinite(x), dtypes=common)
+
+
+def round(x: TensorLike, decimals: int = 0) -> Tensor:
+    """``x`` rounded half to even, to ``decimals`` places (negative: tens, hundreds...), as
+    torch.round; its gradient is zero."""
+    if not isinstance(decimals, numbers.Integral):
+        raise ArgumentError(f"round: decimals must be an int, got {decimals!r}")
+    if decimals == 0:
+        return round_p(x)
+    scale = 10.0 ** builtins.abs(decimals)
+    if decimals > 0:
+        return divide(round_p(multiply(x, scale)), scale)
+    return multiply(round_p(divide(x, scale)), scale)
+
+
+tensor.functions.provide(
+    floor=floor, ceil=ceil, trunc=trunc, round=round, log2=log2, log10=log10, expm1=expm1,
+    log1p=log1p, erf=erf, tan=tan, asin=asin, acos=acos, atan=atan, atan2=atan2, sinh=sinh,
+    cosh=cosh, asinh=asinh, acosh=acosh, atanh=atanh, copysign=copysign, logaddexp=logaddexp,
+    remainder=remainder, fmod=fmod, floor_divide=floor_divide, isnan=isnan, isinf=isinf,
+    isfinite=isfinite)

@@ -124,7 +124,127 @@ class ReductionAndIndexingMethods:
         return functions.nonzero(self, as_tuple)
 
 
-class TensorOperators(ReductionAndIndexingMethods):
+class ElementwiseMethods:
+    """Tensor's elementwise operators and methods from issue 16 (``x % y`` is
+    ``zen.remainder``, ``x // y`` is ``zen.floor_divide``, ``x.erf()`` is ``zen.erf(x)``), a
+    base of TensorOperators."""
+
+    __slots__ = ()
+
+    def __mod__(self, other: TensorLike) -> Tensor:
+        return functions.remainder(self, other)
+
+    def __rmod__(self, other: TensorLike) -> Tensor:
+        return functions.remainder(other, self)
+
+    def __imod__(self, other: TensorLike) -> Tensor:
+        return functions.in_place(functions.remainder, self, other)
+
+    def __floordiv__(self, other: TensorLike) -> Tensor:
+        return functions.floor_divide(self, other)
+
+    def __rfloordiv__(self, other: TensorLike) -> Tensor:
+        return functions.floor_divide(other, self)
+
+    def __ifloordiv__(self, other: TensorLike) -> Tensor:
+        return functions.in_place(functions.floor_divide, self, other)
+
+    def floor(self) -> Tensor:
+        return functions.floor(self)
+
+    def ceil(self) -> Tensor:
+        return functions.ceil(self)
+
+    def trunc(self) -> Tensor:
+        return functions.trunc(self)
+
+    def rsqrt(self) -> Tensor:
+        return functions.rsqrt(self)
+
+    def log2(self) -> Tensor:
+        return functions.log2(self)
+
+    def log10(self) -> Tensor:
+        return functions.log10(self)
+
+    def exp2(self) -> Tensor:
+        return functions.exp2(self)
+
+    def expm1(self) -> Tensor:
+        return functions.expm1(self)
+
+    def log1p(self) -> Tensor:
+        return functions.log1p(self)
+
+    def erf(self) -> Tensor:
+        return functions.erf(self)
+
+    def tan(self) -> Tensor:
+        return functions.tan(self)
+
+    def asin(self) -> Tensor:
+        return functions.asin(self)
+
+    def acos(self) -> Tensor:
+        return functions.acos(self)
+
+    def atan(self) -> Tensor:
+        return functions.atan(self)
+
+    def sinh(self) -> Tensor:
+        return functions.sinh(self)
+
+    def cosh(self) -> Tensor:
+        return functions.cosh(self)
+
+    def asinh(self) -> Tensor:
+        return functions.asinh(self)
+
+    def acosh(self) -> Tensor:
+        return functions.acosh(self)
+
+    def atanh(self) -> Tensor:
+        return functions.atanh(self)
+
+    def isnan(self) -> Tensor:
+        return functions.isnan(self)
+
+    def isinf(self) -> Tensor:
+        return functions.isinf(self)
+
+    def isfinite(self) -> Tensor:
+        return functions.isfinite(self)
+
+    def round(self, decimals: int = 0) -> Tensor:
+        return functions.round(self, decimals)
+
+    def atan2(self, other: TensorLike) -> Tensor:
+        return functions.atan2(self, other)
+
+    def copysign(self, other: TensorLike) -> Tensor:
+        return functions.copysign(self, other)
+
+    def logaddexp(self, other: TensorLike) -> Tensor:
+        return functions.logaddexp(self, other)
+
+    def fmod(self, other: TensorLike) -> Tensor:
+        return functions.fmod(self, other)
+
+    def remainder(self, other: TensorLike) -> Tensor:
+        return functions.remainder(self, other)
+
+    def lerp(self, end: TensorLike, weight: TensorLike) -> Tensor:
+        return functions.lerp(self, end, weight)
+
+    def div(self, other: TensorLike, rounding_mode: str | None = None) -> Tensor:
+        return functions.div(self, other, rounding_mode)
+
+    def isclose(self, other: TensorLike, rtol: float = 1e-05, atol: float = 1e-08,
+                equal_nan: bool = False) -> Tensor:
+        return functions.isclose(self, other, rtol, atol, equal_nan)
+
+
+class TensorOperators(ReductionAndIndexingMethods, ElementwiseMethods):
     """Tensor's operators and maths methods: ``x + y`` is ``zen.add(x, y)``, ``x.sum()`` is
     ``zen.sum(x)``, ``x += y`` is an in-place add (see ``zen.functional.in_place``)."""
 

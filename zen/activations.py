@@ -1,0 +1,156 @@
+"""Activation functions, as torch.nn.functional names them (issue 16), built from the
+primitives in ``zen.ops``; each is also at zen's top level. Their gradients, of any order,
+follow from the primitives', and match PyTorch's at the kinks too (where it says so)."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from zen import ops
+from zen.errors import ArgumentError
+from zen.ops import normalise_axes
+from zen.tensor import Tensor, TensorLike, as_tensor
+
+# SELU's constants (Klambauer et al., 2017), as PyTorch has them.
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _number(function, name, value, positive=False):
+    """A setting that must be a real number (and > 0 if ``positive``)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
+            (positive and not value > 0):
+        kind = "a number > 0" if positive else "a number"
+        raise ArgumentError(f"{function}: {name} must be {kind}, got {value!r}")
+    return float(value)
+
+
+def _not_above_zero(x):
+    """x where x <= 0, else 0, for the exponential branch of elu and celu: the branch not
+    taken must not overflow (its 0 * inf would be nan), and x = 0 keeps its whole slope (a
+    minimum would halve it at the tie)."""
+    return ops.where(ops.greater(x, 0), 0.0, x)
+
+
+def leaky_relu(x: TensorLike, negative_slope: float = 0.01) -> Tensor:
+    """x where x > 0, else negative_slope * x (the slope at 0 too, as PyTorch)."""
+    x = as_tensor(x)
+    slope = _number("leaky_relu", "negative_slope", negative_slope)
+    return ops.where(ops.greater(x, 0), x, ops.multiply(x, slope))
+
+
+def elu(x: TensorLike, alpha: float = 1.0) -> Tensor:
+    """x where x > 0, else alpha * (e^x - 1)."""
+    x = as_tensor(x)
+    alpha = _number("elu", "alpha", alpha)
+    below = ops.multiply(alpha, ops.expm1(_not_above_zero(x)))
+    return ops.where(ops.greater(x, 0), x, below)
+
+
+def selu(x: TensorLike) -> Tensor:
+    """SELU_SCALE * elu(x, SELU_ALPHA)."""
+    return ops.multiply(SELU_SCALE, elu(x, SELU_ALPHA))
+
+
+def celu(x: TensorLike, alpha: float = 1.0) -> Tensor:
+    """x where x > 0, else alpha * (e^(x / alpha) - 1)."""
+    x = as_tensor(x)
+    alpha = _number("celu", "alpha", alpha, positive=True)
+    below = ops.multiply(alpha, ops.expm1(ops.divide(_not_above_zero(x), alpha)))
+    return ops.where(ops.greater(x, 0), x, below)
+
+
+def gelu(x: TensorLike, approximate: str = "none") -> Tensor:
+    """x * Phi(x), Phi the standard normal CDF; ``approximate="tanh"`` gives PyTorch's tanh
+    approximation instead."""
+    if approximate == "none":
+        return ops.multiply(ops.multiply(x, 0.5), ops.add(1, ops.erf(
+            ops.multiply(x, 1 / math.sqrt(2)))))
+    if approximate == "tanh":
+        cubic = ops.add(x, ops.multiply(0.044715, ops.multiply(x, ops.multiply(x, x))))
+        inner = ops.tanh(ops.multiply(math.sqrt(2 / math.pi), cubic))
+        return ops.multiply(ops.multiply(x, 0.5), ops.add(1, inner))
+    raise ArgumentError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def silu(x: TensorLike) -> Tensor:
+    """x * sigmoid(x) (also called swish)."""
+    return ops.multiply(x, ops.sigmoid(x))
+
+
+def softplus(x: TensorLike, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + e^(beta x)) / beta, and x itself where beta * x > threshold, as PyTorch."""
+    x = as_tensor(x)
+    beta = _number("softplus", "beta", beta, positive=True)
+    threshold = _number("softplus", "threshold", threshold)
+    scaled = ops.multiply(x, beta)
+    # logaddexp(bx, 0) neither overflows nor loses the slope 1/2 at 0 (as abs's kink would)
+    smooth = ops.divide(ops.logaddexp(scaled, 0.0), beta)
+    return ops.where(ops.greater(scaled, threshold), x, smooth)
+
+
+def mish(x: TensorLike) -> Tensor:
+    """x * tanh(softplus(x))."""
+    return ops.multiply(x, ops.tanh(softplus(x)))
+
+
+def softsign(x: TensorLike) -> Tensor:
+    """x / (1 + |x|)."""
+    return ops.divide(x, ops.add(ops.abs(x), 1))
+
+
+def logsigmoid(x: TensorLike) -> Tensor:
+    """log(sigmoid(x)) = -log(1 + e^-x), without overflow."""
+    return ops.negative(ops.logaddexp(ops.negative(x), 0.0))
+
+
+def hardtanh(x: TensorLike, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """x limited to [min_val, max_val]; as PyTorch, the gradient is zero at the bounds."""
+    x = as_tensor(x)
+    low = _number("hardtanh", "min_val", min_val)
+    high = _number("hardtanh", "max_val", max_val)
+    if low > high:
+        raise ArgumentError(f"hardtanh: min_val {min_val} is above max_val {max_val}")
+    inside = ops.logical_and(ops.greater(x, low), ops.less(x, high))
+    return ops.where(inside, x, ops.clip(x.detach(), low, high))
+
+
+def relu6(x: TensorLike) -> Tensor:
+    """min(max(x, 0), 6)."""
+    return hardtanh(x, 0.0, 6.0)
+
+
+def hardsigmoid(x: TensorLike) -> Tensor:
+    """relu6(x + 3) / 6."""
+    return ops.divide(relu6(ops.add(x, 3.0)), 6.0)
+
+
+def hardswish(x: TensorLike) -> Tensor:
+    """x * relu6(x + 3) / 6; as PyTorch, the slope at -3 is 0 and at 3 is 1 (the outer
+    pieces'), where a product of x and relu6 would give 0 at 3."""
+    x = as_tensor(x)
+    middle = ops.divide(ops.multiply(x, ops.add(x, 3.0)), 6.0)
+    return ops.where(ops.less_equal(x, -3.0), 0.0,
+                     ops.where(ops.greater_equal(x, 3.0), x, middle))
+
+
+def softmin(x: TensorLike, axis: int = -1) -> Tensor:
+    """softmax(-x) along ``axis``."""
+    return ops.softmax(ops.negative(x), axis)
+
+
+def normalize(x: TensorLike, p: float = 2.0, axis: int = 1, eps: float = 1e-12) -> Tensor:
+    """x / max(||x||_p, eps) along ``axis``, as torch.nn.functional.normalize (``p`` may be
+    inf). Below eps the divisor is eps itself, so a zero vector gives zeros, not nan."""
+    x = as_tensor(x)
+    p = _number("normalize", "p", p, positive=True)
+    eps = _number("normalize", "eps", eps)
+    axes = normalise_axes("normalize", axis, x.ndim)
+    magnitude = ops.abs(x)
+    if p == math.inf:
+        norm = ops.max(magnitude, axes, keepdims=True)
+        return ops.divide(x, ops.maximum(norm, eps))
+    # the eps bound on the p-th power keeps the root's slope finite at a zero vector
+    powered = ops.sum(ops.power(magnitude, p), axes, keepdims=True)
+    return ops.divide(x, ops.power(ops.maximum(powered, eps ** p), 1 / p))

@@ -1,0 +1,101 @@
+"""Elementwise functions built from the primitives in ``zen.ops`` (issue 16's elementwise
+group): reciprocal square root, powers of two, interpolation, division with a rounding mode,
+and closeness. Their gradients, of any order, follow from the primitives'."""
+
+from __future__ import annotations
+
+import numbers
+
+from zen import ops, promotion, tensor
+from zen.errors import ArgumentError
+from zen.recorder import no_grad
+from zen.tensor import Tensor, TensorLike, as_tensor
+
+ROUNDING_MODES = (None, "trunc", "floor")
+
+
+def rsqrt(x: TensorLike) -> Tensor:
+    """1 / sqrt(x)."""
+    return ops.divide(1.0, ops.sqrt(x))
+
+
+def exp2(x: TensorLike) -> Tensor:
+    """2 ** x."""
+    return ops.power(2.0, x)
+
+
+def lerp(start: TensorLike, end: TensorLike, weight: TensorLike) -> Tensor:
+    """start + weight * (end - start), computed from whichever end is nearer (as PyTorch),
+    so that weight 0 gives ``start`` and weight 1 gives ``end`` exactly."""
+    difference = ops.subtract(end, start)
+    if isinstance(weight, numbers.Real):
+        return _lerp_from(start, end, difference, weight, abs(weight) < 0.5, 1 - weight)
+    return _lerp_from(start, end, difference, weight, ops.less(ops.abs(weight), 0.5),
+                      ops.subtract(1, weight))
+
+
+def _lerp_from(start, end, difference, weight, near_start, rest):
+    """lerp from ``start`` where ``near_start`` (a bool, or a bool tensor), else from
+    ``end``; ``rest`` is 1 - weight."""
+    if near_start is True:
+        return ops.add(start, ops.multiply(weight, difference))
+    from_end = ops.subtract(end, ops.multiply(difference, rest))
+    if near_start is False:
+        return from_end
+    return ops.where(near_start, ops.add(start, ops.multiply(weight, difference)), from_end)
+
+
+def div(x: TensorLike, y: TensorLike, rounding_mode: str | None = None) -> Tensor:
+    """x / y, or its quotient rounded toward zero (``"trunc"``) or down (``"floor"``, as
+    Python's ``//``); a rounded quotient keeps integer dtypes and has zero gradient."""
+    if rounding_mode not in ROUNDING_MODES:
+        raise ArgumentError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
+                            f"{rounding_mode!r}")
+    if rounding_mode is None:
+        return ops.divide(x, y)
+    if rounding_mode == "floor":
+        return ops.floor_divide(x, y)
+    return _truncated_quotient(x, y)
+
+
+def _truncated_quotient(x, y):
+    """trunc(x / y) for floats; for integers, the floor of |x| / |y| with the quotient's
+    sign, exactly (x / y would round large integers through floats)."""
+    anchor = x if isinstance(x, Tensor) else as_tensor(y)
+    dtype = promotion.result_dtype("div", anchor.backend, [x, y])
+    if anchor.backend.is_floating(dtype):
+        return ops.trunc(ops.divide(x, y))
+    magnitude = ops.floor_divide(ops.abs(x), ops.abs(y))
+    return ops.multiply(ops.multiply(ops.sign(x), ops.sign(y)), magnitude)
+
+
+def isclose(x: TensorLike, y: TensorLike, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Tensor:
+    """Where |x - y| <= atol + rtol * |y| (equal infinities too; nan with nan only if
+    ``equal_nan``), as torch.isclose: a bool tensor, with no gradient."""
+    for name, tolerance in (("rtol", rtol), ("atol", atol)):
+        if not isinstance(tolerance, numbers.Real) or tolerance < 0:
+            raise ArgumentError(f"isclose: {name} must be a number >= 0, got {tolerance!r}")
+    with no_grad():
+        x, y = _on_one_device(x, y)
+        close = ops.equal(x, y)
+        if equal_nan:
+            close = ops.logical_or(close, ops.logical_and(ops.isnan(x), ops.isnan(y)))
+        error = ops.abs(ops.subtract(x, y))
+        allowed = ops.add(atol, ops.abs(ops.multiply(rtol, y)))
+        within = ops.logical_and(ops.isfinite(error), ops.less_equal(error, allowed))
+        return ops.logical_or(close, within)
+
+
+def _on_one_device(x, y):
+    """``x`` and ``y`` as Tensors, a number taking the other's device and dtype."""
+    if not isinstance(x, Tensor) and not isinstance(y, Tensor):
+        x = as_tensor(x)
+    if not isinstance(x, Tensor):
+        x = Tensor(x, trainable=False, device=y.backend, dtype=as_tensor(y).dtype)
+    if not isinstance(y, Tensor):
+        y = Tensor(y, trainable=False, device=x.backend, dtype=x.dtype)
+    return x, y
+
+
+tensor.functions.provide(rsqrt=rsqrt, exp2=exp2, lerp=lerp, div=div, isclose=isclose)
