@@ -9,6 +9,7 @@ import pytest
 import zen
 from zen import Tensor
 from zen.errors import DataError
+from zen.nn import Linear, Model, Softmax
 
 LOSSES = {"softmax_cross_entropy": zen.loss.softmax_cross_entropy,
           "categorical_crossentropy": zen.loss.categorical_crossentropy}
@@ -87,3 +88,16 @@ def test_a_model_checks_labels_against_the_last_axis_of_its_output(device):
     with pytest.raises(DataError, match=r"evaluate: 1 class label\(s\) outside \[0, 4\)"):
         model.evaluate(numpy.ones((SHAPE[0], SHAPE[1], 3)), labels,
                        loss_fn=zen.loss.softmax_cross_entropy)
+
+
+def test_accuracy_of_one_hot_targets_over_leading_axes_compares_the_class_axis(device):
+    """Predictions (N, T, C) and one-hot targets (N, T, C): the accuracy compares classes
+    along the last axis, as the loss does."""
+    zen.seed(3)
+    x = numpy.random.default_rng(3).standard_normal((4, 5, 6)).astype("float32")
+    model = Model([Linear(3), Softmax()], device=device)
+    predicted = model.predict(x).numpy().argmax(axis=-1)
+    labels = numpy.array([[0, 1, 2, 0, 1]] * 4)
+    one_hot = numpy.eye(3, dtype="float32")[labels]
+    accuracy = model.evaluate(x, one_hot, loss_fn=zen.loss.categorical_crossentropy)["accuracy"]
+    assert accuracy == pytest.approx((predicted == labels).mean())

@@ -202,3 +202,27 @@ def test_grad_records_a_graph_only_inside_another_grad(device):
             zen.grad(lambda x: 1 / 0)(x)
     with pytest.raises(zen.errors.GradientError, match="must return a Tensor, got float"):
         zen.grad(lambda x: 1.0)(x)
+
+
+def test_log_softmax_as_a_method_is_the_function_along_its_axis(device):
+    """Mutation testing found no test calling the method."""
+    values = numpy.array([[1.0, 2.0, 0.5], [-1.0, 0.0, 3.0]])
+    x = zen.Tensor(values, device=device)
+    for axis in (0, 1, -1):
+        shifted = values - values.max(axis=axis, keepdims=True)
+        expected = shifted - numpy.log(numpy.exp(shifted).sum(axis=axis, keepdims=True))
+        numpy.testing.assert_allclose(x.log_softmax(axis).numpy(), expected, rtol=1e-6)
+        numpy.testing.assert_array_equal(x.log_softmax(axis).numpy(),
+                                         zen.log_softmax(x, axis).numpy())
+
+
+def test_an_integer_tensor_clipped_at_fractions_becomes_float_at_integers_stays(device):
+    """A float bound promotes an integer tensor (torch.clamp gives float32 too); the bounds
+    must not be rounded to the tensor's integers first."""
+    x = zen.Tensor([0, 1, 2, 3], dtype="int64", device=device)
+    clipped = zen.clip(x, 0.5, 2.5)
+    assert clipped.dtype == clipped.backend.dtype("float32")
+    numpy.testing.assert_array_equal(clipped.numpy(), [0.5, 1.0, 2.0, 2.5])
+    kept = zen.clip(x, 1, 2)        # integer bounds keep the integers
+    assert kept.dtype == x.dtype
+    numpy.testing.assert_array_equal(kept.numpy(), [1, 1, 2, 2])
