@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import zen
 from zen import Tensor
+from zen.errors import DataError
 from zen.nn import Linear, Model
 
 torch = pytest.importorskip("torch", reason="PyTorch is the oracle: pip install torch")
@@ -107,3 +108,26 @@ def test_model_train_checks_labels_and_reports_accuracy_with_the_new_losses(devi
     assert set(model.evaluate(x, y, loss_fn=loss_fn)) == {"loss", "accuracy"}
     with pytest.raises(zen.errors.DataError, match=r"train: 12 class label\(s\) outside"):
         model.train(x, y + 3, loss_fn=loss_fn, verbose=False)
+
+
+class _ToClassAxis1(zen.nn.Layer):
+    """(N, T, C) scores to PyTorch's (N, C, T)."""
+
+    def forward(self, x):
+        return zen.permute_dims(x, (0, 2, 1))
+
+
+@pytest.mark.parametrize("classes, steps", [(3, 5), (4, 4)])   # 4, 4: the axes look alike
+def test_train_and_evaluate_read_cross_entropys_class_axis_1(classes, steps, device):
+    """Labels are checked and accuracy counted along the loss's class axis (1 for PyTorch's
+    cross_entropy and nll_loss), not the last one."""
+    zen.seed(0)
+    x = numpy.random.default_rng(0).standard_normal((6, steps, 2)).astype("float32")
+    labels = numpy.random.default_rng(1).integers(0, classes, (6, steps))
+    model = zen.nn.Model([zen.nn.Linear(classes), _ToClassAxis1()], device=device)
+    model.train(x, labels, epochs=1, loss_fn=zen.loss.cross_entropy, verbose=False)
+    scores = model.predict(x).numpy()
+    accuracy = model.evaluate(x, labels, loss_fn=zen.loss.cross_entropy)["accuracy"]
+    assert accuracy == pytest.approx((scores.argmax(axis=1) == labels).mean())
+    with pytest.raises(DataError, match=rf"outside \[0, {classes}\)"):
+        model.evaluate(x, numpy.full((6, steps), classes), loss_fn=zen.loss.cross_entropy)

@@ -49,8 +49,9 @@ def scores(model, x, y, loss_fn, batch_size=256):
     with no_grad():
         result = {"loss": loss_fn(prediction, y).item()}
         if losses.is_classification(loss_fn):
-            labels = y if y.ndim == prediction.ndim - 1 else ops.argmax(y, axis=-1)
-            hits = ops.astype(ops.argmax(prediction, axis=-1) == labels, "float64")
+            axis = losses.class_axis(loss_fn)
+            labels = y if y.ndim == prediction.ndim - 1 else ops.argmax(y, axis=axis)
+            hits = ops.astype(ops.argmax(prediction, axis=axis) == labels, "float64")
             result["accuracy"] = ops.mean(hits).item()
     return result
 
@@ -74,4 +75,5 @@ def _check(model, who, x, y, loss_fn):
     with no_grad():     # builds lazy layers now, before the epoch's order is drawn
         outputs = model.predict(x[:1])
     return losses.is_classification(loss_fn) and \
-        losses.check_class_targets(who, y, (y.shape[0], *outputs.shape[1:]))
+        losses.check_class_targets(who, y, (y.shape[0], *outputs.shape[1:]),
+                                   losses.class_axis(loss_fn))

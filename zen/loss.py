@@ -65,9 +65,20 @@ categorical_crossentropy.classification = softmax_cross_entropy.classification =
 def is_classification(loss_fn: Callable[..., Tensor]) -> bool:
     """Whether ``loss_fn`` declares itself a loss of class scores (``classification = True``),
     looking through ``functools.partial`` to the loss it wraps."""
-    while not hasattr(loss_fn, "classification") and isinstance(loss_fn, functools.partial):
+    return _declared(loss_fn, "classification", False) is True
+
+
+def class_axis(loss_fn: Callable[..., Tensor]) -> int:
+    """The class axis of a batch of predictions for ``loss_fn``: its ``class_axis``
+    attribute (1 for PyTorch's cross_entropy and nll_loss), else the last axis."""
+    return _declared(loss_fn, "class_axis", -1)
+
+
+def _declared(loss_fn, name, default):
+    """``loss_fn``'s attribute ``name``, looking through ``functools.partial``."""
+    while not hasattr(loss_fn, name) and isinstance(loss_fn, functools.partial):
         loss_fn = loss_fn.func
-    return getattr(loss_fn, "classification", False) is True
+    return getattr(loss_fn, name, default)
 
 
 def trusting_labels(loss_fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
@@ -87,13 +98,14 @@ def _takes_labels_checked(loss_fn):
     return "labels_checked" in parameters
 
 
-def check_class_targets(name: str, target: Tensor, prediction_shape: tuple[int, ...]) -> bool:
+def check_class_targets(name: str, target: Tensor, prediction_shape: tuple[int, ...],
+                        axis: int = -1) -> bool:
     """Raise unless ``target`` fits predictions of ``prediction_shape`` as class targets:
-    rows of that shape, or integer labels in range of that shape without the class axis.
-    Return whether they are labels."""
-    labels = _are_labels(name, target, prediction_shape)
+    rows of that shape, or integer labels in range of that shape without the class
+    ``axis``. Return whether they are labels."""
+    labels = _are_labels(name, target, prediction_shape, axis)
     if labels:
-        check_labels(name, target, prediction_shape[-1])
+        check_labels(name, target, prediction_shape[axis])
     return labels
 
 
@@ -118,12 +130,13 @@ def _on_device_of(value, reference):
     return Tensor(value, trainable=False, device=reference.backend)
 
 
-def _are_labels(name, target, prediction_shape):
+def _are_labels(name, target, prediction_shape, axis=-1):
     """Whether ``target`` holds class labels (True) or rows like the prediction's (False);
     ShapeMismatchError if neither."""
     if tuple(target.shape) == tuple(prediction_shape):
         return False
-    without_classes = tuple(prediction_shape[:-1])
+    axis %= len(prediction_shape)
+    without_classes = tuple(n for i, n in enumerate(prediction_shape) if i != axis)
     if tuple(target.shape) == without_classes and target.backend.is_integral(target.dtype):
         return True
     hint = (f", and class labels must be integers, not {target.dtype}"
@@ -273,6 +286,7 @@ def cross_entropy(input: TensorLike, target: TensorLike, weight: TensorLike | No
 
 
 nll_loss.classification = cross_entropy.classification = True
+nll_loss.class_axis = cross_entropy.class_axis = 1      # of a batch, as PyTorch's
 for _elementwise in (l1_loss, mse_loss, smooth_l1_loss, huber_loss, kl_div,
                      binary_cross_entropy, binary_cross_entropy_with_logits):
     _elementwise.classification = False
