@@ -11,9 +11,11 @@ import tracemalloc
 import numpy
 
 import zen
-from benchmarks.workloads import WORKLOADS
+from benchmarks.workloads import WORKLOADS, import_torch
 
 IMPLEMENTATIONS = ("floor", "zen", "torch")
+HEADINGS = (f"{'workload':<18}", f"{'floor ms':>10}", f"{'zen ms':>10} {'ratio':>7}",
+            f"{'torch ms':>10} {'ratio':>7}", f"{'zen MiB':>8} {'ratio':>7}")
 
 
 def run(args):
@@ -38,7 +40,8 @@ def run(args):
         with open(args.json, "w") as file:
             json.dump({"device": args.device, "threads": args.threads, "quick": args.quick,
                        "machine": platform.platform(), "python": platform.python_version(),
-                       "numpy": numpy.__version__, "results": results}, file, indent=2)
+                       "numpy": numpy.__version__, "torch": _torch_version(),
+                       "results": results}, file, indent=2)
     return 0
 
 
@@ -82,6 +85,18 @@ def _ratio(result, name):
     return None if seconds is None else seconds / result["floor_seconds"]
 
 
+def _torch_version():
+    torch = import_torch()
+    return None if torch is None else torch.__version__
+
+
+def _line(cells):
+    """``cells`` under ``HEADINGS``, each padded to its column's width, so that an empty one
+    (no PyTorch; no host memory on a GPU) leaves the columns after it in place."""
+    padded = (cell.rjust(len(heading)) for cell, heading in zip(cells, HEADINGS, strict=True))
+    return " | ".join(padded).rstrip()
+
+
 def _row(result):
     cells = [f"{result['workload']:<18}", f"{result['floor_seconds'] * 1e3:10.2f}"]
     for name in ("zen", "torch"):
@@ -92,14 +107,22 @@ def _row(result):
     if "zen_peak_bytes" in result:
         memory = (f"{result['zen_peak_bytes'] / 2**20:8.2f} "
                   f"{result['zen_peak_bytes'] / max(result['floor_peak_bytes'], 1):6.2f}x")
-    return " | ".join(cells + [memory])
+    return _line(cells + [memory])
 
 
 def table(results, args):
-    header = (f"{'workload':<18} | {'floor ms':>10} | {'zen ms':>10} {'ratio':>7} | "
-              f"{'torch ms':>10} {'ratio':>7} | {'zen MiB':>8} {'ratio':>7}")
-    lines = [f"device {args.device}, {args.threads} thread(s), median of "
-             f"{2 if args.quick else args.repeats}; ratios are to the floor "
-             f"(hand-written {'NumPy' if args.device == 'cpu' else 'CuPy'}, no graph); "
-             f"memory is peak traced host memory", header, "-" * len(header)]
+    header = _line(HEADINGS)
+    lines = [*_preamble(args), header, "-" * len(header)]
     return "\n".join(lines + [_row(result) for result in results])
+
+
+def _preamble(args):
+    """What the figures are, and whether PyTorch's are there."""
+    floor = "NumPy" if args.device == "cpu" else "CuPy"
+    settings = (f"device {args.device}, {args.threads} thread(s), median of "
+                f"{2 if args.quick else args.repeats}; ratios are to the floor (hand-written "
+                f"{floor}, no graph); memory is peak traced host memory")
+    torch_version = _torch_version()
+    if torch_version is None:
+        return [settings, "PyTorch is not installed: its columns are empty"]
+    return [settings, f"PyTorch {torch_version}"]

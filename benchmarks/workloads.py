@@ -19,7 +19,7 @@ class Workload:
         self.backend = zen.Tensor(0.0, device=device).backend
         self.xp = numpy if device == "cpu" else __import__("cupy")   # the runner allows these
         self.rng = numpy.random.default_rng(0)
-        self.torch_module = _torch()
+        self.torch_module = import_torch()
         self.torch_device = "cpu" if device == "cpu" else device
 
     def array(self, shape, scale=1.0):
@@ -56,7 +56,8 @@ class Workload:
         optimizer.zero_grad()
 
 
-def _torch():
+def import_torch():
+    """PyTorch, or None when it is not installed."""
     try:
         import torch
     except ImportError:

@@ -24,8 +24,10 @@ def label(number):
 
 
 def main():
+    # 1536 units get all of 1-100 right from every seed tried (512 missed one from some);
+    # wider layers cross OpenBLAS's threading threshold, which is slow on a busy machine.
     args = arguments(__doc__.splitlines()[0], epochs=600, batch_size=64, learning_rate=2e-3,
-                     hidden=512)
+                     hidden=1536)
     zen.seed(args.seed)
     numbers = numpy.arange(101, 2 ** DIGITS)
     model = Model([Linear(args.hidden), ReLU(), Linear(4)], device=args.device)
