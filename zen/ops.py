@@ -19,7 +19,7 @@ from __future__ import annotations
 import builtins
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from zen import devices, namespaces, promotion, tensor
@@ -581,7 +581,9 @@ def reduction_axes(op_name, axis, ndim):
     return None if axes == () else axes
 
 
-def _reduction(primitive):
+def reduction(primitive: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """The public function of a reduction primitive: ``axis`` None, an int or a tuple of
+    ints (an empty one meaning every axis), checked; ``keepdims`` as given."""
     def reduce(x: TensorLike, axis: Axes = None, keepdims: bool = False) -> Tensor:
         x = as_tensor(x)
         return primitive(x, axis=reduction_axes(primitive.__name__, axis, x.ndim),
@@ -601,13 +603,13 @@ def sum(x: TensorLike, axis: Axes = None, keepdims: bool = False,
     return sum_p(x, axis=reduction_axes("sum", axis, x.ndim), keepdims=keepdims)
 
 
-mean = _reduction(mean_p)
+mean = reduction(mean_p)
 mean.__doc__ = "Arithmetic mean over ``axis``."
-max = _reduction(max_p)
+max = reduction(max_p)
 max.__doc__ = "Largest element over ``axis``; the gradient is shared among tied elements."
-min = _reduction(min_p)
+min = reduction(min_p)
 min.__doc__ = "Smallest element over ``axis``; the gradient is shared among tied elements."
-logsumexp = _reduction(logsumexp_p)
+logsumexp = reduction(logsumexp_p)
 logsumexp.__doc__ = "log(sum(exp(x))) over ``axis``, without overflow."
 
 

@@ -155,19 +155,9 @@ def std_mean(x: TensorLike, axis: Axes = None, keepdims: bool = False,
     return std(x, axis, keepdims, correction), ops.mean(x, axis, keepdims)
 
 
-def _logical_reduction(primitive):
-    def reduce(x: TensorLike, axis: Axes = None, keepdims: bool = False) -> Tensor:
-        x = as_tensor(x)
-        return primitive(x, axis=reduction_axes(primitive.__name__, axis, x.ndim),
-                         keepdims=keepdims)
-
-    reduce.__name__ = primitive.__name__
-    return reduce
-
-
-any = _logical_reduction(ops.any_p)
+any = ops.reduction(ops.any_p)
 any.__doc__ = "Whether any element over ``axis`` is nonzero: a bool tensor, not differentiable."
-all = _logical_reduction(ops.all_p)
+all = ops.reduction(ops.all_p)
 all.__doc__ = "Whether every element over ``axis`` is nonzero: a bool tensor, not differentiable."
 
 
