@@ -141,10 +141,10 @@ def _are_labels(name, target, prediction_shape, axis=-1):
         return True
     hint = (f", and class labels must be integers, not {target.dtype}"
             if tuple(target.shape) == without_classes else "")
-    raise ShapeMismatchError(f"{name}: target has shape {target.shape}; it needs the "
-                             f"prediction's shape {tuple(prediction_shape)} (one-hot rows or "
-                             f"probabilities, any numeric dtype) or {without_classes} (integer "
-                             f"class labels){hint}")
+    raise ShapeMismatchError(f"{name}: target has shape {target.shape}; it needs "
+                             f"{without_classes} (integer class labels) or the prediction's "
+                             f"shape {tuple(prediction_shape)} (one-hot rows or probabilities, "
+                             f"any numeric dtype){hint}")
 
 
 @functools.lru_cache(maxsize=64)
@@ -305,7 +305,7 @@ class _ClassTargets:
         self.label_shape = tuple(n for i, n in enumerate(input.shape) if i != self.axis)
         target = _on_device_of(target, input)
         self.shape = tuple(target.shape)
-        self.from_labels = self._are_labels(target)
+        self.from_labels = _are_labels(who, target, input.shape, self.axis)
         ignore_index = _integer(who, "ignore_index", ignore_index)
         smoothing = _fraction_at_most_one(who, "label_smoothing", smoothing)
         rows, kept = (self._one_hot(target, ignore_index, labels_checked) if self.from_labels
@@ -325,18 +325,6 @@ class _ClassTargets:
         if reduction == "mean":
             return ops.sum(per_example) / self.denominator
         return _reduced(per_example, reduction)
-
-    def _are_labels(self, target):
-        if self.shape == tuple(self.input.shape):
-            return False
-        if self.shape == self.label_shape and target.backend.is_integral(target.dtype):
-            return True
-        hint = (f", and class labels must be integers, not {target.dtype}"
-                if self.shape == self.label_shape else "")
-        raise ShapeMismatchError(f"{self.who}: target has shape {self.shape}; for input of "
-                                 f"shape {tuple(self.input.shape)} it needs "
-                                 f"{self.label_shape} (integer class labels) or the input's "
-                                 f"shape (class probabilities){hint}")
 
     def _one_hot(self, target, ignore_index, labels_checked):
         """One-hot rows in the input's dtype (zero for an ignored label), and the rows'
