@@ -18,7 +18,7 @@ import math
 import numbers
 from collections.abc import Callable
 
-from zen import ops
+from zen import arguments, ops
 from zen.errors import ArgumentError, DataError, ShapeMismatchError
 from zen.ops import log_softmax
 from zen.tensor import Tensor, TensorLike, as_tensor, constant
@@ -306,7 +306,7 @@ class _ClassTargets:
         target = _on_device_of(target, input)
         self.shape = tuple(target.shape)
         self.from_labels = _are_labels(who, target, input.shape, self.axis)
-        ignore_index = _integer(who, "ignore_index", ignore_index)
+        ignore_index = arguments.integer(who, "ignore_index", ignore_index)
         smoothing = _fraction_at_most_one(who, "label_smoothing", smoothing)
         rows, kept = (self._one_hot(target, ignore_index, labels_checked) if self.from_labels
                       else self._probabilities(target, ignore_index))
@@ -433,7 +433,3 @@ def _fraction_at_most_one(who, name, value):
     return float(value)
 
 
-def _integer(who, name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ArgumentError(f"{who}: {name} must be an int, got {value!r}")
-    return int(value)
