@@ -369,10 +369,6 @@ class Softmax(Layer):
         return ops.softmax(x, self.axis)
 
 
-LAYERS = {cls.__name__: cls for cls in [Linear, RNN, LSTM, Conv2D, MaxPool2D, Flatten,
-                                        Dropout, Sigmoid, Tanh, ReLU, Softmax]}
-
-
 class Model:
     """Layers applied in order, trained by ``train`` as in the original Zen.
 
@@ -597,3 +593,8 @@ def _layer_classes(custom_layers):
             raise ArgumentError(f"Model.load: custom_layers[{name!r}] should be a Layer "
                                 f"subclass, got {layer!r}")
     return classes
+
+
+# Every layer class zen defines, by name: what Model.load rebuilds from a file's settings.
+LAYERS = {name: value for name, value in list(globals().items())
+          if isinstance(value, type) and issubclass(value, Layer) and value is not Layer}

@@ -487,16 +487,17 @@ def _interior(shape, widths):
     return tuple(slice(before, before + n) for n, (before, _) in zip(shape, widths, strict=True))
 
 
-def _sliding_windows_forward(xp, x, window, stride):
-    """(N, C, H, W) -> (N, C, OH, OW, KH, KW): every KH x KW window, ``stride`` (rows,
-    columns) apart."""
-    windows = xp.sliding_window_view(x, window, axis=(2, 3))
-    if stride == (1, 1):
+def _sliding_windows_forward(xp, x, window, stride, dilation=(1, 1)):
+    """(N, C, H, W) -> (N, C, OH, OW, KH, KW): every KH x KW window, its elements
+    ``dilation`` (rows, columns) apart, the windows ``stride`` apart."""
+    span = tuple(d * (k - 1) + 1 for k, d in zip(window, dilation, strict=True))
+    windows = xp.sliding_window_view(x, span, axis=(2, 3))
+    if stride == (1, 1) and dilation == (1, 1):
         return windows
-    return windows[:, :, ::stride[0], ::stride[1], :, :]
+    return windows[:, :, ::stride[0], ::stride[1], ::dilation[0], ::dilation[1]]
 
 
-def _fold_windows_forward(xp, windows, shape, stride):
+def _fold_windows_forward(xp, windows, shape, stride, dilation=(1, 1)):
     """The adjoint of ``_sliding_windows_forward``: each window's values added back where they came
     from, one strided slice per kernel offset."""
     _, _, rows, columns, height, width = windows.shape
@@ -504,8 +505,9 @@ def _fold_windows_forward(xp, windows, shape, stride):
     out = xp.zeros(shape, dtype=windows.dtype, device=windows.device)
     for i in range(height):
         for j in range(width):
-            last_row, last_column = i + row_step * (rows - 1), j + column_step * (columns - 1)
-            out[:, :, i:last_row + 1:row_step, j:last_column + 1:column_step] += \
+            top, left = i * dilation[0], j * dilation[1]
+            bottom, right = top + row_step * (rows - 1), left + column_step * (columns - 1)
+            out[:, :, top:bottom + 1:row_step, left:right + 1:column_step] += \
                 windows[:, :, :, :, i, j]
     return out
 
@@ -523,11 +525,13 @@ def _first_maximum_forward(xp, windows):
 pad_p = defop("pad", _pad_forward,
                 lambda F, g, ans, x, widths, value=0: g[_interior(x.shape, widths)])
 sliding_windows_p = defop("sliding_windows", _sliding_windows_forward,
-                            lambda F, g, ans, x, window, stride:
-                                F.fold_windows(g, shape=x.shape, stride=stride), views=True)
+                          lambda F, g, ans, x, window, stride, dilation=(1, 1):
+                              F.fold_windows(g, shape=x.shape, stride=stride,
+                                             dilation=dilation), views=True)
 fold_windows_p = defop("fold_windows", _fold_windows_forward,
-                         lambda F, g, ans, windows, shape, stride:
-                             F.sliding_windows(g, window=windows.shape[-2:], stride=stride))
+                       lambda F, g, ans, windows, shape, stride, dilation=(1, 1):
+                           F.sliding_windows(g, window=windows.shape[-2:], stride=stride,
+                                             dilation=dilation))
 first_maximum_p = defop("first_maximum", _first_maximum_forward)
 # The largest value of each window; as PyTorch's max pooling, its gradient goes to the first
 # largest element only.
