@@ -164,8 +164,11 @@ def shapes_and_axis(draw):
 @example(shape_and_axis=((1,), 0), p=1.0, seed=0)
 def test_normalize_and_softmin_along_any_axis_match_pytorch(device, shape_and_axis, p, seed):
     shape, axis = shape_and_axis
-    array = numpy.random.default_rng(seed).uniform(-2, 2, size=shape)
-    array[numpy.abs(array) < 0.1] = 0.5   # away from |x|'s kink, where finite differences fail
+    rng = numpy.random.default_rng(seed)
+    # Magnitudes apart from each other and from 0: finite differences fail at |x|'s kink and
+    # at a tie for the largest (p=inf).
+    magnitudes = rng.permutation(numpy.linspace(0.5, 2.0, math.prod(shape))).reshape(shape)
+    array = rng.choice([-1.0, 1.0], size=shape) * magnitudes
     x = zen.Tensor(array, device=device)
     t = torch.tensor(array)
     for zen_function, torch_function in (

@@ -153,8 +153,8 @@ def _windows(op_name, x, window, stride, dilation=(1, 1)):
     ``op_name`` when a (dilated) window does not fit in x's height and width."""
     span = tuple(d * (k - 1) + 1 for k, d in zip(window, dilation, strict=True))
     if span[0] > x.shape[2] or span[1] > x.shape[3]:
-        raise ShapeMismatchError(f"{op_name}: window {span} (dilated) is larger than the "
-                                 f"(padded) input's height and width {x.shape[2:]}")
+        raise ShapeMismatchError(f"{op_name}: window {span} is larger than the (padded) "
+                                 f"input's height and width {x.shape[2:]}")
     return ops.sliding_windows_p(x, window=tuple(window), stride=tuple(stride),
                                  dilation=tuple(dilation))
 
