@@ -250,3 +250,109 @@ def test_activation_layers_are_saved_and_loaded_with_their_settings(tmp_path, de
 def test_activation_layers_check_their_settings_when_made(make, message):
     with pytest.raises(ArgumentError, match=message):
         make()
+
+
+def _torch_attention(layer, query, key, value, causal, key_mask, float_mask):
+    """torch.nn.MultiheadAttention with ``layer``'s weights copied in, and its parameters."""
+    embed = query.shape[-1]
+    module = torch.nn.MultiheadAttention(embed, layer.num_heads, batch_first=True,
+                                         bias=layer.use_bias, dtype=torch.float64)
+    names = {"in_weight": "in_proj_weight", "out_weight": "out_proj.weight",
+             "in_bias": "in_proj_bias", "out_bias": "out_proj.bias"}
+    parameters = {names[name]: torch.tensor(w.numpy().T if w.ndim == 2 else w.numpy(),
+                                            requires_grad=True)
+                  for name, w in layer.weights.items()}
+    mask = None     # PyTorch's boolean masks say where not to attend
+    if causal:
+        mask = torch.ones(query.shape[1], key.shape[1], dtype=torch.bool).triu(1)
+    if float_mask is not None:
+        mask = torch.tensor(float_mask)
+    padding = None if key_mask is None else torch.tensor(~key_mask)
+    out = torch.func.functional_call(module, parameters, (query, key, value), dict(
+        attn_mask=mask, key_padding_mask=padding, need_weights=False))[0]
+    return out, parameters, names
+
+
+@pytest.mark.parametrize("causal, use_bias, cross, key_mask, float_mask", [
+    (False, True, False, False, False),
+    (True, True, False, False, False),
+    (False, False, False, True, False),
+    (True, True, True, True, False),
+    (False, True, True, False, True),
+], ids=["self", "causal", "no-bias-key-mask", "cross-causal-key-mask", "cross-float-mask"])
+def test_multi_head_attention_matches_torch(causal, use_bias, cross, key_mask, float_mask,
+                                            device):
+    rng = numpy.random.default_rng(9)
+    layer = nn.MultiHeadAttention(2, causal=causal, use_bias=use_bias)
+    query = rng.normal(size=(2, 4, 6))
+    key = rng.normal(size=(2, 5, 6)) if cross else query
+    value = rng.normal(size=key.shape) if cross else query
+    keys = rng.random(key.shape[:2]) < 0.7 if key_mask else None
+    if keys is not None:
+        keys[:, 0] = True
+    floats = rng.normal(size=(4, 5)) if float_mask else None
+    inputs = [_zen(a, device) for a in ((query, key, value) if cross else (query,))]
+    out = layer(*inputs, attn_mask=floats, key_mask=keys)
+    for w in layer.weights.values():       # nonzero biases, so that they count
+        w.value = w.backend.asarray(rng.normal(scale=0.5, size=w.shape), w.dtype)
+    out = layer(*inputs, attn_mask=floats, key_mask=keys)
+    tensors = [torch.tensor(a, requires_grad=True) for a in ((query, key, value) if cross
+                                                           else (query,))]
+    expected, parameters, names = _torch_attention(layer, *(tensors * 3)[:3], causal, keys,
+                                                   floats)
+    weights = numpy.cos(numpy.arange(out.numpy().size)).reshape(out.shape)
+    (out * _zen(weights, device)).sum().backward()
+    (expected * torch.tensor(weights)).sum().backward()
+    _close(out.numpy(), expected.detach().numpy())
+    for tensor, oracle in zip(inputs, tensors, strict=True):
+        _close(_gradient(tensor), oracle.grad.numpy())
+    for name, w in layer.weights.items():
+        grad = parameters[names[name]].grad.numpy()
+        _close(_gradient(w), grad.T if w.ndim == 2 else grad)
+
+
+def test_multi_head_attention_in_a_model_is_saved_loaded_and_drops_only_in_training(
+        tmp_path, device):
+    model = nn.Model([nn.Linear(8), nn.MultiHeadAttention(4, causal=True, dropout=0.5),
+                      nn.GELU()], device=device, input_shape=(5, 3))
+    x = numpy.random.default_rng(10).normal(size=(2, 5, 3))
+    first, again = model.predict(x).numpy(), model.predict(x).numpy()
+    numpy.testing.assert_array_equal(first, again)           # inference: no dropout
+    model.layers[1].training = True
+    assert not numpy.allclose(model(x).numpy(), first)
+    model.save(tmp_path / "attention.npz")
+    loaded = nn.Model.load(tmp_path / "attention.npz", device=device)
+    assert loaded.layers[1].config == dict(num_heads=4, causal=True, dropout=0.5, use_bias=True)
+    _close(loaded.predict(x).numpy(), first)
+
+
+def test_causal_attention_does_not_look_ahead(device):
+    layer = nn.MultiHeadAttention(1, causal=True)
+    x = numpy.random.default_rng(11).normal(size=(1, 4, 2))
+    changed = x.copy()
+    changed[0, 3] += 5.0            # the last position: no earlier output may change
+    before, after = layer(_zen(x, device)).numpy(), layer(_zen(changed, device)).numpy()
+    _close(after[0, :3], before[0, :3])
+
+
+@pytest.mark.parametrize("make, call, error, message", [
+    (lambda: nn.MultiHeadAttention(0), None, ArgumentError,
+     r"MultiHeadAttention: num_heads must be a positive int, got 0"),
+    (lambda: nn.MultiHeadAttention(2, dropout=1.0), None, ArgumentError,
+     r"MultiHeadAttention: dropout must be in \[0, 1\), got 1\.0"),
+    (lambda: nn.MultiHeadAttention(2, causal="yes"), None, ArgumentError,
+     r"MultiHeadAttention: causal must be True or False, got 'yes'"),
+    (lambda: nn.MultiHeadAttention(4), lambda layer, x: layer(x), ShapeMismatchError,
+     r"MultiHeadAttention: the embedding size 6 .* num_heads=4"),
+    (lambda: nn.MultiHeadAttention(2), lambda layer, x: layer(x, x[:, :, :4]),
+     ShapeMismatchError, r"MultiHeadAttention: needs query \(N, L, 6\).* key \(2, 3, 4\)"),
+    (lambda: nn.MultiHeadAttention(2), lambda layer, x: layer(x, key_mask=numpy.ones((2, 4))),
+     ShapeMismatchError, r"MultiHeadAttention: key_mask must be booleans of shape \(2, 3\)"),
+])
+def test_multi_head_attention_refuses_what_it_cannot_do_and_stays_unbuilt(
+        make, call, error, message, device):
+    with pytest.raises(error, match=message):
+        layer = make()
+        call(layer, _zen(numpy.ones((2, 3, 6)), device))
+    if call is not None:
+        assert not layer.built
