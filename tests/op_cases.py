@@ -397,3 +397,56 @@ CASES += [
     Case("normalize, p=inf", lambda m, x: m.normalize(x, p=float("inf"), axis=0), (3, 4),
          torch=lambda m, x: m.nn.functional.normalize(x, p=float("inf"), dim=0)),
 ]
+
+
+# Attention, linear and dropout (issue 17). A mask is built inside the function: booleans are
+# not differentiable, so only the float mask is an input.
+def _attention(m, *inputs, **settings):
+    function = m.scaled_dot_product_attention if m is zen else \
+        m.nn.functional.scaled_dot_product_attention
+    return function(*inputs, **settings)
+
+
+def _bool_mask(m, rows):
+    """Booleans (True: attend) for ``m``: a NumPy array for zen, a torch tensor for torch."""
+    array = numpy.array(rows, dtype=bool)
+    return array if m is zen else m.tensor(array)
+
+
+_SOME_KEYS = [[True, False, True, True], [False, True, False, False], [True, True, True, False]]
+_NO_KEY = [[True, False, True, True], [False, False, False, False], [True, True, True, False]]
+
+
+def _linear(m, x, w, b=None):
+    return m.linear(x, w, b) if m is zen else m.nn.functional.linear(x, w, b)
+
+
+def _dropout(m, x, **settings):
+    return m.dropout(x, **settings) if m is zen else m.nn.functional.dropout(x, **settings)
+
+
+CASES += [
+    Case("linear, (out, in) weights", _linear, (2, 3, 4), (5, 4), (5,)),
+    Case("linear, no bias, 1-D input", lambda m, x, w: _linear(m, x, w) * x.sum(), (4,), (3, 4)),
+    Case("dropout off: p=0, training=False", lambda m, x: _dropout(m, x, p=0.0) * x
+         + _dropout(m, x, p=0.7, training=False), (3, 4)),
+    Case("dropout, p=1", lambda m, x: _dropout(m, x, p=1.0) + x, (3, 4)),
+    Case("scaled_dot_product_attention", _attention, (2, 3, 4), (2, 4, 4), (2, 4, 5)),
+    Case("scaled_dot_product_attention, heads, causal, scale",
+         lambda m, q, k, v: _attention(m, q, k, v, is_causal=True, scale=0.7),
+         (2, 2, 3, 4), (2, 2, 3, 4), (2, 2, 3, 2)),
+    Case("scaled_dot_product_attention, causal, more queries than keys",
+         lambda m, q, k, v: _attention(m, q, k, v, is_causal=True), (5, 3), (2, 3), (2, 4)),
+    Case("scaled_dot_product_attention, bool mask",
+         lambda m, q, k, v: _attention(m, q, k, v, attn_mask=_bool_mask(m, _SOME_KEYS)),
+         (2, 3, 4), (2, 4, 4), (2, 4, 3)),
+    Case("scaled_dot_product_attention, a query that sees no key",
+         lambda m, q, k, v: _attention(m, q, k, v, _bool_mask(m, _NO_KEY)),
+         (2, 3, 4), (2, 4, 4), (2, 4, 3)),
+    Case("scaled_dot_product_attention, float mask broadcast",
+         lambda m, q, k, v, mask: _attention(m, q, k, v, attn_mask=mask),
+         (2, 2, 3, 4), (2, 2, 4, 4), (2, 2, 4, 3), (2, 1, 3, 4)),
+    Case("scaled_dot_product_attention, grouped-query heads",
+         lambda m, q, k, v: _attention(m, q, k, v, enable_gqa=True),
+         (1, 4, 3, 2), (1, 2, 5, 2), (1, 2, 5, 3)),
+]

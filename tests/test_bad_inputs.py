@@ -497,6 +497,19 @@ CASES = [
      DtypeError, r"remainder: .*bool"),
     ("atan2 shapes", lambda s: zen.atan2(s.t((2,)), s.t((3,))),
      ShapeMismatchError, r"atan2: .*\(2,\), \(3,\)"),
+    # Attention, linear and dropout (issue 17).
+    ("attention mask and is_causal", lambda s: zen.scaled_dot_product_attention(
+        s.t((2, 3)), s.t((2, 3)), s.t((2, 3)), s.t((2, 2), True, dtype="bool"), is_causal=True),
+     ArgumentError, r"scaled_dot_product_attention: give attn_mask or is_causal=True, not both"),
+    ("attention key size", lambda s: zen.scaled_dot_product_attention(
+        s.t((2, 3)), s.t((2, 4)), s.t((2, 3))),
+     ShapeMismatchError, r"scaled_dot_product_attention: .*query \(2, 3\), key \(2, 4\)"),
+    ("linear weight layout", lambda s: zen.linear(s.t((2, 4)), s.t((4, 3))),
+     ShapeMismatchError, r"linear: .*input \(2, 4\) and weight \(4, 3\)"),
+    ("dropout p", lambda s: zen.dropout(s.t((2,)), p=-0.1),
+     ArgumentError, r"dropout: p must be a probability in \[0, 1\], got -0\.1"),
+    ("activation layer setting", lambda s: zen.nn.ELU(alpha="1"),
+     ArgumentError, r"ELU: elu: alpha must be a number, got '1'"),
 ]
 
 

@@ -28,6 +28,7 @@ from zen.activations import (
     softplus,
     softsign,
 )
+from zen.attention import dropout, linear, scaled_dot_product_attention
 from zen.autograd import grad, gradients, value_and_grad
 from zen.contractions import einsum, outer
 from zen.elementwise import div, exp2, isclose, lerp, rsqrt
@@ -227,6 +228,7 @@ __all__ = [
     "distributed",
     "div",
     "divide",
+    "dropout",
     "einsum",
     "elu",
     "equal",
@@ -268,6 +270,7 @@ __all__ = [
     "lerp",
     "less",
     "less_equal",
+    "linear",
     "log",
     "log1p",
     "log2",
@@ -318,6 +321,7 @@ __all__ = [
     "reshape",
     "roll",
     "rsqrt",
+    "scaled_dot_product_attention",
     "scatter",
     "scatter_add",
     "scatter_reduce",

@@ -9,13 +9,14 @@ them at once, with the same draws. A call that fails leaves every layer as it wa
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import numbers
 import os
 from collections.abc import Callable, Iterable
 from typing import Any, Literal, TypeAlias
 
-from zen import arguments, data, devices, functional, ops, random, training
+from zen import activations, arguments, attention, data, devices, functional, ops, random, training
 from zen import checkpoint as _checkpoint
 from zen import loss as losses
 from zen.distributed import Communicator
@@ -69,11 +70,13 @@ class Layer:
     def built(self) -> bool:
         return not self.lazy or bool(self.weights)
 
-    def __call__(self, x: Tensor) -> Tensor:
+    def __call__(self, x: Tensor, *inputs: Any, **options: Any) -> Tensor:
+        """``forward(x, ...)``; a Model gives each layer one input, and a layer whose forward
+        takes more (MultiHeadAttention's key and value) gets them in code by hand."""
         if self.built:
-            return self.forward(x)
+            return self.forward(x, *inputs, **options)
         with _undone_on_failure([self]):
-            return self.forward(x)
+            return self.forward(x, *inputs, **options)
 
     def forward(self, x: Tensor) -> Tensor:
         raise NotImplementedError
@@ -162,10 +165,7 @@ class Linear(Layer):
             raise ShapeMismatchError(f"Linear: input has {x.shape[-1]} features (shape "
                                      f"{x.shape}) but this layer was built for "
                                      f"{weight.shape[0]}")
-        if self.use_bias and x.ndim >= 2:
-            return ops.linear(x, weight, self.weights["bias"])
-        out = x @ weight
-        return out + self.weights["bias"] if self.use_bias else out
+        return attention.dense(x, weight, self.weights.get("bias"))
 
 
 class RNN(Layer):
@@ -340,33 +340,178 @@ class Dropout(Layer):
         super().__init__(rate=rate)
 
     def forward(self, x: Tensor) -> Tensor:
-        if not self.training or self.rate == 0:
-            return x
-        keep = random.generator().uniform(0.0, 1.0, x.shape) >= self.rate
-        mask = Tensor(keep / (1 - self.rate), trainable=False, device=x.backend, dtype=x.dtype)
-        return x * mask
+        return attention.dropout(x, self.rate, self.training)
 
 
-def _activation(name, function, doc):
+def _activation(name, function, doc, **defaults):
+    """A layer class ``name`` that applies ``function``, with the settings ``defaults`` names
+    (PyTorch's, in its order: positional or keyword), each checked at construction."""
+    signature = inspect.Signature(
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)]
+        + [inspect.Parameter(setting, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default,
+                             annotation=type(default)) for setting, default in defaults.items()],
+        return_annotation=None)
+
+    def __init__(self, *args: Any, **settings: Any) -> None:
+        try:
+            bound = signature.bind(self, *args, **settings)
+        except TypeError as error:
+            raise ArgumentError(f"{name}: {error}") from None
+        bound.apply_defaults()
+        Layer.__init__(self, **_activation_settings(name, function, bound.arguments))
+
     def forward(self, x: Tensor) -> Tensor:
-        return function(x)
+        return function(x, **self.config)
 
-    return type(name, (Layer,), {"forward": forward, "__doc__": doc})
+    __init__.__signature__ = signature
+    return type(name, (Layer,), {"__init__": __init__, "forward": forward, "__doc__": doc})
+
+
+def _activation_settings(name, function, arguments_bound):
+    """The settings (all but self) as ``function`` takes them, or ArgumentError naming the
+    layer: an axis must be an int (the input's rank is not known yet); the rest are checked by
+    ``function`` itself, on a probe, so that a layer refuses exactly what its function does."""
+    settings = {key: value for key, value in arguments_bound.items() if key != "self"}
+    if "axis" in settings:
+        return {"axis": arguments.integer(name, "axis", settings["axis"])}
+    try:
+        function(Tensor([0.0]), **settings)
+    except ArgumentError as error:
+        raise ArgumentError(f"{name}: {error}") from None
+    return settings
 
 
 Sigmoid = _activation("Sigmoid", ops.sigmoid, "1 / (1 + exp(-x)), elementwise.")
 Tanh = _activation("Tanh", ops.tanh, "tanh(x), elementwise.")
 ReLU = _activation("ReLU", ops.relu, "max(x, 0), elementwise.")
+Softmax = _activation("Softmax", ops.softmax, "exp(x) / sum(exp(x)) along ``axis``.", axis=-1)
+# The activations of zen.activations as layers, with torch.nn's class and argument names.
+LeakyReLU = _activation("LeakyReLU", activations.leaky_relu,
+                        "x where x > 0, else negative_slope * x.", negative_slope=0.01)
+ELU = _activation("ELU", activations.elu, "x where x > 0, else alpha * (e^x - 1).", alpha=1.0)
+SELU = _activation("SELU", activations.selu, "Scaled ELU with the self-normalising constants.")
+CELU = _activation("CELU", activations.celu, "x where x > 0, else alpha * (e^(x / alpha) - 1).",
+                   alpha=1.0)
+GELU = _activation("GELU", activations.gelu, "x * Phi(x); approximate='tanh' for the tanh form.",
+                   approximate="none")
+SiLU = _activation("SiLU", activations.silu, "x * sigmoid(x).")
+Mish = _activation("Mish", activations.mish, "x * tanh(softplus(x)).")
+Softplus = _activation("Softplus", activations.softplus,
+                       "log(1 + e^(beta x)) / beta; x where beta x > threshold.",
+                       beta=1.0, threshold=20.0)
+Softsign = _activation("Softsign", activations.softsign, "x / (1 + |x|).")
+LogSigmoid = _activation("LogSigmoid", activations.logsigmoid, "log(sigmoid(x)).")
+Hardtanh = _activation("Hardtanh", activations.hardtanh, "x limited to [min_val, max_val].",
+                       min_val=-1.0, max_val=1.0)
+ReLU6 = _activation("ReLU6", activations.relu6, "min(max(x, 0), 6).")
+Hardsigmoid = _activation("Hardsigmoid", activations.hardsigmoid, "relu6(x + 3) / 6.")
+Hardswish = _activation("Hardswish", activations.hardswish, "x * relu6(x + 3) / 6.")
+Softmin = _activation("Softmin", activations.softmin, "softmax(-x) along ``axis``.", axis=-1)
+LogSoftmax = _activation("LogSoftmax", ops.log_softmax, "log(softmax(x)) along ``axis``.",
+                         axis=-1)
 
 
-class Softmax(Layer):
-    """exp(x) / sum(exp(x)) along ``axis``."""
+class MultiHeadAttention(Layer):
+    """Attention with ``num_heads`` heads over batch-first (N, L, E) inputs, E from the first
+    call. ``layer(x)`` attends x to itself (as in a Model); ``layer(query, key, value,
+    attn_mask=..., key_mask=...)`` attends to another sequence, key and value (N, S, E) (value
+    defaults to key). ``causal=True`` lets position i see positions 0..i only; ``attn_mask``
+    is scaled_dot_product_attention's (bool, True: attend; or floats added to the scores),
+    broadcast to (N, num_heads, L, S); ``key_mask`` (N, S) is True for the keys to attend to
+    (padding is False: the opposite of PyTorch's key_padding_mask). ``dropout`` drops
+    attention weights while training.
 
-    def __init__(self, axis: int = -1) -> None:
-        super().__init__(axis=arguments.integer("Softmax", "axis", axis))
+    Weights in zen's (in, out) layout: ``in_weight`` (E, 3E) projects query, key and value
+    in that order, ``out_weight`` (E, E); torch.nn.MultiheadAttention's in_proj_weight and
+    out_proj.weight are their transposes. Glorot-uniform weights, zero biases, as PyTorch."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return ops.softmax(x, self.axis)
+    lazy = True
+
+    def __init__(self, num_heads: int, causal: bool = False, dropout: float = 0.0,
+                 use_bias: bool = True) -> None:
+        who = "MultiHeadAttention"
+        num_heads = arguments.integer(who, "num_heads", num_heads, minimum=1)
+        causal = arguments.flag(who, "causal", causal)
+        if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or \
+                not 0 <= dropout < 1:
+            raise ArgumentError(f"{who}: dropout must be in [0, 1), got "
+                                f"{arguments.described(dropout)}")
+        use_bias = arguments.flag(who, "use_bias", use_bias)
+        super().__init__(num_heads=num_heads, causal=causal, dropout=dropout, use_bias=use_bias)
+
+    def forward(self, query: Tensor, key: TensorLike | None = None,
+                value: TensorLike | None = None, attn_mask: TensorLike | None = None,
+                key_mask: TensorLike | None = None) -> Tensor:
+        key = query if key is None else attention.on_device_of(query, key)
+        value = key if value is None else attention.on_device_of(query, value)
+        if not self.weights:
+            self._build(query)
+        self._check_shapes(query, key, value)
+        heads = [self._heads(self._projected(x, part))
+                 for part, x in enumerate((query, key, value))]
+        mask = self._mask(query, key, attn_mask, key_mask)
+        out = attention.scaled_dot_product_attention(
+            *heads, mask, dropout_p=self.dropout if self.training else 0.0)
+        batch, length, embed = query.shape
+        out = ops.reshape(ops.permute_dims(out, (0, 2, 1, 3)), (batch, length, embed))
+        return attention.dense(out, self.weights["out_weight"], self.weights.get("out_bias"))
+
+    def _build(self, query):
+        embed = _input_size("MultiHeadAttention", query, -1, "features")
+        if embed % self.num_heads:
+            raise ShapeMismatchError(f"MultiHeadAttention: the embedding size {embed} (input "
+                                     f"{query.shape}) does not split into num_heads="
+                                     f"{self.num_heads} equal heads")
+        self.add_weight("in_weight", (embed, 3 * embed), query, _glorot(embed, 3 * embed))
+        if self.use_bias:
+            self.add_weight("in_bias", (3 * embed,), query)
+        self.add_weight("out_weight", (embed, embed), query, _glorot(embed, embed))
+        if self.use_bias:
+            self.add_weight("out_bias", (embed,), query)
+
+    def _check_shapes(self, query, key, value):
+        embed = self.weights["out_weight"].shape[0]
+        shapes = (query.shape, key.shape, value.shape)
+        if any(len(shape) != 3 or shape[-1] != embed for shape in shapes) or \
+                key.shape[:2] != value.shape[:2] or query.shape[0] != key.shape[0]:
+            raise ShapeMismatchError(f"MultiHeadAttention: needs query (N, L, {embed}), key "
+                                     f"and value (N, S, {embed}) for this layer, got query "
+                                     f"{query.shape}, key {key.shape}, value {value.shape}")
+
+    def _projected(self, x, part):
+        """Query (part 0), key (1) or value (2): x through its third of the in-projection."""
+        embed = self.weights["out_weight"].shape[0]
+        columns = slice(part * embed, (part + 1) * embed)
+        bias = self.weights.get("in_bias")
+        return attention.dense(x, self.weights["in_weight"][:, columns],
+                               None if bias is None else bias[columns])
+
+    def _heads(self, x):
+        """(N, L, E) -> (N, heads, L, E / heads)."""
+        batch, length, _ = x.shape
+        return ops.permute_dims(ops.reshape(x, (batch, length, self.num_heads, -1)),
+                                (0, 2, 1, 3))
+
+    def _mask(self, query, key, attn_mask, key_mask):
+        """One mask for the (N, heads, L, S) scores: attn_mask, key_mask and the causal one
+        together, or None."""
+        allowed = attention.causal_mask(query, query.shape[1], key.shape[1]) \
+            if self.causal else None
+        if key_mask is not None:
+            key_mask = attention.on_device_of(query, key_mask)
+            if not key_mask.backend.is_bool(key_mask.dtype) or \
+                    key_mask.shape != key.shape[:2]:
+                raise ShapeMismatchError(f"MultiHeadAttention: key_mask must be booleans of "
+                                         f"shape {key.shape[:2]} (N, S), got "
+                                         f"{key_mask.dtype} {key_mask.shape}")
+            key_mask = ops.reshape(key_mask, (key.shape[0], 1, 1, key.shape[1]))
+            allowed = key_mask if allowed is None else ops.logical_and(allowed, key_mask)
+        if attn_mask is None or allowed is None:
+            return allowed if attn_mask is None else attn_mask
+        attn_mask = attention.on_device_of(query, attn_mask)
+        if attn_mask.backend.is_bool(attn_mask.dtype):
+            return ops.logical_and(allowed, attn_mask)
+        return ops.where(allowed, attn_mask, -math.inf)
 
 
 class Model:

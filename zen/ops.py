@@ -226,8 +226,18 @@ def _extremum_vjp(F, g, ans, x, axis=None, keepdims=False):
     return F.multiply(hits, share)
 
 
+def _peak(xp, x, axis):
+    """x's largest values along ``axis`` (kept, length 1), to shift exponentials by; zeros
+    when x is empty, where max has no identity (a softmax over nothing is empty, as in
+    PyTorch, and a logsumexp -inf)."""
+    if math.prod(x.shape) == 0:
+        shape = tuple(1 if axis is None or i in axis else n for i, n in enumerate(x.shape))
+        return xp.zeros(shape, dtype=x.dtype, device=x.device)
+    return xp.max(x, axis=axis, keepdims=True)
+
+
 def _logsumexp_forward(xp, x, axis=None, keepdims=False):
-    peak = xp.max(x, axis=axis, keepdims=True)
+    peak = _peak(xp, x, axis)
     peak = xp.where(xp.isfinite(peak), peak, 0.0)   # a slice of -inf stays -inf, not nan
     total = xp.add(xp.log(xp.sum(xp.exp(xp.subtract(x, peak)), axis=axis, keepdims=True)), peak)
     return total if keepdims else xp.reshape(total, _reduced_shape(x.shape, axis))
@@ -238,12 +248,12 @@ def _reduced_shape(shape, axis):
 
 
 def _softmax_forward(xp, x, axis):
-    exps = xp.exp(xp.subtract(x, xp.max(x, axis=axis, keepdims=True)))
+    exps = xp.exp(xp.subtract(x, _peak(xp, x, axis)))
     return xp.divide(exps, xp.sum(exps, axis=axis, keepdims=True))
 
 
 def _log_softmax_forward(xp, x, axis):
-    shifted = xp.subtract(x, xp.max(x, axis=axis, keepdims=True))
+    shifted = xp.subtract(x, _peak(xp, x, axis))
     return xp.subtract(shifted, xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True)))
 
 

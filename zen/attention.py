@@ -1,0 +1,157 @@
+"""Attention, linear and dropout as torch.nn.functional names them (issue 17), built from the
+primitives in ``zen.ops``; each is also at zen's top level. ``dense`` is the one place where
+a matrix of weights meets its input: the Linear layer, ``linear`` and MultiHeadAttention
+all go through it."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from zen import arguments, ops, random, reductions, shapes
+from zen.activations import _number
+from zen.errors import ArgumentError, DtypeError, ShapeMismatchError
+from zen.tensor import Tensor, TensorLike, as_tensor, constant
+
+
+def dense(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``x @ weight + bias`` with zen's (in, out) weights: one recorded node (``ops.linear``)
+    where the input is a batch and there is a bias."""
+    if bias is not None and x.ndim >= 2:
+        return ops.linear(x, weight, bias)
+    out = ops.matmul(x, weight)
+    return out if bias is None else ops.add(out, bias)
+
+
+def linear(input: TensorLike, weight: TensorLike, bias: TensorLike | None = None) -> Tensor:
+    """``input @ weight.T + bias`` with PyTorch's (out, in) weights, as
+    torch.nn.functional.linear."""
+    input, weight = as_tensor(input), as_tensor(weight)
+    if weight.ndim != 2 or input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        raise ShapeMismatchError(f"linear: needs an input (..., in) and a weight (out, in), "
+                                 f"got input {input.shape} and weight {weight.shape}")
+    if bias is not None:
+        bias = as_tensor(bias)
+        if bias.ndim > 1 or bias.shape not in ((), (1,), (weight.shape[0],)):
+            raise ShapeMismatchError(f"linear: bias must have shape ({weight.shape[0]},) for "
+                                     f"a weight {weight.shape}, got {bias.shape}")
+    return dense(input, ops.matrix_transpose(weight), bias)
+
+
+def dropout(input: TensorLike, p: float = 0.5, training: bool = True,
+            inplace: bool = False) -> Tensor:
+    """While ``training``, each element zeroed with probability ``p`` (drawn from zen's
+    generator, ``zen.seed``) and the rest scaled by 1 / (1 - p); otherwise the input itself.
+    ``p=1`` gives zeros. zen makes a new tensor: ``inplace=True`` is refused."""
+    input = as_tensor(input)
+    p = _probability("dropout", "p", p)
+    training = arguments.flag("dropout", "training", training)
+    if arguments.flag("dropout", "inplace", inplace):
+        raise ArgumentError("dropout: inplace=True is not supported (zen's dropout makes a "
+                            "new tensor); use x = zen.dropout(x, p)")
+    if not training or p == 0:
+        return input
+    if p == 1:
+        return ops.multiply(input, 0.0)
+    keep = random.generator().uniform(0.0, 1.0, input.shape) >= p
+    mask = Tensor(keep / (1 - p), trainable=False, device=input.backend, dtype=input.dtype)
+    return ops.multiply(input, mask)
+
+
+def _probability(function, name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
+        raise ArgumentError(f"{function}: {name} must be a probability in [0, 1], got "
+                            f"{arguments.described(value)}")
+    return float(value)
+
+
+def scaled_dot_product_attention(query: TensorLike, key: TensorLike, value: TensorLike,
+                                 attn_mask: TensorLike | None = None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, *, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """softmax(query @ key.T * scale + mask) @ value over (..., L, E) queries, (..., S, E)
+    keys and (..., S, Ev) values, as torch.nn.functional.scaled_dot_product_attention.
+
+    ``attn_mask``, broadcast to (..., L, S), is boolean (True: attend) or added to the scores;
+    ``is_causal`` lets query i attend to keys 0..i (upper-left aligned, as PyTorch); ``scale``
+    defaults to 1 / sqrt(E); ``dropout_p`` drops attention weights with zen's generator;
+    ``enable_gqa`` shares each key and value head among Hq / Hk query heads (axis -3). A
+    query that may attend to no key gets zeros, and zero gradients, as PyTorch gives."""
+    query, key, value = as_tensor(query), as_tensor(key), as_tensor(value)
+    _check_shapes(query, key, value)
+    dropout_p = _probability("scaled_dot_product_attention", "dropout_p", dropout_p)
+    if arguments.flag("scaled_dot_product_attention", "enable_gqa", enable_gqa):
+        key, value = _shared_heads(query, key), _shared_heads(query, value)
+    if scale is None:
+        scale = 1 / math.sqrt(query.shape[-1])
+    scale = _number("scaled_dot_product_attention", "scale", scale)
+    scores = ops.multiply(ops.matmul(query, ops.matrix_transpose(key)), scale)
+    mask = _attention_mask(scores, attn_mask, is_causal)
+    weights = _masked_softmax(scores, mask)
+    return ops.matmul(dropout(weights, dropout_p), value)
+
+
+def _check_shapes(query, key, value):
+    if min(query.ndim, key.ndim, value.ndim) < 2 or query.shape[-1] != key.shape[-1] or \
+            key.shape[-2] != value.shape[-2]:
+        raise ShapeMismatchError(f"scaled_dot_product_attention: needs query (..., L, E), key "
+                                 f"(..., S, E) and value (..., S, Ev), got query "
+                                 f"{query.shape}, key {key.shape} and value {value.shape}")
+
+
+def _shared_heads(query, key):
+    """``key`` (or value) with each of its heads (axis -3) repeated for its group of query
+    heads, as PyTorch's grouped-query attention."""
+    if min(query.ndim, key.ndim) < 3 or query.shape[-3] % key.shape[-3]:
+        raise ShapeMismatchError(f"scaled_dot_product_attention: enable_gqa needs heads on "
+                                 f"axis -3, the query's a multiple of the key's and value's, "
+                                 f"got query {query.shape} and {key.shape}")
+    return shapes.repeat_interleave(key, query.shape[-3] // key.shape[-3], axis=-3)
+
+
+def _attention_mask(scores, attn_mask, is_causal):
+    """The mask to apply to ``scores``: boolean (True: attend), additive (floats), or None."""
+    is_causal = arguments.flag("scaled_dot_product_attention", "is_causal", is_causal)
+    if is_causal and attn_mask is not None:
+        raise ArgumentError("scaled_dot_product_attention: give attn_mask or is_causal=True, "
+                            "not both (as PyTorch); fold the causal mask into attn_mask")
+    if is_causal:
+        return causal_mask(scores, *scores.shape[-2:])
+    if attn_mask is None:
+        return None
+    mask = on_device_of(scores, attn_mask)
+    backend = mask.backend
+    if not (backend.is_bool(mask.dtype) or backend.is_floating(mask.dtype)):
+        raise DtypeError(f"scaled_dot_product_attention: attn_mask must be bool (True: "
+                         f"attend) or floating (added to the scores), got {mask.dtype}")
+    if backend.is_floating(mask.dtype) and mask.dtype != scores.dtype:
+        mask = ops.astype(mask, scores.dtype)
+    return mask
+
+
+def on_device_of(like: Tensor, x: TensorLike) -> Tensor:
+    """``x`` as a Tensor on ``like``'s device: a mask given as an array goes where the scores
+    are, as an index array does."""
+    return x if isinstance(x, Tensor) else Tensor(x, trainable=False, device=like.backend)
+
+
+def causal_mask(like: Tensor, queries: int, keys: int) -> Tensor:
+    """(queries, keys) booleans on ``like``'s device, True where query i may see key j <= i."""
+    backend = like.backend
+    ones = backend.xp.ones((queries, keys), dtype=backend.dtype("bool"),
+                           device=backend.native_device)
+    return shapes.tril(constant(ones, backend))
+
+
+def _masked_softmax(scores, mask):
+    """softmax over the last axis of the scores that ``mask`` leaves; a row with none left
+    gives zeros (its softmax runs on zeros, so nothing in it overflows into nan)."""
+    if mask is None:
+        return ops.softmax(scores, -1)
+    if mask.backend.is_bool(mask.dtype):
+        scores = ops.where(mask, scores, -math.inf)
+    else:
+        scores = ops.add(scores, mask)
+    empty = reductions.all(ops.equal(scores.detach(), -math.inf), axis=-1, keepdims=True)
+    weights = ops.softmax(ops.where(empty, 0.0, scores), -1)
+    return ops.where(empty, 0.0, weights)
