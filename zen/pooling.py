@@ -419,14 +419,15 @@ def _per_axis(name, value, spatial, kind):
 
 def _nearest_sources(x, length, out, scale):
     """PyTorch's nearest source of each output position: floor(o * scale) in float32, scale
-    being 1 / scale_factor or length / out; an output of the input's length or twice it is
-    copied or doubled exactly."""
+    being 1 / scale_factor or length / out. Its 2-D kernel (4-D inputs) alone copies an
+    output of the input's length and halves the positions of one of twice that length,
+    whatever the scale_factor."""
     backend = x.backend
     xp, int64, float32 = backend.xp, backend.dtype("int64"), backend.dtype("float32")
     positions = xp.arange(out, dtype=int64, device=x.value.device)
-    if out == length:
+    if x.ndim == 4 and out == length:
         return positions
-    if out == 2 * length:
+    if x.ndim == 4 and out == 2 * length:
         return xp.floor_divide(positions, 2)
     step = _scale(backend, float32, length, out, scale)
     sources = xp.floor(xp.multiply(xp.astype(positions, float32), step))
