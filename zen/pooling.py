@@ -189,7 +189,8 @@ def _max_pool(op_name, spatial, input, settings, ceil_mode, return_indices):
 def _lowest(op_name, x):
     """The value max pooling pads with: -inf, or an integer dtype's least."""
     if x.backend.is_bool(x.dtype):
-        raise DtypeError(f"{op_name}: needs a numeric tensor, got {x.dtype}")
+        raise DtypeError(f"{op_name}: needs a numeric tensor, got "
+                         f"{x.backend.dtype_name(x.dtype)}")
     if x.backend.is_floating(x.dtype):
         return -math.inf
     return int(x.backend.xp.iinfo(x.dtype).min)
@@ -271,8 +272,9 @@ def _divided(sums, row_sizes, column_sizes):
 
 def _check_floating(op_name, x):
     if not x.backend.is_floating(x.dtype):
-        raise DtypeError(f"{op_name}: needs a floating tensor, got {x.dtype} (as PyTorch's "
-                         f"CPU kernels); convert with .astype('float32')")
+        raise DtypeError(f"{op_name}: needs a floating tensor, got "
+                         f"{x.backend.dtype_name(x.dtype)} (as PyTorch's CPU kernels); "
+                         f"convert with .astype('float32')")
 
 
 def _adaptive_windows(op_name, spatial, x, output_size):
@@ -378,8 +380,9 @@ def _check_interpolation(x, mode, align_corners, antialias):
             raise ArgumentError(f"interpolate: align_corners is for the linear modes only, "
                                 f"got align_corners={align_corners!r} with mode 'nearest'")
         return False
-    if mode != "nearest" and not x.backend.is_floating(x.dtype):
-        raise DtypeError(f"interpolate: mode {mode!r} needs a floating tensor, got {x.dtype}")
+    if not x.backend.is_floating(x.dtype):
+        raise DtypeError(f"interpolate: mode {mode!r} needs a floating tensor, got "
+                         f"{x.backend.dtype_name(x.dtype)}")
     return arguments.flag("interpolate", "align_corners", bool(align_corners))
 
 
