@@ -450,3 +450,46 @@ CASES += [
          lambda m, q, k, v: _attention(m, q, k, v, enable_gqa=True),
          (1, 4, 3, 2), (1, 2, 5, 2), (1, 2, 5, 3)),
 ]
+
+
+# Pooling and resampling (issue 17, zen.pooling): PyTorch's positional arguments on both.
+def _pooled(name, *settings, first=False, **keywords):
+    """``name`` from zen or torch.nn.functional on the case's input with ``settings``, times
+    the input's sum (a second derivative); ``first``: of a (values, indices) result."""
+    def call(m, x):
+        function = getattr(m if m is zen else m.nn.functional, name)
+        out = function(x, *settings, **keywords)
+        return (out[0] if first else out) * x.sum()
+    return call
+
+
+def _pooling(label, name, shape, *settings, **keywords):
+    return Case(label, _pooled(name, *settings, **keywords), shape)
+
+
+CASES += [
+    _pooling("max_pool2d, padding, dilation, ceil_mode", "max_pool2d", (2, 2, 7, 8),
+             3, 2, 1, 2, True),
+    _pooling("max_pool2d, rectangular, indices, unbatched", "max_pool2d", (2, 6, 7),
+             (2, 3), (1, 2), (1, 0), first=True, return_indices=True),
+    _pooling("max_pool1d, padding, dilation, ceil_mode", "max_pool1d", (2, 3, 9), 2, 3, 1, 2,
+             True),
+    _pooling("avg_pool2d, padding, ceil_mode", "avg_pool2d", (1, 2, 7, 6), 3, 2, 1, True),
+    _pooling("avg_pool2d, without the padding's count", "avg_pool2d", (1, 2, 6, 7), (3, 2),
+             2, 1, True, False),
+    _pooling("avg_pool2d, divisor_override", "avg_pool2d", (2, 5, 5), 2, divisor_override=3),
+    _pooling("avg_pool1d, padding, ceil_mode, no count", "avg_pool1d", (2, 3, 8), 3, 2, 1,
+             True, False),
+    _pooling("adaptive_avg_pool2d", "adaptive_avg_pool2d", (2, 2, 7, 5), (3, None)),
+    _pooling("adaptive_avg_pool1d, unbatched", "adaptive_avg_pool1d", (3, 7), 4),
+    _pooling("adaptive_max_pool2d", "adaptive_max_pool2d", (2, 2, 5, 7), (3, 4)),
+    _pooling("adaptive_max_pool1d, indices", "adaptive_max_pool1d", (2, 3, 9), 4, True,
+             first=True),
+    _pooling("interpolate, nearest, size", "interpolate", (1, 2, 4, 5), (7, 3)),
+    _pooling("interpolate, nearest, scale_factor", "interpolate", (2, 2, 5), None, 1.7),
+    _pooling("interpolate, bilinear", "interpolate", (1, 2, 4, 5), (7, 3), mode="bilinear"),
+    _pooling("interpolate, bilinear, align_corners", "interpolate", (1, 2, 4, 5), None,
+             (1.5, 0.6), "bilinear", True),
+    _pooling("interpolate, linear, scale_factor", "interpolate", (2, 2, 5), None, 2.5,
+             "linear"),
+]

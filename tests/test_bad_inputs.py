@@ -3,6 +3,7 @@ exception with a message naming the op or argument and the offending values, and
 model's parameters and the checkpoint file on disk exactly as they were. A case's message is a
 pattern, or a function of the device that gives one (for messages that name devices)."""
 
+import os
 import re
 
 import numpy
@@ -510,6 +511,45 @@ CASES = [
      ArgumentError, r"dropout: p must be a probability in \[0, 1\], got -0\.1"),
     ("activation layer setting", lambda s: zen.nn.ELU(alpha="1"),
      ArgumentError, r"ELU: elu: alpha must be a number, got '1'"),
+    # Issue 17's pooling and resampling (zen.pooling, nn's pooling layers).
+    ("max_pool2d padding over half the kernel", lambda s: zen.max_pool2d(s.t((1, 1, 6, 6)), 3,
+                                                                        padding=2),
+     ArgumentError, r"max_pool2d: padding must be at most half the kernel size, got padding 2 "
+                    r"for kernel size 3"),
+    ("avg_pool2d output too small", lambda s: zen.avg_pool2d(s.t((1, 1, 2, 5)), 3),
+     ShapeMismatchError, r"avg_pool2d: the output of input planes \(2, 5\) would be \(0, 1\)"),
+    ("avg_pool2d divisor_override 0", lambda s: zen.avg_pool2d(s.t((1, 1, 4, 4)), 2,
+                                                               divisor_override=0),
+     ArgumentError, r"avg_pool2d: divisor_override must not be 0"),
+    ("avg_pool1d of integers", lambda s: zen.avg_pool1d(s.t((1, 4), dtype="int64"), 2),
+     DtypeError, r"avg_pool1d: needs a floating tensor, got int64"),
+    ("max_pool1d two kernel sizes", lambda s: zen.max_pool1d(s.t((1, 1, 6)), (2, 2)),
+     ArgumentError, r"max_pool1d: kernel_size must be an int or a tuple of one, got \(2, 2\)"),
+    ("adaptive_max_pool2d rank", lambda s: zen.adaptive_max_pool2d(s.t((4, 4)), 2),
+     ShapeMismatchError, r"adaptive_max_pool2d: needs an input of shape \(N, C, H, W\) or "
+                         r"\(C, H, W\), got \(4, 4\)"),
+    ("adaptive_avg_pool2d negative size", lambda s: zen.adaptive_avg_pool2d(
+        s.t((1, 1, 4, 4)), (2, -1)),
+     ArgumentError, r"adaptive_avg_pool2d: output_size .* got \(2, -1\)"),
+    ("interpolate mode", lambda s: zen.interpolate(s.t((1, 1, 4, 4)), size=2, mode="bicubic"),
+     ArgumentError, r"interpolate: mode must be one of .* got 'bicubic'"),
+    ("interpolate mode for the rank", lambda s: zen.interpolate(s.t((1, 1, 4, 4)), size=2,
+                                                                mode="linear"),
+     ShapeMismatchError, r"interpolate: mode 'linear' needs a 3-D input .*\(1, 1, 4, 4\)"),
+    ("interpolate size and scale_factor", lambda s: zen.interpolate(s.t((1, 1, 4)), 2, 2.0),
+     ArgumentError, r"interpolate: give one of size and scale_factor, got size=2, "
+                    r"scale_factor=2\.0"),
+    ("interpolate align_corners with nearest", lambda s: zen.interpolate(
+        s.t((1, 1, 4)), 2, align_corners=True),
+     ArgumentError, r"interpolate: align_corners is for the linear modes only"),
+    ("interpolate to nothing", lambda s: zen.interpolate(s.t((1, 1, 4)), scale_factor=0.2),
+     ArgumentError, r"interpolate: the output size \(0,\) of input \(1, 1, 4\) must be "
+                    r"positive"),
+    ("MaxPool2D padding", lambda s: zen.nn.MaxPool2D(2, padding=2),
+     ArgumentError, r"MaxPool2D: padding must be at most half of pool_size, got padding=2"),
+    ("UpSampling2D interpolation", lambda s: zen.nn.UpSampling2D(interpolation="bicubic"),
+     ArgumentError, r"UpSampling2D: interpolation must be 'nearest' or 'bilinear', "
+                    r"got 'bicubic'"),
 ]
 
 
@@ -525,3 +565,11 @@ def test_bad_input_gets_a_clear_error_and_changes_nothing(name, misuse, error, m
     for key, parameter in scene.model.named_parameters().items():
         numpy.testing.assert_array_equal(parameter.numpy(), parameters[key])
     assert scene.checkpoint.read_bytes() == saved
+
+
+def test_readme_counts_this_catalogue():
+    readme = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "README.md")
+    with open(readme, encoding="utf-8") as file:
+        stated = re.search(r"`tests/test_bad_inputs.py` holds (\d+) such", file.read())
+    assert stated is not None and int(stated[1]) == len(CASES)

@@ -32,17 +32,7 @@ from zen.attention import dropout, linear, scaled_dot_product_attention
 from zen.autograd import grad, gradients, value_and_grad
 from zen.contractions import einsum, outer
 from zen.elementwise import div, exp2, isclose, lerp, rsqrt
-from zen.functional import (
-    avg_pool2d,
-    conv2d,
-    expand_dims,
-    flatten,
-    max_pool2d,
-    split,
-    squeeze,
-    stack,
-    var,
-)
+from zen.functional import conv2d, expand_dims, flatten, split, squeeze, stack, var
 from zen.gradcheck import gradcheck
 from zen.indexing import getitem
 from zen.loss import (
@@ -135,6 +125,17 @@ from zen.ops import abs as abs
 from zen.ops import max as max
 from zen.ops import min as min
 from zen.ops import round as round
+from zen.pooling import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    interpolate,
+    max_pool1d,
+    max_pool2d,
+)
 from zen.random import seed
 from zen.recorder import detect_anomaly, grad_enabled, is_grad_enabled, no_grad
 from zen.reductions import (
@@ -194,6 +195,10 @@ __all__ = [
     "ValuesIndices",
     "acos",
     "acosh",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
     "add",
     "argmax",
     "argmin",
@@ -204,6 +209,7 @@ __all__ = [
     "atan",
     "atan2",
     "atanh",
+    "avg_pool1d",
     "avg_pool2d",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
@@ -259,6 +265,7 @@ __all__ = [
     "hardtanh",
     "huber_loss",
     "index_select",
+    "interpolate",
     "is_grad_enabled",
     "isclose",
     "isfinite",
@@ -288,6 +295,7 @@ __all__ = [
     "masked_select",
     "matmul",
     "matrix_transpose",
+    "max_pool1d",
     "max_pool2d",
     "maximum",
     "mean",

@@ -124,30 +124,6 @@ def conv2d(x: TensorLike, weight: TensorLike, bias: TensorLike | None = None,
     return out if bias is None else out + reshape(bias, (1, out_channels, 1, 1))
 
 
-def max_pool2d(x: TensorLike, kernel_size: int | tuple[int, int],
-               stride: int | tuple[int, int] | None = None) -> Tensor:
-    """The largest value of each ``kernel_size`` window of an NCHW input. As in PyTorch, the
-    gradient goes to the window's first largest element (row by row), not shared among ties
-    (an all-zero window after a ReLU is common)."""
-    return ops.max_pool(_pool_windows("max_pool2d", x, kernel_size, stride))
-
-
-def avg_pool2d(x: TensorLike, kernel_size: int | tuple[int, int],
-               stride: int | tuple[int, int] | None = None) -> Tensor:
-    """The mean of each ``kernel_size`` window of an NCHW input."""
-    return ops.mean(_pool_windows("avg_pool2d", x, kernel_size, stride), axis=(4, 5))
-
-
-def _pool_windows(op_name, x, kernel_size, stride):
-    x = as_tensor(x)
-    if x.ndim != 4:
-        raise ShapeMismatchError(f"{op_name}: needs an input of shape (N, C, H, W), "
-                                 f"got {x.shape}")
-    window = _pair(f"{op_name}: kernel_size", kernel_size, minimum=1)
-    return _windows(op_name, x, window, window if stride is None else
-                    _pair(f"{op_name}: stride", stride, minimum=1))
-
-
 def _windows(op_name, x, window, stride, dilation=(1, 1)):
     """Every ``window`` of the NCHW ``x`` (see ``ops.sliding_windows_p``), or an error naming
     ``op_name`` when a (dilated) window does not fit in x's height and width."""
