@@ -30,18 +30,9 @@ from zen.activations import (
 )
 from zen.autograd import grad, gradients, value_and_grad
 from zen.contractions import einsum, outer
+from zen.convolution import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from zen.elementwise import div, exp2, isclose, lerp, rsqrt
-from zen.functional import (
-    avg_pool2d,
-    conv2d,
-    expand_dims,
-    flatten,
-    max_pool2d,
-    split,
-    squeeze,
-    stack,
-    var,
-)
+from zen.functional import avg_pool2d, expand_dims, flatten, max_pool2d, split, squeeze, stack, var
 from zen.gradcheck import gradcheck
 from zen.indexing import getitem
 from zen.loss import (
@@ -212,7 +203,10 @@ __all__ = [
     "chunk",
     "clip",
     "concat",
+    "conv1d",
     "conv2d",
+    "conv_transpose1d",
+    "conv_transpose2d",
     "copysign",
     "cos",
     "cosh",

@@ -528,10 +528,13 @@ sliding_windows_p = defop("sliding_windows", _sliding_windows_forward,
                           lambda F, g, ans, x, window, stride, dilation=(1, 1):
                               F.fold_windows(g, shape=x.shape, stride=stride,
                                              dilation=dilation), views=True)
+# The shape may reach past the last window (a transposed convolution's output_padding): the
+# gradient has the windows' own count, not as many as would fit.
 fold_windows_p = defop("fold_windows", _fold_windows_forward,
                        lambda F, g, ans, windows, shape, stride, dilation=(1, 1):
                            F.sliding_windows(g, window=windows.shape[-2:], stride=stride,
-                                             dilation=dilation))
+                                             dilation=dilation)[
+                               :, :, :windows.shape[2], :windows.shape[3], ...])
 first_maximum_p = defop("first_maximum", _first_maximum_forward)
 # The largest value of each window; as PyTorch's max pooling, its gradient goes to the first
 # largest element only.
