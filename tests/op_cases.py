@@ -135,7 +135,7 @@ CASES = [
          lambda m, x: x[[0, 1, -1], :, 1, [2, -1, 0]], (2, 3, 2, 3)),
     Case("getitem, a mask on one axis after a slice",
          lambda m, x: x[1:, [True, False, True, True]], (3, 4)),
-    # Linear algebra and convolution.
+    # Linear algebra and convolution (more convolution in the issue 17 block at the end).
     Case("matmul 2-D", lambda m, a, b: a @ b, (3, 4), (4, 2)),
     Case("linear, batched", lambda m, x, w, b: m.ops.linear(x, w, b), (2, 3, 4), (4, 5), (5,),
          torch=lambda m, x, w, b: x @ w + b),

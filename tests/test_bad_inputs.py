@@ -497,6 +497,26 @@ CASES = [
      DtypeError, r"remainder: .*bool"),
     ("atan2 shapes", lambda s: zen.atan2(s.t((2,)), s.t((3,))),
      ShapeMismatchError, r"atan2: .*\(2,\), \(3,\)"),
+    # Convolution (issue 17).
+    ("conv2d groups", lambda s: zen.conv2d(s.t((1, 4, 5, 5)), s.t((3, 2, 3, 3)), groups=2),
+     ShapeMismatchError, r"conv2d: input \(1, 4, 5, 5\) and weight \(3, 2, 3, 3\).*groups=2"),
+    ("conv2d bias", lambda s: zen.conv2d(s.t((1, 2, 5, 5)), s.t((3, 2, 3, 3)), s.t((2,))),
+     ShapeMismatchError, r"conv2d: bias must have shape \(3,\).*\(2,\)"),
+    ("conv2d same, strided", lambda s: zen.conv2d(s.t((1, 2, 5, 5)), s.t((3, 2, 3, 3)),
+                                                  stride=2, padding="same"),
+     ArgumentError, r"conv2d: padding='same' needs stride 1"),
+    ("conv1d padding pair", lambda s: zen.conv1d(s.t((1, 2, 5)), s.t((3, 2, 3)), padding=(1, 2)),
+     ArgumentError, r"conv1d: padding must be .*1 of them.*got \(1, 2\)"),
+    ("conv1d dilation", lambda s: zen.conv1d(s.t((1, 2, 5)), s.t((3, 2, 3)), dilation=0),
+     ArgumentError, r"conv1d: dilation must be a positive int.*got 0"),
+    ("conv_transpose2d output_padding",
+     lambda s: zen.conv_transpose2d(s.t((1, 2, 3, 3)), s.t((2, 1, 3, 3)), output_padding=1),
+     ArgumentError, r"conv_transpose2d: output_padding must be smaller than the stride"),
+    ("conv_transpose1d cropped away",
+     lambda s: zen.conv_transpose1d(s.t((1, 2, 1)), s.t((2, 1, 2)), padding=1),
+     ShapeMismatchError, r"conv_transpose1d: padding 1 leaves no output"),
+    ("Conv2D groups", lambda s: Conv2D(3, 3, groups=2), ArgumentError,
+     r"Conv2D: filters must divide by groups, got filters=3, groups=2"),
 ]
 
 

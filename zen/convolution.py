@@ -16,6 +16,7 @@ side only: ``((top, bottom), (left, right))`` in 2-D, ``((left, right),)`` in 1-
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 from typing import Literal, TypeAlias
@@ -86,18 +87,19 @@ def _correlated(windows, weight, bias, groups):
     """(N, C, OH, OW, KH, KW) windows times (O, C / groups, KH, KW) kernels, plus the bias:
     (N, O, OH, OW)."""
     batch, channels, rows, columns = windows.shape[:4]
-    out_channels = weight.shape[0]
+    out_channels, size = weight.shape[0], math.prod(weight.shape[1:])   # size: C/groups*KH*KW
     if groups == 1:
         patches = reshape(permute_dims(windows, (0, 2, 3, 1, 4, 5)),
-                          (batch * rows * columns, -1))
-        kernels = matrix_transpose(reshape(weight, (out_channels, -1)))
+                          (batch * rows * columns, size))
+        kernels = matrix_transpose(reshape(weight, (out_channels, size)))
         out = patches @ kernels if bias is None else ops.linear(patches, kernels, bias)
         return permute_dims(reshape(out, (batch, rows, columns, out_channels)), (0, 3, 1, 2))
     grouped = reshape(windows, (batch, groups, channels // groups) + tuple(windows.shape[2:]))
     patches = reshape(permute_dims(grouped, (1, 0, 3, 4, 2, 5, 6)),
-                      (groups, batch * rows * columns, -1))
-    out = patches @ matrix_transpose(reshape(weight, (groups, out_channels // groups, -1)))
-    out = permute_dims(reshape(out, (groups, batch, rows, columns, -1)), (1, 0, 4, 2, 3))
+                      (groups, batch * rows * columns, size))
+    out = patches @ matrix_transpose(reshape(weight, (groups, out_channels // groups, size)))
+    out = permute_dims(reshape(out, (groups, batch, rows, columns, out_channels // groups)),
+                       (1, 0, 4, 2, 3))
     return _biased(reshape(out, (batch, out_channels, rows, columns)), bias)
 
 
@@ -134,17 +136,18 @@ def _scattered(x, weight, groups):
     """Each pixel of the (N, C, H, W) input times its (C, O / groups, KH, KW) kernels: the
     (N, O, H, W, KH, KW) windows that fold adds up into the output."""
     batch, channels, rows, columns = x.shape
-    kernel = tuple(weight.shape[2:])
+    kernel, per_group = tuple(weight.shape[2:]), weight.shape[1]
     pixels = reshape(permute_dims(x, (0, 2, 3, 1)), (batch * rows * columns, channels))
     if groups == 1:
-        out = pixels @ reshape(weight, (channels, -1))
-        out = reshape(out, (batch, rows, columns, -1) + kernel)
+        out = pixels @ reshape(weight, (channels, math.prod(weight.shape[1:])))
+        out = reshape(out, (batch, rows, columns, per_group) + kernel)
         return permute_dims(out, (0, 3, 1, 2, 4, 5))
-    pixels = permute_dims(reshape(pixels, (-1, groups, channels // groups)), (1, 0, 2))
-    out = pixels @ reshape(weight, (groups, channels // groups, -1))
-    out = permute_dims(reshape(out, (groups, batch, rows, columns, -1) + kernel),
+    pixels = permute_dims(reshape(pixels, (batch * rows * columns, groups, channels // groups)),
+                          (1, 0, 2))
+    out = pixels @ reshape(weight, (groups, channels // groups, math.prod(weight.shape[1:])))
+    out = permute_dims(reshape(out, (groups, batch, rows, columns, per_group) + kernel),
                        (1, 0, 4, 2, 3, 5, 6))
-    return reshape(out, (batch, -1, rows, columns) + kernel)
+    return reshape(out, (batch, groups * per_group, rows, columns) + kernel)
 
 
 def _biased(out, bias):

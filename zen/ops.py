@@ -521,7 +521,8 @@ def _first_maximum_forward(xp, windows):
     return xp.reshape(xp.equal(first, positions), windows.shape)
 
 
-# Convolution building blocks (zen.functional builds conv2d and pooling from them).
+# Convolution building blocks (zen.convolution and zen.functional build convolution and
+# pooling from them).
 pad_p = defop("pad", _pad_forward,
                 lambda F, g, ans, x, widths, value=0: g[_interior(x.shape, widths)])
 sliding_windows_p = defop("sliding_windows", _sliding_windows_forward,
