@@ -1,6 +1,8 @@
 """zen's convolutions against PyTorch's over shapes, strides, paddings, dilations and groups
 drawn by hypothesis: values and every input's gradient, in float64, on every device."""
 
+import json
+
 import numpy
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -137,3 +139,22 @@ def test_conv1d_padding_forms_pad_as_written(device, padding, widths):
     expected = F.conv1d(F.pad(torch.tensor(x), widths), torch.tensor(w))
     out = zen.conv1d(Tensor(x, device=device), Tensor(w, device=device), padding=padding)
     numpy.testing.assert_allclose(out.numpy(), expected.numpy(), atol=1e-12)
+
+
+def test_a_conv2d_checkpoint_saved_before_dilation_and_groups_still_loads(tmp_path, device):
+    """Files from before issue 17 have no dilation_rate or groups: the defaults fill them."""
+    zen.seed(3)
+    model = zen.nn.Model([zen.nn.Conv2D(2, 3, padding="same")], device=device,
+                         input_shape=(1, 4, 4))
+    path = tmp_path / "conv.npz"
+    model.save(path)
+    with numpy.load(path, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    info = json.loads(str(arrays.pop("__metadata__")))
+    for setting in ("dilation_rate", "groups"):
+        del info["layers"][0]["config"][setting]
+    numpy.savez(path, __metadata__=numpy.array(json.dumps(info)), **arrays)
+    loaded = zen.nn.Model.load(path, device=device)
+    x = numpy.ones((1, 1, 4, 4))
+    numpy.testing.assert_array_equal(loaded(x).numpy(), model(x).numpy())
+    assert loaded.layers[0].config["groups"] == 1
