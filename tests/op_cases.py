@@ -135,7 +135,7 @@ CASES = [
          lambda m, x: x[[0, 1, -1], :, 1, [2, -1, 0]], (2, 3, 2, 3)),
     Case("getitem, a mask on one axis after a slice",
          lambda m, x: x[1:, [True, False, True, True]], (3, 4)),
-    # Linear algebra and convolution.
+    # Linear algebra and convolution (more convolution in the issue 17 block at the end).
     Case("matmul 2-D", lambda m, a, b: a @ b, (3, 4), (4, 2)),
     Case("linear, batched", lambda m, x, w, b: m.ops.linear(x, w, b), (2, 3, 4), (4, 5), (5,),
          torch=lambda m, x, w, b: x @ w + b),
@@ -492,4 +492,47 @@ CASES += [
              (1.5, 0.6), "bilinear", True),
     _pooling("interpolate, linear, scale_factor", "interpolate", (2, 2, 5), None, 2.5,
              "linear"),
+]
+
+
+# Convolution (issue 17): torch.nn.functional's convolutions, with every setting.
+def _convolution(name, **settings):
+    def convolve(m, *tensors):
+        function = getattr(m, name) if m is zen else getattr(m.nn.functional, name)
+        return function(*tensors, **settings)
+    return convolve
+
+
+def _asymmetric_conv2d(m, x, w):
+    """zen's ((top, bottom), (left, right)) padding; PyTorch pads first."""
+    if m is zen:
+        return zen.conv2d(x, w, padding=((0, 2), (1, 0)), stride=2)
+    return m.nn.functional.conv2d(m.nn.functional.pad(x, (1, 0, 0, 2)), w, stride=2)
+
+
+CASES += [
+    Case("conv2d, dilation and groups", _convolution("conv2d", stride=(2, 1), padding=(1, 2),
+                                                     dilation=(1, 2), groups=2),
+         (2, 4, 6, 5), (6, 2, 3, 2), (6,)),
+    Case("conv2d, depthwise, same, even kernel", _convolution("conv2d", padding="same",
+                                                              dilation=(2, 1), groups=3),
+         (1, 3, 5, 6), (6, 1, 2, 4), (6,)),
+    Case("conv2d, valid, unbatched", _convolution("conv2d", padding="valid"),
+         (2, 4, 5), (3, 2, 2, 3)),
+    Case("conv2d, asymmetric padding", _asymmetric_conv2d, (1, 2, 5, 5), (2, 2, 3, 2)),
+    Case("conv1d", _convolution("conv1d", stride=2, padding=1, dilation=2, groups=2),
+         (2, 4, 9), (6, 2, 3), (6,)),
+    Case("conv1d, same, even kernel", _convolution("conv1d", padding="same"),
+         (2, 3, 7), (2, 3, 4), (2,)),
+    Case("conv_transpose2d", _convolution("conv_transpose2d", stride=(2, 3), padding=(1, 0),
+                                          output_padding=(1, 2), groups=2, dilation=(1, 2)),
+         (2, 4, 3, 3), (4, 1, 3, 2), (2,)),
+    Case("conv_transpose2d, output_padding below the dilation",
+         _convolution("conv_transpose2d", padding=1, output_padding=1, dilation=2),
+         (1, 2, 3, 3), (2, 3, 2, 2)),
+    Case("conv_transpose1d", _convolution("conv_transpose1d", stride=3, padding=2,
+                                          output_padding=2),
+         (2, 3, 4), (3, 2, 3), (2,)),
+    Case("conv_transpose1d, groups and dilation, unbatched",
+         _convolution("conv_transpose1d", groups=3, dilation=2), (3, 4), (3, 2, 2)),
 ]

@@ -47,10 +47,27 @@ def _lstm(return_sequences):
     return forward
 
 
-def _conv(stride, padding):
+def _conv(stride, padding, dilation=1, groups=1, spatial="2d"):
     def forward(torch, x, p):
-        return torch.nn.functional.conv2d(x, p["weight"], p.get("bias"), stride=stride,
-                                          padding=padding)
+        convolve = getattr(torch.nn.functional, "conv" + spatial)
+        return convolve(x, p["weight"], p.get("bias"), stride=stride, padding=padding,
+                        dilation=dilation, groups=groups)
+    return forward
+
+
+def _conv_transpose(stride, crop, output_padding=0, dilation=1):
+    """PyTorch's conv_transpose2d, then ``crop`` ((top, bottom), (left, right)) off its output
+    (Keras's 'same' crops one side more when the total is odd)."""
+    pairs = isinstance(crop, tuple) and isinstance(crop[0], tuple)
+
+    def forward(torch, x, p):
+        out = torch.nn.functional.conv_transpose2d(
+            x, p["weight"], p.get("bias"), stride=stride, output_padding=output_padding,
+            dilation=dilation, padding=0 if pairs else crop)
+        if not pairs:
+            return out
+        (top, bottom), (left, right) = crop
+        return out[:, :, top:out.shape[2] - bottom, left:out.shape[3] - right]
     return forward
 
 
@@ -105,6 +122,27 @@ CASES = [
     ("relu", nn.ReLU, (3, 5), lambda torch, x, p: torch.relu(x)),
     ("tanh", nn.Tanh, (3, 5), lambda torch, x, p: torch.tanh(x)),
     ("sigmoid", nn.Sigmoid, (3, 5), lambda torch, x, p: torch.sigmoid(x)),
+    # Convolution (issue 17): dilation, groups, 'same' for even kernels, 1-D, transposed.
+    ("conv-dilated-groups", lambda: nn.Conv2D(4, (3, 2), padding=(1, 0), dilation_rate=(1, 2),
+                                              groups=2), (2, 4, 6, 7),
+     _conv(1, (1, 0), dilation=(1, 2), groups=2)),
+    ("conv-same-even", lambda: nn.Conv2D(2, (4, 2), padding="same", dilation_rate=(1, 3)),
+     (2, 3, 6, 7), _conv(1, "same", dilation=(1, 3))),
+    ("conv1d-same-depthwise", lambda: nn.Conv1D(6, 4, padding="same", groups=3), (2, 3, 9),
+     _conv(1, "same", groups=3, spatial="1d")),
+    ("conv1d-stride-dilated", lambda: nn.Conv1D(3, 3, strides=2, padding=1, dilation_rate=2,
+                                                use_bias=False), (2, 2, 11),
+     _conv(2, 1, dilation=2, spatial="1d")),
+    ("conv-transpose-stride2", lambda: nn.Conv2DTranspose(3, (3, 2), strides=2, padding=1,
+                                                          output_padding=(1, 0)),
+     (2, 2, 4, 5), _conv_transpose(2, 1, output_padding=(1, 0))),
+    ("conv-transpose-same", lambda: nn.Conv2DTranspose(2, 3, strides=(2, 1), padding="same"),
+     (2, 3, 4, 5), _conv_transpose((2, 1), ((0, 1), (1, 1)))),   # TF crops more after
+    ("conv-transpose-same-wide-stride", lambda: nn.Conv2DTranspose(2, 2, strides=3,
+                                                                   padding="same",
+                                                                   dilation_rate=(2, 1)),
+     (1, 2, 3, 4), _conv_transpose(3, ((0, 0), (0, 0)), output_padding=(0, 1),
+                                   dilation=(2, 1))),
 ]
 
 

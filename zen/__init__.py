@@ -31,8 +31,9 @@ from zen.activations import (
 from zen.attention import dropout, linear, scaled_dot_product_attention
 from zen.autograd import grad, gradients, value_and_grad
 from zen.contractions import einsum, outer
+from zen.convolution import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from zen.elementwise import div, exp2, isclose, lerp, rsqrt
-from zen.functional import conv2d, expand_dims, flatten, split, squeeze, stack, var
+from zen.functional import expand_dims, flatten, split, squeeze, stack, var
 from zen.gradcheck import gradcheck
 from zen.indexing import getitem
 from zen.loss import (
@@ -219,7 +220,10 @@ __all__ = [
     "chunk",
     "clip",
     "concat",
+    "conv1d",
     "conv2d",
+    "conv_transpose1d",
+    "conv_transpose2d",
     "copysign",
     "cos",
     "cosh",

@@ -89,39 +89,17 @@ def split(x: TensorLike, sections: int | Sequence[int], axis: int = 0) -> list[T
             for start, stop in itertools.pairwise(bounds)]
 
 
-def _pair(name, value, minimum=0):
-    """An int or a pair of ints, each at least ``minimum`` (0 or 1), as a pair: (rows,
-    columns)."""
-    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(pair) != 2 or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
-                                 and v >= minimum for v in pair):
+def _pair(name, value, minimum=0, count=2):
+    """An int or ``count`` ints (a pair: rows, columns), each at least ``minimum`` (0 or 1), as
+    a tuple of ``count``."""
+    values = tuple(value) if isinstance(value, (tuple, list)) else (value,) * count
+    if len(values) != count or not all(isinstance(v, numbers.Integral) and
+                                       not isinstance(v, bool) and v >= minimum
+                                       for v in values):
         kind = "positive" if minimum == 1 else "non-negative"
-        raise ArgumentError(f"{name} must be a {kind} int or a pair of them, got {value!r}")
-    return tuple(int(v) for v in pair)
-
-
-def conv2d(x: TensorLike, weight: TensorLike, bias: TensorLike | None = None,
-           stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0) -> Tensor:
-    """2-D cross-correlation of an NCHW input with OIHW weights, as im2col and one matmul;
-    ``stride`` and ``padding`` are ints or (rows, columns) pairs."""
-    x, weight = as_tensor(x), as_tensor(weight)
-    if x.ndim != 4 or weight.ndim != 4 or x.shape[1] != weight.shape[1]:
-        raise ShapeMismatchError(f"conv2d: needs input (N, C, H, W) and weight (O, C, KH, KW) "
-                                 f"with the same C, got input {x.shape} and weight "
-                                 f"{weight.shape}")
-    out_channels, channels, height, width = weight.shape
-    padding = _pair("conv2d: padding", padding)
-    if padding != (0, 0):
-        widths = ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2)
-        x = ops.pad_p(x, widths=widths)
-    stride = _pair("conv2d: stride", stride, minimum=1)
-    windows = _windows("conv2d", x, (height, width), stride)
-    batch, _, rows, columns = windows.shape[:4]
-    patches = reshape(ops.permute_dims(windows, (0, 2, 3, 1, 4, 5)),
-                      (batch * rows * columns, channels * height * width))
-    out = patches @ ops.matrix_transpose(reshape(weight, (out_channels, -1)))
-    out = ops.permute_dims(reshape(out, (batch, rows, columns, out_channels)), (0, 3, 1, 2))
-    return out if bias is None else out + reshape(bias, (1, out_channels, 1, 1))
+        several = "a pair of them" if count == 2 else f"a tuple of {count}"
+        raise ArgumentError(f"{name} must be a {kind} int or {several}, got {value!r}")
+    return tuple(int(v) for v in values)
 
 
 def _windows(op_name, x, window, stride, dilation=(1, 1)):

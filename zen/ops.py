@@ -531,17 +531,21 @@ def _first_maximum_forward(xp, windows):
     return xp.reshape(xp.equal(first, positions), windows.shape)
 
 
-# Convolution building blocks (zen.functional builds conv2d and pooling from them).
+# Convolution building blocks (zen.convolution and zen.functional build convolution and
+# pooling from them).
 pad_p = defop("pad", _pad_forward,
                 lambda F, g, ans, x, widths, value=0: g[_interior(x.shape, widths)])
 sliding_windows_p = defop("sliding_windows", _sliding_windows_forward,
                           lambda F, g, ans, x, window, stride, dilation=(1, 1):
                               F.fold_windows(g, shape=x.shape, stride=stride,
                                              dilation=dilation), views=True)
+# The shape may reach past the last window (a transposed convolution's output_padding): the
+# gradient has the windows' own count, not as many as would fit.
 fold_windows_p = defop("fold_windows", _fold_windows_forward,
                        lambda F, g, ans, windows, shape, stride, dilation=(1, 1):
                            F.sliding_windows(g, window=windows.shape[-2:], stride=stride,
-                                             dilation=dilation))
+                                             dilation=dilation)[
+                               :, :, :windows.shape[2], :windows.shape[3], ...])
 first_maximum_p = defop("first_maximum", _first_maximum_forward)
 # The largest value of each window; as PyTorch's max pooling, its gradient goes to the first
 # largest element only.
