@@ -91,8 +91,8 @@ def _shape_argument(normalized_shape):
     shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else \
         tuple(normalized_shape)
     if not shape or not all(isinstance(n, numbers.Integral) and not isinstance(n, bool)
-                            and n > 0 for n in shape):
-        raise ArgumentError(f"layer_norm: normalized_shape must be a positive int or a "
+                            and n >= 0 for n in shape):
+        raise ArgumentError(f"layer_norm: normalized_shape must be a non-negative int or a "
                             f"non-empty sequence of them, got {normalized_shape!r}")
     return tuple(int(n) for n in shape)
 
@@ -141,8 +141,9 @@ def instance_norm(input: TensorLike, running_mean: Tensor | None = None,
     axes = tuple(range(2, x.ndim))
     _check_batch_size("instance_norm", x, axes)
     out, mean, var = _normalised(x, axes, eps)
-    _update(running, momentum, ops.mean(mean, axis=0), ops.mean(var, axis=0),
-            math.prod(x.shape[2:]))
+    if mean is not None:
+        mean, var = ops.mean(mean, axis=0), ops.mean(var, axis=0)
+    _update(running, momentum, mean, var, math.prod(x.shape[2:]))
     return _affine("instance_norm", out, weight, bias, (x.shape[1],), _channel_shape(x))
 
 
@@ -158,7 +159,8 @@ def group_norm(input: TensorLike, num_groups: int, weight: TensorLike | None = N
         raise ArgumentError(f"group_norm: num_groups must be a positive int that divides the "
                             f"{channels} channels of input of shape {x.shape}, got "
                             f"{num_groups!r}")
-    grouped = reshape(x, (x.shape[0], int(num_groups), -1))
+    grouped = reshape(x, (x.shape[0], int(num_groups), math.prod(x.shape[1:]) // num_groups))
+    _check_batch_size("group_norm", grouped, (0, 2), "group")     # as PyTorch counts
     out, _, _ = _normalised(grouped, (2,), eps)
     return _affine("group_norm", reshape(out, x.shape), weight, bias, (channels,),
                    _channel_shape(x))
@@ -184,17 +186,19 @@ def _channel_shape(x):
     return (1, x.shape[1]) + (1,) * (x.ndim - 2)
 
 
-def _check_batch_size(op_name, x, axes):
+def _check_batch_size(op_name, x, axes, group="channel"):
     """Refuse statistics over one value, as PyTorch does: they normalise everything to 0."""
-    if math.prod(x.shape[axis] for axis in axes) <= 1:
-        raise ShapeMismatchError(f"{op_name}: needs more than one value per channel to "
+    if math.prod(x.shape[axis] for axis in axes) == 1:
+        raise ShapeMismatchError(f"{op_name}: needs more than one value per {group} to "
                                  f"normalise with the input's statistics, got input of shape "
                                  f"{x.shape}")
 
 
 def _normalised(x, axes, eps):
     """(x - mean) / sqrt(var + eps) over ``axes``, the biased variance, with that mean and
-    variance (kept dimensions)."""
+    variance (kept dimensions); an empty ``x`` as it is, with no statistics (None)."""
+    if math.prod(x.shape) == 0:
+        return x, None, None
     mean = ops.mean(x, axes, keepdims=True)
     centred = x - mean
     var = ops.mean(centred * centred, axes, keepdims=True)
@@ -238,7 +242,10 @@ def _running(op_name, running_mean, running_var, momentum, x, updated):
 
 def _update(running, momentum, mean, var, count):
     """running = (1 - momentum) * running + momentum * batch, in place and not recorded, with
-    the batch's unbiased variance (``count`` values per statistic)."""
+    the batch's unbiased variance (``count`` values per statistic); an empty batch
+    (no statistics: None) changes nothing, as in PyTorch."""
+    if mean is None:
+        return
     batch = {"running_mean": mean, "running_var": var * (count / (count - 1))}
     with no_grad():
         for name, tensor in running.items():
