@@ -649,6 +649,9 @@ class Model:
         """
         if y is None and (x is None or isinstance(x, bool)):
             return self._switch("train", True if x is None else x)
+        if x is None or y is None:
+            raise ArgumentError("train: fitting needs both x and y; model.train() without "
+                                "data switches to training mode")
         settings = training.Settings(
             epochs=epochs, loss_fn=loss_fn, optimizer=optimizer, batch_size=batch_size,
             shuffle=shuffle, validation_data=validation_data, verbose=verbose,
