@@ -88,19 +88,40 @@ def test_fit_trains_in_training_mode_and_leaves_the_mode_it_found(device, rng, s
     assert model.layers[1].buffers["num_batches_tracked"].item() == 4    # 2 epochs of 2
 
 
-@pytest.mark.parametrize("call", ["predict", "fit"])
+class _Recorder(nn.Layer):
+    """Passes its input through and records the mode it was called in."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def forward(self, x):
+        self.seen.append(self.training)
+        return x
+
+
+def test_fit_steps_in_training_mode_and_validates_in_inference(device, rng):
+    recorder = _Recorder()
+    model = nn.Model([nn.Linear(3), recorder], device=device, input_shape=(3,))
+    recorder.seen.clear()
+    x = rng.normal(size=(4, 3))
+    model.train(x, x, epochs=1, batch_size=2, verbose=False, validation_data=(x, x))
+    # the data's checks (one example each of x and the validation data), two steps, validation
+    assert recorder.seen == [False, False, True, True, False]
+
+
+@pytest.mark.parametrize("call", ["predict", "evaluate", "fit"])
 def test_the_mode_is_restored_after_an_exception(device, rng, call):
     model = _model(device).train()
-    x = rng.normal(size=(4, 3))
+    x, wide = rng.normal(size=(4, 3)), rng.normal(size=(4, 5))  # BatchNorm has 3 channels
 
     def failing_loss(prediction, target):
         raise RuntimeError("loss failed")
 
+    run = {"predict": lambda: model.predict(wide), "evaluate": lambda: model.evaluate(wide, x),
+           "fit": lambda: model.train(x, x, epochs=1, loss_fn=failing_loss, verbose=False)}
     with pytest.raises((RuntimeError, ShapeMismatchError)):
-        if call == "predict":
-            model.predict(rng.normal(size=(4, 5)))  # BatchNorm built for 3 channels
-        else:
-            model.train(x, x, epochs=1, loss_fn=failing_loss, verbose=False)
+        run[call]()
     assert _modes(model) == (True, [True, True])
 
 

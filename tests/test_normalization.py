@@ -94,6 +94,11 @@ def test_running_statistics_follow_pytorch_over_several_steps(rng, function, sha
         _close(mean, expected_mean)
         _close(var, expected_var)
     assert not mean.trainable and mean.gradient is None
+    x = rng.normal(size=shape)
+    _close(getattr(zen, function)(zen.Tensor(x), mean, var, **{
+        "batch_norm": {}, "instance_norm": {"use_input_stats": False}}[function]),
+           getattr(F, function)(torch.tensor(x), expected_mean, expected_var, **{
+               "batch_norm": {}, "instance_norm": {"use_input_stats": False}}[function]))
 
 
 def test_batch_norm_takes_running_statistics_as_trainable_tensors_without_recording(rng):
@@ -203,3 +208,16 @@ def test_layer_and_instance_norm_match_pytorch_on_any_shape(device, shape_and_se
     _compare(lambda x, w, b: zen.layer_norm(x, normalized, w, b),
              lambda x, w, b: F.layer_norm(x, normalized, w, b), array, device, affine)
     _compare(zen.instance_norm, F.instance_norm, array, device)
+
+
+@SETTINGS
+@given(ids_shape=st.lists(st.integers(0, 3), max_size=3), rows=st.integers(1, 5),
+       padding=st.booleans(), seed=st.integers(0, 2 ** 16))
+@example(ids_shape=[], rows=1, padding=True, seed=0)          # one id, 0-d
+@example(ids_shape=[0, 2], rows=3, padding=False, seed=0)     # no ids
+def test_embedding_matches_pytorch_for_ids_of_any_shape(device, ids_shape, rows, padding, seed):
+    rng = numpy.random.default_rng(seed)
+    ids, table = rng.integers(0, rows, size=ids_shape), rng.normal(size=(rows, 3))
+    padding_idx = int(rng.integers(-rows, rows)) if padding else None
+    _compare(lambda w: zen.embedding(ids, w, padding_idx),
+             lambda w: F.embedding(torch.tensor(ids), w, padding_idx), table, device)
