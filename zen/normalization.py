@@ -45,7 +45,7 @@ def _refuse_embedding_options(max_norm, scale_grad_by_freq, sparse):
     for name, value, default in (("max_norm", max_norm, None),
                                  ("scale_grad_by_freq", scale_grad_by_freq, False),
                                  ("sparse", sparse, False)):
-        if value is not default and value != default:
+        if value != default:
             raise ArgumentError(f"embedding: {name}={value!r} is not supported (zen has no "
                                 f"in-place renormalisation of rows and no sparse gradients); "
                                 f"leave it at {default!r}")
