@@ -536,3 +536,41 @@ CASES += [
     Case("conv_transpose1d, groups and dilation, unbatched",
          _convolution("conv_transpose1d", groups=3, dilation=2), (3, 4), (3, 2, 2)),
 ]
+
+
+# Embedding and normalisation (issue 17, part 3): zen's functions of torch.nn.functional's names.
+def _functional(m):
+    return m if m is zen else m.nn.functional
+
+
+def _running_statistics(m, channels):
+    """Constant running mean and variance (positive): NumPy arrays for zen, torch tensors."""
+    mean, var = numpy.linspace(-0.5, 0.5, channels), numpy.linspace(0.5, 2.0, channels)
+    return (mean, var) if m is zen else (m.tensor(mean), m.tensor(var))
+
+
+_IDS = [[1, 4, 4], [0, 2, 1]]
+
+CASES += [
+    Case("embedding", lambda m, w: _functional(m).embedding(_index(m, _IDS), w) * w[0], (5, 3)),
+    # padding_idx: its row counts in the value but gets no gradient, which finite
+    # differences cannot see; tests/test_normalization.py checks it against PyTorch.
+    Case("embedding, 1-D ids", lambda m, w: _functional(m).embedding(_index(m, [0, 1, 0, 3]), w)
+         ** 2, (5, 2)),
+    Case("layer_norm", lambda m, x, w, b: _functional(m).layer_norm(x, (4,), w, b),
+         (3, 4), (4,), (4,)),
+    Case("layer_norm, two axes, no affine", lambda m, x: _functional(m).layer_norm(
+        x, [3, 4], eps=1e-3) * x, (2, 3, 4)),
+    Case("batch_norm, training", lambda m, x, w, b: _functional(m).batch_norm(
+        x, None, None, w, b, training=True) * x, (3, 2, 2, 2), (2,), (2,)),
+    Case("batch_norm, training, (N, C)", lambda m, x: _functional(m).batch_norm(
+        x, None, None, training=True, eps=0.1) * x, (4, 3)),
+    Case("batch_norm, inference", lambda m, x, w, b: _functional(m).batch_norm(
+        x, *_running_statistics(m, 3), w, b), (2, 3, 4), (3,), (3,)),
+    Case("group_norm", lambda m, x, w, b: _functional(m).group_norm(x, 2, w, b) * x,
+         (2, 4, 3), (4,), (4,)),
+    Case("group_norm, one group, 4-D", lambda m, x: _functional(m).group_norm(x, 1) * x,
+         (2, 3, 2, 2)),
+    Case("instance_norm", lambda m, x, w, b: _functional(m).instance_norm(
+        x, weight=w, bias=b) * x, (2, 2, 5), (2,), (2,)),
+]

@@ -570,6 +570,27 @@ CASES = [
      ShapeMismatchError, r"conv_transpose1d: padding 1 leaves no output"),
     ("Conv2D groups", lambda s: Conv2D(3, 3, groups=2), ArgumentError,
      r"Conv2D: filters must divide by groups, got filters=3, groups=2"),
+    # Issue 17's embedding, normalisation and modes.
+    ("embedding id out of range", lambda s: zen.embedding([[0, 3]], s.t((3, 2))),
+     IndexOutOfRangeError, r"embedding: index 3 is out of range for axis 0 of length 3"),
+    ("embedding of float ids", lambda s: zen.embedding(s.t((2,)), s.t((3, 2))),
+     DtypeError, r"embedding: indices must be integers"),
+    ("embedding max_norm", lambda s: zen.embedding([0], s.t((3, 2)), max_norm=1.0),
+     ArgumentError, r"embedding: max_norm=1\.0 is not supported"),
+    ("layer_norm normalized_shape", lambda s: zen.layer_norm(s.t((2, 3)), (2,)),
+     ShapeMismatchError, r"layer_norm: input of shape \(2, 3\) does not end with "
+                         r"normalized_shape \(2,\)"),
+    ("batch_norm inference without statistics",
+     lambda s: zen.batch_norm(s.t((2, 3)), None, None), ArgumentError,
+     r"batch_norm: running_mean and running_var are needed when training=False"),
+    ("group_norm groups", lambda s: zen.group_norm(s.t((2, 3, 4)), 2), ArgumentError,
+     r"group_norm: num_groups must be a positive int that divides the 3 channels .* got 2"),
+    ("BatchNorm1D momentum", lambda s: zen.nn.BatchNorm1D(momentum=-0.1), ArgumentError,
+     r"BatchNorm1D: momentum must be a number in \[0, 1\] or None, got -0\.1"),
+    ("train with x but no y", lambda s: s.model.train(numpy.ones((2, 4))), ArgumentError,
+     r"train: fitting needs both x and y"),
+    ("train mode not a bool", lambda s: s.model.eval().layers[0].train("yes"), ArgumentError,
+     r"Linear\.train: mode must be True or False, got 'yes'"),
 ]
 
 

@@ -79,6 +79,13 @@ def _softmax(axis):
     return lambda torch, x, p: torch.softmax(x, axis)
 
 
+def _batch_norm_inference(torch, x, p):
+    channels = x.shape[1]
+    return torch.nn.functional.batch_norm(x, torch.zeros(channels, dtype=x.dtype),
+                                          torch.ones(channels, dtype=x.dtype), p["weight"],
+                                          p["bias"])
+
+
 # (label, layer factory, input shape with the batch axis, PyTorch's forward of the input and
 # the zen-layout weights)
 CASES = [
@@ -143,6 +150,14 @@ CASES = [
                                                                    dilation_rate=(2, 1)),
      (1, 2, 3, 4), _conv_transpose(3, ((0, 0), (0, 0)), output_padding=(0, 1),
                                    dilation=(2, 1))),
+    # Normalisation (issue 17): BatchNorm in inference, as a new model is; training mode and
+    # running statistics in tests/test_modes.py.
+    ("layernorm", nn.LayerNorm, (3, 4, 5),
+     lambda torch, x, p: torch.nn.functional.layer_norm(x, (5,), p["weight"], p["bias"])),
+    ("groupnorm", lambda: nn.GroupNorm(2, epsilon=1e-3), (3, 4, 5),
+     lambda torch, x, p: torch.nn.functional.group_norm(x, 2, p["weight"], p["bias"], 1e-3)),
+    ("batchnorm1d-inference", nn.BatchNorm1D, (3, 4, 5), _batch_norm_inference),
+    ("batchnorm2d-inference", nn.BatchNorm2D, (3, 2, 4, 5), _batch_norm_inference),
 ]
 
 

@@ -31,7 +31,7 @@ import backends
 from zen import devices, random
 from zen.errors import ArgumentError, CheckpointError
 from zen.recorder import mark_modified
-from zen.tensor import Tensor, get_default_dtype
+from zen.tensor import Tensor
 
 FORMAT = "zen.Model"
 VERSION = 2
@@ -294,17 +294,15 @@ def _make_layers(file, layer_classes):
 def _build(model, file):
     """Create ``model``'s weights for the file's input shape (one example, not recorded),
     drawing from a throwaway generator, so zen's own is left as it was."""
-    backend = model.backend
-    shape = (1, *file.info["input_shape"])
+    shape = tuple(file.info["input_shape"])
     try:
         with random.using(_ScratchGenerator(file.size)):
-            model.predict(backend.xp.zeros(shape, dtype=backend.dtype(get_default_dtype()),
-                                           device=backend.native_device))
+            model.build(shape)
     except _TooManyNumbers as error:
         raise file.damaged(str(error)) from error
     except Exception as error:  # any layer's reply to settings from a file
         raise file.damaged(f"its layers' settings do not build a model for inputs of shape "
-                           f"{shape[1:]}: {type(error).__name__}: {error}") from error
+                           f"{shape}: {type(error).__name__}: {error}") from error
 
 
 class _TooManyNumbers(Exception):

@@ -1,7 +1,8 @@
 """Data for a model: on its device, in its dtype, and checked before use.
 
 ``Model`` is called, evaluated and trained on NumPy arrays, lists or Tensors; ``on_device``
-puts them on the model's device in the dtype new parameters get, as Keras casts its inputs.
+puts them on the model's device, floating data in the dtype new parameters get, as Keras
+casts its inputs; integers (token ids for an Embedding, class labels) stay integers.
 ``checked`` refuses data that would train on nothing, on NaN, or with class targets that do
 not fit the model's outputs, before any parameter moves. This module takes model objects and
 never imports zen.nn.
@@ -14,15 +15,15 @@ from zen.recorder import no_grad
 from zen.tensor import Tensor, get_default_dtype
 
 
-def on_device(backend, value, labels=False):
+def on_device(backend, value, floats=False):
     """Data as a Tensor on ``backend``'s device (a Tensor already there as it is, so that a
-    gradient can reach it) in the dtype new parameters get; class labels (``labels=True``
-    and integers) stay integers."""
+    gradient can reach it), floating data in the dtype new parameters get; integers and
+    bools stay as they are, unless ``floats`` (one-hot targets of any dtype)."""
     if isinstance(value, Tensor) and value.backend is backend:
         tensor = value
     else:
         tensor = Tensor(value, trainable=False, device=backend)
-    if labels and not backend.is_floating(tensor.dtype):
+    if not floats and not backend.is_floating(tensor.dtype):
         return tensor
     dtype = backend.dtype(get_default_dtype())
     return tensor if tensor.dtype == dtype else ops.astype(tensor, dtype)
@@ -34,10 +35,10 @@ def checked(model, who, x, y, loss_fn):
     the model's dtype. Builds the model's lazy layers (undo that on failure: see
     ``Model.undone_on_failure``)."""
     backend = model.backend
-    x, y = on_device(backend, x), on_device(backend, y, labels=True)
+    x, y = on_device(backend, x), on_device(backend, y)
     labels = _check(model, who, x, y, loss_fn)
     if losses.is_classification(loss_fn):
-        y = y if labels else on_device(backend, y)  # one-hot rows of any dtype, as floats
+        y = y if labels else on_device(backend, y, floats=True)  # one-hot rows, as floats
         loss_fn = losses.trusting_labels(loss_fn)
     return x, y, loss_fn
 

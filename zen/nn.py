@@ -13,7 +13,7 @@ import inspect
 import math
 import numbers
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal, TypeAlias
 
 from zen import (
@@ -24,6 +24,7 @@ from zen import (
     data,
     devices,
     functional,
+    normalization,
     ops,
     pooling,
     random,
@@ -57,6 +58,7 @@ class Layer:
 
     training: bool = False
     lazy: bool = False
+    takes_ids: bool = False     # integer inputs (Embedding): a model builds with integer zeros
 
     def __init__(self, **config: Any) -> None:
         self.config = config
@@ -96,25 +98,38 @@ class Layer:
     def parameters(self) -> list[Tensor]:
         return list(self.weights.values())
 
+    def train(self, mode: bool = True) -> Layer:
+        """Training mode (Dropout drops, BatchNorm uses and updates batch statistics), or
+        inference mode with ``mode=False``; returns the layer, as PyTorch's."""
+        self.training = arguments.flag(f"{type(self).__name__}.train", "mode", mode)
+        return self
+
+    def eval(self) -> Layer:
+        """Inference mode: ``train(False)``."""
+        return self.train(False)
+
     def add_weight(self, name: str, shape: tuple[int, ...], like: Tensor,
-                   scale: float = 0.0) -> Tensor:
-        """A new trainable parameter on ``like``'s device: uniform on [-scale, scale] from
-        zen's generator, or zeros when ``scale`` is 0."""
+                   scale: float = 0.0, normal: bool = False, fill: float = 0.0) -> Tensor:
+        """A new trainable parameter on ``like``'s device, from zen's generator: uniform on
+        [-scale, scale], or normal with standard deviation ``scale`` (``normal=True``), or
+        all ``fill`` when ``scale`` is 0."""
         backend = like.backend
         dtype = backend.dtype(get_default_dtype())
         if scale:
-            values = backend.asarray(random.generator().uniform(-scale, scale, shape), dtype)
+            draw = random.generator().normal(0.0, scale, shape) if normal else \
+                random.generator().uniform(-scale, scale, shape)
+            values = backend.asarray(draw, dtype)
         else:
-            values = backend.xp.zeros(shape, dtype=dtype, device=backend.native_device)
+            values = backend.xp.full(shape, fill, dtype=dtype, device=backend.native_device)
         weight = self.weights[name] = Tensor(values, device=backend)
         return weight
 
     def add_buffer(self, name: str, shape: tuple[int, ...], like: Tensor,
-                   fill: float = 0.0) -> Tensor:
-        """A new non-trainable tensor of ``fill`` on ``like``'s device, saved with the weights
-        but never given to an optimiser."""
+                   fill: float = 0.0, dtype: str | None = None) -> Tensor:
+        """A new non-trainable tensor of ``fill`` on ``like``'s device, in ``dtype`` (default:
+        the default float dtype), saved with the weights but never given to an optimiser."""
         backend = like.backend
-        values = backend.xp.full(shape, fill, dtype=backend.dtype(get_default_dtype()),
+        values = backend.xp.full(shape, fill, dtype=backend.dtype(dtype or get_default_dtype()),
                                  device=backend.native_device)
         buffer = self.buffers[name] = Tensor(values, trainable=False, device=backend)
         return buffer
@@ -129,16 +144,16 @@ _LAYER_SLOTS = ("weights", "buffers", "_settings")
 
 @contextlib.contextmanager
 def _undone_on_failure(layers):
-    """Around a call that builds ``layers``: should it fail, the weights it created are
-    dropped and zen's generator is set back, so that the next call builds from its own
-    input and a seed gives the model it would have given."""
-    weights = [dict(layer.weights) for layer in layers]
+    """Around a call that builds ``layers``: should it fail, the weights and buffers it
+    created are dropped and zen's generator is set back, so that the next call builds from
+    its own input and a seed gives the model it would have given."""
+    slots = [(dict(layer.weights), dict(layer.buffers)) for layer in layers]
     generator_state = random.generator().get_state()
     try:
         yield
     except BaseException:
-        for layer, before in zip(layers, weights, strict=True):
-            layer.weights = before
+        for layer, (weights, buffers) in zip(layers, slots, strict=True):
+            layer.weights, layer.buffers = weights, buffers
         random.generator().set_state(generator_state)
         raise
 
@@ -470,6 +485,129 @@ class Dropout(Layer):
         return attention.dropout(x, self.rate, self.training)
 
 
+class Embedding(Layer):
+    """Rows of a (``input_dim``, ``output_dim``) table at integer ids of any shape (token
+    ids, say): (..., output_dim). Weights from N(0, 1), as PyTorch's ``nn.Embedding``."""
+
+    lazy = True
+    takes_ids = True
+
+    def __init__(self, input_dim: int, output_dim: int) -> None:
+        input_dim = arguments.integer("Embedding", "input_dim", input_dim, minimum=1)
+        output_dim = arguments.integer("Embedding", "output_dim", output_dim, minimum=1)
+        super().__init__(input_dim=input_dim, output_dim=output_dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.weights:
+            self.add_weight("weight", (self.input_dim, self.output_dim), x, 1.0, normal=True)
+        return normalization.embedding(x, self.weights["weight"])
+
+
+class LayerNorm(Layer):
+    """Each example normalised over its last axis (mean 0, variance 1), then times ``weight``
+    (ones) plus ``bias`` (zeros), both of the last axis's size, taken from the first call."""
+
+    lazy = True
+
+    def __init__(self, epsilon: float = 1e-5) -> None:
+        super().__init__(epsilon=_epsilon("LayerNorm", epsilon))
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.weights:
+            _affine_weights(self, _input_size("LayerNorm", x, -1, "features"), x)
+        w = self.weights
+        return normalization.layer_norm(x, w["weight"].shape, w["weight"], w["bias"],
+                                        self.epsilon)
+
+
+class GroupNorm(Layer):
+    """Each example's channels (axis 1) normalised in ``groups`` groups, then times a
+    per-channel ``weight`` (ones) plus ``bias`` (zeros); channels from the first call."""
+
+    lazy = True
+
+    def __init__(self, groups: int, epsilon: float = 1e-5) -> None:
+        groups = arguments.integer("GroupNorm", "groups", groups, minimum=1)
+        super().__init__(groups=groups, epsilon=_epsilon("GroupNorm", epsilon))
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.weights:
+            channels = _input_size("GroupNorm", x, 1, "channels") if x.ndim >= 2 else 0
+            if x.ndim < 2 or channels % self.groups:
+                raise ShapeMismatchError(f"GroupNorm: needs input (batch, channels, ...) with "
+                                         f"channels a multiple of groups={self.groups}, got "
+                                         f"{x.shape}")
+            _affine_weights(self, channels, x)
+        return normalization.group_norm(x, self.groups, self.weights["weight"],
+                                        self.weights["bias"], self.epsilon)
+
+
+class _BatchNorm(Layer):
+    """Per-channel (axis 1) normalisation with the batch's statistics while training and the
+    running ones (buffers ``running_mean``, ``running_var``, ``num_batches_tracked``) at
+    inference, as PyTorch's; ``momentum`` is the new batch's weight in the running
+    statistics (None: their plain average over every batch so far)."""
+
+    lazy = True
+    shapes = ""     # the input's layout, for errors; its length is the number of axes
+
+    def __init__(self, momentum: float | None = 0.1, epsilon: float = 1e-5) -> None:
+        name = type(self).__name__
+        if momentum is not None and (isinstance(momentum, bool) or not isinstance(
+                momentum, numbers.Real) or not 0 <= momentum <= 1):
+            raise ArgumentError(f"{name}: momentum must be a number in [0, 1] or None, got "
+                                f"{arguments.described(momentum)}")
+        super().__init__(momentum=momentum, epsilon=_epsilon(name, epsilon))
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim not in map(len, self.shapes.split(" or ")):
+            raise ShapeMismatchError(f"{type(self).__name__}: needs input {self.shapes}, got "
+                                     f"{x.shape}")
+        if not self.weights:
+            channels = _input_size(type(self).__name__, x, 1, "channels")
+            _affine_weights(self, channels, x)
+            self.add_buffer("running_mean", (channels,), x)
+            self.add_buffer("running_var", (channels,), x, fill=1.0)
+            self.add_buffer("num_batches_tracked", (), x, dtype="int64")
+        b, tracked = self.buffers, self.buffers["num_batches_tracked"]
+        momentum = self.momentum if self.momentum is not None else \
+            1.0 / (int(tracked.item()) + 1)
+        out = normalization.batch_norm(x, b["running_mean"], b["running_var"],
+                                       self.weights["weight"], self.weights["bias"],
+                                       self.training, momentum, self.epsilon)
+        if self.training:
+            with no_grad():
+                tracked[...] = tracked + 1
+        return out
+
+
+class BatchNorm1D(_BatchNorm):
+    __doc__ = f"""Batch normalisation of (batch, channels) or (batch, channels, length) inputs.
+
+    {_BatchNorm.__doc__}"""
+    shapes = "NC or NCL"
+
+
+class BatchNorm2D(_BatchNorm):
+    __doc__ = f"""Batch normalisation of (batch, channels, height, width) inputs.
+
+    {_BatchNorm.__doc__}"""
+    shapes = "NCHW"
+
+
+def _epsilon(layer, epsilon):
+    if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not epsilon > 0:
+        raise ArgumentError(f"{layer}: epsilon must be a positive number, got "
+                            f"{arguments.described(epsilon)}")
+    return float(epsilon)
+
+
+def _affine_weights(layer, size, like):
+    """A normalisation's ``weight`` (ones) and ``bias`` (zeros), of ``size`` each."""
+    layer.add_weight("weight", (size,), like, fill=1.0)
+    layer.add_weight("bias", (size,), like)
+
+
 def _activation(name, function, doc, **defaults):
     """A layer class ``name`` that applies ``function``, with the settings ``defaults`` names
     (PyTorch's, in its order: positional or keyword), each checked at construction."""
@@ -641,6 +779,21 @@ class MultiHeadAttention(Layer):
         return ops.where(allowed, attn_mask, -math.inf)
 
 
+@contextlib.contextmanager
+def _in_mode(model: Model, training: bool) -> Iterator[None]:
+    """``model.in_mode(training)``: a context that runs the model in training (True) or
+    inference mode and then puts it, and each layer, back in the mode it was in, also after
+    an exception."""
+    modes = model.training, [layer.training for layer in model.layers]
+    model._switch("in_mode", training)
+    try:
+        yield
+    finally:
+        model.training = modes[0]
+        for layer, mode in zip(model.layers, modes[1], strict=True):
+            layer.training = mode
+
+
 class Model:
     """Layers applied in order, trained by ``train`` as in the original Zen.
 
@@ -661,6 +814,7 @@ class Model:
                                     f"Linear(10)")
         self.backend = devices.get_backend(device or "cpu")
         self.input_shape = None     # one example's, from the first call: what it was built for
+        self.training = False       # inference, as Keras's plain call (PyTorch starts training)
         if input_shape is not None:
             self._build("Model", input_shape)
 
@@ -703,14 +857,7 @@ class Model:
     def parameters(self) -> list[Tensor]:
         """The trainable parameters, for an optimiser. Raises NotBuiltError while a lazy
         layer has none yet, rather than give a list that would leave its parameters out."""
-        unbuilt = [f"{index} ({type(layer).__name__})"
-                   for index, layer in enumerate(self.layers) if not layer.built]
-        if unbuilt:
-            raise NotBuiltError(f"Model.parameters: layer(s) {', '.join(unbuilt)} take their "
-                                f"input size from the data and have no parameters yet; "
-                                f"build the model first: Model(layers, input_shape=...) or "
-                                f"model.build(input_shape), with one example's shape (no "
-                                f"batch axis), or call it on a batch")
+        _check_built(self.layers)
         return self._parameters()
 
     def _parameters(self):
@@ -737,14 +884,18 @@ class Model:
             tensor.move_to(self.backend)
         return self
 
-    def train(self, x: TensorLike, y: TensorLike, epochs: int = 10,
+    def train(self, x: TensorLike | bool | None = None, y: TensorLike | None = None,
+              epochs: int = 10,
               loss_fn: Callable[[Tensor, Tensor], Tensor] = losses.MSE,
               optimizer: Optimizer | None = None, batch_size: int = 32, shuffle: bool = True,
               validation_data: tuple[TensorLike, TensorLike] | None = None,
               verbose: bool = True, log_every: int = 10,
               checkpoint: str | os.PathLike | None = None, resume: bool = False,
-              distributed: bool | Communicator = False) -> dict[str, list[float]]:
-        """Fit the model to (x, y) with mini-batches; return the history of losses.
+              distributed: bool | Communicator = False) -> dict[str, list[float]] | Model:
+        """Fit the model to (x, y) with mini-batches, in training mode; return the history of
+        losses. The model is left in the mode it was in. Without data, ``model.train()`` (or
+        ``model.train(False)``) switches the mode for hand-written loops, as PyTorch's, and
+        returns the model.
 
         The defaults are the original Zen's (10 epochs of MSE, ``SGD(lr=0.1)`` as the
         optimiser, batches of 32), except that each epoch's order is shuffled unless
@@ -769,6 +920,11 @@ class Model:
         differ, class targets that do not fit (labels out of range). ``epochs=0`` checks
         the data and builds the model but takes no step, as Keras's ``fit`` does.
         """
+        if y is None and (x is None or isinstance(x, bool)):
+            return self._switch("train", True if x is None else x)
+        if x is None or y is None:
+            raise ArgumentError("train: fitting needs both x and y; model.train() without "
+                                "data switches to training mode")
         settings = training.Settings(
             epochs=epochs, loss_fn=loss_fn, optimizer=optimizer, batch_size=batch_size,
             shuffle=shuffle, validation_data=validation_data, verbose=verbose,
@@ -792,17 +948,23 @@ class Model:
         x = data.on_device(self.backend, x)
         if x.shape[0] == 0:
             raise DataError(f"predict: x has no examples (shape {x.shape})")
-        modes = [layer.training for layer in self.layers]
-        self._set_training(False)       # inference, also in the middle of training
-        try:
-            with no_grad():
-                count = x.shape[0]
-                parts = [self(x[start:min(start + batch_size, count)])
-                         for start in range(0, count, batch_size)]
-        finally:
-            for layer, training in zip(self.layers, modes, strict=True):
-                layer.training = training
+        with self.in_mode(training=False), no_grad():   # also in the middle of training
+            parts = [self(x[start:start + batch_size])
+                     for start in range(0, x.shape[0], batch_size)]
         return parts[0] if len(parts) == 1 else ops.concat(parts, axis=0)
+
+    def eval(self) -> Model:
+        """Inference mode for hand-written loops (``predict`` and ``evaluate`` always run in
+        it); returns the model."""
+        return self._switch("eval", False)
+
+    in_mode = _in_mode
+
+    def _switch(self, who, training):
+        self.training = arguments.flag(who, "mode", training)
+        for layer in self.layers:
+            layer.train(self.training)
+        return self
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the weights, buffers and layer settings to ``path`` (.npz) atomically: a crash
@@ -828,24 +990,33 @@ class Model:
                                 {**LAYERS, **_layer_classes(custom_layers)})
 
     def _build(self, who, input_shape):
-        example = _zero_example(who, self.backend, input_shape)
+        ids = bool(self.layers) and self.layers[0].takes_ids
+        example = _zero_example(who, self.backend, input_shape, "int64" if ids else None)
         self.predict(constant(example, self.backend))   # as a first call would, in inference
         return self
 
-    def _set_training(self, training):
-        for layer in self.layers:
-            layer.training = training
+
+def _check_built(layers):
+    unbuilt = [f"{index} ({type(layer).__name__})"
+               for index, layer in enumerate(layers) if not layer.built]
+    if unbuilt:
+        raise NotBuiltError(f"Model.parameters: layer(s) {', '.join(unbuilt)} take their "
+                            f"input size from the data and have no parameters yet; "
+                            f"build the model first: Model(layers, input_shape=...) or "
+                            f"model.build(input_shape), with one example's shape (no "
+                            f"batch axis), or call it on a batch")
 
 
-def _zero_example(who, backend, input_shape):
-    """A batch of one example of ``input_shape`` (checked), zeros on ``backend``."""
+def _zero_example(who, backend, input_shape, dtype=None):
+    """A batch of one example of ``input_shape`` (checked), zeros on ``backend`` in ``dtype``
+    (default: the default float dtype)."""
     if not isinstance(input_shape, (tuple, list)) or not input_shape or not all(
             isinstance(size, numbers.Integral) and not isinstance(size, bool) and size > 0
             for size in input_shape):
         raise ArgumentError(f"{who}: input_shape must be a tuple of positive ints, one "
                             f"example's shape without the batch axis, such as (64,), got "
                             f"{arguments.described(input_shape)}")
-    dtype = backend.dtype(get_default_dtype())
+    dtype = backend.dtype(dtype or get_default_dtype())
     try:
         return backend.xp.zeros((1, *map(int, input_shape)), dtype=dtype,
                                 device=backend.native_device)
@@ -869,4 +1040,5 @@ def _layer_classes(custom_layers):
 
 # Every layer class zen defines, by name: what Model.load rebuilds from a file's settings.
 LAYERS = {name: value for name, value in list(globals().items())
-          if isinstance(value, type) and issubclass(value, Layer) and value is not Layer}
+          if isinstance(value, type) and issubclass(value, Layer) and value is not Layer
+          and not name.startswith("_")}

@@ -146,27 +146,30 @@ class Fit:
                 "resume": settings.resume}
 
     def _epochs(self):
-        state, epochs = self.state, self.settings.epochs
+        """Every epoch left, in training mode; the model is back in its own mode after."""
+        state = self.state
         steps = max(1, math.ceil(self.x.shape[0] / self.step_rows))
-        self.model._set_training(True)
         try:
-            while state.epoch < epochs:
-                started = time.perf_counter()
-                self._epoch(steps)
-                state.finish_epoch(steps)
-                self._validate()
-                if self.verbose:
-                    print(_epoch_line(state.epoch - 1, epochs, state.history,
-                                      time.perf_counter() - started))
-                self._save()
-                if self.sync.any_stopping(self.interrupted()):  # in validation or saving
-                    raise self.sync.stop()
+            with self.model.in_mode(training=True):
+                self._epochs_left(steps)
         except KeyboardInterrupt:
             self._save()
             raise
-        finally:
-            self.model._set_training(False)
         return state.history
+
+    def _epochs_left(self, steps):
+        state, epochs = self.state, self.settings.epochs
+        while state.epoch < epochs:
+            started = time.perf_counter()
+            self._epoch(steps)
+            state.finish_epoch(steps)
+            self._validate()
+            if self.verbose:
+                print(_epoch_line(state.epoch - 1, epochs, state.history,
+                                  time.perf_counter() - started))
+            self._save()
+            if self.sync.any_stopping(self.interrupted()):  # in validation or saving
+                raise self.sync.stop()
 
     def _epoch(self, steps):
         """The rest of the current epoch, from ``state.batch`` on."""
