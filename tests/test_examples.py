@@ -1,4 +1,4 @@
-"""The four example programs: each runs end to end (a smoke test with few epochs) on the CPU
+"""The example programs: each runs end to end (a smoke test with few epochs) on the CPU
 and on the strict array-API device, and at its default settings prints the figure that the
 README's table of results gives."""
 
@@ -19,6 +19,7 @@ RUNS = {
     "cnn.py": ["--epochs", "1"],
     "fizzbuzz.py": ["--epochs", "2", "--hidden", "32"],
     "rnn.py": ["--epochs", "1", "--plot", ""],
+    "transformer.py": ["--epochs", "1"],
 }
 pytestmark = pytest.mark.subprocess
 # A row of the README's results: | `examples/cnn.py` | what it does | `test_accuracy 0.9916` |
