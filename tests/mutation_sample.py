@@ -29,9 +29,10 @@ def generate_mutants():
 
 
 def mutants_by_module():
-    metas = sorted(Path("mutants/zen").glob("*.py.meta"))
-    return {meta.name.removesuffix(".py.meta"): json.loads(meta.read_text())["exit_code_by_key"]
-            for meta in metas}
+    root = Path("mutants/zen")
+    return {str(meta.relative_to(root)).removesuffix(".py.meta"):
+            json.loads(meta.read_text())["exit_code_by_key"]
+            for meta in sorted(root.rglob("*.py.meta"))}
 
 
 def draw_sample(names, module):

@@ -3,6 +3,7 @@ one direction only (no circle, counting imports inside functions), ``backends`` 
 zen, and zen never imports NumPy or CuPy (it reaches arrays through a backend)."""
 
 import ast
+import importlib
 import inspect
 import pathlib
 import typing
@@ -29,11 +30,16 @@ def _imported(path, submodules=frozenset()):
     return names
 
 
+def _module_name(path):
+    """zen/nn.py -> zen.nn; zen/layers/__init__.py -> zen.layers."""
+    parts = path.relative_to(ZEN.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
 def _zen_imports():
     """zen's module graph: module -> the zen modules it imports (``zen`` is the package's
     ``__init__``)."""
-    modules = {"zen" if path.stem == "__init__" else f"zen.{path.stem}": path
-               for path in ZEN.glob("*.py")}
+    modules = {_module_name(path): path for path in ZEN.rglob("*.py")}
     return {module: {name for name in _imported(path, set(modules))
                      if name in modules and name != module}
             for module, path in modules.items()}
@@ -99,7 +105,9 @@ def test_zen_never_imports_numpy_or_cupy():
 
 
 PUBLIC_DUNDERS = {"__init__", "__call__"}
-FULLY_ANNOTATED = [zen.nn, zen.distributed, zen.loss, zen.optim, zen.functional, zen.autograd]
+FULLY_ANNOTATED = [zen.nn, zen.distributed, zen.loss, zen.optim, zen.functional, zen.autograd,
+                   *(importlib.import_module(f"zen.layers.{path.stem}")
+                     for path in (ZEN / "layers").glob("[!_]*.py"))]
 
 
 def _functions_of(member):
