@@ -187,7 +187,7 @@ from zen.tensor import Tensor, from_dlpack, get_default_dtype, set_default_dtype
 
 reduce_sum, reduce_mean = sum, mean     # the names in the original Zen
 
-__version__ = "0.5.0"
+__version__ = "0.6.0"
 
 # zen.abs, zen.all, zen.any, zen.max, zen.min, zen.round and zen.sum stay out of
 # `import *`: they would hide builtins.
