@@ -97,6 +97,20 @@ def test_binary_cross_entropy_clamps_its_logs_at_minus_100_without_nan(device):
     assert numpy.isfinite(Tensor(x.gradient).numpy()).all()
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_binary_cross_entropy_has_pytorchs_gradients_at_and_near_0_and_1(device, dtype):
+    """PyTorch's input gradient (x - t) / max(x (1 - x), 1e-12) is finite at 0 and 1; its
+    target gradient log(1 - x) - log(x) is not clamped (infinite there)."""
+    values = numpy.array([0.0, 1.0, 1e-13, 1 - 2.0 ** -40, 0.0, 1.0, 0.3], dtype=dtype)
+    targets = numpy.array([0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.2], dtype=dtype)
+    x, t = _both(values, device)
+    y, u = _both(targets, device)
+    with numpy.errstate(divide="ignore"):
+        _assert_matches(zen.loss.binary_cross_entropy(x, y, reduction="none"),
+                        F.binary_cross_entropy(t, u, reduction="none"), x, t, rtol=1e-6)
+    numpy.testing.assert_allclose(Tensor(y.gradient).numpy(), u.grad.numpy(), rtol=1e-6)
+
+
 @pytest.mark.parametrize("loss_fn", [zen.loss.cross_entropy, zen.loss.nll_loss])
 def test_model_train_checks_labels_and_reports_accuracy_with_the_new_losses(device, loss_fn):
     rng = numpy.random.default_rng(0)

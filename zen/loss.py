@@ -229,10 +229,10 @@ def binary_cross_entropy(input: TensorLike, target: TensorLike,
                          weight: TensorLike | None = None, reduction: str = "mean") -> Tensor:
     """-(target * log(input) + (1 - target) * log(1 - input)), each log at least -100 as in
     PyTorch, times ``weight``; input holds probabilities (not checked: that would wait for the
-    device). Where a log is clamped its term has no slope (PyTorch's differs at exactly 0 and
-    1)."""
+    device). The input's gradient is PyTorch's, (input - target) / max(input (1 - input),
+    1e-12): finite at exactly 0 and 1."""
     input, target = _elementwise_pair("binary_cross_entropy", input, target, reduction)
-    terms = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
+    terms = ops.binary_cross_entropy_p(input, target)
     return _reduced(_weighted(terms, weight, input), reduction)
 
 
@@ -398,14 +398,6 @@ def _softplus(x):
     zeros = constant(x.backend.xp.zeros_like(x.value), x.backend)
     return ops.logsumexp(ops.concat([ops.reshape(zeros, (*x.shape, 1)),
                                      ops.reshape(x, (*x.shape, 1))], axis=-1), axis=-1)
-
-
-def _clamped_log(x):
-    """max(log(x), -100), as PyTorch's binary_cross_entropy; no slope (and no nan) where
-    x <= 0."""
-    positive = x > 0
-    return ops.where(positive, ops.maximum(ops.log(ops.where(positive, x, 1.0)), -100.0),
-                     -100.0)
 
 
 def _times_log(x, y):

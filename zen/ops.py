@@ -336,6 +336,30 @@ softmax_cross_entropy = defop("softmax_cross_entropy", _cross_entropy_forward,
                               dtypes=floating)
 
 
+def _clamped_log(xp, x):
+    """max(log(x), -100), and -100 (no inf, no nan) where x <= 0."""
+    positive = xp.greater(x, 0)
+    return xp.where(positive, xp.maximum(xp.log(xp.where(positive, x, 1.0)), -100.0), -100.0)
+
+
+def _binary_cross_entropy_forward(xp, x, target):
+    complement = xp.subtract(1.0, x)
+    return xp.negative(xp.add(xp.multiply(target, _clamped_log(xp, x)),
+                              xp.multiply(xp.subtract(1.0, target),
+                                          _clamped_log(xp, complement))))
+
+
+# Elementwise binary cross-entropy of probabilities x, its logs clamped at -100, with
+# PyTorch's gradients: for x, (x - target) / max(x (1 - x), 1e-12), finite even at 0 and 1.
+binary_cross_entropy_p = defop(
+    "binary_cross_entropy", _binary_cross_entropy_forward,
+    lambda F, g, ans, x, target: F.divide(
+        F.multiply(g, F.subtract(x, target)),
+        F.maximum(F.multiply(x, F.subtract(1.0, x)), 1e-12)),
+    # as PyTorch's, of the logs unclamped: infinite where x is 0 or 1
+    lambda F, g, ans, x, target: F.multiply(g, F.subtract(F.log(F.subtract(1.0, x)), F.log(x))),
+    dtypes=floating)
+
 def _squared_error_forward(xp, prediction, target):
     difference = xp.subtract(prediction, target)
     return xp.mean(xp.multiply(difference, difference)), difference
