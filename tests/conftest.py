@@ -71,6 +71,20 @@ def rng():
     return numpy.random.default_rng(0)
 
 
+@pytest.fixture
+def float64():
+    """float64 as zen's default dtype during the test, for oracle comparisons to round-off
+    (``pytestmark = pytest.mark.usefixtures("float64")``); put back after it, below."""
+    zen.set_default_dtype("float64")
+
+
+def assert_close(actual, expected, rtol=1e-10, atol=1e-12):
+    """A zen Tensor or array against a torch tensor or array, to float64 round-off."""
+    actual = actual.numpy() if isinstance(actual, zen.Tensor) else actual
+    expected = expected.detach().numpy() if hasattr(expected, "detach") else expected
+    numpy.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol)
+
+
 @pytest.fixture(autouse=True)
 def _restore_engine_defaults():
     yield

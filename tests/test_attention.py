@@ -19,9 +19,7 @@ SETTINGS = settings(max_examples=30, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-@pytest.fixture(autouse=True)
-def _float64():
-    zen.set_default_dtype("float64")
+pytestmark = pytest.mark.usefixtures("float64")
 
 
 def _zen(array, device):

@@ -14,9 +14,7 @@ def torch():
     return pytest.importorskip("torch", reason="PyTorch is the oracle: pip install torch")
 
 
-@pytest.fixture(autouse=True)
-def _float64():
-    zen.set_default_dtype("float64")
+pytestmark = pytest.mark.usefixtures("float64")
 
 
 def _linear(torch, x, p):

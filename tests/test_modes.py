@@ -7,21 +7,14 @@ import numpy
 import pytest
 
 import zen
+from conftest import assert_close
 from zen import nn
 from zen.errors import ArgumentError, CheckpointError, ShapeMismatchError
 
 torch = pytest.importorskip("torch", reason="PyTorch is the oracle: pip install torch")
 
 
-@pytest.fixture(autouse=True)
-def _float64():
-    zen.set_default_dtype("float64")
-
-
-def _close(actual, expected):
-    actual = actual.numpy() if isinstance(actual, zen.Tensor) else actual
-    expected = expected.detach().numpy() if isinstance(expected, torch.Tensor) else expected
-    numpy.testing.assert_allclose(actual, expected, rtol=1e-10, atol=1e-12)
+pytestmark = pytest.mark.usefixtures("float64")
 
 
 def _model(device):
@@ -51,7 +44,7 @@ def test_inference_passes_dropout_through_and_uses_the_running_statistics(device
     model = _model(device)
     x = rng.normal(size=(8, 3))
     out = model(x).numpy()
-    _close(out, x / numpy.sqrt(1 + 1e-5))       # running mean 0, variance 1
+    assert_close(out, x / numpy.sqrt(1 + 1e-5))       # running mean 0, variance 1
     assert model.layers[1].buffers["num_batches_tracked"].item() == 0
 
 
@@ -155,14 +148,14 @@ def test_batch_norm_layers_match_torch_over_steps_in_both_modes(device, rng, mak
         x = rng.normal(size=shape) * (step + 1) + step
         tensor, expected_x = zen.Tensor(x, device=device), torch.tensor(x, requires_grad=True)
         out, expected = layer(tensor), module(expected_x)
-        _close(out, expected)
+        assert_close(out, expected)
         (out * out).sum().backward()
         (expected * expected).sum().backward()
-        _close(zen.Tensor(tensor.gradient), expected_x.grad)
+        assert_close(zen.Tensor(tensor.gradient), expected_x.grad)
         for name in ("running_mean", "running_var", "num_batches_tracked"):
-            _close(layer.buffers[name], getattr(module, name))
-    _close(zen.Tensor(layer.weights["weight"].gradient), module.weight.grad)
-    _close(zen.Tensor(layer.weights["bias"].gradient), module.bias.grad)
+            assert_close(layer.buffers[name], getattr(module, name))
+    assert_close(zen.Tensor(layer.weights["weight"].gradient), module.weight.grad)
+    assert_close(zen.Tensor(layer.weights["bias"].gradient), module.bias.grad)
 
 
 def test_embedding_layer_matches_torch_and_starts_from_a_standard_normal(device, rng):
@@ -175,10 +168,10 @@ def test_embedding_layer_matches_torch_and_starts_from_a_standard_normal(device,
     assert abs(weight.numpy().std() - 1) < 0.05 and abs(weight.numpy().mean()) < 0.05
     expected_weight = torch.tensor(weight.numpy(), requires_grad=True)
     expected = torch.nn.functional.embedding(torch.tensor(ids), expected_weight)
-    _close(out, expected)
+    assert_close(out, expected)
     (out ** 2).sum().backward()
     (expected ** 2).sum().backward()
-    _close(zen.Tensor(weight.gradient), expected_weight.grad)
+    assert_close(zen.Tensor(weight.gradient), expected_weight.grad)
 
 
 def _token_data(rng):
@@ -216,9 +209,9 @@ def test_an_embedding_model_saves_loads_and_resumes_with_integer_ids(tmp_path, r
     model.train(ids, labels, epochs=1, **settings)
     model.save(path)
     loaded = nn.Model.load(path)
-    _close(loaded.predict(ids), model.predict(ids))
+    assert_close(loaded.predict(ids), model.predict(ids))
     for name, buffer in model.named_buffers().items():
-        _close(loaded.named_buffers()[name], buffer)
+        assert_close(loaded.named_buffers()[name], buffer)
     assert loaded.named_buffers()["2.BatchNorm1D.num_batches_tracked"].item() == 5
     model.train(ids, labels, epochs=2, resume=True, **settings)     # carries on from epoch 1
     assert model.named_buffers()["2.BatchNorm1D.num_batches_tracked"].item() == 10
@@ -236,7 +229,7 @@ def test_buffers_are_saved_but_never_given_to_an_optimiser(tmp_path, rng):
     fresh = nn.Model([nn.BatchNorm2D()], input_shape=(2, 3, 3))
     fresh.load_weights(tmp_path / "model.npz")
     for name, buffer in buffers.items():
-        _close(fresh.named_buffers()[name], buffer)
+        assert_close(fresh.named_buffers()[name], buffer)
     assert str(fresh.named_buffers()["0.BatchNorm2D.num_batches_tracked"].dtype) \
         .endswith("int64")
 

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import zen
+from conftest import assert_close
 from zen.errors import ArgumentError, DtypeError, IndexOutOfRangeError, ShapeMismatchError
 
 torch = pytest.importorskip("torch", reason="PyTorch is the oracle: pip install torch")
@@ -16,15 +17,7 @@ SETTINGS = settings(max_examples=25, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-@pytest.fixture(autouse=True)
-def _float64():
-    zen.set_default_dtype("float64")
-
-
-def _close(actual, expected):
-    actual = actual.numpy() if isinstance(actual, zen.Tensor) else actual
-    expected = expected.detach().numpy() if isinstance(expected, torch.Tensor) else expected
-    numpy.testing.assert_allclose(actual, expected, rtol=1e-10, atol=1e-12)
+pytestmark = pytest.mark.usefixtures("float64")
 
 
 def _gradient(tensor):
@@ -39,14 +32,14 @@ def test_embedding_padding_row_counts_in_the_value_but_gets_no_gradient(device, 
     expected_weight = torch.tensor(table, requires_grad=True)
     out = zen.embedding(ids, weight, padding_idx)
     expected = F.embedding(torch.tensor(ids), expected_weight, padding_idx)
-    _close(out, expected)
+    assert_close(out, expected)
     first = zen.gradients((out ** 3).sum(), [weight], create_graph=True)[0]
     (first * first).sum().backward()
     expected_first = torch.autograd.grad((expected ** 3).sum(), expected_weight,
                                          create_graph=True)[0]
     (expected_first * expected_first).sum().backward()
-    _close(first, expected_first)
-    _close(_gradient(weight), expected_weight.grad)
+    assert_close(first, expected_first)
+    assert_close(_gradient(weight), expected_weight.grad)
     assert not _gradient(weight)[padding_idx].any()
 
 
@@ -55,7 +48,7 @@ def test_embedding_takes_ids_as_tensors_lists_and_any_integer_dtype(device, rng)
     expected = weight.numpy()[[[4, 0]]]
     for ids in ([[4, 0]], numpy.array([[4, 0]], dtype=numpy.int32),
                 zen.Tensor(numpy.array([[4, 0]]), device=device)):
-        _close(zen.embedding(ids, weight), expected)
+        assert_close(zen.embedding(ids, weight), expected)
     assert zen.embedding(numpy.zeros((0, 3), dtype=numpy.int64), weight).shape == (0, 3, 2)
 
 
@@ -90,12 +83,12 @@ def test_running_statistics_follow_pytorch_over_several_steps(rng, function, sha
         out = getattr(zen, function)(zen.Tensor(x), mean, var, momentum=momentum, **training)
         expected = getattr(F, function)(torch.tensor(x), expected_mean, expected_var,
                                         momentum=momentum, **training)
-        _close(out, expected)
-        _close(mean, expected_mean)
-        _close(var, expected_var)
+        assert_close(out, expected)
+        assert_close(mean, expected_mean)
+        assert_close(var, expected_var)
     assert not mean.trainable and mean.gradient is None
     x = rng.normal(size=shape)
-    _close(getattr(zen, function)(zen.Tensor(x), mean, var, **{
+    assert_close(getattr(zen, function)(zen.Tensor(x), mean, var, **{
         "batch_norm": {}, "instance_norm": {"use_input_stats": False}}[function]),
            getattr(F, function)(torch.tensor(x), expected_mean, expected_var, **{
                "batch_norm": {}, "instance_norm": {"use_input_stats": False}}[function]))
@@ -155,13 +148,13 @@ def _compare(zen_call, torch_call, array, device, weights=()):
         return
     inputs = [zen.Tensor(a, device=device) for a in (array, *weights)]
     out = zen_call(*inputs)
-    _close(out, expected)
+    assert_close(out, expected)
     ramp = numpy.cos(numpy.arange(out.numpy().size) * 1.3).reshape(out.shape)
     if out.numpy().size:
         (out * zen.Tensor(ramp, device=device)).sum().backward()
         (expected * torch.tensor(ramp)).sum().backward()
         for tensor, expected_tensor in zip(inputs, expected_inputs, strict=True):
-            _close(_gradient(tensor), expected_tensor.grad)
+            assert_close(_gradient(tensor), expected_tensor.grad)
 
 
 @SETTINGS

@@ -10,30 +10,31 @@ from zen.layers.base import Layer, Pair
 from zen.tensor import Tensor
 
 
-class MaxPool2D(Layer):
+class _Pooling2D(Layer):
+    """A pooling function of ``zen.pooling`` (``pool``) over NCHW inputs, with Keras's
+    settings: ``pool_size``, ``strides`` (default: the pool size) and ``padding``."""
+
+    pool = staticmethod(pooling.max_pool2d)
+
+    def __init__(self, pool_size: Pair = 2, strides: Pair | None = None,
+                 padding: Pair = 0) -> None:
+        _check_pooling(type(self).__name__, pool_size, strides, padding)
+        super().__init__(pool_size=pool_size, strides=strides, padding=padding)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.pool(x, self.pool_size, self.strides, self.padding)
+
+
+class MaxPool2D(_Pooling2D):
     """The maximum of each ``pool_size`` window of NCHW inputs, padded with -inf by
     ``padding`` (at most half the window, as in PyTorch) on each side."""
 
-    def __init__(self, pool_size: Pair = 2, strides: Pair | None = None,
-                 padding: Pair = 0) -> None:
-        _check_pooling(type(self).__name__, pool_size, strides, padding)
-        super().__init__(pool_size=pool_size, strides=strides, padding=padding)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return pooling.max_pool2d(x, self.pool_size, self.strides, self.padding)
-
-
-class AvgPool2D(Layer):
+class AvgPool2D(_Pooling2D):
     """The mean of each ``pool_size`` window of NCHW inputs, zero-padded by ``padding`` (at
     most half the window) on each side, the padding counted (PyTorch's AvgPool2d)."""
 
-    def __init__(self, pool_size: Pair = 2, strides: Pair | None = None,
-                 padding: Pair = 0) -> None:
-        _check_pooling(type(self).__name__, pool_size, strides, padding)
-        super().__init__(pool_size=pool_size, strides=strides, padding=padding)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return pooling.avg_pool2d(x, self.pool_size, self.strides, self.padding)
+    pool = staticmethod(pooling.avg_pool2d)
 
 
 def _check_pooling(layer, pool_size, strides, padding):
