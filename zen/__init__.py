@@ -32,7 +32,7 @@ from zen.attention import dropout, linear, scaled_dot_product_attention
 from zen.autograd import grad, gradients, value_and_grad
 from zen.contractions import einsum, outer
 from zen.convolution import conv1d, conv2d, conv_transpose1d, conv_transpose2d
-from zen.elementwise import div, exp2, isclose, lerp, rsqrt
+from zen.elementwise import add, div, exp2, isclose, lerp, reciprocal, rsqrt, square, subtract
 from zen.functional import expand_dims, flatten, split, squeeze, stack, var
 from zen.gradcheck import gradcheck
 from zen.indexing import getitem
@@ -52,7 +52,6 @@ from zen.ops import (
     OPS,
     acos,
     acosh,
-    add,
     argmax,
     argmin,
     asin,
@@ -112,8 +111,8 @@ from zen.ops import (
     sinh,
     softmax,
     sqrt,
-    subtract,
     sum,
+    swapaxes,
     take,
     tan,
     tanh,
@@ -124,8 +123,6 @@ from zen.ops import (
 
 # Explicit re-exports that __all__ leaves out (see there)
 from zen.ops import abs as abs
-from zen.ops import max as max
-from zen.ops import min as min
 from zen.ops import round as round
 from zen.pooling import (
     adaptive_avg_pool1d,
@@ -142,6 +139,8 @@ from zen.random import seed
 from zen.recorder import detect_anomaly, grad_enabled, is_grad_enabled, no_grad
 from zen.reductions import (
     ValuesIndices,
+    amax,
+    amin,
     argsort,
     cummax,
     cummin,
@@ -157,6 +156,8 @@ from zen.reductions import (
 )
 from zen.reductions import all as all
 from zen.reductions import any as any
+from zen.reductions import max as max
+from zen.reductions import min as min
 from zen.selection import (
     gather,
     index_select,
@@ -173,23 +174,40 @@ from zen.shapes import (
     diag,
     diagonal,
     flip,
+    fliplr,
+    flipud,
     meshgrid,
     movedim,
     narrow,
     pad,
+    permute,
     repeat_interleave,
     roll,
+    t,
     tile,
     tril,
     triu,
+    unbind,
 )
 from zen.tensor import Tensor, from_dlpack, get_default_dtype, set_default_dtype
 
 reduce_sum, reduce_mean = sum, mean     # the names in the original Zen
 
+# PyTorch's other names for zen's functions (README "The API")
+cat = concatenate = concat
+unsqueeze = expand_dims
+swapdims = swapaxes
+moveaxis = movedim
+clamp = clip
+pow = power
+neg = negative
+sub = subtract
+mul = multiply
+true_divide = divide
+
 __version__ = "0.6.0"
 
-# zen.abs, zen.all, zen.any, zen.max, zen.min, zen.round and zen.sum stay out of
+# zen.abs, zen.all, zen.any, zen.max, zen.min, zen.pow, zen.round and zen.sum stay out of
 # `import *`: they would hide builtins.
 __all__ = [
     "OPS",
@@ -202,6 +220,8 @@ __all__ = [
     "adaptive_max_pool1d",
     "adaptive_max_pool2d",
     "add",
+    "amax",
+    "amin",
     "argmax",
     "argmin",
     "argsort",
@@ -217,11 +237,14 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "broadcast_to",
+    "cat",
     "ceil",
     "celu",
     "chunk",
+    "clamp",
     "clip",
     "concat",
+    "concatenate",
     "conv1d",
     "conv2d",
     "conv_transpose1d",
@@ -253,6 +276,8 @@ __all__ = [
     "expm1",
     "flatten",
     "flip",
+    "fliplr",
+    "flipud",
     "floor",
     "floor_divide",
     "fmod",
@@ -312,10 +337,13 @@ __all__ = [
     "meshgrid",
     "minimum",
     "mish",
+    "moveaxis",
     "movedim",
     "mse_loss",
+    "mul",
     "multiply",
     "narrow",
+    "neg",
     "negative",
     "nll_loss",
     "nn",
@@ -327,9 +355,11 @@ __all__ = [
     "optim",
     "outer",
     "pad",
+    "permute",
     "permute_dims",
     "power",
     "prod",
+    "reciprocal",
     "reduce_mean",
     "reduce_sum",
     "relu",
@@ -359,11 +389,16 @@ __all__ = [
     "sort",
     "split",
     "sqrt",
+    "square",
     "squeeze",
     "stack",
     "std",
     "std_mean",
+    "sub",
     "subtract",
+    "swapaxes",
+    "swapdims",
+    "t",
     "take",
     "tan",
     "tanh",
@@ -372,7 +407,10 @@ __all__ = [
     "transpose",
     "tril",
     "triu",
+    "true_divide",
     "trunc",
+    "unbind",
+    "unsqueeze",
     "value_and_grad",
     "var",
     "var_mean",

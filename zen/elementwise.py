@@ -14,6 +14,26 @@ from zen.tensor import Tensor, TensorLike, as_tensor
 ROUNDING_MODES = (None, "trunc", "floor")
 
 
+def add(x: TensorLike, y: TensorLike, alpha: float = 1) -> Tensor:
+    """x + alpha * y (``torch.add``); ``x + y`` is the same with alpha 1."""
+    return ops.add(x, y) if alpha == 1 else ops.add(x, ops.multiply(y, alpha))
+
+
+def subtract(x: TensorLike, y: TensorLike, alpha: float = 1) -> Tensor:
+    """x - alpha * y (``torch.sub``, ``torch.subtract``); ``x - y`` is the same with alpha 1."""
+    return ops.subtract(x, y) if alpha == 1 else ops.subtract(x, ops.multiply(y, alpha))
+
+
+def square(x: TensorLike) -> Tensor:
+    """x * x."""
+    return ops.multiply(x, x)
+
+
+def reciprocal(x: TensorLike) -> Tensor:
+    """1 / x, floating (integers become the default float, as in PyTorch)."""
+    return ops.divide(1.0, x)
+
+
 def rsqrt(x: TensorLike) -> Tensor:
     """1 / sqrt(x)."""
     return ops.divide(1.0, ops.sqrt(x))
@@ -98,4 +118,5 @@ def _on_one_device(x, y):
     return x, y
 
 
-tensor.functions.provide(rsqrt=rsqrt, exp2=exp2, lerp=lerp, div=div, isclose=isclose)
+tensor.functions.provide(square=square, reciprocal=reciprocal, rsqrt=rsqrt, exp2=exp2,
+                         lerp=lerp, div=div, isclose=isclose)

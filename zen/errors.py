@@ -56,6 +56,10 @@ class DistributedError(ZenError, RuntimeError):
     a collective that waited past its timeout for processes that never came."""
 
 
+class CallError(ZenError, TypeError):
+    """A function called with an argument it does not take, or without one it needs."""
+
+
 class DtypeError(ZenError, TypeError):
     """A dtype that the operation cannot accept, such as a trainable integer tensor."""
 

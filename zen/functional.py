@@ -20,9 +20,11 @@ from zen.tensor import DEFAULT_CORRECTION, Axes, Tensor, TensorLike, as_tensor
 
 
 def var(x: TensorLike, axis: Axes = None, keepdims: bool = False,
-        correction: float = DEFAULT_CORRECTION) -> Tensor:
+        correction: float | None = None, *, unbiased: bool | None = None) -> Tensor:
     """Variance over ``axis``, dividing by max(0, count - correction) as PyTorch does: past
-    the count that is a division by zero (inf, or nan for no spread)."""
+    the count that is a division by zero (inf, or nan for no spread). ``correction`` None is
+    Bessel's, 1; PyTorch's older ``unbiased=False`` means ``correction=0``."""
+    correction = _correction("var", correction, unbiased)
     x = as_tensor(x)
     axes = ops.reduction_axes("var", axis, x.ndim)
     if not x.backend.is_floating(x.dtype):
@@ -31,6 +33,17 @@ def var(x: TensorLike, axis: Axes = None, keepdims: bool = False,
     centred = x - ops.mean(x, axes, keepdims=True)
     count = math.prod(x.shape[a] for a in (range(x.ndim) if axes is None else axes))
     return ops.sum(centred * centred, axes, keepdims) / max(0, count - correction)
+
+
+def _correction(op_name, correction, unbiased):
+    """The correction that ``correction`` or PyTorch's older ``unbiased`` asks for."""
+    if unbiased is None:
+        return DEFAULT_CORRECTION if correction is None else correction
+    if correction is not None or not isinstance(unbiased, bool):
+        raise ArgumentError(f"{op_name}: unbiased must be True or False, given without "
+                            f"correction (unbiased=False is correction=0), got "
+                            f"unbiased={unbiased!r}, correction={correction!r}")
+    return int(unbiased)
 
 
 def flatten(x: TensorLike, start_axis: int = 0, end_axis: int = -1) -> Tensor:
@@ -51,16 +64,14 @@ def expand_dims(x: TensorLike, axis: int = 0) -> Tensor:
 
 
 def squeeze(x: TensorLike, axis: Axes = None) -> Tensor:
-    """``x`` without its axes of length 1 (all of them, or those in ``axis``)."""
+    """``x`` without its axes of length 1: all of them, or those of ``axis`` (an axis of
+    ``axis`` with another length stays, as in PyTorch)."""
     x = as_tensor(x)
     axes = normalise_axes("squeeze", axis, x.ndim)
     if axes is None:
         axes = tuple(i for i, n in enumerate(x.shape) if n == 1)
-    wide = [a for a in axes if x.shape[a] != 1]
-    if wide:
-        raise ShapeMismatchError(f"squeeze: axis {wide[0]} has length {x.shape[wide[0]]}, "
-                                 f"not 1 (shape {x.shape})")
-    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
+    # As PyTorch 2: an axis of another length than 1 stays.
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes or n != 1))
 
 
 def stack(tensors: Sequence[TensorLike], axis: int = 0) -> Tensor:

@@ -637,16 +637,23 @@ def reduction(primitive: Callable[..., Tensor]) -> Callable[..., Tensor]:
 
 
 
-def sum(x: TensorLike, axis: Axes = None, keepdims: bool = False,
-        dtype: str | Any | None = None) -> Tensor:
-    """Sum over ``axis`` (None for all, an int, or a tuple of ints); with ``dtype``, ``x`` is
-    converted to it first, as in PyTorch (``sum(x, dtype="float64")``)."""
-    x = as_tensor(x) if dtype is None else astype(x, dtype)
-    return sum_p(x, axis=reduction_axes("sum", axis, x.ndim), keepdims=keepdims)
+def converting_reduction(primitive: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """``reduction`` with PyTorch's ``dtype=``: ``x`` is converted to it first."""
+    def reduce(x: TensorLike, axis: Axes = None, keepdims: bool = False,
+               dtype: str | Any | None = None) -> Tensor:
+        x = as_tensor(x) if dtype is None else astype(x, dtype)
+        return primitive(x, axis=reduction_axes(primitive.__name__, axis, x.ndim),
+                         keepdims=keepdims)
+
+    reduce.__name__ = primitive.__name__
+    return reduce
 
 
-mean = reduction(mean_p)
-mean.__doc__ = "Arithmetic mean over ``axis``."
+sum = converting_reduction(sum_p)
+sum.__doc__ = """Sum over ``axis`` (None for all, an int, or a tuple of ints); with ``dtype``,
+``x`` is converted to it first, as in PyTorch (``sum(x, dtype="float64")``)."""
+mean = converting_reduction(mean_p)
+mean.__doc__ = "Arithmetic mean over ``axis``; with ``dtype``, of ``x`` converted to it first."
 max = reduction(max_p)
 max.__doc__ = "Largest element over ``axis``; the gradient is shared among tied elements."
 min = reduction(min_p)
@@ -753,10 +760,23 @@ def permute_dims(x: TensorLike, axes: Sequence[int]) -> Tensor:
 
 
 def transpose(x: TensorLike, *axes: int | Sequence[int]) -> Tensor:
-    """``x`` with its axes reversed, or reordered as ``axes``."""
+    """``x`` with its axes reversed (no ``axes``), two axes swapped (two ``axes``, as
+    ``torch.transpose``), or reordered as a permutation of all its axes (``axes`` of three or
+    more, as NumPy's)."""
     x = as_tensor(x)
-    axes = shape_argument(axes, "transpose") if axes else tuple(reversed(range(x.ndim)))
-    return permute_dims(x, axes)
+    if not axes:
+        return permute_dims(x, tuple(reversed(range(x.ndim))))
+    axes = shape_argument(axes, "transpose")
+    return swapaxes(x, *axes) if len(axes) == 2 else permute_dims(x, axes)
+
+
+def swapaxes(x: TensorLike, axis0: int, axis1: int) -> Tensor:
+    """``x`` with ``axis0`` and ``axis1`` swapped (``torch.swapaxes``, ``torch.transpose``)."""
+    x = as_tensor(x)
+    first, second = (one_axis("transpose", axis, x.ndim) for axis in (axis0, axis1))
+    order = list(range(x.ndim))
+    order[first], order[second] = second, first
+    return permute_dims(x, order)
 
 
 def matrix_transpose(x: TensorLike) -> Tensor:
@@ -854,10 +874,11 @@ tensor.functions.provide(
     add=add, subtract=subtract, multiply=multiply, divide=divide, power=power, matmul=matmul,
     negative=negative, abs=abs, less=less, less_equal=less_equal, greater=greater,
     greater_equal=greater_equal, equal=equal, not_equal=not_equal, exp=exp, log=log, sqrt=sqrt,
-    sin=sin, cos=cos, tanh=tanh, sigmoid=sigmoid, relu=relu, clip=clip, sum=sum, max=max,
-    min=min, mean=mean, logsumexp=logsumexp, argmax=argmax, argmin=argmin, softmax=softmax,
+    sin=sin, cos=cos, tanh=tanh, sigmoid=sigmoid, relu=relu, clip=clip, sum=sum, mean=mean,
+    logsumexp=logsumexp, argmax=argmax, argmin=argmin, softmax=softmax,
     log_softmax=log_softmax, reshape=reshape, transpose=transpose,
-    matrix_transpose=matrix_transpose, astype=astype, copy=copy)
+    matrix_transpose=matrix_transpose, astype=astype, copy=copy, sign=sign,
+    broadcast_to=broadcast_to, swapaxes=swapaxes)
 
 # zen's function for each name of the vocabulary: the one of that name here, but power for pow.
 tensor_namespace = namespaces.TensorNamespace(

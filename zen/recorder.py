@@ -8,6 +8,7 @@ its primitives with ``defop``) and the backward pass (``zen.autograd``).
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import sys
 import threading
@@ -16,7 +17,7 @@ from collections.abc import Iterator
 
 import backends
 from zen import promotion, tensor
-from zen.errors import AnomalyError, DtypeError, ShapeMismatchError
+from zen.errors import AnomalyError, CallError, DtypeError, ShapeMismatchError
 from zen.namespaces import array_namespaces
 from zen.promotion import device_mismatch
 from zen.tensor import Tensor, constant
@@ -264,11 +265,24 @@ def _ready(op, inputs):
 
 def _forward_error(op, inputs, params, error):
     settings = "".join(f", {key}={value!r}" for key, value in params.items())
+    if isinstance(error, TypeError) and (wrong_call := _call_mismatch(op, inputs, params)):
+        return CallError(f"{op.name}: {wrong_call} (called with {len(inputs)} input(s)"
+                         f"{settings})")
     if isinstance(error, TypeError):
         dtypes = ", ".join(str(x.dtype) for x in inputs)
         return DtypeError(f"{op.name}: cannot apply to dtypes {dtypes}{settings}: {error}")
     shapes = ", ".join(str(x.shape) for x in inputs)
     return ShapeMismatchError(f"{op.name}: cannot apply to shapes {shapes}{settings}: {error}")
+
+
+def _call_mismatch(op, inputs, params):
+    """Why ``op``'s forward cannot take these inputs and settings (a setting it does not have,
+    an input missing), or None when the call fits and the TypeError came from a dtype."""
+    try:
+        inspect.signature(op.forward).bind("xp", *inputs, **params)
+    except TypeError as mismatch:
+        return str(mismatch)
+    return None
 
 
 tensor.functions.provide(detach=detach)

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from zen import functional, ops, selection, tensor
 from zen.errors import ArgumentError
 from zen.ops import normalise_axes, reduction_axes, reshape
-from zen.tensor import DEFAULT_CORRECTION, Axes, Tensor, TensorLike, as_tensor
+from zen.tensor import Axes, Tensor, TensorLike, as_tensor
 
 
 class ValuesIndices(NamedTuple):
@@ -138,22 +138,50 @@ def prod(x: TensorLike, axis: Axes = None, keepdims: bool = False,
 
 
 def std(x: TensorLike, axis: Axes = None, keepdims: bool = False,
-        correction: float = DEFAULT_CORRECTION) -> Tensor:
+        correction: float | None = None, *, unbiased: bool | None = None) -> Tensor:
     """Standard deviation over ``axis``: the square root of ``var`` (same correction)."""
-    return ops.sqrt(functional.var(x, axis, keepdims, correction))
+    return ops.sqrt(functional.var(x, axis, keepdims, correction, unbiased=unbiased))
 
 
 def var_mean(x: TensorLike, axis: Axes = None, keepdims: bool = False,
-             correction: float = DEFAULT_CORRECTION) -> tuple[Tensor, Tensor]:
+             correction: float | None = None, *, unbiased: bool | None = None
+             ) -> tuple[Tensor, Tensor]:
     """(var, mean) over ``axis``, as PyTorch's ``var_mean``."""
-    return functional.var(x, axis, keepdims, correction), ops.mean(x, axis, keepdims)
+    return (functional.var(x, axis, keepdims, correction, unbiased=unbiased),
+            ops.mean(x, axis, keepdims))
 
 
 def std_mean(x: TensorLike, axis: Axes = None, keepdims: bool = False,
-             correction: float = DEFAULT_CORRECTION) -> tuple[Tensor, Tensor]:
+             correction: float | None = None, *, unbiased: bool | None = None
+             ) -> tuple[Tensor, Tensor]:
     """(std, mean) over ``axis``, as PyTorch's ``std_mean``."""
-    return std(x, axis, keepdims, correction), ops.mean(x, axis, keepdims)
+    return std(x, axis, keepdims, correction, unbiased=unbiased), ops.mean(x, axis, keepdims)
 
+
+def _extremum(reduce, elementwise):
+    """``zen.max`` or ``zen.min``: the reduction ``reduce`` (values only: PyTorch's
+    ``max(x, dim)`` also gives indices, zen's ``argmax`` gives those), or, given a Tensor in
+    place of ``axis``, PyTorch's binary form ``max(x, other)``, that is ``elementwise``."""
+    name = reduce.__name__
+
+    def extremum(x: TensorLike, axis: Axes | Tensor = None, keepdims: bool = False) -> Tensor:
+        if not isinstance(axis, Tensor):
+            return reduce(x, axis, keepdims)
+        if keepdims is not False:
+            raise ArgumentError(f"{name}: {name}(x, other) with a Tensor other is the "
+                                f"elementwise {elementwise.__name__}, which has no keepdims; "
+                                f"got keepdims={keepdims!r}")
+        return elementwise(x, axis)
+
+    extremum.__name__ = name
+    extremum.__doc__ = reduce.__doc__
+    return extremum
+
+
+max = _extremum(ops.max, ops.maximum)
+min = _extremum(ops.min, ops.minimum)
+# PyTorch's amax and amin: zen's max and min already are reductions to values alone.
+amax, amin = ops.max, ops.min
 
 any = ops.reduction(ops.any_p)
 any.__doc__ = "Whether any element over ``axis`` is nonzero: a bool tensor, not differentiable."
@@ -214,5 +242,6 @@ def topk(x: TensorLike, k: int, axis: int = -1, largest: bool = True,
 
 
 tensor.functions.provide(
-    prod=prod, std=std, cumsum=cumsum, cumprod=cumprod, logcumsumexp=logcumsumexp, any=any,
-    all=all, cummax=cummax, cummin=cummin, sort=sort, argsort=argsort, topk=topk)
+    max=max, min=min, amax=amax, amin=amin, prod=prod, std=std, cumsum=cumsum,
+    cumprod=cumprod, logcumsumexp=logcumsumexp, any=any, all=all, cummax=cummax,
+    cummin=cummin, sort=sort, argsort=argsort, topk=topk)

@@ -360,7 +360,63 @@ def _circular(x, axis, before, after):
 _PADDERS = {"reflect": _reflect, "replicate": _replicate, "circular": _circular}
 
 
+# PyTorch's other shape functions, each a few lines over one of zen's (issue 17).
+
+def permute(x: TensorLike, *axes: int | Sequence[int]) -> Tensor:
+    """``x`` with its axes reordered: result axis i is input axis ``axes[i]``; the axes as
+    one tuple (``torch.permute(x, dims)``) or one by one (``x.permute(2, 0, 1)``)."""
+    return ops.permute_dims(x, ops.shape_argument(axes, "permute"))
+
+
+def t(x: TensorLike) -> Tensor:
+    """A matrix transposed; a tensor of 0 or 1 axes as it is (``torch.t``)."""
+    x = as_tensor(x)
+    if x.ndim > 2:
+        raise AxisError(f"t: needs a tensor of at most 2 axes, got shape {x.shape}; use "
+                        f"transpose(x, axis0, axis1) or x.mT")
+    return ops.transpose(x)
+
+
+def unbind(x: TensorLike, axis: int = 0) -> tuple[Tensor, ...]:
+    """The slices of ``x`` along ``axis``, each without that axis (``torch.unbind``)."""
+    x = as_tensor(x)
+    axis = _axis("unbind", axis, x.ndim)
+    return tuple(x[(slice(None),) * axis + (i,)] for i in range(x.shape[axis]))
+
+
+def expand(x: TensorLike, *sizes: int | Sequence[int]) -> Tensor:
+    """``x`` broadcast to ``sizes``, where -1 keeps an axis's length (``x.expand``)."""
+    x = as_tensor(x)
+    sizes = ops.shape_argument(sizes, "expand")
+    new = len(sizes) - x.ndim
+    if new < 0 or -1 in sizes[:new]:
+        raise ShapeMismatchError(f"expand: sizes {sizes} need one per axis of shape "
+                                 f"{x.shape}, new axes first, and a new axis has no length "
+                                 f"to keep (-1)")
+    shape = tuple(x.shape[i - new] if n == -1 else n for i, n in enumerate(sizes))
+    return ops.broadcast_to(x, shape)
+
+
+def fliplr(x: TensorLike) -> Tensor:
+    """``x`` reversed along axis 1, its columns (``torch.fliplr``; 2 axes or more)."""
+    return flip(_at_least("fliplr", x, 2), 1)
+
+
+def flipud(x: TensorLike) -> Tensor:
+    """``x`` reversed along axis 0, its rows (``torch.flipud``; 1 axis or more)."""
+    return flip(_at_least("flipud", x, 1), 0)
+
+
+def _at_least(op_name, x, ndim):
+    x = as_tensor(x)
+    if x.ndim < ndim:
+        raise AxisError(f"{op_name}: needs a tensor of at least {ndim} axes, got shape "
+                        f"{x.shape}")
+    return x
+
+
 tensor.functions.provide(
+    permute=permute, t=t, unbind=unbind, expand=expand,
     flip=flip, roll=roll, tile=tile, repeat=repeat, repeat_interleave=repeat_interleave,
     tril=tril, triu=triu, diagonal=diagonal, diag=diag, chunk=chunk, narrow=narrow,
     movedim=movedim)

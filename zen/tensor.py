@@ -64,9 +64,9 @@ class ReductionAndIndexingMethods:
     def prod(self, axis: Axes = None, keepdims: bool = False, dtype: Any = None) -> Tensor:
         return functions.prod(self, axis, keepdims, dtype)
 
-    def std(self, axis: Axes = None, keepdims: bool = False,
-            correction: float = DEFAULT_CORRECTION) -> Tensor:
-        return functions.std(self, axis, keepdims, correction)
+    def std(self, axis: Axes = None, keepdims: bool = False, correction: float | None = None,
+            *, unbiased: bool | None = None) -> Tensor:
+        return functions.std(self, axis, keepdims, correction, unbiased=unbiased)
 
     def any(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
         return functions.any(self, axis, keepdims)
@@ -385,14 +385,14 @@ class TensorOperators(ReductionAndIndexingMethods, ElementwiseMethods):
     def sum(self, axis: Axes = None, keepdims: bool = False, dtype: Any = None) -> Tensor:
         return functions.sum(self, axis, keepdims, dtype)
 
-    def max(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
+    def max(self, axis: Axes | Tensor = None, keepdims: bool = False) -> Tensor:
         return functions.max(self, axis, keepdims)
 
-    def min(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
+    def min(self, axis: Axes | Tensor = None, keepdims: bool = False) -> Tensor:
         return functions.min(self, axis, keepdims)
 
-    def mean(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
-        return functions.mean(self, axis, keepdims)
+    def mean(self, axis: Axes = None, keepdims: bool = False, dtype: Any = None) -> Tensor:
+        return functions.mean(self, axis, keepdims, dtype)
 
     def logsumexp(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
         return functions.logsumexp(self, axis, keepdims)
@@ -403,9 +403,9 @@ class TensorOperators(ReductionAndIndexingMethods, ElementwiseMethods):
     def argmin(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
         return functions.argmin(self, axis, keepdims)
 
-    def var(self, axis: Axes = None, keepdims: bool = False,
-            correction: float = DEFAULT_CORRECTION) -> Tensor:
-        return functions.var(self, axis, keepdims, correction)
+    def var(self, axis: Axes = None, keepdims: bool = False, correction: float | None = None,
+            *, unbiased: bool | None = None) -> Tensor:
+        return functions.var(self, axis, keepdims, correction, unbiased=unbiased)
 
     def softmax(self, axis: int = -1) -> Tensor:
         return functions.softmax(self, axis)
@@ -420,7 +420,7 @@ class TensorOperators(ReductionAndIndexingMethods, ElementwiseMethods):
         return functions.transpose(self, *axes)
 
     def permute(self, *axes: int | tuple[int, ...]) -> Tensor:
-        return functions.transpose(self, *axes)
+        return functions.permute(self, *axes)
 
     def flatten(self, start_axis: int = 0, end_axis: int = -1) -> Tensor:
         return functions.flatten(self, start_axis, end_axis)
@@ -488,7 +488,100 @@ class ShapeMethods:
         return functions.outer(self, other)
 
 
-class Tensor(TensorOperators, ShapeMethods):
+class PyTorchSpellings:
+    """Tensor methods with PyTorch's names for what zen already does, one line each:
+    ``x.view(2, 3)`` is ``x.reshape(2, 3)``, ``x.float()`` is ``x.astype("float32")``."""
+
+    __slots__ = ()
+
+    def amax(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
+        return functions.amax(self, axis, keepdims)
+
+    def amin(self, axis: Axes = None, keepdims: bool = False) -> Tensor:
+        return functions.amin(self, axis, keepdims)
+
+    def clamp(self, min: TensorLike | None = None, max: TensorLike | None = None) -> Tensor:
+        return functions.clip(self, min, max)
+
+    def pow(self, exponent: TensorLike) -> Tensor:
+        return functions.power(self, exponent)
+
+    def neg(self) -> Tensor:
+        return functions.negative(self)
+
+    def square(self) -> Tensor:
+        return functions.square(self)
+
+    def reciprocal(self) -> Tensor:
+        return functions.reciprocal(self)
+
+    def sign(self) -> Tensor:
+        return functions.sign(self)
+
+    def matmul(self, other: TensorLike) -> Tensor:
+        return functions.matmul(self, other)
+
+    def broadcast_to(self, shape: tuple[int, ...]) -> Tensor:
+        return functions.broadcast_to(self, shape)
+
+    def expand(self, *sizes: int | tuple[int, ...]) -> Tensor:
+        return functions.expand(self, *sizes)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return functions.broadcast_to(self, other.shape)
+
+    def view(self, *shape: int | tuple[int, ...]) -> Tensor:
+        return functions.reshape(self, *shape)
+
+    def t(self) -> Tensor:
+        return functions.t(self)
+
+    def unsqueeze(self, axis: int) -> Tensor:
+        return functions.expand_dims(self, axis)
+
+    def unbind(self, axis: int = 0) -> tuple[Tensor, ...]:
+        return functions.unbind(self, axis)
+
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        return functions.swapaxes(self, axis0, axis1)
+
+    swapdims = swapaxes
+
+    def moveaxis(self, source: int | tuple[int, ...], destination: int | tuple[int, ...]
+                 ) -> Tensor:
+        return functions.movedim(self, source, destination)
+
+    def contiguous(self) -> Tensor:
+        """The tensor itself: zen's values need no contiguous copy."""
+        return self
+
+    def numel(self) -> int:
+        return self.size
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def double(self) -> Tensor:
+        return functions.astype(self, "float64")
+
+    def half(self) -> Tensor:
+        return functions.astype(self, "float16")
+
+    def long(self) -> Tensor:
+        return functions.astype(self, "int64")
+
+    # Last: in a class body, these names hide the builtins float, int and bool.
+    def float(self) -> Tensor:
+        return functions.astype(self, "float32")
+
+    def int(self) -> Tensor:
+        return functions.astype(self, "int32")
+
+    def bool(self) -> Tensor:
+        return functions.astype(self, "bool")
+
+
+class Tensor(TensorOperators, ShapeMethods, PyTorchSpellings):
     """An array on a device, recorded for automatic differentiation when trainable.
 
     ``Tensor(value, trainable=True, device=None, dtype=None)``: ``value`` is a number, a nested
