@@ -591,6 +591,25 @@ CASES = [
      r"train: fitting needs both x and y"),
     ("train mode not a bool", lambda s: s.model.eval().layers[0].train("yes"), ArgumentError,
      r"Linear\.train: mode must be True or False, got 'yes'"),
+    # What a PyTorch porter reaches for (issue 17 follow-up): creation, products, norms.
+    ("zeros negative size", lambda s: zen.zeros(2, -1, device=s.device), ShapeMismatchError,
+     r"zeros: a size is ints >= 0, got \(2, -1\)"),
+    ("arange step 0", lambda s: zen.arange(0, 1, 0, device=s.device), ArgumentError,
+     r"arange: step must not be 0"),
+    ("mm of a vector", lambda s: zen.mm(s.t((3,)), s.t((3, 2))), ShapeMismatchError,
+     r"mm: expects 2-D and 2-D tensors, got shapes \(3,\) and \(3, 2\)"),
+    ("bmm batches", lambda s: zen.bmm(s.t((2, 1, 3)), s.t((1, 3, 2))), ShapeMismatchError,
+     r"bmm: batches of 2 and 1 matrices"),
+    ("dot lengths", lambda s: zen.dot(s.t((3,)), s.t((4,))), ShapeMismatchError,
+     r"dot: cannot multiply shapes \(3,\) and \(4,\) \(3 != 4\)"),
+    ("vector_norm negative ord", lambda s: zen.linalg.vector_norm(s.t((3,)), -1),
+     ArgumentError, r"vector_norm: ord must be a number >= 0, inf or -inf, got -1"),
+    ("linalg.norm spectral", lambda s: zen.linalg.norm(s.t((2, 2)), 2), ArgumentError,
+     r"linalg.norm: ord=2 over axis=None of a tensor of shape \(2, 2\) is a matrix norm"),
+    ("cdist columns", lambda s: zen.cdist(s.t((2, 3)), s.t((2, 4))), ShapeMismatchError,
+     r"cdist: needs \(\.\.\., P, M\) and \(\.\.\., R, M\) .* got shapes \(2, 3\) and \(2, 4\)"),
+    ("cross without length 3", lambda s: zen.cross(s.t((2, 2)), s.t((2, 2))),
+     ShapeMismatchError, r"cross: needs an axis of length 3, got shape \(2, 2\)"),
 ]
 
 

@@ -9,7 +9,7 @@
 """
 
 import zen.own_backends  # noqa: F401 (first: a check that the backends found are zen's)
-from zen import distributed, errors, loss, nn, optim
+from zen import distributed, errors, linalg, loss, nn, optim
 from zen.activations import (
     celu,
     elu,
@@ -47,10 +47,13 @@ from zen.creation import (
     zeros,
     zeros_like,
 )
+from zen.distances import cdist, cosine_similarity, pairwise_distance
 from zen.elementwise import div, exp2, isclose, lerp, rsqrt
 from zen.functional import expand_dims, flatten, split, squeeze, stack, var
 from zen.gradcheck import gradcheck
 from zen.indexing import getitem
+from zen.linalg import bmm, cross, dot, mm, mv, trace
+from zen.linalg import p_norm as norm
 from zen.loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -232,7 +235,9 @@ __all__ = [
     "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "bmm",
     "broadcast_to",
+    "cdist",
     "ceil",
     "celu",
     "chunk",
@@ -245,6 +250,8 @@ __all__ = [
     "copysign",
     "cos",
     "cosh",
+    "cosine_similarity",
+    "cross",
     "cross_entropy",
     "cummax",
     "cummin",
@@ -256,6 +263,7 @@ __all__ = [
     "distributed",
     "div",
     "divide",
+    "dot",
     "dropout",
     "einsum",
     "elu",
@@ -307,6 +315,7 @@ __all__ = [
     "lerp",
     "less",
     "less_equal",
+    "linalg",
     "linear",
     "linspace",
     "log",
@@ -333,15 +342,18 @@ __all__ = [
     "meshgrid",
     "minimum",
     "mish",
+    "mm",
     "movedim",
     "mse_loss",
     "multiply",
+    "mv",
     "narrow",
     "negative",
     "nll_loss",
     "nn",
     "no_grad",
     "nonzero",
+    "norm",
     "normalize",
     "not_equal",
     "one_hot",
@@ -350,6 +362,7 @@ __all__ = [
     "optim",
     "outer",
     "pad",
+    "pairwise_distance",
     "permute_dims",
     "power",
     "prod",
@@ -395,6 +408,7 @@ __all__ = [
     "tanh",
     "tile",
     "topk",
+    "trace",
     "transpose",
     "tril",
     "triu",

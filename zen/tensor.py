@@ -488,7 +488,39 @@ class ShapeMethods:
         return functions.outer(self, other)
 
 
-class Tensor(TensorOperators, ShapeMethods):
+class LinearAlgebraMethods:
+    """Tensor's methods for the products, norms and special functions PyTorch users reach
+    for (``zen.linalg``, ``zen.elementwise``, ``zen.reductions``): ``x.mm(y)`` is
+    ``zen.mm(x, y)``, ``x.norm()`` is ``zen.norm(x)``."""
+
+    __slots__ = ()
+
+    def matmul(self, other: TensorLike) -> Tensor:
+        return functions.matmul(self, other)
+
+    def mm(self, other: TensorLike) -> Tensor:
+        return functions.mm(self, other)
+
+    def bmm(self, other: TensorLike) -> Tensor:
+        return functions.bmm(self, other)
+
+    def mv(self, other: TensorLike) -> Tensor:
+        return functions.mv(self, other)
+
+    def dot(self, other: TensorLike) -> Tensor:
+        return functions.dot(self, other)
+
+    def trace(self) -> Tensor:
+        return functions.trace(self)
+
+    def cross(self, other: TensorLike, axis: int | None = None) -> Tensor:
+        return functions.cross(self, other, axis)
+
+    def norm(self, p: float | str = "fro", axis: Axes = None, keepdims: bool = False) -> Tensor:
+        return functions.norm(self, p, axis, keepdims)
+
+
+class Tensor(TensorOperators, ShapeMethods, LinearAlgebraMethods):
     """An array on a device, recorded for automatic differentiation when trainable.
 
     ``Tensor(value, trainable=True, device=None, dtype=None)``: ``value`` is a number, a nested
