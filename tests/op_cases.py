@@ -624,3 +624,20 @@ CASES += [
         x, y, axis=-1), (2, 3, 4), (4,),
          torch=lambda m, x, y: m.nn.functional.cosine_similarity(x, y, dim=-1)),
 ]
+
+# Elementwise functions and activations a porter reaches for (issue 17 follow-up).
+CASES += [
+    Case("hypot", lambda m, x, y: m.hypot(x, y) * x.hypot(y), (2, 3), (3,)),
+    Case("frac", lambda m, x: m.frac(x * 3) * x.frac(), (6,)),
+    Case("logit", lambda m, x: m.logit(x) * x.logit(eps=0.3), (6,), low=0.05, high=0.95),
+    Case("nan_to_num", lambda m, x: m.nan_to_num(m.log(x)) * x.nan_to_num(), (6,),
+         low=-1.0, high=1.0),
+    Case("glu", lambda m, x: _functional(m).glu(x, axis=1), (2, 4, 3),
+         torch=lambda m, x: m.nn.functional.glu(x, dim=1)),
+    Case("threshold", lambda m, x: _functional(m).threshold(x, 0.1, 20.0), (3, 4)),
+    Case("softshrink and hardshrink", lambda m, x: _functional(m).softshrink(x, 0.7)
+         * _functional(m).hardshrink(x, 0.3), (3, 4)),
+    Case("tanhshrink", lambda m, x: _functional(m).tanhshrink(x), (5,)),
+    Case("prelu, per channel", lambda m, x, w: _functional(m).prelu(x, w), (2, 3, 4), (3,)),
+    Case("prelu, one slope", lambda m, x, w: _functional(m).prelu(x, w), (5,), (1,)),
+]

@@ -610,6 +610,14 @@ CASES = [
      r"cdist: needs \(\.\.\., P, M\) and \(\.\.\., R, M\) .* got shapes \(2, 3\) and \(2, 4\)"),
     ("cross without length 3", lambda s: zen.cross(s.t((2, 2)), s.t((2, 2))),
      ShapeMismatchError, r"cross: needs an axis of length 3, got shape \(2, 2\)"),
+    ("glu of an odd axis", lambda s: zen.glu(s.t((2, 3))), ShapeMismatchError,
+     r"glu: axis -1 of shape \(2, 3\) has odd length 3"),
+    ("prelu slopes", lambda s: zen.prelu(s.t((2, 3, 4)), s.t((2,))), ShapeMismatchError,
+     r"prelu: weight must hold 1 or 3 slopes .* got shape \(2,\)"),
+    ("softshrink negative lambd", lambda s: zen.softshrink(s.t((2,)), -0.5), ArgumentError,
+     r"softshrink: lambd must be >= 0, got -0\.5"),
+    ("logit eps", lambda s: zen.logit(s.t((2,)), eps=0.7), ArgumentError,
+     r"logit: eps must be None or a number in \[0, 0\.5\], got 0\.7"),
 ]
 
 

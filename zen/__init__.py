@@ -14,6 +14,8 @@ from zen.activations import (
     celu,
     elu,
     gelu,
+    glu,
+    hardshrink,
     hardsigmoid,
     hardswish,
     hardtanh,
@@ -21,12 +23,16 @@ from zen.activations import (
     logsigmoid,
     mish,
     normalize,
+    prelu,
     relu6,
     selu,
     silu,
     softmin,
     softplus,
+    softshrink,
     softsign,
+    tanhshrink,
+    threshold,
 )
 from zen.attention import dropout, linear, scaled_dot_product_attention
 from zen.autograd import grad, gradients, value_and_grad
@@ -48,7 +54,7 @@ from zen.creation import (
     zeros_like,
 )
 from zen.distances import cdist, cosine_similarity, pairwise_distance
-from zen.elementwise import div, exp2, isclose, lerp, rsqrt
+from zen.elementwise import div, exp2, frac, isclose, lerp, logit, nan_to_num, rsqrt
 from zen.functional import expand_dims, flatten, split, squeeze, stack, var
 from zen.gradcheck import gradcheck
 from zen.indexing import getitem
@@ -96,6 +102,7 @@ from zen.ops import (
     fmod,
     greater,
     greater_equal,
+    hypot,
     isfinite,
     isinf,
     isnan,
@@ -282,6 +289,7 @@ __all__ = [
     "floor",
     "floor_divide",
     "fmod",
+    "frac",
     "from_dlpack",
     "full",
     "full_like",
@@ -289,6 +297,7 @@ __all__ = [
     "gelu",
     "get_default_dtype",
     "getitem",
+    "glu",
     "grad",
     "grad_enabled",
     "gradcheck",
@@ -296,10 +305,12 @@ __all__ = [
     "greater",
     "greater_equal",
     "group_norm",
+    "hardshrink",
     "hardsigmoid",
     "hardswish",
     "hardtanh",
     "huber_loss",
+    "hypot",
     "index_select",
     "instance_norm",
     "interpolate",
@@ -328,6 +339,7 @@ __all__ = [
     "logical_and",
     "logical_not",
     "logical_or",
+    "logit",
     "logsigmoid",
     "logsumexp",
     "loss",
@@ -347,6 +359,7 @@ __all__ = [
     "mse_loss",
     "multiply",
     "mv",
+    "nan_to_num",
     "narrow",
     "negative",
     "nll_loss",
@@ -365,6 +378,7 @@ __all__ = [
     "pairwise_distance",
     "permute_dims",
     "power",
+    "prelu",
     "prod",
     "rand",
     "randint",
@@ -394,6 +408,7 @@ __all__ = [
     "softmax",
     "softmin",
     "softplus",
+    "softshrink",
     "softsign",
     "sort",
     "split",
@@ -406,6 +421,8 @@ __all__ = [
     "take",
     "tan",
     "tanh",
+    "tanhshrink",
+    "threshold",
     "tile",
     "topk",
     "trace",

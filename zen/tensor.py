@@ -519,6 +519,19 @@ class LinearAlgebraMethods:
     def norm(self, p: float | str = "fro", axis: Axes = None, keepdims: bool = False) -> Tensor:
         return functions.norm(self, p, axis, keepdims)
 
+    def hypot(self, other: TensorLike) -> Tensor:
+        return functions.hypot(self, other)
+
+    def frac(self) -> Tensor:
+        return functions.frac(self)
+
+    def logit(self, eps: float | None = None) -> Tensor:
+        return functions.logit(self, eps)
+
+    def nan_to_num(self, nan: float = 0.0, posinf: float | None = None,
+                   neginf: float | None = None) -> Tensor:
+        return functions.nan_to_num(self, nan, posinf, neginf)
+
 
 class Tensor(TensorOperators, ShapeMethods, LinearAlgebraMethods):
     """An array on a device, recorded for automatic differentiation when trainable.
