@@ -495,9 +495,6 @@ class LinearAlgebraMethods:
 
     __slots__ = ()
 
-    def matmul(self, other: TensorLike) -> Tensor:
-        return functions.matmul(self, other)
-
     def mm(self, other: TensorLike) -> Tensor:
         return functions.mm(self, other)
 
