@@ -48,6 +48,10 @@ class Generator:
     def normal(self, mean, std, shape):
         return self._rng.normal(mean, std, size=shape)
 
+    def integers(self, low, high, shape):
+        """Integers in [low, high), int64."""
+        return self._rng.integers(low, high, size=shape, dtype=numpy.int64)
+
     def permutation(self, count):
         return self._rng.permutation(count)
 

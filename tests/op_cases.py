@@ -635,3 +635,70 @@ CASES += [
     Case("moveaxis, method", lambda m, x: x.moveaxis(-1, 0) * 2, (2, 3, 4)),
     Case("double, contiguous", lambda m, x: x.double().contiguous() * x, (2, 3)),
 ]
+
+
+# What a PyTorch porter reaches for (issue 17 follow-up): products, norms, distances.
+def _linalg(m):
+    return m.linalg
+
+
+def _distances(torch, x, y, p):
+    return torch.linalg.vector_norm(x.unsqueeze(-2) - y.unsqueeze(-3), p, dim=-1)
+
+
+CASES += [
+    Case("mm", lambda m, x, y: m.mm(x, y) * x.mm(y), (2, 3), (3, 4)),
+    Case("bmm", lambda m, x, y: m.bmm(x, y), (2, 2, 3), (2, 3, 2)),
+    Case("mv and dot", lambda m, a, v: m.mv(a, v) * m.dot(v, v), (2, 3), (3,)),
+    Case("trace", lambda m, x: m.trace(x) * x.trace(), (3, 4)),
+    Case("cross", lambda m, x, y: m.cross(x, y, axis=0), (3, 2), (3, 1),
+         torch=lambda m, x, y: m.cross(x, y.expand(3, 2), dim=0)),
+    Case("cross, first axis of length 3", lambda m, x, y: x.cross(y), (2, 3), (2, 3),
+         torch=lambda m, x, y: m.linalg.cross(x, y)),
+    Case("vector_norm", lambda m, x: _linalg(m).vector_norm(x, axis=1), (3, 4),
+         torch=lambda m, x: m.linalg.vector_norm(x, dim=1)),
+    Case("vector_norm, 3, keepdims", lambda m, x: _linalg(m).vector_norm(
+        x, 3, axis=(0, 2), keepdims=True) * x, (2, 3, 2),
+         torch=lambda m, x: m.linalg.vector_norm(x, 3, dim=(0, 2), keepdim=True) * x),
+    Case("vector_norm, 0.5", lambda m, x: _linalg(m).vector_norm(x, 0.5), (5,),
+         torch=lambda m, x: m.linalg.vector_norm(x, 0.5)),
+    Case("vector_norm, inf and -inf", lambda m, x: _linalg(m).vector_norm(x, float("inf"), -1)
+         * _linalg(m).vector_norm(x, -float("inf"), -1), (3, 4),
+         torch=lambda m, x: m.linalg.vector_norm(x, float("inf"), -1)
+         * m.linalg.vector_norm(x, -float("inf"), -1)),
+    Case("linalg.norm, frobenius", lambda m, x: _linalg(m).norm(x) * _linalg(m).norm(x, 1, 0),
+         (3, 4), torch=lambda m, x: m.linalg.norm(x) * m.linalg.norm(x, 1, 0)),
+    Case("norm and x.norm", lambda m, x: m.norm(x, p=1, axis=1) * x.norm(), (3, 4),
+         torch=lambda m, x: m.norm(x, p=1, dim=1) * x.norm()),
+    # torch.cdist has no second derivative: PyTorch's side spells the same distances out
+    Case("cdist", lambda m, x, y: m.cdist(x, y), (2, 3, 4), (1, 5, 4),
+         torch=lambda m, x, y: _distances(m, x, y, 2)),
+    Case("cdist, p=1", lambda m, x, y: m.cdist(x, y, 1.0), (3, 2), (4, 2),
+         torch=lambda m, x, y: _distances(m, x, y, 1)),
+    Case("pairwise_distance", lambda m, x, y: _functional(m).pairwise_distance(x, y), (3, 4),
+         (4,)),
+    Case("pairwise_distance, p=3, keepdim", lambda m, x, y: _functional(m).pairwise_distance(
+        x, y, 3.0, keepdim=True), (3, 4), (3, 4)),
+    Case("cosine_similarity", lambda m, x, y: _functional(m).cosine_similarity(x, y), (3, 4),
+         (3, 4)),
+    Case("cosine_similarity, last axis", lambda m, x, y: _functional(m).cosine_similarity(
+        x, y, axis=-1), (2, 3, 4), (4,),
+         torch=lambda m, x, y: m.nn.functional.cosine_similarity(x, y, dim=-1)),
+]
+
+# Elementwise functions and activations a porter reaches for (issue 17 follow-up).
+CASES += [
+    Case("hypot", lambda m, x, y: m.hypot(x, y) * x.hypot(y), (2, 3), (3,)),
+    Case("frac", lambda m, x: m.frac(x * 3) * x.frac(), (6,)),
+    Case("logit", lambda m, x: m.logit(x) * x.logit(eps=0.3), (6,), low=0.05, high=0.95),
+    Case("nan_to_num", lambda m, x: m.nan_to_num(m.log(x)) * x.nan_to_num(), (6,),
+         low=-1.0, high=1.0),
+    Case("glu", lambda m, x: _functional(m).glu(x, axis=1), (2, 4, 3),
+         torch=lambda m, x: m.nn.functional.glu(x, dim=1)),
+    Case("threshold", lambda m, x: _functional(m).threshold(x, 0.1, 20.0), (3, 4)),
+    Case("softshrink and hardshrink", lambda m, x: _functional(m).softshrink(x, 0.7)
+         * _functional(m).hardshrink(x, 0.3), (3, 4)),
+    Case("tanhshrink", lambda m, x: _functional(m).tanhshrink(x), (5,)),
+    Case("prelu, per channel", lambda m, x, w: _functional(m).prelu(x, w), (2, 3, 4), (3,)),
+    Case("prelu, one slope", lambda m, x, w: _functional(m).prelu(x, w), (5,), (1,)),
+]

@@ -8,8 +8,9 @@ import math
 import numbers
 
 from zen import ops
-from zen.errors import ArgumentError
+from zen.errors import ArgumentError, ShapeMismatchError
 from zen.ops import normalise_axes
+from zen.shapes import chunk
 from zen.tensor import Tensor, TensorLike, as_tensor
 
 # SELU's constants (Klambauer et al., 2017), as PyTorch has them.
@@ -154,3 +155,60 @@ def normalize(x: TensorLike, p: float = 2.0, axis: int = 1, eps: float = 1e-12) 
     # the eps bound on the p-th power keeps the root's slope finite at a zero vector
     powered = ops.sum(ops.power(magnitude, p), axes, keepdims=True)
     return ops.divide(x, ops.power(ops.maximum(powered, eps ** p), 1 / p))
+
+
+def glu(x: TensorLike, axis: int = -1) -> Tensor:
+    """a * sigmoid(b), a and b the two halves of ``x`` along ``axis``."""
+    x = as_tensor(x)
+    along = ops.one_axis("glu", axis, x.ndim)
+    if x.shape[along] % 2:
+        raise ShapeMismatchError(f"glu: axis {axis} of shape {x.shape} has odd length "
+                                 f"{x.shape[along]}; it must halve")
+    a, b = chunk(x, 2, along)
+    return ops.multiply(a, ops.sigmoid(b))
+
+
+def threshold(x: TensorLike, threshold: float, value: float) -> Tensor:
+    """x where x > threshold, else ``value``."""
+    x = as_tensor(x)
+    limit = _number("threshold", "threshold", threshold)
+    return ops.where(ops.greater(x, limit), x, _number("threshold", "value", value))
+
+
+def _lambd(function, lambd):
+    lambd = _number(function, "lambd", lambd)
+    if lambd < 0:
+        raise ArgumentError(f"{function}: lambd must be >= 0, got {lambd}")
+    return lambd
+
+
+def softshrink(x: TensorLike, lambd: float = 0.5) -> Tensor:
+    """x - lambd above lambd, x + lambd below -lambd, else 0."""
+    x = as_tensor(x)
+    lambd = _lambd("softshrink", lambd)
+    shrunk = ops.subtract(x, ops.multiply(ops.sign(x), lambd))
+    return ops.where(ops.greater(ops.abs(x), lambd), shrunk, 0.0)
+
+
+def hardshrink(x: TensorLike, lambd: float = 0.5) -> Tensor:
+    """x where |x| > lambd, else 0."""
+    x = as_tensor(x)
+    return ops.where(ops.greater(ops.abs(x), _lambd("hardshrink", lambd)), x, 0.0)
+
+
+def tanhshrink(x: TensorLike) -> Tensor:
+    """x - tanh(x)."""
+    return ops.subtract(x, ops.tanh(x))
+
+
+def prelu(x: TensorLike, weight: TensorLike) -> Tensor:
+    """x where x > 0, else weight * x: ``weight`` one slope, or one per channel (axis 1)."""
+    x, weight = as_tensor(x), as_tensor(weight)
+    channels = x.shape[1] if x.ndim >= 2 else 1
+    if weight.ndim > 1 or weight.size not in (1, channels):
+        raise ShapeMismatchError(f"prelu: weight must hold 1 or {channels} slopes (one per "
+                                 f"channel, axis 1 of shape {x.shape}), got shape "
+                                 f"{weight.shape}")
+    if weight.size > 1:
+        weight = ops.reshape(weight, (channels,) + (1,) * (x.ndim - 2))
+    return ops.where(ops.greater(x, 0), x, ops.multiply(weight, x))

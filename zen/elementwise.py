@@ -4,6 +4,7 @@ and closeness. Their gradients, of any order, follow from the primitives'."""
 
 from __future__ import annotations
 
+import math
 import numbers
 
 from zen import ops, promotion, tensor
@@ -118,5 +119,35 @@ def _on_one_device(x, y):
     return x, y
 
 
+def frac(x: TensorLike) -> Tensor:
+    """x - trunc(x), with x's sign; slope 1, as PyTorch."""
+    return ops.subtract(x, ops.trunc(x))
+
+
+def logit(x: TensorLike, eps: float | None = None) -> Tensor:
+    """log(x / (1 - x)); with ``eps``, of x limited to [eps, 1 - eps], whose slope is 0
+    outside it (as PyTorch)."""
+    if eps is not None:
+        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not 0 <= eps <= 0.5:
+            raise ArgumentError(f"logit: eps must be None or a number in [0, 0.5], got {eps!r}")
+        x = ops.clip(x, eps, 1 - eps)
+    return ops.log(ops.divide(x, ops.subtract(1, x)))
+
+
+def nan_to_num(x: TensorLike, nan: float = 0.0, posinf: float | None = None,
+               neginf: float | None = None) -> Tensor:
+    """x with nan, inf and -inf replaced (by default with 0 and the dtype's largest and
+    smallest finite numbers); the replaced elements get no gradient."""
+    x = as_tensor(x)
+    if not x.backend.is_floating(x.dtype):
+        return x
+    largest = float(x.backend.xp.finfo(x.dtype).max)
+    # one replacement at a time, each a weak scalar beside x: the result keeps x's dtype
+    x = ops.where(ops.isnan(x), nan, x)
+    x = ops.where(ops.equal(x, math.inf), largest if posinf is None else posinf, x)
+    return ops.where(ops.equal(x, -math.inf), -largest if neginf is None else neginf, x)
+
+
 tensor.functions.provide(square=square, reciprocal=reciprocal, rsqrt=rsqrt, exp2=exp2,
-                         lerp=lerp, div=div, isclose=isclose)
+                         lerp=lerp, div=div, isclose=isclose, frac=frac, logit=logit,
+                         nan_to_num=nan_to_num)

@@ -1021,6 +1021,10 @@ floor_divide = defop("floor_divide", lambda xp, x, y: xp.floor_divide(x, y),
 isnan = defop("isnan", lambda xp, x: xp.isnan(x), dtypes=common)
 isinf = defop("isinf", lambda xp, x: xp.isinf(x), dtypes=common)
 isfinite = defop("isfinite", lambda xp, x: xp.isfinite(x), dtypes=common)
+# As PyTorch: the slopes x / hypot and y / hypot, nan at (0, 0).
+hypot = defop("hypot", lambda xp, x, y: xp.hypot(x, y),
+              lambda F, g, ans, x, y: F.divide(F.multiply(g, x), ans),
+              lambda F, g, ans, x, y: F.divide(F.multiply(g, y), ans), dtypes=floating)
 
 
 def round(x: TensorLike, decimals: int = 0) -> Tensor:
@@ -1040,5 +1044,6 @@ tensor.functions.provide(
     floor=floor, ceil=ceil, trunc=trunc, round=round, log2=log2, log10=log10, expm1=expm1,
     log1p=log1p, erf=erf, tan=tan, asin=asin, acos=acos, atan=atan, atan2=atan2, sinh=sinh,
     cosh=cosh, asinh=asinh, acosh=acosh, atanh=atanh, copysign=copysign, logaddexp=logaddexp,
+    hypot=hypot,
     remainder=remainder, fmod=fmod, floor_divide=floor_divide, isnan=isnan, isinf=isinf,
     isfinite=isfinite)

@@ -581,7 +581,49 @@ class PyTorchSpellings:
         return functions.astype(self, "bool")
 
 
-class Tensor(TensorOperators, ShapeMethods, PyTorchSpellings):
+class LinearAlgebraMethods:
+    """Tensor's methods for the products, norms and special functions PyTorch users reach
+    for (``zen.linalg``, ``zen.elementwise``, ``zen.reductions``): ``x.mm(y)`` is
+    ``zen.mm(x, y)``, ``x.norm()`` is ``zen.norm(x)``."""
+
+    __slots__ = ()
+
+    def mm(self, other: TensorLike) -> Tensor:
+        return functions.mm(self, other)
+
+    def bmm(self, other: TensorLike) -> Tensor:
+        return functions.bmm(self, other)
+
+    def mv(self, other: TensorLike) -> Tensor:
+        return functions.mv(self, other)
+
+    def dot(self, other: TensorLike) -> Tensor:
+        return functions.dot(self, other)
+
+    def trace(self) -> Tensor:
+        return functions.trace(self)
+
+    def cross(self, other: TensorLike, axis: int | None = None) -> Tensor:
+        return functions.cross(self, other, axis)
+
+    def norm(self, p: float | str = "fro", axis: Axes = None, keepdims: bool = False) -> Tensor:
+        return functions.norm(self, p, axis, keepdims)
+
+    def hypot(self, other: TensorLike) -> Tensor:
+        return functions.hypot(self, other)
+
+    def frac(self) -> Tensor:
+        return functions.frac(self)
+
+    def logit(self, eps: float | None = None) -> Tensor:
+        return functions.logit(self, eps)
+
+    def nan_to_num(self, nan: float = 0.0, posinf: float | None = None,
+                   neginf: float | None = None) -> Tensor:
+        return functions.nan_to_num(self, nan, posinf, neginf)
+
+
+class Tensor(TensorOperators, ShapeMethods, PyTorchSpellings, LinearAlgebraMethods):
     """An array on a device, recorded for automatic differentiation when trainable.
 
     ``Tensor(value, trainable=True, device=None, dtype=None)``: ``value`` is a number, a nested
