@@ -121,8 +121,11 @@ CASES = [
          torch=lambda m, x: m.squeeze(m.unsqueeze(x, 1), 1) * x),
     Case("stack", lambda m, x, y: m.stack([x, y, x], axis=1), (2, 3), (2, 3)),
     Case("concat", lambda m, x, y: m.concat([x, y, x], axis=-1), (2, 3), (2, 1)),
-    Case("split", lambda m, x: m.split(x, 2, axis=1)[1] * 3, (3, 4),
-         torch=lambda m, x: m.split(x, 2, dim=1)[1] * 3),
+    Case("split into parts of 2, the last smaller",
+         lambda m, x: m.split(x, 2, axis=1)[2] * m.split(x, 2, axis=1)[1][:, :1], (3, 5),
+         torch=lambda m, x: m.split(x, 2, dim=1)[2] * m.split(x, 2, dim=1)[1][:, :1]),
+    Case("split by sizes, method", lambda m, x: x.split([1, 3], 1)[1] * x[:, 1:], (3, 4),
+         torch=lambda m, x: x.split([1, 3], 1)[1] * x[:, 1:]),
     # Indexing.
     Case("getitem, int and slices", lambda m, x: x[1, ::2] * x[-1, 1:3].sum(), (3, 4)),
     Case("getitem, negative step and None", lambda m, x: x[::-1, None, 1:], (3, 4),

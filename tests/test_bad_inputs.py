@@ -192,7 +192,8 @@ CASES = [
      r"concat: .*\(2, 3\), \(2, 4\)"),
     ("stack", lambda s: zen.stack([s.t((2,)), s.t((3,))]),
      ShapeMismatchError, r"stack: .*\(2,\).*\(3,\)"),
-    ("split", lambda s: zen.split(s.t((5,)), 2), ShapeMismatchError, r"split: axis 0 of length 5"),
+    ("split", lambda s: zen.split(s.t((5,)), [2, 2]), ShapeMismatchError,
+     r"split: .*sizes summing to the length 5 of axis 0 \(shape \(5,\)\), got \[2, 2\]"),
     ("squeeze", lambda s: zen.squeeze(s.t((2, 3)), 2),
      AxisError, r"squeeze: axis 2 is out of range for a tensor with 2 dimension"),
     # Reductions and scans, and indexing.

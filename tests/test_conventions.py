@@ -114,3 +114,22 @@ def test_size_methods_and_contiguous(device):
     assert (x.numel(), x.dim()) == (t.numel(), t.dim()) == (24, 3)
     assert x.contiguous() is x
     assert [part.shape for part in x.unbind(2)] == [tuple(p.shape) for p in t.unbind(2)]
+
+
+@pytest.mark.parametrize(("shape", "sizes", "axis"), [
+    ((5, 6), 2, 0), ((5, 6), 4, 1), ((5, 6), 6, 1), ((5, 6), 10, 0), ((5, 6), [1, 4], 0),
+    ((5, 6), [2, 0, 4], 1), ((5, 6), (6,), -1), ((0, 3), 2, 0), ((0, 3), [0], 0),
+    ((3, 4), 1, 1)])
+def test_split_cuts_as_pytorch_by_size_or_sizes(shape, sizes, axis, device):
+    array = numpy.arange(numpy.prod(shape), dtype=float).reshape(shape)
+    pieces = zen.Tensor(array, device=device).split(sizes, axis)
+    expected = torch.split(torch.tensor(array), sizes, axis)
+    assert len(pieces) == len(expected)
+    for piece, reference in zip(pieces, expected, strict=True):
+        numpy.testing.assert_array_equal(piece.numpy(), reference.numpy())
+
+
+@pytest.mark.parametrize("sizes", [0, -1, [1, 2], [3, -1, 4], 2.0, True])
+def test_split_refuses_what_pytorch_refuses(sizes, device):
+    with pytest.raises(zen.errors.ShapeMismatchError, match=r"split: split_size_or_sections"):
+        zen.split(zen.Tensor(numpy.zeros(6), device=device), sizes)

@@ -83,18 +83,25 @@ def stack(tensors: Sequence[TensorLike], axis: int = 0) -> Tensor:
     return ops.concat([expand_dims(t, axis) for t in tensors], axis=axis)
 
 
-def split(x: TensorLike, sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
-    """``x`` cut along ``axis`` into ``sections`` equal parts, or at the given indices."""
+def split(x: TensorLike, split_size_or_sections: int | Sequence[int],
+          axis: int = 0) -> list[Tensor]:
+    """``x`` cut along ``axis`` into pieces of ``split_size_or_sections`` (an int: the last
+    piece may be smaller) or of the given sizes (summing to the axis's length), as
+    ``torch.split``; each a view where the backend makes one."""
     x = as_tensor(x)
     axis = ops.one_axis("split", axis, x.ndim)
     length = x.shape[axis]
-    if isinstance(sections, int):
-        if sections <= 0 or length % sections:
-            raise ShapeMismatchError(f"split: axis {axis} of length {length} does not split "
-                                     f"into {sections} equal parts (shape {x.shape})")
-        bounds = list(range(0, length + 1, length // sections))
+    sizes = split_size_or_sections
+    if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool) and sizes > 0:
+        bounds = [*range(0, length, int(sizes)), length] if length else [0, 0]
+    elif isinstance(sizes, (tuple, list)) and all(
+            isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 0
+            for n in sizes) and sum(sizes) == length:
+        bounds = [0, *itertools.accumulate(int(n) for n in sizes)]
     else:
-        bounds = [0, *sections, length]
+        raise ShapeMismatchError(f"split: split_size_or_sections must be a positive int or "
+                                 f"sizes summing to the length {length} of axis {axis} "
+                                 f"(shape {x.shape}), got {split_size_or_sections!r}")
     before = (slice(None),) * axis
     return [x[before + (slice(start, stop), Ellipsis)]
             for start, stop in itertools.pairwise(bounds)]
@@ -212,6 +219,6 @@ def _bool_only(function, symbol):
 
 tensor.functions.provide(
     var=var, flatten=flatten, squeeze=squeeze, expand_dims=expand_dims, in_place=in_place,
-    setitem=set_item, getitem=indexing.getitem,
+    split=split, setitem=set_item, getitem=indexing.getitem,
     bool_and=_bool_only(ops.logical_and, "&"), bool_or=_bool_only(ops.logical_or, "|"),
     bool_not=_bool_only(ops.logical_not, "~"))

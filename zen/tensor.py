@@ -477,6 +477,10 @@ class ShapeMethods:
     def chunk(self, chunks: int, axis: int = 0) -> list[Tensor]:
         return functions.chunk(self, chunks, axis)
 
+    def split(self, split_size_or_sections: int | Sequence[int], axis: int = 0
+              ) -> list[Tensor]:
+        return functions.split(self, split_size_or_sections, axis)
+
     def narrow(self, axis: int, start: int, length: int) -> Tensor:
         return functions.narrow(self, axis, start, length)
 
