@@ -638,6 +638,8 @@ CASES = [
      r"softshrink: lambd must be >= 0, got -0\.5"),
     ("logit eps", lambda s: zen.logit(s.t((2,)), eps=0.7), ArgumentError,
      r"logit: eps must be None or a number in \[0, 0\.5\], got 0\.7"),
+    ("size of an axis out of range", lambda s: s.t((2, 3)).size(2), AxisError,
+     r"size: axis must be an int in \[-2, 2\) for a tensor of shape \(2, 3\), got 2"),
 ]
 
 

@@ -56,7 +56,8 @@ def test_requires_grad_is_an_alias_of_trainable(device):
 
 def test_explicit_dtype_and_properties(device):
     x = Tensor([[1, 2, 3], [4, 5, 6]], dtype="float64", device=device)
-    assert (x.shape, x.ndim, x.size, len(x), x.device) == ((2, 3), 2, 6, 2, device)
+    assert (x.shape, x.ndim, x.numel(), len(x), x.device) == ((2, 3), 2, 6, 2, device)
+    assert (x.size(), x.size(1), x.size(-2)) == ((2, 3), 3, 2)      # PyTorch's size()
     assert str(x.numpy().dtype) == "float64"
     numpy.testing.assert_array_equal(x.numpy(), [[1, 2, 3], [4, 5, 6]])
 

@@ -205,10 +205,10 @@ def prelu(x: TensorLike, weight: TensorLike) -> Tensor:
     """x where x > 0, else weight * x: ``weight`` one slope, or one per channel (axis 1)."""
     x, weight = as_tensor(x), as_tensor(weight)
     channels = x.shape[1] if x.ndim >= 2 else 1
-    if weight.ndim > 1 or weight.size not in (1, channels):
+    if weight.ndim > 1 or weight.numel() not in (1, channels):
         raise ShapeMismatchError(f"prelu: weight must hold 1 or {channels} slopes (one per "
                                  f"channel, axis 1 of shape {x.shape}), got shape "
                                  f"{weight.shape}")
-    if weight.size > 1:
+    if weight.numel() > 1:
         weight = ops.reshape(weight, (channels,) + (1,) * (x.ndim - 2))
     return ops.where(ops.greater(x, 0), x, ops.multiply(weight, x))

@@ -45,7 +45,7 @@ def _float64_leaf(tensor):
 def _weights(output):
     backend = output.backend
     xp = backend.xp
-    ramp = xp.arange(output.size, dtype=output.dtype, device=backend.native_device)
+    ramp = xp.arange(output.numel(), dtype=output.dtype, device=backend.native_device)
     return constant(xp.reshape(xp.cos(ramp * 1.3 + 0.4), output.shape), backend)
 
 
@@ -54,8 +54,8 @@ def _numeric_gradient(objective, tensors, index, eps):
     tensor = tensors[index]
     backend, xp = tensor.backend, tensor.backend.xp
     numeric = []
-    for element in range(tensor.size):
-        step = xp.zeros(tensor.size, dtype=tensor.dtype, device=backend.native_device)
+    for element in range(tensor.numel()):
+        step = xp.zeros(tensor.numel(), dtype=tensor.dtype, device=backend.native_device)
         step[element] = eps
         step = xp.reshape(step, tensor.shape)
         shifted = list(tensors)

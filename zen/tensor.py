@@ -9,11 +9,12 @@ loads.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from typing import Any, TypeAlias
 
 from zen import devices
-from zen.errors import DeviceMismatchError, DtypeError, ShapeMismatchError
+from zen.errors import AxisError, DeviceMismatchError, DtypeError, ShapeMismatchError
 
 # For annotations, which are never evaluated on a call (so no call pays for them): a backend's
 # array (NumPy, CuPy, array_api_strict: they share no base class), and an axis argument (one
@@ -560,7 +561,7 @@ class PyTorchSpellings:
         return self
 
     def numel(self) -> int:
-        return self.size
+        return math.prod(self.value.shape)
 
     def dim(self) -> int:
         return self.ndim
@@ -677,9 +678,16 @@ class Tensor(TensorOperators, ShapeMethods, PyTorchSpellings, LinearAlgebraMetho
         """The backend's dtype object (``numpy.dtype('float32')`` on the CPU)."""
         return self.value.dtype
 
-    @property
-    def size(self) -> int:
-        return math.prod(self.value.shape)
+    def size(self, axis: int | None = None) -> tuple[int, ...] | int:
+        """The shape, or the length of ``axis``, as PyTorch's ``size()`` (NumPy's ``size``,
+        the number of elements, is ``numel()``)."""
+        if axis is None:
+            return self.shape
+        if isinstance(axis, bool) or not isinstance(axis, numbers.Integral) or \
+                not -self.ndim <= axis < self.ndim:
+            raise AxisError(f"size: axis must be an int in [{-self.ndim}, {self.ndim}) for a "
+                            f"tensor of shape {self.shape}, got {axis!r}")
+        return self.shape[axis]
 
     @property
     def device(self) -> str:
@@ -704,7 +712,7 @@ class Tensor(TensorOperators, ShapeMethods, PyTorchSpellings, LinearAlgebraMetho
 
     def item(self) -> float | int | bool:
         """The value of a one-element tensor as a Python number."""
-        if self.size != 1:
+        if self.numel() != 1:
             raise ShapeMismatchError(f"item: only one-element tensors convert to a Python "
                                      f"number, this one has shape {self.shape}")
         return self.numpy().item()
