@@ -705,3 +705,9 @@ CASES += [
     Case("prelu, per channel", lambda m, x, w: _functional(m).prelu(x, w), (2, 3, 4), (3,)),
     Case("prelu, one slope", lambda m, x, w: _functional(m).prelu(x, w), (5,), (1,)),
 ]
+
+# More functions a porter reaches for (issue 17 follow-up): erfc, reductions, rearrangements,
+# windows, RMS normalisation and torch.nn.functional's other losses.
+CASES += [
+    Case("erfc", lambda m, x: m.erfc(x * 2) * x.erfc(), (2, 3)),
+]

@@ -627,7 +627,19 @@ class LinearAlgebraMethods:
         return functions.nan_to_num(self, nan, posinf, neginf)
 
 
-class Tensor(TensorOperators, ShapeMethods, PyTorchSpellings, LinearAlgebraMethods):
+class PortedMethods:
+    """More of PyTorch's Tensor methods a porter reaches for (issue 17's follow-up), each
+    calling its function: ``x.erfc()`` is ``zen.erfc(x)``, ``x.median(0)`` is
+    ``zen.median(x, 0)``."""
+
+    __slots__ = ()
+
+    def erfc(self) -> Tensor:
+        return functions.erfc(self)
+
+
+class Tensor(TensorOperators, ShapeMethods, PyTorchSpellings, LinearAlgebraMethods,
+             PortedMethods):
     """An array on a device, recorded for automatic differentiation when trainable.
 
     ``Tensor(value, trainable=True, device=None, dtype=None)``: ``value`` is a number, a nested
