@@ -710,4 +710,9 @@ CASES += [
 # windows, RMS normalisation and torch.nn.functional's other losses.
 CASES += [
     Case("erfc", lambda m, x: m.erfc(x * 2) * x.erfc(), (2, 3)),
+    Case("median", lambda m, x: m.median(x) * x.median(), (3, 4)),
+    Case("median along an axis", lambda m, x: m.median(x, 1)[0].unsqueeze(1)
+         * x.median(0, True).values, (3, 4)),
+    Case("take_along_dim", lambda m, x: m.take_along_dim(x, _index(m, [[2, 0], [2, 1]]), 1)
+         * x.take_along_dim(_index(m, [[2, 0]])), (1, 3)),
 ]

@@ -1050,3 +1050,35 @@ tensor.functions.provide(
     logaddexp=logaddexp, hypot=hypot,
     remainder=remainder, fmod=fmod, floor_divide=floor_divide, isnan=isnan, isinf=isinf,
     isfinite=isfinite)
+
+
+# Medians (issue 17's follow-up): PyTorch's lower median, NaN when a slice holds one.
+
+def _median_index_forward(xp, x, axis):
+    """Where ``x``'s lower median along ``axis`` is (kept, length 1): the element at sorted
+    position (n - 1) // 2 of a stable sort, or the first NaN of a slice that holds one, as
+    PyTorch's ``median(x, dim)``."""
+    order = xp.argsort(x, axis=axis, stable=True)
+    middle = (x.shape[axis] - 1) // 2
+    index = order[(slice(None),) * axis + (slice(middle, middle + 1), Ellipsis)]
+    missing = xp.not_equal(x, x)       # NaN; never for integers
+    first_missing = xp.argmax(xp.astype(missing, x.dtype), axis=axis, keepdims=True)
+    return xp.where(xp.any(missing, axis=axis, keepdims=True), first_missing, index)
+
+
+def _median_forward(xp, x):
+    flat = xp.reshape(x, (-1,))
+    return xp.reshape(xp.take(flat, xp.reshape(_median_index_forward(xp, flat, 0), (-1,))),
+                      ())
+
+
+def _median_vjp(F, g, ans, x):
+    """As PyTorch's ``median(x)``: ``g`` split evenly among the elements equal to the
+    median (among the NaNs, when it is NaN)."""
+    tied = F.where(F.isnan(ans), F.isnan(x), F.equal(x, ans))
+    hits = F.astype(tied, x.dtype)
+    return F.multiply(hits, F.divide(g, F.sum(hits)))
+
+
+median_index_p = defop("median_index", _median_index_forward)
+median_p = defop("median", _median_forward, _median_vjp, dtypes=numeric)

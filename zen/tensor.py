@@ -637,6 +637,15 @@ class PortedMethods:
     def erfc(self) -> Tensor:
         return functions.erfc(self)
 
+    def count_nonzero(self, axis: Axes = None) -> Tensor:
+        return functions.count_nonzero(self, axis)
+
+    def median(self, axis: int | None = None, keepdims: bool = False) -> Any:
+        return functions.median(self, axis, keepdims)
+
+    def take_along_dim(self, indices: TensorLike, axis: int | None = None) -> Tensor:
+        return functions.take_along_dim(self, indices, axis)
+
 
 class Tensor(TensorOperators, ShapeMethods, PyTorchSpellings, LinearAlgebraMethods,
              PortedMethods):
