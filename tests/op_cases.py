@@ -715,4 +715,16 @@ CASES += [
          * x.median(0, True).values, (3, 4)),
     Case("take_along_dim", lambda m, x: m.take_along_dim(x, _index(m, [[2, 0], [2, 1]]), 1)
          * x.take_along_dim(_index(m, [[2, 0]])), (1, 3)),
+    Case("pixel_shuffle", lambda m, x: _functional(m).pixel_shuffle(x, 2) * 2, (2, 8, 2, 3)),
+    Case("pixel_unshuffle", lambda m, x: _functional(m).pixel_unshuffle(x, 2) * 2,
+         (1, 2, 4, 2)),
+    Case("unfold", lambda m, x: _functional(m).unfold(x, (2, 3), dilation=(2, 1), padding=1,
+                                                      stride=(1, 2)) * 2, (2, 2, 4, 5)),
+    Case("fold", lambda m, x: _functional(m).fold(x, (4, 5), 2, padding=(1, 0), stride=2)
+         * 2, (2, 8, 6)),
+    Case("fold, unbatched and overlapping", lambda m, x: _functional(m).fold(x, 3, 2) * x.sum(),
+         (4, 4)),
+    Case("rms_norm", lambda m, x, w: _functional(m).rms_norm(x, (3, 4), w), (2, 3, 4), (3, 4)),
+    Case("rms_norm, eps", lambda m, x: _functional(m).rms_norm(x * 0.1, (4,), eps=0.01),
+         (3, 4)),
 ]

@@ -37,7 +37,7 @@ from zen.activations import (
 from zen.attention import dropout, linear, scaled_dot_product_attention
 from zen.autograd import grad, gradients, value_and_grad
 from zen.contractions import einsum, outer
-from zen.convolution import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from zen.convolution import conv1d, conv2d, conv_transpose1d, conv_transpose2d, fold, unfold
 from zen.creation import (
     arange,
     empty,
@@ -84,7 +84,7 @@ from zen.loss import (
     nll_loss,
     smooth_l1_loss,
 )
-from zen.normalization import batch_norm, embedding, group_norm, instance_norm, layer_norm
+from zen.normalization import batch_norm, embedding, group_norm, instance_norm, layer_norm, rms_norm
 from zen.ops import (
     OPS,
     acos,
@@ -223,6 +223,8 @@ from zen.shapes import (
     narrow,
     pad,
     permute,
+    pixel_shuffle,
+    pixel_unshuffle,
     repeat_interleave,
     roll,
     t,
@@ -333,6 +335,7 @@ __all__ = [
     "floor",
     "floor_divide",
     "fmod",
+    "fold",
     "frac",
     "from_dlpack",
     "full",
@@ -426,6 +429,8 @@ __all__ = [
     "pairwise_distance",
     "permute",
     "permute_dims",
+    "pixel_shuffle",
+    "pixel_unshuffle",
     "power",
     "prelu",
     "prod",
@@ -440,6 +445,7 @@ __all__ = [
     "remainder",
     "repeat_interleave",
     "reshape",
+    "rms_norm",
     "roll",
     "rsqrt",
     "scaled_dot_product_attention",
@@ -488,6 +494,7 @@ __all__ = [
     "true_divide",
     "trunc",
     "unbind",
+    "unfold",
     "unsqueeze",
     "value_and_grad",
     "var",
