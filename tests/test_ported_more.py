@@ -1,6 +1,7 @@
 """More functions a PyTorch porter reaches for (issue 17's follow-up), at the points random
 op cases miss: medians with ties and NaN, take_along_dim's broadcasting and indices out of
-range, count_nonzero, against PyTorch on every device. (Values and gradients elsewhere:
+range, count_nonzero, and torch.nn.functional's other losses at their clamps and extremes,
+against PyTorch on every device. (Values and gradients elsewhere:
 tests/op_cases.py.)"""
 
 import numpy
@@ -99,3 +100,57 @@ def test_count_nonzero_as_pytorch(axis, device):
     expected = torch.count_nonzero(torch.tensor(array), axis)
     assert got.dtype == got.backend.dtype("int64")
     numpy.testing.assert_array_equal(_host(got), expected.numpy())
+
+
+F = torch.nn.functional
+RNG = numpy.random.default_rng(17)
+_X, _Y = RNG.normal(size=4), RNG.normal(size=4)
+_X[0] = _Y[0]                                    # margin_ranking_loss at its clamp
+_A, _B = RNG.normal(size=(4, 3)), RNG.normal(size=(4, 3))
+_B[1] = 0                                        # a zero vector in cosine_embedding_loss
+_VAR = RNG.uniform(0, 2, size=(3, 4))
+_VAR[0, :2] = 1e-9, 0.0                          # variances below eps, raised to it
+_MEAN, _TARGET = RNG.normal(size=(3, 4)), RNG.normal(size=(3, 4))
+_COUNTS = RNG.integers(0, 5, size=(3, 4)).astype(float)   # 0 and 1 and above: Stirling's
+# (name, arrays, which are trainable, settings): at PyTorch's clamps, kinks and extremes
+LOSS_EDGES = [
+    ("margin_ranking_loss", [_X, _Y, numpy.array([1.0, -1, -1, 1])], (0, 1), {}),
+    ("soft_margin_loss", [RNG.normal(size=(3, 4)) * 400, numpy.sign(RNG.normal(size=(3, 4)))],
+     (0,), {}),
+    ("hinge_embedding_loss", [numpy.array([0.3, 0.2, -2, 1.0, 0.4, 1.0]),
+                              numpy.array([1.0, -1, 1, -1, 0.5, 1])], (0,), {"margin": 0.2}),
+    ("cosine_embedding_loss", [_A, _B, numpy.array([1.0, -1, -1, 1])], (0, 1), {"margin": 0.1}),
+    ("cosine_embedding_loss", [_A[0], _B[0], numpy.array(-1.0)], (0, 1), {}),
+    ("triplet_margin_loss", [_A, _A, _B], (0, 1, 2), {"swap": True, "p": 1.0}),
+    ("poisson_nll_loss", [numpy.log(_VAR + 0.1), _COUNTS], (0,), {"full": True}),
+    ("poisson_nll_loss", [_VAR, _COUNTS], (0,), {"log_input": False, "full": True}),
+    ("gaussian_nll_loss", [_MEAN, _TARGET, _VAR], (0, 1, 2), {"full": True}),
+    ("gaussian_nll_loss", [_MEAN, _TARGET, _VAR[:, 0]], (0, 2), {}),
+    ("gaussian_nll_loss", [_MEAN, _TARGET, _VAR[:1]], (0, 2), {}),
+    ("multilabel_soft_margin_loss", [RNG.normal(size=(3, 4)) * 400,
+                                     RNG.integers(0, 2, size=(3, 4)).astype(float)], (0,), {}),
+    ("multilabel_soft_margin_loss", [RNG.normal(size=(3, 4)), RNG.uniform(size=(3, 4))], (0,),
+     {"weight": RNG.uniform(size=4)}),
+]
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("name, arrays, trainable, settings", LOSS_EDGES,
+                         ids=[f"{case[0]}-{i}" for i, case in enumerate(LOSS_EDGES)])
+def test_losses_match_pytorch_at_their_edges(name, arrays, trainable, settings, reduction,
+                                             device):
+    inputs = [zen.Tensor(a, device=device, trainable=i in trainable)
+              for i, a in enumerate(arrays)]
+    expected = [torch.tensor(a, requires_grad=i in trainable) for i, a in enumerate(arrays)]
+    torch_settings = {key: torch.tensor(value) if isinstance(value, numpy.ndarray) else value
+                      for key, value in settings.items()}
+    loss = getattr(zen, name)(*inputs, reduction=reduction, **settings)
+    torch_loss = getattr(F, name)(*expected, reduction=reduction, **torch_settings)
+    loss.sum().backward()
+    torch_loss.sum().backward()
+    numpy.testing.assert_allclose(_host(loss), torch_loss.detach().numpy(), rtol=1e-12,
+                                  atol=1e-12)
+    for tensor, torch_tensor in zip(inputs, expected, strict=True):
+        if tensor.trainable:
+            numpy.testing.assert_allclose(tensor.backend.to_host(tensor.gradient),
+                                          torch_tensor.grad.numpy(), rtol=1e-12, atol=1e-12)
