@@ -32,7 +32,8 @@ class ArrayAPIBackend(Backend):
                          index_set=self._index_set,
                          sliding_window_view=self._sliding_window_view,
                          copy=lambda array: xp.asarray(array, copy=True),
-                         erf=functools.partial(special.erf, xp))
+                         erf=functools.partial(special.erf, xp),
+                         erfc=functools.partial(special.erfc, xp))
         self._xp = xp
 
     def _index_add(self, target, axis, indices, values):

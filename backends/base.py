@@ -32,7 +32,9 @@ def extend(namespace, **extras):
     - ``sliding_window_view(x, window_shape, axis)``: read-only windows as trailing axes;
     - ``copy(x)``: a new writable, C-contiguous array with ``x``'s values;
     - ``erf(x)``: the error function of a real floating array, to its dtype's round-off
-      (``backends.special.erf`` where the library has none).
+      (``backends.special.erf`` where the library has none);
+    - ``erfc(x)``: 1 - erf(x), to round-off even where that rounds to 0
+      (``backends.special.erfc`` where the library has none).
     """
     functions = {name: getattr(namespace, name) for name in dir(namespace)
                  if not name.startswith("_")}

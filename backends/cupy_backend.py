@@ -41,7 +41,7 @@ class CuPyBackend(Backend):
                          index_add=index_add, index_set=index_set,
                          sliding_window_view=sliding_window_view,
                          copy=lambda array: cupy.array(array, order="C"),
-                         erf=cupyx.scipy.special.erf)
+                         erf=cupyx.scipy.special.erf, erfc=cupyx.scipy.special.erfc)
         self.native_device = cupy.cuda.Device(index)
         self.name = f"cuda:{index}"
 

@@ -24,7 +24,8 @@ class NumPyBackend(Backend):
             "matmul", "matrix_transpose", "permute_dims", "zeros_like", "ones_like")}
         self.xp = extend(array_api_compat.numpy, scatter_add=self._scatter_add,
                          index_add=self._index_add, index_set=_index_set,
-                         sliding_window_view=sliding_window_view, copy=_copy, erf=_erf,
+                         sliding_window_view=sliding_window_view, copy=_copy,
+                         erf=_elementwise(math.erf), erfc=_elementwise(math.erfc),
                          **native)
 
     def asarray(self, obj, dtype=None, copy=None):
@@ -57,12 +58,14 @@ def _copy(array):
     return numpy.array(array, order="C")
 
 
-_each_erf = numpy.frompyfunc(math.erf, 1, 1)
+def _elementwise(function):
+    """``function`` of a Python float (math.erf, math.erfc) on each element of an array, in
+    its dtype: correctly rounded, where NumPy has no such function of its own."""
+    each = numpy.frompyfunc(function, 1, 1)
 
-
-def _erf(array):
-    """math.erf on each element: correctly rounded, where NumPy has no erf of its own."""
-    return numpy.asarray(_each_erf(array), dtype=array.dtype)
+    def apply(array):
+        return numpy.asarray(each(array), dtype=array.dtype)
+    return apply
 
 
 def _index_set(target, indices, values):

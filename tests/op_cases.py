@@ -705,3 +705,56 @@ CASES += [
     Case("prelu, per channel", lambda m, x, w: _functional(m).prelu(x, w), (2, 3, 4), (3,)),
     Case("prelu, one slope", lambda m, x, w: _functional(m).prelu(x, w), (5,), (1,)),
 ]
+
+# More functions a porter reaches for (issue 17 follow-up): erfc, reductions, rearrangements,
+# windows, RMS normalisation and torch.nn.functional's other losses.
+CASES += [
+    Case("erfc", lambda m, x: m.erfc(x * 2) * x.erfc(), (2, 3)),
+    Case("median", lambda m, x: m.median(x) * x.median(), (3, 4)),
+    Case("median along an axis", lambda m, x: m.median(x, 1)[0].unsqueeze(1)
+         * x.median(0, True).values, (3, 4)),
+    Case("take_along_dim", lambda m, x: m.take_along_dim(x, _index(m, [[2, 0], [2, 1]]), 1)
+         * x.take_along_dim(_index(m, [[2, 0]])), (1, 3)),
+    Case("pixel_shuffle", lambda m, x: _functional(m).pixel_shuffle(x, 2) * 2, (2, 8, 2, 3)),
+    Case("pixel_unshuffle", lambda m, x: _functional(m).pixel_unshuffle(x, 2) * 2,
+         (1, 2, 4, 2)),
+    Case("unfold", lambda m, x: _functional(m).unfold(x, (2, 3), dilation=(2, 1), padding=1,
+                                                      stride=(1, 2)) * 2, (2, 2, 4, 5)),
+    Case("fold", lambda m, x: _functional(m).fold(x, (4, 5), 2, padding=(1, 0), stride=2)
+         * 2, (2, 8, 6)),
+    Case("fold, unbatched and overlapping", lambda m, x: _functional(m).fold(x, 3, 2) * x.sum(),
+         (4, 4)),
+    Case("rms_norm", lambda m, x, w: _functional(m).rms_norm(x, (3, 4), w), (2, 3, 4), (3, 4)),
+    Case("rms_norm, eps", lambda m, x: _functional(m).rms_norm(x * 0.1, (4,), eps=0.01),
+         (3, 4)),
+]
+
+
+def _signs(m, rows):
+    """A float64 target of 1s and -1s for ``m``: NumPy for zen, a torch tensor for torch."""
+    return numpy.array(rows, dtype=float) if m is zen else m.tensor(rows, dtype=m.float64)
+
+
+SIGNS = [[1, -1, -1, 1], [-1, 1, 1, -1]]
+CASES += [
+    Case("margin_ranking_loss", lambda m, x, y: _functional(m).margin_ranking_loss(
+        x, y, _signs(m, SIGNS), margin=0.5), (2, 4), (2, 4)),
+    Case("soft_margin_loss", lambda m, x: _functional(m).soft_margin_loss(
+        x * 3, _signs(m, SIGNS), reduction="sum"), (2, 4)),
+    Case("hinge_embedding_loss", lambda m, x: _functional(m).hinge_embedding_loss(
+        x, _signs(m, SIGNS), margin=0.7, reduction="none"), (2, 4)),
+    Case("cosine_embedding_loss", lambda m, x, y: _functional(m).cosine_embedding_loss(
+        x, y, _signs(m, SIGNS[0]), margin=-0.5), (4, 3), (4, 3)),
+    Case("triplet_margin_loss", lambda m, a, p, n: _functional(m).triplet_margin_loss(
+        a, p, n, margin=3.0), (3, 4), (3, 4), (3, 4)),
+    Case("triplet_margin_loss, swap, p=3", lambda m, a, p, n: _functional(m)
+         .triplet_margin_loss(a, p, n, margin=3.0, p=3, swap=True), (3, 4), (3, 4), (3, 4)),
+    Case("poisson_nll_loss", lambda m, x, y: _functional(m).poisson_nll_loss(x, y * 2),
+         (3, 4), (3, 4), **POSITIVE),
+    Case("poisson_nll_loss, of rates, full", lambda m, x, y: _functional(m).poisson_nll_loss(
+        x, y * 2, log_input=False, full=True), (3, 4), (3, 4), **POSITIVE),
+    Case("gaussian_nll_loss", lambda m, x, y, v: _functional(m).gaussian_nll_loss(
+        x, y, v + 2, full=True), (3, 4), (3, 4), (3, 1)),
+    Case("multilabel_soft_margin_loss", lambda m, x, y: _functional(m)
+         .multilabel_soft_margin_loss(x * 3, y * 0.5 + 0.5), (3, 4), (3, 4)),
+]

@@ -640,6 +640,30 @@ CASES = [
      r"logit: eps must be None or a number in \[0, 0\.5\], got 0\.7"),
     ("size of an axis out of range", lambda s: s.t((2, 3)).size(2), AxisError,
      r"size: axis must be an int in \[-2, 2\) for a tensor of shape \(2, 3\), got 2"),
+    # More functions a porter reaches for (issue 17's follow-up)
+    ("take_along_dim index past the slice", lambda s: zen.take_along_dim(
+        s.t((2, 3)), numpy.array([[3]]), 1), IndexOutOfRangeError,
+     r"take_along_dim: index 3 is out of range for axis 1 of length 3"),
+    ("take_along_dim dimensions", lambda s: zen.take_along_dim(s.t((2, 3)), numpy.array([1]), 1),
+     ShapeMismatchError, r"take_along_dim: indices must have the tensor's 2 dimension"),
+    ("median of an empty axis", lambda s: zen.median(s.t((0, 3)), 0), ShapeMismatchError,
+     r"median: axis 0 of shape \(0, 3\) is empty"),
+    ("pixel_shuffle channels", lambda s: zen.pixel_shuffle(s.t((1, 6, 2, 2)), 2),
+     ShapeMismatchError, r"pixel_shuffle: input must be \(\*, C \* 4, H, W\), got shape"),
+    ("fold window count", lambda s: zen.fold(s.t((1, 8, 5)), (3, 3), 2), ShapeMismatchError,
+     r"fold: input must be \(N, C \* 4, L\) .* L = 4 windows .* got shape \(1, 8, 5\)"),
+    ("unfold stride", lambda s: zen.unfold(s.t((1, 1, 3, 3)), 2, stride=0), ArgumentError,
+     r"unfold: stride must be a positive int or a pair of them, got 0"),
+    ("rms_norm shape", lambda s: zen.rms_norm(s.t((2, 3)), 4), ShapeMismatchError,
+     r"rms_norm: input of shape \(2, 3\) does not end with normalized_shape \(4,\)"),
+    ("triplet shapes", lambda s: zen.triplet_margin_loss(s.t((2, 3)), s.t((2, 3)), s.t((3,))),
+     ShapeMismatchError, r"triplet_margin_loss: the inputs must have one shape"),
+    ("gaussian_nll_loss var shape", lambda s: zen.gaussian_nll_loss(
+        s.t((2, 3)), s.t((2, 3)), s.t((2, 2))), ShapeMismatchError,
+     r"gaussian_nll_loss: var must have input's shape \(2, 3\)"),
+    ("gaussian_nll_loss negative var", lambda s: zen.gaussian_nll_loss(
+        s.t((2, 3)), s.t((2, 3)), -s.t((2, 3)) - 1), DataError,
+     r"gaussian_nll_loss: var has negative entries"),
 ]
 
 

@@ -21,21 +21,42 @@ SETTINGS = settings(max_examples=25, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
+# Each backend extra's points: both of the portable path's ranges, its switches, the special
+# values, and for erfc the tail where 1 - erf would round to 0, down into subnormals.
+ERROR_FUNCTIONS = {
+    "erf": (math.erf, numpy.linspace(-7, 7, 4001), [2.0, -2.0, 1e-300, 6.5]),
+    "erfc": (math.erfc, numpy.linspace(-7, 28, 8001), [1.0, -1.0, 1e-300, 26.5, 30.0, 40.0]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ERROR_FUNCTIONS))
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_erf_is_accurate_to_round_off_on_every_backend(device, dtype):
-    """The backend extra erf (math.erf on NumPy, a series and a continued fraction on any
-    array-API namespace, cupyx on CuPy) against math.erf, across both of the portable
-    path's ranges, the switch between them, and the special values."""
-    host = numpy.concatenate([numpy.linspace(-7, 7, 4001), [0.0, -0.0, 2.0, -2.0, 1e-300,
-                                                             6.5, numpy.inf, -numpy.inf]])
-    host = host.astype(dtype)
+def test_error_functions_are_accurate_to_round_off_on_every_backend(device, dtype, name):
+    """The backend extras erf and erfc (math's on NumPy, a series and a continued fraction
+    on any array-API namespace, cupyx on CuPy) against math's, relative to each value."""
+    reference, points, edges = ERROR_FUNCTIONS[name]
+    host = numpy.concatenate([points, edges, [0.0, -0.0, numpy.inf, -numpy.inf]]).astype(dtype)
     backend = backends.get_backend(device)
-    got = backend.to_host(backend.xp.erf(backend.asarray(host)))
-    expected = numpy.array([math.erf(value) for value in host.astype("float64")])
+    got = backend.to_host(getattr(backend.xp, name)(backend.asarray(host)))
+    expected = numpy.array([reference(value) for value in host.astype("float64")])
     assert got.dtype == host.dtype
-    ulp = numpy.finfo(dtype).eps
-    numpy.testing.assert_allclose(got, expected.astype(dtype), rtol=8 * ulp, atol=0)
-    assert numpy.isnan(backend.to_host(backend.xp.erf(backend.asarray([numpy.nan])))).all()
+    info = numpy.finfo(dtype)
+    numpy.testing.assert_allclose(got, expected.astype(dtype), rtol=16 * info.eps,
+                                  atol=4 * info.smallest_subnormal)
+    nan = backend.asarray(numpy.array([numpy.nan], dtype))
+    assert numpy.isnan(backend.to_host(getattr(backend.xp, name)(nan))).all()
+
+
+def test_erfc_keeps_its_tail_where_one_minus_erf_is_zero(device):
+    """erfc(x) for x where 1 - erf(x) rounds to 0, and its gradient -2/sqrt(pi) e^-x^2."""
+    x = zen.Tensor([4.0, 5.0, 9.0], device=device, dtype="float32")
+    assert (1 - zen.erf(x)).numpy().tolist() == [0.0, 0.0, 0.0]
+    numpy.testing.assert_allclose(x.erfc().numpy(), [math.erfc(v) for v in (4, 5, 9)],
+                                  rtol=1e-6)
+    slope = zen.grad(lambda x: zen.erfc(x).sum())(zen.Tensor([-0.5, 3.0], dtype="float64",
+                                                             device=device))
+    numpy.testing.assert_allclose(zen.Tensor(slope).numpy(), [
+        -2 / math.sqrt(math.pi) * math.exp(-v * v) for v in (-0.5, 3.0)], rtol=1e-14)
 
 
 # Each activation at its kinks and thresholds, where a composite's slope is a choice.

@@ -152,6 +152,10 @@ CASES = [
     # running statistics in tests/test_modes.py.
     ("layernorm", nn.LayerNorm, (3, 4, 5),
      lambda torch, x, p: torch.nn.functional.layer_norm(x, (5,), p["weight"], p["bias"])),
+    ("rmsnorm", nn.RMSNorm, (3, 4, 5),
+     lambda torch, x, p: torch.nn.functional.rms_norm(x, (5,), p["weight"])),
+    ("rmsnorm-epsilon", lambda: nn.RMSNorm(epsilon=0.5), (3, 4, 5),
+     lambda torch, x, p: torch.nn.functional.rms_norm(x, (5,), p["weight"], 0.5)),
     ("groupnorm", lambda: nn.GroupNorm(2, epsilon=1e-3), (3, 4, 5),
      lambda torch, x, p: torch.nn.functional.group_norm(x, 2, p["weight"], p["bias"], 1e-3)),
     ("batchnorm1d-inference", nn.BatchNorm1D, (3, 4, 5), _batch_norm_inference),

@@ -236,3 +236,63 @@ def _restored(out, rank, unbatched):
     if rank == 1:
         out = reshape(out, tuple(out.shape[:2]) + tuple(out.shape[3:]))
     return reshape(out, tuple(out.shape[1:])) if unbatched else out
+
+
+# im2col and col2im as torch.nn.functional's unfold and fold (issue 17's follow-up): the
+# convolutions' own windows, laid out as PyTorch lays them out, (N, C * KH * KW, L).
+
+def unfold(input: TensorLike, kernel_size: Size, dilation: Size = 1, padding: Size = 0,
+           stride: Size = 1) -> Tensor:
+    """Every KH x KW window of an (N, C, H, W) (or unbatched (C, H, W)) input as a column:
+    (N, C * KH * KW, L), L windows in row-major order, as ``torch.nn.functional.unfold``."""
+    x = as_tensor(input)
+    if x.ndim not in (3, 4):
+        raise ShapeMismatchError(f"unfold: input must be (N, C, H, W) or (C, H, W), got shape "
+                                 f"{x.shape}")
+    batched = reshape(x, (1,) + tuple(x.shape)) if x.ndim == 3 else x
+    kernel, dilation, padding, stride = _window_settings("unfold", kernel_size, dilation,
+                                                         padding, stride)
+    padded = ops.pad_p(batched, widths=((0, 0), (0, 0)) + tuple((p, p) for p in padding)) \
+        if any(padding) else batched
+    windows = _windows("unfold", padded, kernel, stride, dilation)
+    batch, channels, rows, columns = windows.shape[:4]
+    columns_out = reshape(permute_dims(windows, (0, 1, 4, 5, 2, 3)),
+                          (batch, channels * math.prod(kernel), rows * columns))
+    return reshape(columns_out, tuple(columns_out.shape[1:])) if x.ndim == 3 else columns_out
+
+
+def fold(input: TensorLike, output_size: Size, kernel_size: Size, dilation: Size = 1,
+         padding: Size = 0, stride: Size = 1) -> Tensor:
+    """The adjoint of ``unfold``: (N, C * KH * KW, L) (or unbatched (C * KH * KW, L))
+    columns added back into an (N, C, H, W) output of ``output_size`` (H, W), overlapping
+    windows summed, as ``torch.nn.functional.fold``."""
+    x = as_tensor(input)
+    size = _pair("fold: output_size", output_size, minimum=1)
+    kernel, dilation, padding, stride = _window_settings("fold", kernel_size, dilation,
+                                                         padding, stride)
+    padded = tuple(n + 2 * p for n, p in zip(size, padding, strict=True))
+    counts = tuple((n - d * (k - 1) - 1) // s + 1 for n, k, d, s in
+                   zip(padded, kernel, dilation, stride, strict=True))
+    block = math.prod(kernel)
+    if x.ndim not in (2, 3) or x.shape[-2] % block or x.shape[-1] != math.prod(counts) or \
+            min(counts) < 1:
+        raise ShapeMismatchError(
+            f"fold: input must be (N, C * {block}, L) or (C * {block}, L) with L = "
+            f"{max(0, math.prod(counts))} windows of kernel {kernel} in output {size} "
+            f"(padding {padding}, stride {stride}, dilation {dilation}), got shape {x.shape}")
+    batched = reshape(x, (1,) + tuple(x.shape)) if x.ndim == 2 else x
+    channels = x.shape[-2] // block
+    windows = permute_dims(reshape(batched, (batched.shape[0], channels) + kernel + counts),
+                           (0, 1, 4, 5, 2, 3))
+    out = ops.fold_windows_p(windows, shape=(batched.shape[0], channels) + padded,
+                             stride=stride, dilation=dilation)
+    out = out[:, :, padding[0]:padded[0] - padding[0], padding[1]:padded[1] - padding[1]]
+    return reshape(out, tuple(out.shape[1:])) if x.ndim == 2 else out
+
+
+def _window_settings(name, kernel_size, dilation, padding, stride):
+    """unfold's and fold's settings, each a pair (rows, columns)."""
+    return (_pair(f"{name}: kernel_size", kernel_size, minimum=1),
+            _pair(f"{name}: dilation", dilation, minimum=1),
+            _pair(f"{name}: padding", padding, minimum=0),
+            _pair(f"{name}: stride", stride, minimum=1))

@@ -19,8 +19,11 @@ import numbers
 from collections.abc import Callable
 
 from zen import arguments, ops
+from zen.activations import logsigmoid
+from zen.distances import pairwise_distance
 from zen.errors import ArgumentError, DataError, ShapeMismatchError
 from zen.ops import log_softmax
+from zen.recorder import no_grad
 from zen.tensor import Tensor, TensorLike, as_tensor, constant
 
 
@@ -425,3 +428,137 @@ def _fraction_at_most_one(who, name, value):
     return float(value)
 
 
+
+
+# torch.nn.functional's other losses (issue 17's follow-up), its formulas step by step: where
+# PyTorch clamps with clamp_min, zen clips (the gradient passes at the bound, as there).
+
+def margin_ranking_loss(input1: TensorLike, input2: TensorLike, target: TensorLike,
+                        margin: float = 0.0, reduction: str = "mean") -> Tensor:
+    """max(0, -target * (input1 - input2) + margin), target 1 or -1 (which should rank
+    higher), reduced."""
+    input1, input2, target = _same_shapes("margin_ranking_loss", reduction, input1, input2,
+                                          target)
+    return _reduced(_at_least_zero(-target * (input1 - input2) + margin), reduction)
+
+
+def soft_margin_loss(input: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:
+    """log(1 + exp(-target * input)), target 1 or -1, reduced; stable for any input."""
+    input, target = _elementwise_pair("soft_margin_loss", input, target, reduction)
+    return _reduced(_softplus(-target * input), reduction)
+
+
+def hinge_embedding_loss(input: TensorLike, target: TensorLike, margin: float = 1.0,
+                         reduction: str = "mean") -> Tensor:
+    """input where target is 1, max(0, margin - input) where it is -1 (PyTorch's sum of both
+    terms for any other target), reduced."""
+    input, target = _elementwise_pair("hinge_embedding_loss", input, target, reduction)
+    return _reduced(ops.where(target != 1, _at_least_zero(margin - input), 0.0)
+                    + ops.where(target != -1, input, 0.0), reduction)
+
+
+def cosine_embedding_loss(input1: TensorLike, input2: TensorLike, target: TensorLike,
+                          margin: float = 0.0, reduction: str = "mean") -> Tensor:
+    """1 - cos where target is 1, max(0, cos - margin) where it is -1, cos the cosine of
+    (N, D) (or (D,)) inputs along D, each squared norm plus 1e-12, as PyTorch computes it
+    (not ``cosine_similarity``'s bound on each norm)."""
+    _check_reduction("cosine_embedding_loss", reduction)
+    input1, input2 = as_tensor(input1), _on_device_of(input2, as_tensor(input1))
+    target = _on_device_of(target, input1)
+    if input1.shape != input2.shape or input1.ndim not in (1, 2) or \
+            target.shape != input1.shape[:-1]:
+        raise ShapeMismatchError(f"cosine_embedding_loss: needs inputs (N, D) and target (N,) "
+                                 f"or (D,) and (), got shapes {input1.shape}, {input2.shape} "
+                                 f"and {target.shape}")
+    squares = [ops.sum(x * x, -1) + 1e-12 for x in (input1, input2)]
+    cosine = ops.sum(input1 * input2, -1) / ops.sqrt(squares[0] * squares[1])
+    return _reduced(ops.where(target == 1, 1 - cosine, 0.0)
+                    + ops.where(target == -1, _at_least_zero(cosine - margin), 0.0), reduction)
+
+
+def triplet_margin_loss(anchor: TensorLike, positive: TensorLike, negative: TensorLike,
+                        margin: float = 1.0, p: float = 2.0, eps: float = 1e-6,
+                        swap: bool = False, reduction: str = "mean") -> Tensor:
+    """max(0, margin + d(anchor, positive) - d(anchor, negative)), d the ``pairwise_distance``
+    (eps added to the difference); ``swap``: the negative's distance is the smaller of
+    d(anchor, negative) and d(positive, negative)."""
+    anchor, positive, negative = _same_shapes("triplet_margin_loss", reduction, anchor,
+                                              positive, negative)
+    to_negative = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        to_negative = ops.minimum(to_negative, pairwise_distance(positive, negative, p, eps))
+    return _reduced(_at_least_zero(margin + pairwise_distance(anchor, positive, p, eps)
+                                   - to_negative), reduction)
+
+
+def poisson_nll_loss(input: TensorLike, target: TensorLike, log_input: bool = True,
+                     full: bool = False, eps: float = 1e-8, reduction: str = "mean") -> Tensor:
+    """exp(input) - target * input (``log_input``), or input - target * log(input + eps);
+    ``full`` adds Stirling's target * log(target) - target + log(2 pi target) / 2 where
+    target > 1, reduced."""
+    input, target = _elementwise_pair("poisson_nll_loss", input, target, reduction)
+    loss = ops.exp(input) - target * input if log_input else \
+        input - target * ops.log(input + eps)
+    if full:
+        above_one = target > 1
+        safe = ops.where(above_one, target, 2.0)
+        stirling = safe * ops.log(safe) - safe + 0.5 * ops.log(2 * math.pi * safe)
+        loss = loss + ops.where(above_one, stirling, 0.0)
+    return _reduced(loss, reduction)
+
+
+def gaussian_nll_loss(input: TensorLike, target: TensorLike, var: TensorLike,
+                      full: bool = False, eps: float = 1e-6, reduction: str = "mean") -> Tensor:
+    """(log(var) + (input - target) ** 2 / var) / 2 (plus log(2 pi) / 2 if ``full``),
+    reduced. var has input's shape, or one axis of length 1 (or the last one missing), and
+    no negative entry; its values are raised to ``eps`` without changing its gradient's path,
+    as PyTorch clamps them in place without recording."""
+    input, target = _elementwise_pair("gaussian_nll_loss", input, target, reduction)
+    var = _variance_like("gaussian_nll_loss", _on_device_of(var, input), input.shape)
+    if bool(ops.any_p(var.detach() < 0).value):
+        raise DataError("gaussian_nll_loss: var has negative entries")
+    with no_grad():
+        lift = ops.maximum(var, eps) - var
+    var = var + lift
+    difference = input - target
+    loss = 0.5 * (ops.log(var) + difference * difference / var)
+    return _reduced(loss + 0.5 * math.log(2 * math.pi) if full else loss, reduction)
+
+
+def multilabel_soft_margin_loss(input: TensorLike, target: TensorLike,
+                                weight: TensorLike | None = None,
+                                reduction: str = "mean") -> Tensor:
+    """-(target log sigmoid(input) + (1 - target) log sigmoid(-input)), times ``weight``,
+    averaged over the last (class) axis, then reduced over the examples."""
+    input, target = _elementwise_pair("multilabel_soft_margin_loss", input, target, reduction)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    loss = _weighted(loss, weight, input)
+    return _reduced(ops.sum(loss, -1) / input.shape[-1], reduction)
+
+
+def _at_least_zero(x):
+    return ops.clip(x, 0.0, None)
+
+
+def _same_shapes(who, reduction, *tensors):
+    """``tensors`` on the first's device, all of one shape (as PyTorch requires here)."""
+    _check_reduction(who, reduction)
+    first = as_tensor(tensors[0])
+    tensors = [first] + [_on_device_of(t, first) for t in tensors[1:]]
+    if len({tuple(t.shape) for t in tensors}) != 1:
+        raise ShapeMismatchError(f"{who}: the inputs must have one shape, got shapes "
+                                 f"{', '.join(str(tuple(t.shape)) for t in tensors)}")
+    return tensors
+
+
+def _variance_like(who, var, shape):
+    """``var`` shaped to broadcast against ``shape`` as PyTorch's gaussian_nll_loss allows."""
+    if var.shape == shape:
+        return var
+    if var.shape == shape[:-1]:
+        return ops.reshape(var, (*var.shape, 1))
+    if var.ndim == len(shape) and \
+            [b for a, b in zip(shape, var.shape, strict=True) if a != b] == [1]:
+        return var
+    raise ShapeMismatchError(f"{who}: var must have input's shape {shape}, or it with one "
+                             f"axis of length 1 or without the last, got {var.shape}")

@@ -36,7 +36,7 @@ ARRAY_NAMES = (
     "floor", "ceil", "trunc", "round", "log2", "log10", "expm1", "log1p", "erf", "tan",
     "asin", "acos", "atan", "atan2", "sinh", "cosh", "asinh", "acosh", "atanh", "copysign",
     "logaddexp", "remainder", "floor_divide", "isnan", "isinf",
-    "hypot",    # issue 17's follow-up
+    "hypot", "erfc",    # issue 17's follow-up
 )
 
 # In-place arithmetic, as Python's ``x += y`` (the array API has operators for it, no

@@ -51,7 +51,14 @@ from zen.layers.core import (
     Softsign,
     Tanh,
 )
-from zen.layers.normalization import BatchNorm1D, BatchNorm2D, Embedding, GroupNorm, LayerNorm
+from zen.layers.normalization import (
+    BatchNorm1D,
+    BatchNorm2D,
+    Embedding,
+    GroupNorm,
+    LayerNorm,
+    RMSNorm,
+)
 from zen.layers.pooling import AvgPool2D, MaxPool2D, UpSampling2D
 from zen.layers.recurrent import LSTM, RNN
 from zen.optim import Optimizer
@@ -63,7 +70,7 @@ __all__ = [
     "CheckpointError", "Conv1D", "Conv2D", "Conv2DTranspose", "Dropout", "Embedding",
     "Flatten", "GroupNorm", "Hardsigmoid", "Hardswish", "Hardtanh", "InputShape", "Layer",
     "LayerNorm", "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax", "MaxPool2D", "Mish",
-    "Model", "MultiHeadAttention", "Pair", "ReLU", "ReLU6", "SiLU", "Sigmoid", "Softmax",
+    "Model", "MultiHeadAttention", "Pair", "RMSNorm", "ReLU", "ReLU6", "SiLU", "Sigmoid", "Softmax",
     "Softmin", "Softplus", "Softsign", "Tanh", "UpSampling2D"]
 
 # One example's shape, without the batch axis: (64,) or [1, 28, 28].

@@ -78,23 +78,40 @@ def layer_norm(input: TensorLike, normalized_shape: int | Sequence[int],
     """``input`` normalised over its last axes, those of ``normalized_shape`` (mean 0,
     variance 1), then times ``weight`` plus ``bias`` (both of ``normalized_shape``)."""
     x = _floating("layer_norm", "input", input)
-    shape = _shape_argument(normalized_shape)
-    if x.shape[x.ndim - len(shape):] != shape or len(shape) > x.ndim:
-        raise ShapeMismatchError(f"layer_norm: input of shape {x.shape} does not end with "
-                                 f"normalized_shape {shape}")
-    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    shape, axes = _last_axes("layer_norm", x, normalized_shape)
     out, _, _ = _normalised(x, axes, eps)
     return _affine("layer_norm", out, weight, bias, shape, shape)
 
 
-def _shape_argument(normalized_shape):
+def rms_norm(input: TensorLike, normalized_shape: int | Sequence[int],
+             weight: TensorLike | None = None, eps: float | None = None) -> Tensor:
+    """``input`` divided by its root mean square over its last axes, those of
+    ``normalized_shape``, plus ``eps`` under the root (None: the machine epsilon of the
+    input's dtype, as PyTorch), then times ``weight`` (of ``normalized_shape``)."""
+    x = _floating("rms_norm", "input", input)
+    shape, axes = _last_axes("rms_norm", x, normalized_shape)
+    if eps is None:
+        eps = float(x.backend.xp.finfo(x.dtype).eps)
+    elif isinstance(eps, bool) or not isinstance(eps, numbers.Real) or eps < 0:
+        raise ArgumentError(f"rms_norm: eps must be None or a number >= 0, got {eps!r}")
+    square_mean = ops.mean(x * x, axes, keepdims=True)
+    return _affine("rms_norm", x * ops.divide(1.0, ops.sqrt(square_mean + eps)), weight, None,
+                   shape, shape)
+
+
+def _last_axes(op_name, x, normalized_shape):
+    """``normalized_shape`` as a tuple, and the axes of ``x`` it names (its last ones)."""
     shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else \
         tuple(normalized_shape)
     if not shape or not all(isinstance(n, numbers.Integral) and not isinstance(n, bool)
                             and n >= 0 for n in shape):
-        raise ArgumentError(f"layer_norm: normalized_shape must be a non-negative int or a "
+        raise ArgumentError(f"{op_name}: normalized_shape must be a non-negative int or a "
                             f"non-empty sequence of them, got {normalized_shape!r}")
-    return tuple(int(n) for n in shape)
+    shape = tuple(int(n) for n in shape)
+    if x.shape[x.ndim - len(shape):] != shape or len(shape) > x.ndim:
+        raise ShapeMismatchError(f"{op_name}: input of shape {x.shape} does not end with "
+                                 f"normalized_shape {shape}")
+    return shape, tuple(range(x.ndim - len(shape), x.ndim))
 
 
 def batch_norm(input: TensorLike, running_mean: Tensor | None, running_var: Tensor | None,

@@ -15,7 +15,7 @@ import math
 from typing import Any, NamedTuple
 
 from zen import functional, ops, selection, tensor
-from zen.errors import ArgumentError
+from zen.errors import ArgumentError, ShapeMismatchError
 from zen.ops import normalise_axes, reduction_axes, reshape
 from zen.tensor import Axes, Tensor, TensorLike, as_tensor
 
@@ -241,7 +241,39 @@ def topk(x: TensorLike, k: int, axis: int = -1, largest: bool = True,
     return _along_one_axis("topk", x, axis, along)
 
 
+def count_nonzero(x: TensorLike, axis: Axes = None) -> Tensor:
+    """How many elements over ``axis`` (None, an int or a tuple of ints) are not zero:
+    int64, not differentiable."""
+    x = as_tensor(x)
+    return ops.sum(ops.not_equal(x, 0), axis)
+
+
+def median(x: TensorLike, axis: int | None = None, keepdims: bool = False
+           ) -> Tensor | ValuesIndices:
+    """PyTorch's ``median``: the lower median (of an even count, the smaller middle value),
+    NaN where a slice holds NaN. Without ``axis``, of every element, its gradient shared
+    evenly among the elements equal to it (an empty tensor's is NaN); along one ``axis``,
+    ``(values, indices)`` with the gradient going to the element at each index."""
+    x = as_tensor(x)
+    if axis is None:
+        if x.numel() == 0:
+            return ops.add(ops.sum(x), math.nan)
+        return ops.median_p(x)
+
+    def along(x, axis):
+        if x.shape[axis] == 0:
+            raise ShapeMismatchError(f"median: axis {axis} of shape {x.shape} is empty, so it "
+                                     f"has no median")
+        indices = ops.median_index_p(x, axis=axis)
+        values = selection.gather(x, axis, indices)
+        if keepdims:
+            return ValuesIndices(values, indices)
+        return ValuesIndices(functional.squeeze(values, axis), functional.squeeze(indices, axis))
+    return _along_one_axis("median", x, axis, along)
+
+
 tensor.functions.provide(
     max=max, min=min, amax=amax, amin=amin, prod=prod, std=std, cumsum=cumsum,
     cumprod=cumprod, logcumsumexp=logcumsumexp, any=any, all=all, cummax=cummax,
-    cummin=cummin, sort=sort, argsort=argsort, topk=topk)
+    cummin=cummin, sort=sort, argsort=argsort, topk=topk, count_nonzero=count_nonzero,
+    median=median)

@@ -1,6 +1,6 @@
 """Indexing with PyTorch's names and argument order (zen's ``axis=`` for ``dim=``): gather,
-scatter, scatter_add, scatter_reduce, index_select, masked_fill, masked_select, nonzero and
-one_hot.
+scatter, scatter_add, scatter_reduce, index_select, take_along_dim, masked_fill, masked_select,
+nonzero and one_hot.
 
 Each is an exact composite of the op table's ``take`` (whose gradient adds into the taken
 positions), ``index_scatter`` (its adjoint) and ``where``: an index tensor is turned once into
@@ -61,11 +61,44 @@ def gather(x: TensorLike, axis: int, index: TensorLike) -> Tensor:
     """PyTorch's ``gather``: ``out[i][j][k] = x[i][index[i][j][k]][k]`` for axis 1; the
     result has index's shape (no larger than x's but along ``axis``). Repeated indices add
     up in the gradient. (``take`` is NumPy's gather along one axis.)"""
-    x = as_tensor(x)
-    axis = ops.one_axis("gather", axis, x.ndim)
-    index = _index("gather", x, index)
-    positions = _positions("gather", x, axis, index)
+    return _gathered("gather", as_tensor(x), axis, index)
+
+
+def _gathered(op_name, x, axis, index):
+    axis = ops.one_axis(op_name, axis, x.ndim)
+    index = _index(op_name, x, index)
+    positions = _positions(op_name, x, axis, index)
     return reshape(ops.take_checked(_flat(x), positions, 0), tuple(index.shape))
+
+
+def take_along_dim(x: TensorLike, indices: TensorLike, axis: int | None = None) -> Tensor:
+    """PyTorch's ``take_along_dim``: ``gather`` along ``axis`` after ``x`` and ``indices``
+    (of as many dimensions) broadcast against each other on every other axis; with no axis,
+    of the flattened ``x`` at the flattened indices. An index outside [0, n) raises, as
+    gather (PyTorch's reads outside the slice along an axis)."""
+    x = as_tensor(x)
+    index = _index("take_along_dim", x, indices)
+    xp = x.backend.xp
+    if axis is None:
+        return _gathered("take_along_dim", reshape(x, -1), 0, xp.reshape(index, (-1,)))
+    if index.ndim != x.ndim:
+        raise ShapeMismatchError(f"take_along_dim: indices must have the tensor's {x.ndim} "
+                                 f"dimension(s), got shape {tuple(index.shape)}")
+    axis = ops.one_axis("take_along_dim", axis, x.ndim)
+    others = _broadcast_shape("take_along_dim", _without(x.shape, axis),
+                              _without(tuple(index.shape), axis))
+    x = ops.broadcast_to(x, _with(others, axis, x.shape[axis]))
+    index = xp.broadcast_to(index, _with(others, axis, index.shape[axis]))
+    return _gathered("take_along_dim", x, axis, index)
+
+
+def _without(shape, axis):
+    """``shape`` with length 1 at ``axis``."""
+    return _with(shape, axis, 1)
+
+
+def _with(shape, axis, length):
+    return tuple(length if i == axis else n for i, n in enumerate(shape))
 
 
 def index_select(x: TensorLike, axis: int, index: TensorLike) -> Tensor:
@@ -294,4 +327,4 @@ def one_hot(x: TensorLike, num_classes: int = -1) -> Tensor:
 tensor.functions.provide(
     gather=gather, index_select=index_select, scatter=scatter, scatter_add=scatter_add,
     scatter_reduce=scatter_reduce, masked_fill=masked_fill, masked_select=masked_select,
-    nonzero=nonzero)
+    nonzero=nonzero, take_along_dim=take_along_dim)

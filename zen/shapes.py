@@ -420,3 +420,42 @@ tensor.functions.provide(
     flip=flip, roll=roll, tile=tile, repeat=repeat, repeat_interleave=repeat_interleave,
     tril=tril, triu=triu, diagonal=diagonal, diag=diag, chunk=chunk, narrow=narrow,
     movedim=movedim)
+
+
+# Sub-pixel rearrangements (issue 17's follow-up), as torch.nn.functional's.
+
+def pixel_shuffle(input: TensorLike, upscale_factor: int) -> Tensor:
+    """(*, C * r^2, H, W) -> (*, C, H * r, W * r) for r = ``upscale_factor``: each group of
+    r^2 channels becomes an r x r block of pixels, as ``torch.nn.functional.pixel_shuffle``."""
+    x = as_tensor(input)
+    r = _factor("pixel_shuffle", "upscale_factor", upscale_factor)
+    if x.ndim < 3 or x.shape[-3] % (r * r):
+        raise ShapeMismatchError(f"pixel_shuffle: input must be (*, C * {r * r}, H, W), got "
+                                 f"shape {x.shape}")
+    *batch, channels, height, width = x.shape
+    split = reshape(x, (*batch, channels // (r * r), r, r, height, width))
+    n = len(batch)
+    order = tuple(range(n + 1)) + tuple(n + a for a in (3, 1, 4, 2))
+    return reshape(ops.permute_dims(split, order),
+                   (*batch, channels // (r * r), height * r, width * r))
+
+
+def pixel_unshuffle(input: TensorLike, downscale_factor: int) -> Tensor:
+    """(*, C, H * r, W * r) -> (*, C * r^2, H, W), the inverse of ``pixel_shuffle``."""
+    x = as_tensor(input)
+    r = _factor("pixel_unshuffle", "downscale_factor", downscale_factor)
+    if x.ndim < 3 or x.shape[-2] % r or x.shape[-1] % r:
+        raise ShapeMismatchError(f"pixel_unshuffle: input must be (*, C, H * {r}, W * {r}), "
+                                 f"got shape {x.shape}")
+    *batch, channels, height, width = x.shape
+    split = reshape(x, (*batch, channels, height // r, r, width // r, r))
+    n = len(batch)
+    order = tuple(range(n + 1)) + tuple(n + a for a in (2, 4, 1, 3))
+    return reshape(ops.permute_dims(split, order),
+                   (*batch, channels * r * r, height // r, width // r))
+
+
+def _factor(op_name, name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ArgumentError(f"{op_name}: {name} must be a positive int, got {value!r}")
+    return int(value)

@@ -628,7 +628,28 @@ class LinearAlgebraMethods:
         return functions.nan_to_num(self, nan, posinf, neginf)
 
 
-class Tensor(TensorOperators, ShapeMethods, PyTorchSpellings, LinearAlgebraMethods):
+class PortedMethods:
+    """More of PyTorch's Tensor methods a porter reaches for (issue 17's follow-up), each
+    calling its function: ``x.erfc()`` is ``zen.erfc(x)``, ``x.median(0)`` is
+    ``zen.median(x, 0)``."""
+
+    __slots__ = ()
+
+    def erfc(self) -> Tensor:
+        return functions.erfc(self)
+
+    def count_nonzero(self, axis: Axes = None) -> Tensor:
+        return functions.count_nonzero(self, axis)
+
+    def median(self, axis: int | None = None, keepdims: bool = False) -> Any:
+        return functions.median(self, axis, keepdims)
+
+    def take_along_dim(self, indices: TensorLike, axis: int | None = None) -> Tensor:
+        return functions.take_along_dim(self, indices, axis)
+
+
+class Tensor(TensorOperators, ShapeMethods, PyTorchSpellings, LinearAlgebraMethods,
+             PortedMethods):
     """An array on a device, recorded for automatic differentiation when trainable.
 
     ``Tensor(value, trainable=True, device=None, dtype=None)``: ``value`` is a number, a nested

@@ -46,6 +46,23 @@ class LayerNorm(Layer):
                                         self.epsilon)
 
 
+class RMSNorm(Layer):
+    """Each example divided by its root mean square over its last axis, then times ``weight``
+    (ones) of the last axis's size, taken from the first call, as ``torch.nn.RMSNorm``;
+    ``epsilon`` None: the machine epsilon of the input's dtype, as PyTorch."""
+
+    lazy = True
+
+    def __init__(self, epsilon: float | None = None) -> None:
+        super().__init__(epsilon=None if epsilon is None else _epsilon("RMSNorm", epsilon))
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.weights:
+            self.add_weight("weight", (input_size("RMSNorm", x, -1, "features"),), x, fill=1.0)
+        weight = self.weights["weight"]
+        return normalization.rms_norm(x, weight.shape, weight, self.epsilon)
+
+
 class GroupNorm(Layer):
     """Each example's channels (axis 1) normalised in ``groups`` groups, then times a
     per-channel ``weight`` (ones) plus ``bias`` (zeros); channels from the first call."""
