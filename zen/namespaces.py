@@ -36,6 +36,8 @@ ARRAY_NAMES = (
     "floor", "ceil", "trunc", "round", "log2", "log10", "expm1", "log1p", "erf", "tan",
     "asin", "acos", "atan", "atan2", "sinh", "cosh", "asinh", "acosh", "atanh", "copysign",
     "logaddexp", "remainder", "floor_divide", "isnan", "isinf",
+    # max pooling's gradient mask, one pass per kernel offset (issue 17)
+    "stack",
 )
 
 # In-place arithmetic, as Python's ``x += y`` (the array API has operators for it, no
