@@ -112,3 +112,35 @@ def test_disjoint_is_true_only_where_no_position_is_covered_twice(count, step, k
     covered = [o * step + i * dilation for o in range(count) for i in range(kernel)]
     assert (len(set(covered)) == len(covered)) >= expected    # sufficient, never wrong
     assert ops._disjoint(count, step, kernel, dilation) is expected
+
+
+def test_fold_laid_out_channels_last_has_the_same_values(device):
+    windows = zen.Tensor(numpy.random.default_rng(2).normal(size=(2, 3, 4, 5, 3, 2)),
+                         device=device)
+    folded = [ops.fold_windows_p(windows, shape=(2, 3, 6, 10), stride=(1, 2), dilation=(1, 1),
+                                 channels_last=layout).numpy() for layout in (False, True)]
+    numpy.testing.assert_array_equal(folded[0], folded[1], strict=True)
+
+
+@pytest.mark.parametrize("padding", [0, 1, "same", ((0, 2), (1, 0))])
+def test_convolution_gradient_through_channels_last_windows_matches_pytorch(device, padding):
+    """conv2d lays its padded input out channels last; its input gradient, folded so too,
+    is still PyTorch's (forward values too; the matmul sums in (KH, KW, C) order)."""
+    torch = pytest.importorskip("torch", reason="PyTorch is the oracle: pip install torch")
+    rng = numpy.random.default_rng(4)
+    x, weight = rng.normal(size=(2, 3, 5, 6)), rng.normal(size=(4, 3, 3, 2))
+    found_x = zen.Tensor(x, device=device, trainable=True)
+    found = zen.conv2d(found_x, zen.Tensor(weight, device=device), padding=padding)
+    found.sum().backward()
+    torch_padding = padding if not isinstance(padding, tuple) else 0
+    expected_x = torch.tensor(x, requires_grad=True)
+    if isinstance(padding, tuple):
+        expected_input = torch.nn.functional.pad(expected_x, (1, 0, 0, 2))
+    else:
+        expected_input = expected_x
+    expected = torch.nn.functional.conv2d(expected_input, torch.tensor(weight),
+                                          padding=torch_padding)
+    expected.sum().backward()
+    numpy.testing.assert_allclose(found.numpy(), expected.detach().numpy(), rtol=1e-12)
+    numpy.testing.assert_allclose(zen.Tensor(found_x.gradient).numpy(),
+                                  expected_x.grad.numpy(), rtol=1e-12)

@@ -498,9 +498,10 @@ def _interior(shape, widths):
     return tuple(slice(before, before + n) for n, (before, _) in zip(shape, widths, strict=True))
 
 
-def _sliding_windows_forward(xp, x, window, stride, dilation=(1, 1)):
+def _sliding_windows_forward(xp, x, window, stride, dilation=(1, 1), channels_last=False):
     """(N, C, H, W) -> (N, C, OH, OW, KH, KW): every KH x KW window, its elements
-    ``dilation`` (rows, columns) apart, the windows ``stride`` apart."""
+    ``dilation`` (rows, columns) apart, the windows ``stride`` apart (``channels_last``
+    only lays out the gradient)."""
     span = tuple(d * (k - 1) + 1 for k, d in zip(window, dilation, strict=True))
     windows = xp.sliding_window_view(x, span, axis=(2, 3))
     if stride == (1, 1) and dilation == (1, 1):
@@ -508,14 +509,16 @@ def _sliding_windows_forward(xp, x, window, stride, dilation=(1, 1)):
     return windows[:, :, ::stride[0], ::stride[1], ::dilation[0], ::dilation[1]]
 
 
-def _fold_windows_forward(xp, windows, shape, stride, dilation=(1, 1)):
+def _fold_windows_forward(xp, windows, shape, stride, dilation=(1, 1), channels_last=False):
     """The adjoint of ``_sliding_windows_forward``: each window's values added back where they came
-    from, one strided slice per kernel offset (set, not added, where windows do not overlap)."""
+    from, one strided slice per kernel offset (set, not added, where windows do not overlap).
+    ``channels_last`` lays the (N, C, H, W) result out in memory as (N, H, W, C), as windows
+    taken from such an array are (a convolution's): the adds then run along memory."""
     _, _, rows, columns, height, width = windows.shape
     row_step, column_step = stride
     disjoint = _disjoint(rows, row_step, height, dilation[0]) and \
         _disjoint(columns, column_step, width, dilation[1])
-    out = xp.zeros(shape, dtype=windows.dtype, device=windows.device)
+    out = _zeros(xp, shape, windows, channels_last)
     for (i, j), values in zip(_offsets(windows), _offset_views(windows), strict=True):
         top, left = i * dilation[0], j * dilation[1]
         bottom, right = top + row_step * (rows - 1), left + column_step * (columns - 1)
@@ -526,6 +529,16 @@ def _fold_windows_forward(xp, windows, shape, stride, dilation=(1, 1)):
         else:
             out[target] += values
     return out
+
+
+def _zeros(xp, shape, like, channels_last):
+    """Zeros of the (N, C, H, W) ``shape``, laid out in memory as (N, H, W, C) if
+    ``channels_last``."""
+    if not channels_last:
+        return xp.zeros(shape, dtype=like.dtype, device=like.device)
+    batch, channels, height, width = shape
+    out = xp.zeros((batch, height, width, channels), dtype=like.dtype, device=like.device)
+    return xp.permute_dims(out, (0, 3, 1, 2))
 
 
 def _disjoint(count, step, kernel, dilation):
@@ -592,14 +605,19 @@ def _first_hits(xp, offsets):
 # pooling from them).
 pad_p = defop("pad", _pad_forward,
                 lambda F, g, ans, x, widths, value=0: g[_interior(x.shape, widths)])
+# ``channels_last``: the input is an (N, C, H, W) view of an (N, H, W, C) array; the
+# gradient is laid out so too (see _fold_windows_forward).
 sliding_windows_p = defop("sliding_windows", _sliding_windows_forward,
-                          lambda F, g, ans, x, window, stride, dilation=(1, 1):
+                          lambda F, g, ans, x, window, stride, dilation=(1, 1),
+                                 channels_last=False:
                               F.fold_windows(g, shape=x.shape, stride=stride,
-                                             dilation=dilation), views=True)
+                                             dilation=dilation, channels_last=channels_last),
+                          views=True)
 # The shape may reach past the last window (a transposed convolution's output_padding): the
 # gradient has the windows' own count, not as many as would fit.
 fold_windows_p = defop("fold_windows", _fold_windows_forward,
-                       lambda F, g, ans, windows, shape, stride, dilation=(1, 1):
+                       lambda F, g, ans, windows, shape, stride, dilation=(1, 1),
+                              channels_last=False:
                            F.sliding_windows(g, window=windows.shape[-2:], stride=stride,
                                              dilation=dilation)[
                                :, :, :windows.shape[2], :windows.shape[3], ...])
