@@ -575,11 +575,12 @@ def _max_pool_forward(xp, windows):
     return functools.reduce(xp.maximum, _offset_views(windows))
 
 
-def _first_maximum_forward(xp, windows):
-    """Where each window's first largest element is, row by row (its first NaN, if it has
-    one, as argmax): a bool mask shaped like ``windows`` (N, C, OH, OW, KH, KW)."""
+def _first_maximum_forward(xp, windows, largest):
+    """Where each window's first ``largest`` element is, row by row (its first NaN, if it has
+    one, as argmax): a bool mask shaped like ``windows`` (N, C, OH, OW, KH, KW). ``largest``
+    is max_pool's (N, C, OH, OW) result, so small windows need no second reduction."""
     if _is_small(windows):
-        return xp.reshape(xp.stack(_first_hits(xp, _offset_views(windows)), axis=4),
+        return xp.reshape(xp.stack(_first_hits(xp, _offset_views(windows), largest), axis=4),
                           windows.shape)
     flat = xp.reshape(windows, tuple(windows.shape[:4]) + (-1,))
     first = xp.argmax(flat, axis=4, keepdims=True)
@@ -587,10 +588,9 @@ def _first_maximum_forward(xp, windows):
     return xp.reshape(xp.equal(first, positions), windows.shape)
 
 
-def _first_hits(xp, offsets):
+def _first_hits(xp, offsets, largest):
     """For each offset's (N, C, OH, OW) values, where it holds its window's first largest
     element (or first NaN): the argmax of each window, one pass per offset."""
-    largest = functools.reduce(xp.maximum, offsets)
     hits, taken = [], None
     for values in offsets:
         hit = xp.logical_or(xp.equal(values, largest), xp.not_equal(values, values))
@@ -626,8 +626,8 @@ first_maximum_p = defop("first_maximum", _first_maximum_forward)
 # largest element only.
 max_pool = defop("max_pool", _max_pool_forward,
                  lambda F, g, ans, windows:
-                     F.where(F.first_maximum(windows), F.reshape(g, tuple(g.shape) + (1, 1)),
-                             0.0),
+                     F.where(F.first_maximum(windows, ans),
+                             F.reshape(g, tuple(g.shape) + (1, 1)), 0.0),
                  dtypes=numeric)
 
 
