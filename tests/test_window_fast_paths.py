@@ -144,3 +144,15 @@ def test_convolution_gradient_through_channels_last_windows_matches_pytorch(devi
     numpy.testing.assert_allclose(found.numpy(), expected.detach().numpy(), rtol=1e-12)
     numpy.testing.assert_allclose(zen.Tensor(found_x.gradient).numpy(),
                                   expected_x.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("batch", [(2,), ()])
+def test_pooling_takes_a_channels_last_input_as_a_view(batch):
+    """A convolution's result is laid out channels last; pooling's planes of it must not copy
+    it (merging N and C did). NumPy says whether memory is shared, so this runs on the CPU."""
+    x = zen.Tensor(numpy.ones(batch + (4, 5, 3), "float32"))      # (N,) H, W, C
+    lead = len(batch)
+    channels_last = x.permute(*range(lead), lead + 2, lead, lead + 1)
+    planes, _ = zen.pooling._planes("max_pool2d", channels_last, 2)
+    assert planes.shape == (2 if batch else 1, 3, 4, 5)
+    assert numpy.shares_memory(planes.value, x.value)
