@@ -519,15 +519,15 @@ def _fold_windows_forward(xp, windows, shape, stride, dilation=(1, 1), channels_
     disjoint = _disjoint(rows, row_step, height, dilation[0]) and \
         _disjoint(columns, column_step, width, dilation[1])
     out = _zeros(xp, shape, windows, channels_last)
-    for (i, j), values in zip(_offsets(windows), _offset_views(windows), strict=True):
+    for i, j in _offsets(windows):
         top, left = i * dilation[0], j * dilation[1]
         bottom, right = top + row_step * (rows - 1), left + column_step * (columns - 1)
         target = (slice(None), slice(None), slice(top, bottom + 1, row_step),
                   slice(left, right + 1, column_step))
         if disjoint:
-            out[target] = values
+            out[target] = windows[:, :, :, :, i, j]
         else:
-            out[target] += values
+            out[target] += windows[:, :, :, :, i, j]
     return out
 
 
@@ -594,9 +594,11 @@ def _first_hits(xp, offsets, largest):
     hits, taken = [], None
     for values in offsets:
         hit = xp.logical_or(xp.equal(values, largest), xp.not_equal(values, values))
-        if taken is not None:
+        if taken is None:
+            taken = hit
+        else:
             hit = xp.logical_and(hit, xp.logical_not(taken))
-        taken = hit if taken is None else xp.logical_or(taken, hit)
+            taken = xp.logical_or(taken, hit)
         hits.append(hit)
     return hits
 
