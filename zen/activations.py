@@ -1,4 +1,4 @@
-"""Activation functions, as torch.nn.functional names them (issue 16), built from the
+"""Activation functions, as torch.nn.functional names them, built from the
 primitives in ``zen.ops``; each is also at zen's top level. Their gradients, of any order,
 follow from the primitives', and match PyTorch's at the kinks too (where it says so)."""
 

@@ -1,4 +1,4 @@
-"""Attention, linear and dropout as torch.nn.functional names them (issue 17), built from the
+"""Attention, linear and dropout as torch.nn.functional names them, built from the
 primitives in ``zen.ops``; each is also at zen's top level. ``dense`` is the one place where
 a matrix of weights meets its input: the Linear layer, ``linear`` and MultiHeadAttention
 all go through it."""

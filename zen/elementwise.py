@@ -1,6 +1,6 @@
-"""Elementwise functions built from the primitives in ``zen.ops`` (issue 16's elementwise
-group): reciprocal square root, powers of two, interpolation, division with a rounding mode,
-and closeness. Their gradients, of any order, follow from the primitives'."""
+"""Elementwise functions built from the primitives in ``zen.ops``: reciprocal square root,
+powers of two, interpolation, division with a rounding mode, and closeness. Their
+gradients, of any order, follow from the primitives'."""
 
 from __future__ import annotations
 

@@ -120,7 +120,7 @@ def _pair(name, value, minimum=0, count=2):
     return tuple(int(v) for v in values)
 
 
-def _windows(op_name, x, window, stride, dilation=(1, 1)):
+def _windows(op_name, x, window, stride, dilation=(1, 1), channels_last=False):
     """Every ``window`` of the NCHW ``x`` (see ``ops.sliding_windows_p``), or an error naming
     ``op_name`` when a (dilated) window does not fit in x's height and width."""
     span = tuple(d * (k - 1) + 1 for k, d in zip(window, dilation, strict=True))
@@ -128,7 +128,7 @@ def _windows(op_name, x, window, stride, dilation=(1, 1)):
         raise ShapeMismatchError(f"{op_name}: window {span} is larger than the (padded) "
                                  f"input's height and width {x.shape[2:]}")
     return ops.sliding_windows_p(x, window=tuple(window), stride=tuple(stride),
-                                 dilation=tuple(dilation))
+                                 dilation=tuple(dilation), channels_last=channels_last)
 
 
 def in_place(function: Callable[[Tensor, TensorLike], Tensor], target: Tensor,

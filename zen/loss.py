@@ -430,7 +430,7 @@ def _fraction_at_most_one(who, name, value):
 
 
 
-# torch.nn.functional's other losses (issue 17's follow-up), its formulas step by step: where
+# torch.nn.functional's other losses, its formulas step by step: where
 # PyTorch clamps with clamp_min, zen clips (the gradient passes at the bound, as there).
 
 def margin_ranking_loss(input1: TensorLike, input2: TensorLike, target: TensorLike,

@@ -32,11 +32,12 @@ ARRAY_NAMES = (
     "clip", "argmax", "argmin", "isfinite", "all", "zeros", "zeros_like", "ones_like", "full",
     "arange", "copy", "scatter_add", "index_add", "sliding_window_view",
     "any", "argsort", "cumulative_sum",
-    # elementwise functions (issue 16), whose primitives' forwards call them
+    # elementwise functions, whose primitives' forwards call them
     "floor", "ceil", "trunc", "round", "log2", "log10", "expm1", "log1p", "erf", "tan",
     "asin", "acos", "atan", "atan2", "sinh", "cosh", "asinh", "acosh", "atanh", "copysign",
     "logaddexp", "remainder", "floor_divide", "isnan", "isinf",
-    "hypot", "erfc",    # issue 17's follow-up
+    "hypot", "erfc",
+    "stack",    # max pooling's gradient mask, one pass per kernel offset
 )
 
 # In-place arithmetic, as Python's ``x += y`` (the array API has operators for it, no

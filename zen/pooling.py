@@ -157,17 +157,20 @@ def _setting(op_name, spatial, name, value, minimum):
 
 
 def _planes(op_name, input, spatial):
-    """``input`` as (1, planes, H, W), and the leading axes ((N, C) or (C,)) it had."""
+    """``input`` as (N, C, H, W) (a batch of one if it had none, a 1-D input's planes of one
+    row), and the leading axes ((N, C) or (C,)) it had. Always a view: merging N and C
+    would copy an input laid out channels last, as a convolution's result is."""
     x = as_tensor(input)
     if x.ndim not in (spatial + 1, spatial + 2):
         layout = "(N, C, H, W) or (C, H, W)" if spatial == 2 else "(N, C, L) or (C, L)"
         raise ShapeMismatchError(f"{op_name}: needs an input of shape {layout}, got {x.shape}")
     lead = x.shape[:x.ndim - spatial]
-    return reshape(x, (1, math.prod(lead)) + (1,) * (2 - spatial) + x.shape[-spatial:]), lead
+    return reshape(x, (1,) * (2 - len(lead)) + lead + (1,) * (2 - spatial) +
+                   x.shape[-spatial:]), lead
 
 
 def _unplanes(planes, lead, spatial):
-    """A result on (1, planes, OH, OW) in the input's layout."""
+    """A result on (N, C, OH, OW) in the input's layout."""
     return reshape(planes, lead + tuple(planes.shape[4 - spatial:]))
 
 

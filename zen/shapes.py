@@ -360,7 +360,7 @@ def _circular(x, axis, before, after):
 _PADDERS = {"reflect": _reflect, "replicate": _replicate, "circular": _circular}
 
 
-# PyTorch's other shape functions, each a few lines over one of zen's (issue 17).
+# PyTorch's other shape functions, each a few lines over one of zen's.
 
 def permute(x: TensorLike, *axes: int | Sequence[int]) -> Tensor:
     """``x`` with its axes reordered: result axis i is input axis ``axes[i]``; the axes as
@@ -422,7 +422,7 @@ tensor.functions.provide(
     movedim=movedim)
 
 
-# Sub-pixel rearrangements (issue 17's follow-up), as torch.nn.functional's.
+# Sub-pixel rearrangements, as torch.nn.functional's.
 
 def pixel_shuffle(input: TensorLike, upscale_factor: int) -> Tensor:
     """(*, C * r^2, H, W) -> (*, C, H * r, W * r) for r = ``upscale_factor``: each group of

@@ -126,7 +126,7 @@ class ReductionAndIndexingMethods:
 
 
 class ElementwiseMethods:
-    """Tensor's elementwise operators and methods from issue 16 (``x % y`` is
+    """Tensor's elementwise operators and methods (``x % y`` is
     ``zen.remainder``, ``x // y`` is ``zen.floor_divide``, ``x.erf()`` is ``zen.erf(x)``), a
     base of TensorOperators."""
 
@@ -629,7 +629,7 @@ class LinearAlgebraMethods:
 
 
 class PortedMethods:
-    """More of PyTorch's Tensor methods a porter reaches for (issue 17's follow-up), each
+    """More of PyTorch's Tensor methods a porter reaches for, each
     calling its function: ``x.erfc()`` is ``zen.erfc(x)``, ``x.median(0)`` is
     ``zen.median(x, 0)``."""
 
