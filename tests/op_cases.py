@@ -680,8 +680,9 @@ CASES += [
          torch=lambda m, x, y: _distances(m, x, y, 1)),
     Case("pairwise_distance", lambda m, x, y: _functional(m).pairwise_distance(x, y), (3, 4),
          (4,)),
-    Case("pairwise_distance, p=3, keepdim", lambda m, x, y: _functional(m).pairwise_distance(
-        x, y, 3.0, keepdim=True), (3, 4), (3, 4)),
+    Case("pairwise_distance, p=3, keepdims", lambda m, x, y: m.pairwise_distance(
+        x, y, 3.0, keepdims=True), (3, 4), (3, 4),
+         torch=lambda m, x, y: m.nn.functional.pairwise_distance(x, y, 3.0, keepdim=True)),
     Case("cosine_similarity", lambda m, x, y: _functional(m).cosine_similarity(x, y), (3, 4),
          (3, 4)),
     Case("cosine_similarity, last axis", lambda m, x, y: _functional(m).cosine_similarity(

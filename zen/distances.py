@@ -26,13 +26,13 @@ def cdist(x1: TensorLike, x2: TensorLike, p: float = 2.0) -> Tensor:
 
 
 def pairwise_distance(x1: TensorLike, x2: TensorLike, p: float = 2.0, eps: float = 1e-6,
-                      keepdim: bool = False) -> Tensor:
+                      keepdims: bool = False) -> Tensor:
     """The ``p``-norm of x1 - x2 + eps along the last axis, as PyTorch (eps is added to the
     difference, not to the norm)."""
     x1, x2 = as_tensor(x1), as_tensor(x2)
     broadcast_shape("pairwise_distance", x1.shape, x2.shape)
     difference = ops.add(ops.subtract(x1, x2), eps)
-    return vector_norm(difference, p, max(x1.ndim, x2.ndim) - 1, keepdim)
+    return vector_norm(difference, p, max(x1.ndim, x2.ndim) - 1, keepdims)
 
 
 def cosine_similarity(x1: TensorLike, x2: TensorLike, axis: int = 1,
