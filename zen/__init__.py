@@ -34,7 +34,7 @@ from zen.activations import (
     tanhshrink,
     threshold,
 )
-from zen.attention import dropout, linear, scaled_dot_product_attention
+from zen.attention import scaled_dot_product_attention
 from zen.autograd import grad, gradients, value_and_grad
 from zen.contractions import einsum, outer
 from zen.convolution import conv1d, conv2d, conv_transpose1d, conv_transpose2d, fold, unfold
@@ -68,7 +68,7 @@ from zen.elementwise import (
     square,
     subtract,
 )
-from zen.functional import expand_dims, flatten, split, squeeze, stack, var
+from zen.functional import dropout, expand_dims, flatten, linear, split, squeeze, stack, var
 from zen.gradcheck import gradcheck
 from zen.indexing import getitem
 from zen.linalg import bmm, cross, dot, mm, mv, trace

@@ -1,68 +1,14 @@
-"""Attention, linear and dropout as torch.nn.functional names them, built from the
-primitives in ``zen.ops``; each is also at zen's top level. ``dense`` is the one place where
-a matrix of weights meets its input: the Linear layer, ``linear`` and MultiHeadAttention
-all go through it."""
+"""Scaled dot-product attention as torch.nn.functional has it, built from the primitives
+in ``zen.ops``; also at zen's top level."""
 
 from __future__ import annotations
 
 import math
-import numbers
 
-from zen import arguments, ops, random, reductions, shapes
+from zen import arguments, functional, ops, reductions, shapes
 from zen.activations import _number
 from zen.errors import ArgumentError, DtypeError, ShapeMismatchError
 from zen.tensor import Tensor, TensorLike, as_tensor, constant
-
-
-def dense(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``x @ weight + bias`` with zen's (in, out) weights: one recorded node (``ops.linear``)
-    where the input is a batch and there is a bias."""
-    if bias is not None and x.ndim >= 2:
-        return ops.linear(x, weight, bias)
-    out = ops.matmul(x, weight)
-    return out if bias is None else ops.add(out, bias)
-
-
-def linear(input: TensorLike, weight: TensorLike, bias: TensorLike | None = None) -> Tensor:
-    """``input @ weight.T + bias`` with PyTorch's (out, in) weights, as
-    torch.nn.functional.linear."""
-    input, weight = as_tensor(input), as_tensor(weight)
-    if weight.ndim != 2 or input.ndim == 0 or input.shape[-1] != weight.shape[1]:
-        raise ShapeMismatchError(f"linear: needs an input (..., in) and a weight (out, in), "
-                                 f"got input {input.shape} and weight {weight.shape}")
-    if bias is not None:
-        bias = as_tensor(bias)
-        if bias.ndim > 1 or bias.shape not in ((), (1,), (weight.shape[0],)):
-            raise ShapeMismatchError(f"linear: bias must have shape ({weight.shape[0]},) for "
-                                     f"a weight {weight.shape}, got {bias.shape}")
-    return dense(input, ops.matrix_transpose(weight), bias)
-
-
-def dropout(input: TensorLike, p: float = 0.5, training: bool = True,
-            inplace: bool = False) -> Tensor:
-    """While ``training``, each element zeroed with probability ``p`` (drawn from zen's
-    generator, ``zen.seed``) and the rest scaled by 1 / (1 - p); otherwise the input itself.
-    ``p=1`` gives zeros. zen makes a new tensor: ``inplace=True`` is refused."""
-    input = as_tensor(input)
-    p = _probability("dropout", "p", p)
-    training = arguments.flag("dropout", "training", training)
-    if arguments.flag("dropout", "inplace", inplace):
-        raise ArgumentError("dropout: inplace=True is not supported (zen's dropout makes a "
-                            "new tensor); use x = zen.dropout(x, p)")
-    if not training or p == 0:
-        return input
-    if p == 1:
-        return ops.multiply(input, 0.0)
-    keep = random.generator().uniform(0.0, 1.0, input.shape) >= p
-    mask = Tensor(keep / (1 - p), trainable=False, device=input.backend, dtype=input.dtype)
-    return ops.multiply(input, mask)
-
-
-def _probability(function, name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
-        raise ArgumentError(f"{function}: {name} must be a probability in [0, 1], got "
-                            f"{arguments.described(value)}")
-    return float(value)
 
 
 def scaled_dot_product_attention(query: TensorLike, key: TensorLike, value: TensorLike,
@@ -79,7 +25,7 @@ def scaled_dot_product_attention(query: TensorLike, key: TensorLike, value: Tens
     query that may attend to no key gets zeros, and zero gradients, as PyTorch gives."""
     query, key, value = as_tensor(query), as_tensor(key), as_tensor(value)
     _check_shapes(query, key, value)
-    dropout_p = _probability("scaled_dot_product_attention", "dropout_p", dropout_p)
+    dropout_p = functional.probability("scaled_dot_product_attention", "dropout_p", dropout_p)
     if arguments.flag("scaled_dot_product_attention", "enable_gqa", enable_gqa):
         key, value = _shared_heads(query, key), _shared_heads(query, value)
     if scale is None:
@@ -88,7 +34,7 @@ def scaled_dot_product_attention(query: TensorLike, key: TensorLike, value: Tens
     scores = ops.multiply(ops.matmul(query, ops.matrix_transpose(key)), scale)
     mask = _attention_mask(scores, attn_mask, is_causal)
     weights = _masked_softmax(scores, mask)
-    return ops.matmul(dropout(weights, dropout_p), value)
+    return ops.matmul(functional.dropout(weights, dropout_p), value)
 
 
 def _check_shapes(query, key, value):

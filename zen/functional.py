@@ -12,7 +12,7 @@ import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from zen import indexing, ops, promotion, tensor
+from zen import arguments, indexing, ops, promotion, random, tensor
 from zen.errors import ArgumentError, DtypeError, InPlaceError, ShapeMismatchError
 from zen.ops import normalise_axes, reshape
 from zen.recorder import grad_enabled, is_grad_enabled, mark_modified
@@ -44,6 +44,59 @@ def _correction(op_name, correction, unbiased):
                             f"correction (unbiased=False is correction=0), got "
                             f"unbiased={unbiased!r}, correction={correction!r}")
     return int(unbiased)
+
+
+def dense(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``x @ weight + bias`` with zen's (in, out) weights, the one place where a matrix of
+    weights meets its input (the Linear layer, ``zen.linear``, MultiHeadAttention): one
+    recorded node (``ops.linear``) where the input is a batch and there is a bias."""
+    if bias is not None and x.ndim >= 2:
+        return ops.linear(x, weight, bias)
+    out = ops.matmul(x, weight)
+    return out if bias is None else ops.add(out, bias)
+
+
+def linear(input: TensorLike, weight: TensorLike, bias: TensorLike | None = None) -> Tensor:
+    """``input @ weight.T + bias`` with PyTorch's (out, in) weights, as
+    torch.nn.functional.linear."""
+    input, weight = as_tensor(input), as_tensor(weight)
+    if weight.ndim != 2 or input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        raise ShapeMismatchError(f"linear: needs an input (..., in) and a weight (out, in), "
+                                 f"got input {input.shape} and weight {weight.shape}")
+    if bias is not None:
+        bias = as_tensor(bias)
+        if bias.ndim > 1 or bias.shape not in ((), (1,), (weight.shape[0],)):
+            raise ShapeMismatchError(f"linear: bias must have shape ({weight.shape[0]},) for "
+                                     f"a weight {weight.shape}, got {bias.shape}")
+    return dense(input, ops.matrix_transpose(weight), bias)
+
+
+def dropout(input: TensorLike, p: float = 0.5, training: bool = True,
+            inplace: bool = False) -> Tensor:
+    """While ``training``, each element zeroed with probability ``p`` (drawn from zen's
+    generator, ``zen.seed``) and the rest scaled by 1 / (1 - p); otherwise the input itself.
+    ``p=1`` gives zeros. zen makes a new tensor: ``inplace=True`` is refused."""
+    input = as_tensor(input)
+    p = probability("dropout", "p", p)
+    training = arguments.flag("dropout", "training", training)
+    if arguments.flag("dropout", "inplace", inplace):
+        raise ArgumentError("dropout: inplace=True is not supported (zen's dropout makes a "
+                            "new tensor); use x = zen.dropout(x, p)")
+    if not training or p == 0:
+        return input
+    if p == 1:
+        return ops.multiply(input, 0.0)
+    keep = random.generator().uniform(0.0, 1.0, input.shape) >= p
+    mask = Tensor(keep / (1 - p), trainable=False, device=input.backend, dtype=input.dtype)
+    return ops.multiply(input, mask)
+
+
+def probability(function: str, name: str, value: float) -> float:
+    """``value`` as a float in [0, 1], or ArgumentError naming ``function`` and ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
+        raise ArgumentError(f"{function}: {name} must be a probability in [0, 1], got "
+                            f"{arguments.described(value)}")
+    return float(value)
 
 
 def flatten(x: TensorLike, start_axis: int = 0, end_axis: int = -1) -> Tensor:

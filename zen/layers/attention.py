@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from zen import arguments, attention, ops
+from zen import arguments, attention, functional, ops
 from zen.errors import ArgumentError, ShapeMismatchError
 from zen.layers.base import Layer, glorot, input_size
 from zen.tensor import Tensor, TensorLike
@@ -54,7 +54,7 @@ class MultiHeadAttention(Layer):
             *heads, mask, dropout_p=self.dropout if self.training else 0.0)
         batch, length, embed = query.shape
         out = ops.reshape(ops.permute_dims(out, (0, 2, 1, 3)), (batch, length, embed))
-        return attention.dense(out, self.weights["out_weight"], self.weights.get("out_bias"))
+        return functional.dense(out, self.weights["out_weight"], self.weights.get("out_bias"))
 
     def _build(self, query):
         embed = input_size("MultiHeadAttention", query, -1, "features")
@@ -83,7 +83,7 @@ class MultiHeadAttention(Layer):
         embed = self.weights["out_weight"].shape[0]
         columns = slice(part * embed, (part + 1) * embed)
         bias = self.weights.get("in_bias")
-        return attention.dense(x, self.weights["in_weight"][:, columns],
+        return functional.dense(x, self.weights["in_weight"][:, columns],
                                None if bias is None else bias[columns])
 
     def _heads(self, x):

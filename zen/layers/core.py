@@ -7,7 +7,7 @@ import inspect
 import numbers
 from typing import Any, Literal
 
-from zen import activations, arguments, attention, functional, ops
+from zen import activations, arguments, functional, ops
 from zen.errors import ArgumentError, ShapeMismatchError
 from zen.layers.base import Layer, glorot, he, input_size
 from zen.tensor import Tensor
@@ -39,7 +39,7 @@ class Linear(Layer):
             raise ShapeMismatchError(f"Linear: input has {x.shape[-1]} features (shape "
                                      f"{x.shape}) but this layer was built for "
                                      f"{weight.shape[0]}")
-        return attention.dense(x, weight, self.weights.get("bias"))
+        return functional.dense(x, weight, self.weights.get("bias"))
 
 
 class Flatten(Layer):
@@ -59,7 +59,7 @@ class Dropout(Layer):
         super().__init__(rate=rate)
 
     def forward(self, x: Tensor) -> Tensor:
-        return attention.dropout(x, self.rate, self.training)
+        return functional.dropout(x, self.rate, self.training)
 
 
 def _activation(name, function, doc, **defaults):
