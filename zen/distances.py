@@ -9,7 +9,6 @@ from zen.errors import ShapeMismatchError
 from zen.functional import expand_dims
 from zen.linalg import vector_norm
 from zen.recorder import no_grad
-from zen.selection import _broadcast_shape as broadcast_shape
 from zen.tensor import Tensor, TensorLike, as_tensor
 
 
@@ -20,7 +19,7 @@ def cdist(x1: TensorLike, x2: TensorLike, p: float = 2.0) -> Tensor:
     if x1.ndim < 2 or x2.ndim < 2 or x1.shape[-1] != x2.shape[-1]:
         raise ShapeMismatchError(f"cdist: needs (..., P, M) and (..., R, M) tensors with one M, "
                                  f"got shapes {x1.shape} and {x2.shape}")
-    broadcast_shape("cdist", x1.shape[:-2], x2.shape[:-2])
+    ops.broadcast_shape("cdist", x1.shape[:-2], x2.shape[:-2])
     difference = ops.subtract(expand_dims(x1, -2), expand_dims(x2, -3))
     return vector_norm(difference, p, -1)
 
@@ -30,7 +29,7 @@ def pairwise_distance(x1: TensorLike, x2: TensorLike, p: float = 2.0, eps: float
     """The ``p``-norm of x1 - x2 + eps along the last axis, as PyTorch (eps is added to the
     difference, not to the norm)."""
     x1, x2 = as_tensor(x1), as_tensor(x2)
-    broadcast_shape("pairwise_distance", x1.shape, x2.shape)
+    ops.broadcast_shape("pairwise_distance", x1.shape, x2.shape)
     difference = ops.add(ops.subtract(x1, x2), eps)
     return vector_norm(difference, p, max(x1.ndim, x2.ndim) - 1, keepdims)
 
@@ -41,7 +40,7 @@ def cosine_similarity(x1: TensorLike, x2: TensorLike, axis: int = 1,
     computes it: the bound applies to the norms' values only (PyTorch clamps them in place
     without recording), so gradients flow through the unbounded norms."""
     x1, x2 = as_tensor(x1), as_tensor(x2)
-    broadcast_shape("cosine_similarity", x1.shape, x2.shape)
+    ops.broadcast_shape("cosine_similarity", x1.shape, x2.shape)
     return ops.sum(ops.multiply(_over_norm(x1, axis, eps), _over_norm(x2, axis, eps)), axis)
 
 

@@ -49,7 +49,7 @@ def assignment(tensor, key, values):
     key = key if type(key) is tuple else (key,)
     basic, arrays = _parse("x[key] = value", tensor, key)
     dims = _basic_dims(tensor.shape, basic)
-    index_shape = _broadcast_shape("x[key] = value", [index.shape for _, index in arrays])
+    index_shape = ops.broadcast_shape("x[key] = value", *(index.shape for _, index in arrays))
     layout = _layout(dims, arrays, index_shape)
     shape = tuple(index_shape[slot] if kind == "index" else dims[slot][0]
                   for kind, slot in layout)
@@ -169,7 +169,7 @@ def _gather(x, arrays):
     dims = [dim for dim, _ in arrays]
     indices = [index for _, index in arrays]
     if len(indices) > 1:
-        _broadcast_shape("getitem", [index.shape for index in indices])
+        ops.broadcast_shape("getitem", *(index.shape for index in indices))
     lengths = [x.shape[dim] for dim in dims]
     merged_length = math.prod(lengths)
     if dims == list(range(dims[0], dims[0] + len(dims))):
@@ -192,29 +192,6 @@ def _merged_positions(indices, lengths):
         positions = positions + index * stride
         stride *= length
     return positions
-
-
-def _broadcast_shape(op_name, shapes):
-    """The shape that index arrays of ``shapes`` broadcast to."""
-    shape = _broadcast(shapes)
-    if shape is None:
-        raise ShapeMismatchError(f"{op_name}: index arrays of shapes "
-                                 f"{', '.join(str(tuple(s)) for s in shapes)} do not "
-                                 f"broadcast together")
-    return shape
-
-
-def _broadcast(shapes):
-    """The shape that arrays of ``shapes`` broadcast to, or None if they do not."""
-    ndim = max((len(shape) for shape in shapes), default=0)
-    padded = [(1,) * (ndim - len(shape)) + tuple(shape) for shape in shapes]
-    result = []
-    for lengths in zip(*padded, strict=True):
-        wide = set(lengths) - {1}
-        if len(wide) > 1:
-            return None
-        result.append(wide.pop() if wide else 1)
-    return tuple(result)
 
 
 def _basic_dims(shape, basic):
@@ -251,7 +228,7 @@ def _fitted_values(tensor, values, shape):
     xp = tensor.backend.xp
     while values.ndim > len(shape) and values.shape[0] == 1:
         values = xp.reshape(values, tuple(values.shape[1:]))
-    if values.ndim > len(shape) or _broadcast([values.shape, shape]) != shape:
+    if values.ndim > len(shape) or ops.broadcast_shapes([values.shape, shape]) != shape:
         raise ShapeMismatchError(f"x[key] = value: a value of shape {tuple(values.shape)} "
                                  f"cannot fill x[key] of shape {shape} (x has shape "
                                  f"{tensor.shape})")

@@ -15,7 +15,6 @@ from zen import ops, tensor
 from zen.errors import ArgumentError, DtypeError, ShapeMismatchError
 from zen.functional import stack
 from zen.ops import normalise_axes
-from zen.selection import _broadcast_shape as broadcast_shape
 from zen.shapes import diagonal, movedim
 from zen.tensor import Axes, Tensor, TensorLike, as_tensor
 
@@ -77,7 +76,7 @@ def cross(x: TensorLike, y: TensorLike, axis: int | None = None) -> Tensor:
     """The cross product of 3-vectors along ``axis``, broadcasting the rest; ``axis=None`` is
     PyTorch's default for ``torch.cross``: the first axis of length 3."""
     x, y = as_tensor(x), as_tensor(y)
-    shape = broadcast_shape("cross", x.shape, y.shape)
+    shape = ops.broadcast_shape("cross", x.shape, y.shape)
     x, y = ops.broadcast_to(x, shape), ops.broadcast_to(y, shape)
     if axis is None:
         axis = next((a for a, size in enumerate(shape) if size == 3), None)

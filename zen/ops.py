@@ -659,6 +659,30 @@ max_pool = defop("max_pool", _max_pool_forward,
 
 # Public functions for the primitives that take settings: the argument handling users expect.
 
+def broadcast_shapes(shapes: Sequence[Sequence[int]]) -> tuple[int, ...] | None:
+    """The shape that arrays of ``shapes`` broadcast to, or None if they do not."""
+    ndim = builtins.max((len(shape) for shape in shapes), default=0)
+    padded = [(1,) * (ndim - len(shape)) + tuple(shape) for shape in shapes]
+    result = []
+    for lengths in zip(*padded, strict=True):
+        wide = set(lengths) - {1}
+        if len(wide) > 1:
+            return None
+        result.append(wide.pop() if wide else 1)
+    return tuple(result)
+
+
+def broadcast_shape(op_name: str, *shapes: Sequence[int]) -> tuple[int, ...]:
+    """The shape that arrays of ``shapes`` broadcast to, or ShapeMismatchError naming
+    ``op_name`` and the shapes."""
+    shape = broadcast_shapes(shapes)
+    if shape is None:
+        raise ShapeMismatchError(f"{op_name}: shapes "
+                                 f"{', '.join(str(tuple(s)) for s in shapes)} do not "
+                                 f"broadcast together")
+    return shape
+
+
 def normalise_axes(op_name, axis, ndim):
     """``axis`` (None, an int or a sequence) as None or a sorted tuple of non-negative ints.
 

@@ -85,7 +85,7 @@ def take_along_dim(x: TensorLike, indices: TensorLike, axis: int | None = None) 
         raise ShapeMismatchError(f"take_along_dim: indices must have the tensor's {x.ndim} "
                                  f"dimension(s), got shape {tuple(index.shape)}")
     axis = ops.one_axis("take_along_dim", axis, x.ndim)
-    others = _broadcast_shape("take_along_dim", _without(x.shape, axis),
+    others = ops.broadcast_shape("take_along_dim", _without(x.shape, axis),
                               _without(tuple(index.shape), axis))
     x = ops.broadcast_to(x, _with(others, axis, x.shape[axis]))
     index = xp.broadcast_to(index, _with(others, axis, index.shape[axis]))
@@ -276,16 +276,8 @@ def masked_select(x: TensorLike, mask: TensorLike) -> Tensor:
     x, mask = as_tensor(x), as_tensor(mask)
     if not x.backend.is_bool(mask.dtype):
         raise DtypeError(f"masked_select: mask must be bool, got {mask.dtype}")
-    shape = _broadcast_shape("masked_select", x.shape, mask.shape)
+    shape = ops.broadcast_shape("masked_select", x.shape, mask.shape)
     return ops.broadcast_to(x, shape)[ops.broadcast_to(mask, shape).value]
-
-
-def _broadcast_shape(op_name, first, second):
-    width = max(len(first), len(second))
-    first, second = (1,) * (width - len(first)) + first, (1,) * (width - len(second)) + second
-    if any(a != b and 1 not in (a, b) for a, b in zip(first, second, strict=True)):
-        raise ShapeMismatchError(f"{op_name}: shapes {first} and {second} do not broadcast")
-    return tuple(max(a, b) for a, b in zip(first, second, strict=True))
 
 
 def nonzero(x: TensorLike, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
