@@ -759,3 +759,31 @@ CASES += [
     Case("multilabel_soft_margin_loss", lambda m, x, y: _functional(m)
          .multilabel_soft_margin_loss(x * 3, y * 0.5 + 0.5), (3, 4), (3, 4)),
 ]
+
+# The last names a porter reaches for (issue 17 follow-up): stacking, diagonal matrices,
+# unflatten, the scaled products, kron, bilinear, index_add and aminmax.
+CASES += [
+    Case("hstack, vstack and dstack", lambda m, x, y: m.hstack([x, y]).sum(1)
+         * m.vstack([x, y]).sum(0).sum() * m.dstack([x, y]).sum(), (2, 3), (2, 3)),
+    Case("hstack of 1-D", lambda m, x, y: m.hstack([x, y]) * 2, (3,), (2,)),
+    Case("diag_embed", lambda m, x: m.diag_embed(x) * 2, (2, 3)),
+    Case("diag_embed, offset and axes", lambda m, x: m.diag_embed(x, -1, 0, 2)
+         * x.diag_embed(1).sum(), (2, 3)),
+    Case("unflatten", lambda m, x: m.unflatten(x, 1, (2, -1)) * x.unflatten(-1, (3, 2))
+         .reshape(3, 2, 3), (3, 6)),
+    Case("addmm", lambda m, b, x, y: m.addmm(b, x, y, beta=0.5, alpha=2) * b.addmm(x, y),
+         (3, 1), (3, 4), (4, 5)),
+    Case("baddbmm", lambda m, b, x, y: m.baddbmm(b, x, y, alpha=-1), (2, 3, 5), (2, 3, 4),
+         (2, 4, 5)),
+    Case("addmv", lambda m, b, x, y: m.addmv(b, x, y, beta=3) * b.addmv(x, y), (3,), (3, 4),
+         (4,)),
+    Case("kron", lambda m, x, y: m.kron(x, y) * 2, (2, 3), (3, 1, 2)),
+    Case("bilinear", lambda m, x, y, w, b: _functional(m).bilinear(x, y, w, b), (2, 3), (2, 4),
+         (5, 3, 4), (5,)),
+    Case("index_add", lambda m, x, s: m.index_add(x, 1, _index(m, [2, 0, 2]), s, alpha=2)
+         * x.index_add(0, _index(m, [1, 1]), s[:2, :1] * x[1:]), (3, 4), (3, 3)),
+    Case("aminmax", lambda m, x: m.aminmax(x, axis=1).min * x.aminmax(axis=1, keepdims=True)[1]
+         + m.aminmax(x).max, (3, 4),
+         torch=lambda m, x: m.aminmax(x, dim=1).min * x.aminmax(dim=1, keepdim=True)[1]
+         + m.aminmax(x).max),
+]

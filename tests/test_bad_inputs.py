@@ -596,8 +596,8 @@ CASES = [
     # Issue 17's PyTorch conventions: wrong calls, ambiguous forms.
     ("op with an unknown keyword", lambda s: zen.multiply(s.t((2,)), s.t((2,)), foo=1),
      CallError, r"multiply: got an unexpected keyword argument 'foo'"),
-    ("where without x and y", lambda s: zen.where(s.t((2,)) > 0),
-     CallError, r"where: missing a required argument: 'x'"),
+    ("where without x", lambda s: zen.where(s.t((2,)) > 0, y=s.t((2,))),
+     ArgumentError, r"where: give the condition alone, or the condition, x and y"),
     ("max of a Tensor with keepdims", lambda s: s.t((2, 3)).max(s.t((2, 3)), keepdims=True),
      ArgumentError, r"max: max\(x, other\) with a Tensor other is the elementwise maximum"),
     ("var with correction and unbiased",
@@ -666,6 +666,29 @@ CASES = [
      r"gaussian_nll_loss: var has negative entries"),
 ]
 
+
+# The last names a porter reaches for (issue 17 follow-up)
+CASES += [
+    ("unflatten sizes", lambda s: zen.unflatten(s.t((2, 6)), 1, (4, -1)), ShapeMismatchError,
+     r"unflatten: sizes \(4, -1\) do not split axis 1 of length 6"),
+    ("diag_embed axes", lambda s: zen.diag_embed(s.t((2, 3)), 0, 1, -2), AxisError,
+     r"diag_embed: axis1 and axis2 are both axis 1"),
+    ("addmm alpha", lambda s: zen.addmm(s.t((2, 2)), s.t((2, 3)), s.t((3, 2)), alpha="2"),
+     ArgumentError, r"addmm: alpha must be a number, got '2'"),
+    ("baddbmm batches", lambda s: zen.baddbmm(s.t((2, 2, 2)), s.t((2, 2, 3)), s.t((3, 3, 2))),
+     ShapeMismatchError, r"bmm: batches of 2 and 3 matrices"),
+    ("bilinear weight", lambda s: zen.bilinear(s.t((2, 3)), s.t((2, 4)), s.t((5, 4, 3))),
+     ShapeMismatchError, r"bilinear: needs inputs .* got shapes \(2, 3\), \(2, 4\), "
+     r"\(5, 4, 3\) and None"),
+    ("index_add source", lambda s: zen.index_add(s.t((3, 4)), 0, [0, 1], s.t((2, 3))),
+     ShapeMismatchError, r"index_add: needs a 1-D index and a source of shape \(2, 4\)"),
+    ("index_add range", lambda s: zen.index_add(s.t((3, 4)), 0, [0, 3], s.t((2, 4))),
+     IndexOutOfRangeError, r"index_add: index 3 is out of range for axis 0"),
+    ("aminmax axes", lambda s: zen.aminmax(s.t((2, 3)), axis=(0, 1)), AxisError,
+     r"aminmax: axis must be None or one int, got \(0, 1\)"),
+    ("hstack nothing", lambda s: zen.hstack([]), ArgumentError,
+     r"hstack: needs at least one tensor"),
+]
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 @pytest.mark.parametrize("name, misuse, error, message", CASES, ids=[c[0] for c in CASES])

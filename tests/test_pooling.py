@@ -173,3 +173,33 @@ def test_indices_are_not_differentiable(device):
     x = zen.Tensor(numpy.ones((1, 1, 4, 4)), trainable=True, device=device)
     values, indices = zen.max_pool2d(x, 2, return_indices=True)
     assert values.trainable and not indices.trainable
+
+
+NAN = numpy.nan
+# Windows with one NaN, several, all, and NaN beside ties: PyTorch's CPU kernels pick the last
+# NaN of a window (they update on ``value > largest or isnan(value)``), else the first largest.
+NAN_ROWS = [[1.0, NAN, 3.0, NAN, 2.0, 2.0, 0.0, NAN], [NAN] * 8,
+            [NAN, 5.0, 2.0, 1.0, 4.0, 4.0, NAN, 4.0], [1.0, 2.0, NAN, 0.0, 3.0, 3.0, 3.0, 1.0]]
+NAN_POOLS = [("max_pool1d", 1, (4,)), ("max_pool1d", 1, (3, 1, 1)), ("max_pool1d", 1, (8,)),
+             ("adaptive_max_pool1d", 1, (3,)), ("adaptive_max_pool1d", 1, (1,)),
+             ("max_pool2d", 2, (2,)), ("max_pool2d", 2, ((2, 3), 1)),
+             ("max_pool2d", 2, (4, 4)), ("adaptive_max_pool2d", 2, ((1, 3),)),
+             ("adaptive_max_pool2d", 2, (1,))]
+
+
+@pytest.mark.parametrize("name, spatial, settings", NAN_POOLS)
+def test_max_pools_pick_the_last_nan_of_a_window_as_pytorch(device, name, spatial, settings):
+    array = numpy.array(NAN_ROWS, dtype="float32")[None]            # (1, 4, 8)
+    if spatial == 2:
+        array = array.reshape(1, 2, 4, 4)
+    expected_x = torch.tensor(array, requires_grad=True)
+    expected = getattr(torch.nn.functional, name)(expected_x, *settings, return_indices=True)
+    x = zen.Tensor(array, device=device, trainable=True)
+    found = getattr(zen, name)(x, *settings, return_indices=True)
+    weights = numpy.cos(numpy.arange(expected[0].numel()) * 1.3).reshape(expected[0].shape)
+    (expected[0] * torch.tensor(weights, dtype=torch.float32)).sum().backward()
+    (found[0] * zen.Tensor(weights, device=device, dtype="float32")).sum().backward()
+    numpy.testing.assert_array_equal(found[0].numpy(), expected[0].detach().numpy())
+    numpy.testing.assert_array_equal(found[1].numpy(), expected[1].numpy())
+    numpy.testing.assert_allclose(zen.Tensor(x.gradient).numpy(), expected_x.grad.numpy(),
+                               **TOLERANCES)

@@ -71,7 +71,7 @@ from zen.elementwise import (
 from zen.functional import dropout, expand_dims, flatten, linear, split, squeeze, stack, var
 from zen.gradcheck import gradcheck
 from zen.indexing import getitem
-from zen.linalg import bmm, cross, dot, mm, mv, trace
+from zen.linalg import addmm, addmv, baddbmm, bilinear, bmm, cross, dot, kron, mm, mv, trace
 from zen.linalg import p_norm as norm
 from zen.loss import (
     binary_cross_entropy,
@@ -165,7 +165,6 @@ from zen.ops import (
     tanh,
     transpose,
     trunc,
-    where,
 )
 
 # Explicit re-exports that __all__ leaves out (see there)
@@ -185,9 +184,11 @@ from zen.pooling import (
 from zen.random import seed
 from zen.recorder import detect_anomaly, grad_enabled, is_grad_enabled, no_grad
 from zen.reductions import (
+    MinMax,
     ValuesIndices,
     amax,
     amin,
+    aminmax,
     argsort,
     count_nonzero,
     cummax,
@@ -209,6 +210,7 @@ from zen.reductions import max as max
 from zen.reductions import min as min
 from zen.selection import (
     gather,
+    index_add,
     index_select,
     masked_fill,
     masked_select,
@@ -218,14 +220,18 @@ from zen.selection import (
     scatter_add,
     scatter_reduce,
     take_along_dim,
+    where,
 )
 from zen.shapes import (
     chunk,
     diag,
+    diag_embed,
     diagonal,
+    dstack,
     flip,
     fliplr,
     flipud,
+    hstack,
     meshgrid,
     movedim,
     narrow,
@@ -240,6 +246,8 @@ from zen.shapes import (
     tril,
     triu,
     unbind,
+    unflatten,
+    vstack,
 )
 from zen.tensor import Tensor, from_dlpack, get_default_dtype, set_default_dtype
 
@@ -263,6 +271,7 @@ __version__ = "0.6.0"
 # `import *`: they would hide builtins.
 __all__ = [
     "OPS",
+    "MinMax",
     "Tensor",
     "ValuesIndices",
     "acos",
@@ -272,8 +281,11 @@ __all__ = [
     "adaptive_max_pool1d",
     "adaptive_max_pool2d",
     "add",
+    "addmm",
+    "addmv",
     "amax",
     "amin",
+    "aminmax",
     "arange",
     "argmax",
     "argmin",
@@ -286,7 +298,9 @@ __all__ = [
     "atanh",
     "avg_pool1d",
     "avg_pool2d",
+    "baddbmm",
     "batch_norm",
+    "bilinear",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "bmm",
@@ -318,12 +332,14 @@ __all__ = [
     "cumsum",
     "detect_anomaly",
     "diag",
+    "diag_embed",
     "diagonal",
     "distributed",
     "div",
     "divide",
     "dot",
     "dropout",
+    "dstack",
     "einsum",
     "elu",
     "embedding",
@@ -367,8 +383,10 @@ __all__ = [
     "hardswish",
     "hardtanh",
     "hinge_embedding_loss",
+    "hstack",
     "huber_loss",
     "hypot",
+    "index_add",
     "index_select",
     "instance_norm",
     "interpolate",
@@ -378,6 +396,7 @@ __all__ = [
     "isinf",
     "isnan",
     "kl_div",
+    "kron",
     "l1_loss",
     "layer_norm",
     "leaky_relu",
@@ -510,11 +529,13 @@ __all__ = [
     "true_divide",
     "trunc",
     "unbind",
+    "unflatten",
     "unfold",
     "unsqueeze",
     "value_and_grad",
     "var",
     "var_mean",
+    "vstack",
     "where",
     "zeros",
     "zeros_like",

@@ -12,6 +12,7 @@ import math
 import numbers
 
 from zen import ops, tensor
+from zen.contractions import einsum
 from zen.errors import ArgumentError, DtypeError, ShapeMismatchError
 from zen.functional import stack
 from zen.ops import normalise_axes
@@ -89,6 +90,70 @@ def cross(x: TensorLike, y: TensorLike, axis: int | None = None) -> Tensor:
     return movedim(stack(parts, -1), -1, axis)
 
 
+def _scaled_sum(function, input, product, beta, alpha):
+    """beta * input + alpha * product, as ``torch.addmm`` and its kin: ``input`` broadcasts
+    to the product's shape, and with beta 0 it is not read (its nan and inf do not leak)."""
+    input = as_tensor(input)
+    if broadcast_shape(function, input.shape, product.shape) != product.shape:
+        raise ShapeMismatchError(f"{function}: input of shape {input.shape} does not "
+                                 f"broadcast to the product's shape {product.shape}")
+    for name, value in (("beta", beta), ("alpha", alpha)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Number):
+            raise ArgumentError(f"{function}: {name} must be a number, got {value!r}")
+    scaled = product if alpha == 1 else ops.multiply(alpha, product)
+    if beta == 0:
+        return scaled
+    return ops.add(input if beta == 1 else ops.multiply(beta, input), scaled)
+
+
+def addmm(input: TensorLike, mat1: TensorLike, mat2: TensorLike, *, beta: float = 1,
+          alpha: float = 1) -> Tensor:
+    """``beta * input + alpha * (mat1 @ mat2)`` for 2-D ``mat1`` and ``mat2``."""
+    return _scaled_sum("addmm", input, mm(mat1, mat2), beta, alpha)
+
+
+def baddbmm(input: TensorLike, batch1: TensorLike, batch2: TensorLike, *, beta: float = 1,
+            alpha: float = 1) -> Tensor:
+    """``beta * input + alpha * bmm(batch1, batch2)``."""
+    return _scaled_sum("baddbmm", input, bmm(batch1, batch2), beta, alpha)
+
+
+def addmv(input: TensorLike, mat: TensorLike, vec: TensorLike, *, beta: float = 1,
+          alpha: float = 1) -> Tensor:
+    """``beta * input + alpha * (mat @ vec)`` for a 2-D ``mat`` and a 1-D ``vec``."""
+    return _scaled_sum("addmv", input, mv(mat, vec), beta, alpha)
+
+
+def kron(x: TensorLike, y: TensorLike) -> Tensor:
+    """The Kronecker product: block (i, j, ...) is ``x[i, j, ...] * y``; the tensor with
+    fewer axes gains leading axes of length 1 (``torch.kron``)."""
+    x, y = as_tensor(x), as_tensor(y)
+    ndim = max(x.ndim, y.ndim)
+    x_shape, y_shape = ((1,) * (ndim - t.ndim) + t.shape for t in (x, y))
+    spread_x = ops.reshape(x, tuple(n for size in x_shape for n in (size, 1)))
+    spread_y = ops.reshape(y, tuple(n for size in y_shape for n in (1, size)))
+    return ops.reshape(ops.multiply(spread_x, spread_y),
+                       tuple(a * b for a, b in zip(x_shape, y_shape, strict=True)))
+
+
+def bilinear(input1: TensorLike, input2: TensorLike, weight: TensorLike,
+             bias: TensorLike | None = None) -> Tensor:
+    """``input1 @ weight[o] @ input2 + bias[o]`` for each output o, as
+    ``torch.nn.functional.bilinear``: inputs (..., in1) and (..., in2) with the same leading
+    axes, weight (out, in1, in2), bias (out,)."""
+    input1, input2, weight = as_tensor(input1), as_tensor(input2), as_tensor(weight)
+    if weight.ndim != 3 or input1.ndim == 0 or input1.shape[:-1] != input2.shape[:-1] or \
+            (input1.shape[-1], input2.shape[-1]) != weight.shape[1:] or \
+            (bias is not None and as_tensor(bias).shape != weight.shape[:1]):
+        bias_shape = None if bias is None else as_tensor(bias).shape
+        raise ShapeMismatchError(f"bilinear: needs inputs (..., in1) and (..., in2), a weight "
+                                 f"(out, in1, in2) and a bias (out,), got shapes "
+                                 f"{input1.shape}, {input2.shape}, {weight.shape} and "
+                                 f"{bias_shape}")
+    out = einsum("...i,oij,...j->...o", input1, weight, input2)
+    return out if bias is None else ops.add(out, bias)
+
+
 def _root_of(total, power):
     """total ** (1 / power), with value and slope 0 where total is 0 (not nan)."""
     zero = ops.equal(total, 0)
@@ -160,4 +225,4 @@ def p_norm(x: TensorLike, p: float | str = "fro", axis: Axes = None,
 
 
 tensor.functions.provide(mm=mm, bmm=bmm, mv=mv, dot=dot, trace=trace, cross=cross,
-                         norm=p_norm)
+                         norm=p_norm, addmm=addmm, baddbmm=baddbmm, addmv=addmv, kron=kron)

@@ -600,31 +600,49 @@ def _max_pool_forward(xp, windows):
 
 
 def _first_maximum_forward(xp, windows, largest):
-    """Where each window's first ``largest`` element is, row by row (its first NaN, if it has
-    one, as argmax): a bool mask shaped like ``windows`` (N, C, OH, OW, KH, KW). ``largest``
-    is max_pool's (N, C, OH, OW) result, so small windows need no second reduction."""
+    """Where each window's picked element is (see ``pooled_positions``): a bool mask shaped
+    like ``windows`` (N, C, OH, OW, KH, KW). ``largest`` is max_pool's (N, C, OH, OW) result,
+    so small windows need no second reduction."""
     if _is_small(windows):
         return xp.reshape(xp.stack(_first_hits(xp, _offset_views(windows), largest), axis=4),
                           windows.shape)
     flat = xp.reshape(windows, tuple(windows.shape[:4]) + (-1,))
-    first = xp.argmax(flat, axis=4, keepdims=True)
     positions = xp.arange(flat.shape[4], device=windows.device)
-    return xp.reshape(xp.equal(first, positions), windows.shape)
+    chosen = xp.reshape(pooled_positions(xp, flat), tuple(flat.shape[:4]) + (1,))
+    return xp.reshape(xp.equal(chosen, positions), windows.shape)
+
+
+def pooled_positions(xp, flat):
+    """The element max pooling picks in each window (the last axis of ``flat``), as
+    PyTorch's CPU kernels do: the first largest, or the last NaN of a window that holds one
+    (they update on ``value > largest or isnan(value)``)."""
+    missing = xp.not_equal(flat, flat)
+    positions = xp.arange(flat.shape[-1], device=flat.device)
+    last_missing = xp.max(xp.where(missing, positions, -1), axis=-1)
+    return xp.where(last_missing >= 0, last_missing, xp.argmax(flat, axis=-1))
 
 
 def _first_hits(xp, offsets, largest):
-    """For each offset's (N, C, OH, OW) values, where it holds its window's first largest
-    element (or first NaN): the argmax of each window, one pass per offset."""
-    hits, taken = [], None
-    for values in offsets:
-        hit = xp.logical_or(xp.equal(values, largest), xp.not_equal(values, values))
+    """For each offset's (N, C, OH, OW) values, whether it holds its window's picked
+    element, one pass per offset: the first largest, or (a NaN window's largest is NaN,
+    equal to nothing) the last NaN, as ``pooled_positions``."""
+    largest_hits = _firsts(xp, [xp.equal(values, largest) for values in offsets])
+    nan_hits = _firsts(xp, [xp.not_equal(values, values) for values in reversed(offsets)])
+    return [xp.logical_or(hit, nan_hit)
+            for hit, nan_hit in zip(largest_hits, reversed(nan_hits), strict=True)]
+
+
+def _firsts(xp, hits):
+    """Each mask of ``hits`` less what an earlier one already holds: the first hit only."""
+    firsts, taken = [], None
+    for hit in hits:
         if taken is None:
             taken = hit
         else:
             hit = xp.logical_and(hit, xp.logical_not(taken))
             taken = xp.logical_or(taken, hit)
-        hits.append(hit)
-    return hits
+        firsts.append(hit)
+    return firsts
 
 
 # Convolution building blocks (zen.convolution and zen.functional build convolution and
@@ -648,8 +666,8 @@ fold_windows_p = defop("fold_windows", _fold_windows_forward,
                                              dilation=dilation)[
                                :, :, :windows.shape[2], :windows.shape[3], ...])
 first_maximum_p = defop("first_maximum", _first_maximum_forward)
-# The largest value of each window; as PyTorch's max pooling, its gradient goes to the first
-# largest element only.
+# The largest value of each window; as PyTorch's max pooling, its gradient goes to one element
+# only, the one ``pooled_positions`` picks.
 max_pool = defop("max_pool", _max_pool_forward,
                  lambda F, g, ans, windows:
                      F.where(F.first_maximum(windows, ans),

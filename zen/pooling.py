@@ -207,14 +207,15 @@ def _padded(x, axes, value):
 
 
 def _indices_of_maxima(windows, rows, columns, width):
-    """Where each window's first largest element is, as PyTorch gives it: row * width +
-    column in its input plane, int64, not differentiable. ``rows[o][i]`` is the input row of
-    element i of window row o; ``columns`` likewise."""
+    """Where each window's picked element is (``ops.pooled_positions``: the first largest,
+    or the last NaN), as PyTorch gives it: row * width + column in its input plane, int64,
+    not differentiable. ``rows[o][i]`` is the input row of element i of window row o;
+    ``columns`` likewise."""
     backend = windows.backend
     xp, int64 = backend.xp, backend.dtype("int64")
     batch, planes, out_rows, out_columns, height, breadth = windows.shape
     flat = xp.reshape(windows.value, (batch, planes, out_rows, out_columns, height * breadth))
-    position = xp.astype(xp.argmax(flat, axis=4), int64)
+    position = xp.astype(ops.pooled_positions(xp, flat), int64)
 
     def first_of_window(count, kernel, shape):
         return xp.reshape(xp.multiply(xp.arange(count, dtype=int64, device=flat.device),

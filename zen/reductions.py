@@ -12,10 +12,11 @@ whose gradient adds into the selected positions.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, NamedTuple
 
 from zen import functional, ops, selection, tensor
-from zen.errors import ArgumentError, ShapeMismatchError
+from zen.errors import ArgumentError, AxisError, ShapeMismatchError
 from zen.ops import normalise_axes, reduction_axes, reshape
 from zen.tensor import Axes, Tensor, TensorLike, as_tensor
 
@@ -25,6 +26,22 @@ class ValuesIndices(NamedTuple):
     (differentiable) and their int64 indices along the axis (not differentiable)."""
     values: Tensor
     indices: Tensor
+
+
+class MinMax(NamedTuple):
+    """What aminmax returns, as PyTorch's named tuple: the smallest and largest values."""
+    min: Tensor
+    max: Tensor
+
+
+def aminmax(x: TensorLike, *, axis: int | None = None, keepdims: bool = False) -> MinMax:
+    """The smallest and largest values of ``x`` along ``axis`` (over every element if None),
+    as ``torch.aminmax``; each gradient goes as ``amin``'s and ``amax``'s."""
+    x = as_tensor(x)
+    if axis is not None and (isinstance(axis, bool) or not isinstance(axis, numbers.Integral)):
+        raise AxisError(f"aminmax: axis must be None or one int, got {axis!r}")
+    normalise_axes("aminmax", axis, x.ndim)
+    return MinMax(amin(x, axis, keepdims), amax(x, axis, keepdims))
 
 
 def _part(x, axis, start, stop):
@@ -276,4 +293,4 @@ tensor.functions.provide(
     max=max, min=min, amax=amax, amin=amin, prod=prod, std=std, cumsum=cumsum,
     cumprod=cumprod, logcumsumexp=logcumsumexp, any=any, all=all, cummax=cummax,
     cummin=cummin, sort=sort, argsort=argsort, topk=topk, count_nonzero=count_nonzero,
-    median=median)
+    median=median, aminmax=aminmax)

@@ -11,6 +11,7 @@ as CuPy would silently wrap). Indices, masks and one-hot codes are not different
 from __future__ import annotations
 
 import math
+import numbers
 
 from zen import ops, tensor
 from zen.errors import ArgumentError, DtypeError, ShapeMismatchError
@@ -153,8 +154,34 @@ def _counts(x_flat, positions):
 def scatter_add(x: TensorLike, axis: int, index: TensorLike, src: TensorLike) -> Tensor:
     """A copy of ``x`` with ``src[i][j][k]`` added at ``[i][index[i][j][k]][k]`` (axis 1);
     repeated indices add up. Only src's leading index-shaped part is used, as in PyTorch."""
-    x, positions, values = _operands("scatter_add", x, axis, index, src)
+    return _plus_spread(*_operands("scatter_add", x, axis, index, src))
+
+
+def _plus_spread(x, positions, values):
+    """``x`` with ``values`` added at the flat ``positions``."""
     return x + reshape(_spread(_flat(x), values, positions), x.shape)
+
+
+def index_add(x: TensorLike, axis: int, index: TensorLike, source: TensorLike, *,
+              alpha: float = 1) -> Tensor:
+    """A copy of ``x`` with ``alpha * source`` added at slices ``index`` (1-D) along
+    ``axis``: slice i of ``source`` to slice ``index[i]`` of ``x``, repeats adding up
+    (``torch.index_add``)."""
+    x, source = as_tensor(x), as_tensor(source)
+    axis = ops.one_axis("index_add", axis, x.ndim)
+    array = _index("index_add", x, index)
+    count = math.prod(array.shape)
+    if array.ndim > 1 or tuple(source.shape) != _with(x.shape, axis, count):
+        raise ShapeMismatchError(f"index_add: needs a 1-D index and a source of shape "
+                                 f"{_with(x.shape, axis, count)}, got index of shape "
+                                 f"{tuple(array.shape)} and source of shape {source.shape}")
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Number):
+        raise ArgumentError(f"index_add: alpha must be a number, got {alpha!r}")
+    xp = x.backend.xp
+    along = tuple(count if d == axis else 1 for d in range(x.ndim))
+    spread = xp.broadcast_to(xp.reshape(array, along), tuple(source.shape))
+    scaled = source if alpha == 1 else ops.multiply(alpha, source)
+    return _plus_spread(*_operands("index_add", x, axis, spread, scaled))
 
 
 def scatter(x: TensorLike, axis: int, index: TensorLike, src: TensorLike) -> Tensor:
@@ -286,7 +313,7 @@ def nonzero(x: TensorLike, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...
     x = as_tensor(x)
     xp, int64 = x.backend.xp, x.backend.dtype("int64")
     if x.ndim == 0:     # as PyTorch: shape (1, 0) or (0, 0), or one index 0 if as_tuple
-        count = int(bool(x.value != 0))
+        count = int(bool(x.value))
         empty = xp.zeros((count,) if as_tuple else (count, 0), dtype=int64,
                          device=x.value.device)
         return (constant(empty, x.backend),) if as_tuple else constant(empty, x.backend)
@@ -294,6 +321,18 @@ def nonzero(x: TensorLike, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...
     if as_tuple:
         return tuple(constant(part, x.backend) for part in found)
     return constant(xp.stack(found, axis=1), x.backend)
+
+
+def where(condition: TensorLike, x: TensorLike | None = None, y: TensorLike | None = None
+          ) -> Tensor | tuple[Tensor, ...]:
+    """``x`` where ``condition`` holds, else ``y`` (broadcast together); with the condition
+    alone, ``nonzero(condition, as_tuple=True)``, as ``torch.where``."""
+    if x is None and y is None:
+        return nonzero(condition, as_tuple=True)
+    if x is None or y is None:
+        raise ArgumentError("where: give the condition alone, or the condition, x and y; got "
+                            "only one of x and y")
+    return ops.where(condition, x, y)
 
 
 def one_hot(x: TensorLike, num_classes: int = -1) -> Tensor:
@@ -319,4 +358,4 @@ def one_hot(x: TensorLike, num_classes: int = -1) -> Tensor:
 tensor.functions.provide(
     gather=gather, index_select=index_select, scatter=scatter, scatter_add=scatter_add,
     scatter_reduce=scatter_reduce, masked_fill=masked_fill, masked_select=masked_select,
-    nonzero=nonzero, take_along_dim=take_along_dim)
+    nonzero=nonzero, take_along_dim=take_along_dim, index_add=index_add)

@@ -194,12 +194,34 @@ def diag(x: TensorLike, diagonal: int = 0) -> Tensor:
         return globals()["diagonal"](x, diagonal)
     if x.ndim != 1:
         raise ShapeMismatchError(f"diag: needs a 1-D or 2-D tensor, got shape {x.shape}")
-    length, shift = x.shape[0], abs(int(diagonal))
+    return _diagonal_matrices(x, diagonal)
+
+
+def _diagonal_matrices(x, offset):
+    """The last axis of ``x``, of length n, as diagonal ``offset`` of square matrices of
+    zeros (n + |offset| a side), on two new last axes."""
+    length, shift, lead = x.shape[-1], abs(int(offset)), x.shape[:-1]
     # Each element followed by `length` zeros, read back in rows of length + 1: a diagonal.
-    spaced = ops.pad_p(reshape(x, (length, 1)), widths=((0, 0), (0, length)))
-    square = reshape(reshape(spaced, -1)[:length * length], (length, length))
-    corner = ((0, shift), (shift, 0)) if diagonal >= 0 else ((shift, 0), (0, shift))
-    return ops.pad_p(square, widths=corner) if shift else square
+    widths = ((0, 0),) * len(lead) + ((0, 0), (0, length))
+    spaced = ops.pad_p(reshape(x, lead + (length, 1)), widths=widths)
+    flat = reshape(spaced, lead + (-1,))[..., :length * length]
+    square = reshape(flat, lead + (length, length))
+    corner = ((0, shift), (shift, 0)) if offset >= 0 else ((shift, 0), (0, shift))
+    return ops.pad_p(square, widths=((0, 0),) * len(lead) + corner) if shift else square
+
+
+def diag_embed(x: TensorLike, offset: int = 0, axis1: int = -2, axis2: int = -1) -> Tensor:
+    """``torch.diag_embed``: the last axis of ``x`` as diagonal ``offset`` of matrices of
+    zeros on the result's axes ``axis1`` and ``axis2`` (the result has one axis more)."""
+    x = as_tensor(x)
+    if x.ndim == 0:
+        raise ShapeMismatchError("diag_embed: needs a tensor of one or more axes, got a 0-d "
+                                 "tensor")
+    first, second = (_axis("diag_embed", a, x.ndim + 1) for a in (axis1, axis2))
+    if first == second:
+        raise AxisError(f"diag_embed: axis1 and axis2 are both axis {first}")
+    return movedim(_diagonal_matrices(x, _ints("diag_embed", "offset", offset)[0]),
+                   (-2, -1), (first, second))
 
 
 def meshgrid(*tensors: TensorLike | Sequence[TensorLike], indexing: str = "ij"
@@ -415,11 +437,6 @@ def _at_least(op_name, x, ndim):
     return x
 
 
-tensor.functions.provide(
-    permute=permute, t=t, unbind=unbind, expand=expand,
-    flip=flip, roll=roll, tile=tile, repeat=repeat, repeat_interleave=repeat_interleave,
-    tril=tril, triu=triu, diagonal=diagonal, diag=diag, chunk=chunk, narrow=narrow,
-    movedim=movedim)
 
 
 # Sub-pixel rearrangements, as torch.nn.functional's.
@@ -459,3 +476,58 @@ def _factor(op_name, name, value):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ArgumentError(f"{op_name}: {name} must be a positive int, got {value!r}")
     return int(value)
+
+
+def unflatten(x: TensorLike, axis: int, sizes: Sequence[int]) -> Tensor:
+    """``x`` with ``axis`` split into axes of ``sizes`` (one of them may be -1), as
+    ``torch.unflatten``."""
+    x = as_tensor(x)
+    axis, sizes = _axis("unflatten", axis, x.ndim), _ints("unflatten", "sizes", sizes)
+    known = math.prod(n for n in sizes if n != -1)
+    length, free = x.shape[axis], sizes.count(-1)
+    if not sizes or free > 1 or any(n < -1 for n in sizes) or \
+            (length != known if not free else known == 0 or length % known):
+        raise ShapeMismatchError(f"unflatten: sizes {sizes} do not split axis {axis} of "
+                                 f"length {length} (tensor of shape {x.shape})")
+    return reshape(x, x.shape[:axis] + sizes + x.shape[axis + 1:])
+
+
+def _atleast_nd(x, ndim):
+    """``x`` with 1-axes added, as ``torch.atleast_1d`` (ndim 1), ``atleast_2d`` (in front)
+    and ``atleast_3d`` (a 1-D (n,) as (1, n, 1), a 2-D one with a last axis)."""
+    x = as_tensor(x)
+    if x.ndim >= ndim:
+        return x
+    if ndim == 3 and x.ndim:
+        return reshape(x, (1,) * (x.ndim == 1) + x.shape + (1,))
+    return reshape(x, (1,) * (ndim - x.ndim) + x.shape)
+
+
+def _stacked(op_name, tensors, ndim, axis_of):
+    tensors = [_atleast_nd(t, ndim) for t in tensors]
+    if not tensors:
+        raise ArgumentError(f"{op_name}: needs at least one tensor, got none")
+    return ops.concat(tensors, axis_of(tensors))
+
+
+def hstack(tensors: Sequence[TensorLike]) -> Tensor:
+    """The tensors joined along their second axis (their first, if all are 1-D or 0-d),
+    as ``torch.hstack``."""
+    return _stacked("hstack", tensors, 1, lambda ts: 0 if all(t.ndim == 1 for t in ts) else 1)
+
+
+def vstack(tensors: Sequence[TensorLike]) -> Tensor:
+    """The tensors joined along their first axis, 1-D ones as rows (``torch.vstack``)."""
+    return _stacked("vstack", tensors, 2, lambda ts: 0)
+
+
+def dstack(tensors: Sequence[TensorLike]) -> Tensor:
+    """The tensors joined along a third axis, as ``torch.dstack``."""
+    return _stacked("dstack", tensors, 3, lambda ts: 2)
+
+
+tensor.functions.provide(
+    permute=permute, t=t, unbind=unbind, expand=expand,
+    flip=flip, roll=roll, tile=tile, repeat=repeat, repeat_interleave=repeat_interleave,
+    tril=tril, triu=triu, diagonal=diagonal, diag=diag, chunk=chunk, narrow=narrow,
+    movedim=movedim, unflatten=unflatten, diag_embed=diag_embed)

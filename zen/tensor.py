@@ -475,6 +475,12 @@ class ShapeMethods:
     def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
         return functions.diagonal(self, offset, axis1, axis2)
 
+    def diag_embed(self, offset: int = 0, axis1: int = -2, axis2: int = -1) -> Tensor:
+        return functions.diag_embed(self, offset, axis1, axis2)
+
+    def unflatten(self, axis: int, sizes: Sequence[int]) -> Tensor:
+        return functions.unflatten(self, axis, sizes)
+
     def chunk(self, chunks: int, axis: int = 0) -> list[Tensor]:
         return functions.chunk(self, chunks, axis)
 
@@ -491,6 +497,21 @@ class ShapeMethods:
 
     def outer(self, other: TensorLike) -> Tensor:
         return functions.outer(self, other)
+
+    def addmm(self, mat1: TensorLike, mat2: TensorLike, *, beta: float = 1,
+              alpha: float = 1) -> Tensor:
+        return functions.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def baddbmm(self, batch1: TensorLike, batch2: TensorLike, *, beta: float = 1,
+                alpha: float = 1) -> Tensor:
+        return functions.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def addmv(self, mat: TensorLike, vec: TensorLike, *, beta: float = 1,
+              alpha: float = 1) -> Tensor:
+        return functions.addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def kron(self, other: TensorLike) -> Tensor:
+        return functions.kron(self, other)
 
 
 class PyTorchSpellings:
@@ -643,6 +664,13 @@ class PortedMethods:
 
     def median(self, axis: int | None = None, keepdims: bool = False) -> Any:
         return functions.median(self, axis, keepdims)
+
+    def aminmax(self, *, axis: int | None = None, keepdims: bool = False) -> Any:
+        return functions.aminmax(self, axis=axis, keepdims=keepdims)
+
+    def index_add(self, axis: int, index: TensorLike, source: TensorLike, *,
+                  alpha: float = 1) -> Tensor:
+        return functions.index_add(self, axis, index, source, alpha=alpha)
 
     def take_along_dim(self, indices: TensorLike, axis: int | None = None) -> Tensor:
         return functions.take_along_dim(self, indices, axis)
