@@ -94,7 +94,7 @@ def _scaled_sum(function, input, product, beta, alpha):
     """beta * input + alpha * product, as ``torch.addmm`` and its kin: ``input`` broadcasts
     to the product's shape, and with beta 0 it is not read (its nan and inf do not leak)."""
     input = as_tensor(input)
-    if broadcast_shape(function, input.shape, product.shape) != product.shape:
+    if ops.broadcast_shape(function, input.shape, product.shape) != product.shape:
         raise ShapeMismatchError(f"{function}: input of shape {input.shape} does not "
                                  f"broadcast to the product's shape {product.shape}")
     for name, value in (("beta", beta), ("alpha", alpha)):
