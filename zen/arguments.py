@@ -2,6 +2,7 @@
 the setting in its one accepted form or raises ArgumentError naming the function, the setting
 and the value it got."""
 
+import math
 import numbers
 
 from zen.errors import ArgumentError
@@ -14,6 +15,34 @@ def integer(who, name, value, minimum=None):
         kind = {None: "an int", 0: "a non-negative int", 1: "a positive int"}[minimum]
         raise ArgumentError(f"{who}: {name} must be {kind}, got {described(value)}")
     return int(value)
+
+
+def number(who, name, value, low=None, high=None, low_open=False, high_open=False,
+           finite=False):
+    """``value`` as a float: a real number (not a bool), finite if ``finite``, within
+    [``low``, ``high``] (either end open with ``low_open``/``high_open``, either absent when
+    None); or ArgumentError naming the setting, the range and the value."""
+    fits = not isinstance(value, bool) and isinstance(value, numbers.Real) and (
+        not finite or math.isfinite(value)) and (
+        low is None or (value > low if low_open else value >= low)) and (
+        high is None or (value < high if high_open else value <= high))
+    if not fits:
+        raise ArgumentError(f"{who}: {name} must be "
+                            f"{_number_kind(low, high, low_open, high_open, finite)}, got "
+                            f"{described(value)}")
+    return float(value)
+
+
+def _number_kind(low, high, low_open, high_open, finite):
+    """'a number', 'a finite number > 0', 'a number in [0, 1)', ..."""
+    kind = "a finite number" if finite else "a number"
+    if low is not None and high is not None:
+        return f"{kind} in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    if low is not None:
+        return f"{kind} {'>' if low_open else '>='} {low}"
+    if high is not None:
+        return f"{kind} {'<' if high_open else '<='} {high}"
+    return kind
 
 
 def flag(who, name, value):
