@@ -510,7 +510,7 @@ CASES = [
     ("linear weight layout", lambda s: zen.linear(s.t((2, 4)), s.t((4, 3))),
      ShapeMismatchError, r"linear: .*input \(2, 4\) and weight \(4, 3\)"),
     ("dropout p", lambda s: zen.dropout(s.t((2,)), p=-0.1),
-     ArgumentError, r"dropout: p must be a probability in \[0, 1\], got -0\.1"),
+     ArgumentError, r"dropout: p must be a number in \[0, 1\], got -0\.1"),
     ("activation layer setting", lambda s: zen.nn.ELU(alpha="1"),
      ArgumentError, r"ELU: elu: alpha must be a number, got '1'"),
     # Issue 17's pooling and resampling (zen.pooling, nn's pooling layers).
@@ -588,7 +588,7 @@ CASES = [
     ("group_norm groups", lambda s: zen.group_norm(s.t((2, 3, 4)), 2), ArgumentError,
      r"group_norm: num_groups must be a positive int that divides the 3 channels .* got 2"),
     ("BatchNorm1D momentum", lambda s: zen.nn.BatchNorm1D(momentum=-0.1), ArgumentError,
-     r"BatchNorm1D: momentum must be a number in \[0, 1\] or None, got -0\.1"),
+     r"BatchNorm1D: momentum must be a number in \[0, 1\], got -0\.1"),
     ("train with x but no y", lambda s: s.model.train(numpy.ones((2, 4))), ArgumentError,
      r"train: fitting needs both x and y"),
     ("train mode not a bool", lambda s: s.model.eval().layers[0].train("yes"), ArgumentError,

@@ -251,7 +251,7 @@ def test_a_checkpoint_whose_integer_buffer_holds_floats_is_refused(tmp_path, rng
 
 @pytest.mark.parametrize("make_layer, match", [
     (lambda: nn.BatchNorm1D(momentum=1.5), r"BatchNorm1D: momentum must be .* got 1.5"),
-    (lambda: nn.BatchNorm2D(epsilon=0), "BatchNorm2D: epsilon must be a positive number"),
+    (lambda: nn.BatchNorm2D(epsilon=0), "BatchNorm2D: epsilon must be a number > 0"),
     (lambda: nn.LayerNorm(epsilon="small"), "LayerNorm: epsilon must be"),
     (lambda: nn.GroupNorm(0), "GroupNorm: groups must be a positive int"),
     (lambda: nn.Embedding(0, 3), "Embedding: input_dim must be a positive int"),

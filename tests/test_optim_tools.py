@@ -162,10 +162,10 @@ def test_load_state_dict_refuses_another_optimiser_or_other_shapes_and_changes_n
 
 def test_schedulers_refuse_bad_settings():
     optimizer = SGD([Tensor([1.0], trainable=True)], lr=1.0)
-    with pytest.raises(ArgumentError, match=r"StepLR: step_size must be an int >= 1, got 0"):
+    with pytest.raises(ArgumentError, match=r"StepLR: step_size must be a positive int, got 0"):
         zen.optim.StepLR(optimizer, step_size=0)
-    with pytest.raises(ArgumentError, match=r"LinearLR: start_factor must be a finite number "
-                                            r"> 0.0 and <= 1.0, got 0"):
+    with pytest.raises(ArgumentError, match=r"LinearLR: start_factor must be a number in "
+                                            r"\(0, 1\], got 0"):
         zen.optim.LinearLR(optimizer, start_factor=0)
     with pytest.raises(ArgumentError, match=r"ExponentialLR: optimizer must be a zen.optim"):
         zen.optim.ExponentialLR("adam", gamma=0.5)

@@ -5,9 +5,8 @@ follow from the primitives', and match PyTorch's at the kinks too (where it says
 from __future__ import annotations
 
 import math
-import numbers
 
-from zen import ops
+from zen import arguments, ops
 from zen.errors import ArgumentError, ShapeMismatchError
 from zen.ops import normalise_axes
 from zen.shapes import chunk
@@ -16,15 +15,6 @@ from zen.tensor import Tensor, TensorLike, as_tensor
 # SELU's constants (Klambauer et al., 2017), as PyTorch has them.
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
-
-
-def _number(function, name, value, positive=False):
-    """A setting that must be a real number (and > 0 if ``positive``)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
-            (positive and not value > 0):
-        kind = "a number > 0" if positive else "a number"
-        raise ArgumentError(f"{function}: {name} must be {kind}, got {value!r}")
-    return float(value)
 
 
 def _not_above_zero(x):
@@ -37,14 +27,14 @@ def _not_above_zero(x):
 def leaky_relu(x: TensorLike, negative_slope: float = 0.01) -> Tensor:
     """x where x > 0, else negative_slope * x (the slope at 0 too, as PyTorch)."""
     x = as_tensor(x)
-    slope = _number("leaky_relu", "negative_slope", negative_slope)
+    slope = arguments.number("leaky_relu", "negative_slope", negative_slope)
     return ops.where(ops.greater(x, 0), x, ops.multiply(x, slope))
 
 
 def elu(x: TensorLike, alpha: float = 1.0) -> Tensor:
     """x where x > 0, else alpha * (e^x - 1)."""
     x = as_tensor(x)
-    alpha = _number("elu", "alpha", alpha)
+    alpha = arguments.number("elu", "alpha", alpha)
     below = ops.multiply(alpha, ops.expm1(_not_above_zero(x)))
     return ops.where(ops.greater(x, 0), x, below)
 
@@ -57,7 +47,7 @@ def selu(x: TensorLike) -> Tensor:
 def celu(x: TensorLike, alpha: float = 1.0) -> Tensor:
     """x where x > 0, else alpha * (e^(x / alpha) - 1)."""
     x = as_tensor(x)
-    alpha = _number("celu", "alpha", alpha, positive=True)
+    alpha = arguments.number("celu", "alpha", alpha, low=0, low_open=True)
     below = ops.multiply(alpha, ops.expm1(ops.divide(_not_above_zero(x), alpha)))
     return ops.where(ops.greater(x, 0), x, below)
 
@@ -83,8 +73,8 @@ def silu(x: TensorLike) -> Tensor:
 def softplus(x: TensorLike, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + e^(beta x)) / beta, and x itself where beta * x > threshold, as PyTorch."""
     x = as_tensor(x)
-    beta = _number("softplus", "beta", beta, positive=True)
-    threshold = _number("softplus", "threshold", threshold)
+    beta = arguments.number("softplus", "beta", beta, low=0, low_open=True)
+    threshold = arguments.number("softplus", "threshold", threshold)
     scaled = ops.multiply(x, beta)
     # logaddexp(bx, 0) neither overflows nor loses the slope 1/2 at 0 (as abs's kink would)
     smooth = ops.divide(ops.logaddexp(scaled, 0.0), beta)
@@ -109,8 +99,8 @@ def logsigmoid(x: TensorLike) -> Tensor:
 def hardtanh(x: TensorLike, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     """x limited to [min_val, max_val]; as PyTorch, the gradient is zero at the bounds."""
     x = as_tensor(x)
-    low = _number("hardtanh", "min_val", min_val)
-    high = _number("hardtanh", "max_val", max_val)
+    low = arguments.number("hardtanh", "min_val", min_val)
+    high = arguments.number("hardtanh", "max_val", max_val)
     if low > high:
         raise ArgumentError(f"hardtanh: min_val {min_val} is above max_val {max_val}")
     inside = ops.logical_and(ops.greater(x, low), ops.less(x, high))
@@ -145,8 +135,8 @@ def normalize(x: TensorLike, p: float = 2.0, axis: int = 1, eps: float = 1e-12) 
     """x / max(||x||_p, eps) along ``axis``, as torch.nn.functional.normalize (``p`` may be
     inf). Below eps the divisor is eps itself, so a zero vector gives zeros, not nan."""
     x = as_tensor(x)
-    p = _number("normalize", "p", p, positive=True)
-    eps = _number("normalize", "eps", eps)
+    p = arguments.number("normalize", "p", p, low=0, low_open=True)
+    eps = arguments.number("normalize", "eps", eps)
     axes = normalise_axes("normalize", axis, x.ndim)
     magnitude = ops.abs(x)
     if p == math.inf:
@@ -171,12 +161,12 @@ def glu(x: TensorLike, axis: int = -1) -> Tensor:
 def threshold(x: TensorLike, threshold: float, value: float) -> Tensor:
     """x where x > threshold, else ``value``."""
     x = as_tensor(x)
-    limit = _number("threshold", "threshold", threshold)
-    return ops.where(ops.greater(x, limit), x, _number("threshold", "value", value))
+    limit = arguments.number("threshold", "threshold", threshold)
+    return ops.where(ops.greater(x, limit), x, arguments.number("threshold", "value", value))
 
 
 def _lambd(function, lambd):
-    lambd = _number(function, "lambd", lambd)
+    lambd = arguments.number(function, "lambd", lambd)
     if lambd < 0:
         raise ArgumentError(f"{function}: lambd must be >= 0, got {lambd}")
     return lambd

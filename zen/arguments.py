@@ -18,18 +18,20 @@ def integer(who, name, value, minimum=None):
 
 
 def number(who, name, value, low=None, high=None, low_open=False, high_open=False,
-           finite=False):
+           finite=False, error=ArgumentError):
     """``value`` as a float: a real number (not a bool), finite if ``finite``, within
     [``low``, ``high``] (either end open with ``low_open``/``high_open``, either absent when
-    None); or ArgumentError naming the setting, the range and the value."""
+    None); or ``error`` (an ArgumentError) naming the setting, the range and the value."""
     fits = not isinstance(value, bool) and isinstance(value, numbers.Real) and (
         not finite or math.isfinite(value)) and (
         low is None or (value > low if low_open else value >= low)) and (
         high is None or (value < high if high_open else value <= high))
     if not fits:
-        raise ArgumentError(f"{who}: {name} must be "
-                            f"{_number_kind(low, high, low_open, high_open, finite)}, got "
-                            f"{described(value)}")
+        # '0.1' (str) is not a number: say so where the quotes alone might pass unseen
+        kind = "" if isinstance(value, numbers.Real) else f" ({type(value).__name__})"
+        raise error(f"{who}: {name} must be "
+                    f"{_number_kind(low, high, low_open, high_open, finite)}, got "
+                    f"{described(value)}{kind}")
     return float(value)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 
 from zen import arguments, functional, ops, reductions, shapes
-from zen.activations import _number
 from zen.errors import ArgumentError, DtypeError, ShapeMismatchError
 from zen.tensor import Tensor, TensorLike, as_tensor, constant
 
@@ -25,12 +24,13 @@ def scaled_dot_product_attention(query: TensorLike, key: TensorLike, value: Tens
     query that may attend to no key gets zeros, and zero gradients, as PyTorch gives."""
     query, key, value = as_tensor(query), as_tensor(key), as_tensor(value)
     _check_shapes(query, key, value)
-    dropout_p = functional.probability("scaled_dot_product_attention", "dropout_p", dropout_p)
+    dropout_p = arguments.number("scaled_dot_product_attention", "dropout_p", dropout_p,
+                                 low=0, high=1)
     if arguments.flag("scaled_dot_product_attention", "enable_gqa", enable_gqa):
         key, value = _shared_heads(query, key), _shared_heads(query, value)
     if scale is None:
         scale = 1 / math.sqrt(query.shape[-1])
-    scale = _number("scaled_dot_product_attention", "scale", scale)
+    scale = arguments.number("scaled_dot_product_attention", "scale", scale)
     scores = ops.multiply(ops.matmul(query, ops.matrix_transpose(key)), scale)
     mask = _attention_mask(scores, attn_mask, is_causal)
     weights = _masked_softmax(scores, mask)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from zen import ops, promotion, tensor
+from zen import arguments, ops, promotion, tensor
 from zen.errors import ArgumentError
 from zen.recorder import no_grad
 from zen.tensor import Tensor, TensorLike, as_tensor
@@ -95,8 +95,7 @@ def isclose(x: TensorLike, y: TensorLike, rtol: float = 1e-05, atol: float = 1e-
     """Where |x - y| <= atol + rtol * |y| (equal infinities too; nan with nan only if
     ``equal_nan``), as torch.isclose: a bool tensor, with no gradient."""
     for name, tolerance in (("rtol", rtol), ("atol", atol)):
-        if not isinstance(tolerance, numbers.Real) or tolerance < 0:
-            raise ArgumentError(f"isclose: {name} must be a number >= 0, got {tolerance!r}")
+        arguments.number("isclose", name, tolerance, low=0)
     with no_grad():
         x, y = _on_one_device(x, y)
         close = ops.equal(x, y)

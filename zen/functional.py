@@ -77,7 +77,7 @@ def dropout(input: TensorLike, p: float = 0.5, training: bool = True,
     generator, ``zen.seed``) and the rest scaled by 1 / (1 - p); otherwise the input itself.
     ``p=1`` gives zeros. zen makes a new tensor: ``inplace=True`` is refused."""
     input = as_tensor(input)
-    p = probability("dropout", "p", p)
+    p = arguments.number("dropout", "p", p, low=0, high=1)
     training = arguments.flag("dropout", "training", training)
     if arguments.flag("dropout", "inplace", inplace):
         raise ArgumentError("dropout: inplace=True is not supported (zen's dropout makes a "
@@ -89,14 +89,6 @@ def dropout(input: TensorLike, p: float = 0.5, training: bool = True,
     keep = random.generator().uniform(0.0, 1.0, input.shape) >= p
     mask = Tensor(keep / (1 - p), trainable=False, device=input.backend, dtype=input.dtype)
     return ops.multiply(input, mask)
-
-
-def probability(function: str, name: str, value: float) -> float:
-    """``value`` as a float in [0, 1], or ArgumentError naming ``function`` and ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
-        raise ArgumentError(f"{function}: {name} must be a probability in [0, 1], got "
-                            f"{arguments.described(value)}")
-    return float(value)
 
 
 def flatten(x: TensorLike, start_axis: int = 0, end_axis: int = -1) -> Tensor:

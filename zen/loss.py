@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import inspect
 import math
-import numbers
 from collections.abc import Callable
 
 from zen import arguments, ops
@@ -198,7 +197,7 @@ def smooth_l1_loss(input: TensorLike, target: TensorLike, reduction: str = "mean
                    beta: float = 1.0) -> Tensor:
     """0.5 * d ** 2 / beta where |d| < beta, else |d| - 0.5 * beta (d = input - target);
     beta=0 is l1_loss."""
-    beta = _non_negative("smooth_l1_loss", "beta", beta)
+    beta = arguments.number("smooth_l1_loss", "beta", beta, low=0, finite=True)
     input, target = _elementwise_pair("smooth_l1_loss", input, target, reduction)
     return _reduced(_smooth_distance(ops.abs(input - target), beta), reduction)
 
@@ -207,7 +206,8 @@ def huber_loss(input: TensorLike, target: TensorLike, reduction: str = "mean",
                delta: float = 1.0) -> Tensor:
     """0.5 * d ** 2 where |d| < delta, else delta * (|d| - 0.5 * delta): delta times
     smooth_l1_loss with beta=delta."""
-    delta = _non_negative("huber_loss", "delta", delta, positive=True)
+    delta = arguments.number("huber_loss", "delta", delta, low=0, low_open=True,
+                             finite=True)
     input, target = _elementwise_pair("huber_loss", input, target, reduction)
     return _reduced(_smooth_distance(ops.abs(input - target), delta) * delta, reduction)
 
@@ -310,7 +310,7 @@ class _ClassTargets:
         self.shape = tuple(target.shape)
         self.from_labels = _are_labels(who, target, input.shape, self.axis)
         ignore_index = arguments.integer(who, "ignore_index", ignore_index)
-        smoothing = _fraction_at_most_one(who, "label_smoothing", smoothing)
+        smoothing = arguments.number(who, "label_smoothing", smoothing, low=0, high=1)
         rows, kept = (self._one_hot(target, ignore_index, labels_checked) if self.from_labels
                       else self._probabilities(target, ignore_index))
         class_weights = self._class_weights(weight)
@@ -411,21 +411,6 @@ def _times_log(x, y):
 
 def _weighted(terms, weight, reference):
     return terms if weight is None else terms * _on_device_of(weight, reference)
-
-
-def _non_negative(who, name, value, positive=False):
-    """``value`` as a float if it is a finite number >= 0 (> 0 if ``positive``)."""
-    wanted = "a finite number > 0" if positive else "a finite number >= 0"
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
-            not 0 <= value < math.inf or (positive and value == 0):
-        raise ArgumentError(f"{who}: {name} must be {wanted}, got {value!r}")
-    return float(value)
-
-
-def _fraction_at_most_one(who, name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
-        raise ArgumentError(f"{who}: {name} must be a number in [0, 1], got {value!r}")
-    return float(value)
 
 
 

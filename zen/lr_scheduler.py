@@ -6,9 +6,9 @@ closed form: the values of PyTorch's ``step()`` where nothing else changes the l
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
+from zen import arguments
 from zen.errors import ArgumentError
 
 
@@ -48,8 +48,9 @@ class LRScheduler:
         if not isinstance(state_dict, dict) or set(state_dict) != {"last_epoch", "base_lrs"}:
             raise ArgumentError(f"{who}: needs a scheduler's state_dict(), with last_epoch "
                                 f"and base_lrs, got {state_dict!r}")
-        self.last_epoch = _count(who, "last_epoch", state_dict["last_epoch"], minimum=0)
-        self.base_lrs = [_number(who, "base_lrs[0]", lr) for lr in state_dict["base_lrs"]]
+        self.last_epoch = arguments.integer(who, "last_epoch", state_dict["last_epoch"], minimum=0)
+        self.base_lrs = [arguments.number(who, "base_lrs[0]", lr, low=0, low_open=True,
+                                          finite=True) for lr in state_dict["base_lrs"]]
         self.optimizer.lr = self.lr_at(self.last_epoch)
 
 
@@ -57,8 +58,9 @@ class StepLR(LRScheduler):
     """lr = base lr * gamma ** (epoch // step_size)."""
 
     def __init__(self, optimizer: Any, step_size: int, gamma: float = 0.1) -> None:
-        self.step_size = _count("StepLR", "step_size", step_size, minimum=1)
-        self.gamma = _number("StepLR", "gamma", gamma)
+        self.step_size = arguments.integer("StepLR", "step_size", step_size, minimum=1)
+        self.gamma = arguments.number("StepLR", "gamma", gamma, low=0, low_open=True,
+                                      finite=True)
         super().__init__(optimizer)
 
     def factor(self, epoch: int) -> float:
@@ -69,7 +71,8 @@ class ExponentialLR(LRScheduler):
     """lr = base lr * gamma ** epoch."""
 
     def __init__(self, optimizer: Any, gamma: float) -> None:
-        self.gamma = _number("ExponentialLR", "gamma", gamma)
+        self.gamma = arguments.number("ExponentialLR", "gamma", gamma, low=0, low_open=True,
+                                      finite=True)
         super().__init__(optimizer)
 
     def factor(self, epoch: int) -> float:
@@ -81,8 +84,9 @@ class CosineAnnealingLR(LRScheduler):
     lr down to eta_min over T_max epochs (and back up over the next T_max, as PyTorch's)."""
 
     def __init__(self, optimizer: Any, T_max: int, eta_min: float = 0.0) -> None:
-        self.T_max = _count("CosineAnnealingLR", "T_max", T_max, minimum=1)
-        self.eta_min = _number("CosineAnnealingLR", "eta_min", eta_min, minimum=0.0)
+        self.T_max = arguments.integer("CosineAnnealingLR", "T_max", T_max, minimum=1)
+        self.eta_min = arguments.number("CosineAnnealingLR", "eta_min", eta_min, low=0,
+                                        finite=True)
         super().__init__(optimizer)
 
     def lr_at(self, epoch: int) -> float:
@@ -96,32 +100,12 @@ class LinearLR(LRScheduler):
 
     def __init__(self, optimizer: Any, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5) -> None:
-        self.start_factor = _number("LinearLR", "start_factor", start_factor, minimum=0.0,
-                                    maximum=1.0, open_below=True)
-        self.end_factor = _number("LinearLR", "end_factor", end_factor, minimum=0.0,
-                                  maximum=1.0)
-        self.total_iters = _count("LinearLR", "total_iters", total_iters, minimum=1)
+        self.start_factor = arguments.number("LinearLR", "start_factor", start_factor, low=0,
+                                             high=1, low_open=True)
+        self.end_factor = arguments.number("LinearLR", "end_factor", end_factor, low=0, high=1)
+        self.total_iters = arguments.integer("LinearLR", "total_iters", total_iters, minimum=1)
         super().__init__(optimizer)
 
     def factor(self, epoch: int) -> float:
         progress = min(epoch, self.total_iters) / self.total_iters
         return self.start_factor + (self.end_factor - self.start_factor) * progress
-
-
-def _count(who, name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ArgumentError(f"{who}: {name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _number(who, name, value, minimum=None, maximum=math.inf, open_below=False):
-    """``value`` as a float: finite, > 0 unless ``minimum`` says otherwise, <= ``maximum``."""
-    low = 0.0 if minimum is None else minimum
-    above = value > low if (minimum is None or open_below) else value >= low
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
-            not (above and value <= maximum and math.isfinite(value)):
-        bound = f"> {low}" if (minimum is None or open_below) else f">= {low}"
-        limit = "" if maximum == math.inf else f" and <= {maximum}"
-        raise ArgumentError(f"{who}: {name} must be a finite number {bound}{limit}, "
-                            f"got {value!r}")
-    return float(value)

@@ -13,7 +13,7 @@ import math
 import numbers
 from collections.abc import Sequence
 
-from zen import ops
+from zen import arguments, ops
 from zen.errors import ArgumentError, DtypeError, IndexOutOfRangeError, ShapeMismatchError
 from zen.ops import reshape
 from zen.recorder import no_grad
@@ -244,8 +244,7 @@ def _statistic(op_name, name, value, shape, like):
 def _running(op_name, running_mean, running_var, momentum, x, updated):
     """The running statistics that are given, as Tensors of shape (C,), checked before
     anything is computed or written; those to be ``updated`` must be Tensors already."""
-    if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real):
-        raise ArgumentError(f"{op_name}: momentum must be a number, got {momentum!r}")
+    arguments.number(op_name, "momentum", momentum)
     running = {}
     for name, value in (("running_mean", running_mean), ("running_var", running_var)):
         if value is None:

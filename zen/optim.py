@@ -11,7 +11,7 @@ import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from zen import lr_scheduler
+from zen import arguments, lr_scheduler
 from zen.errors import ArgumentError, GradientError
 from zen.lr_scheduler import CosineAnnealingLR, ExponentialLR, LinearLR, StepLR
 from zen.namespaces import array_namespaces
@@ -244,30 +244,22 @@ def _is_number(value):
 
 def _at_least_zero(who, name, value):
     """``value`` as a float, if a finite number >= 0 (lr=0 is allowed, as in PyTorch)."""
-    if not _is_number(value) or not 0 <= value < math.inf:
-        raise _refusal(who, name, "a finite number >= 0", value)
-    return float(value)
+    return arguments.number(who, name, value, low=0, finite=True, error=OptimizerError)
 
 
 def _fraction(who, name, value):
     """``value`` as a float, if a number in [0, 1) (a decay rate: 1 would never forget)."""
-    if not _is_number(value) or not 0 <= value < 1:
-        raise _refusal(who, name, "a number in [0, 1)", value)
-    return float(value)
+    return arguments.number(who, name, value, low=0, high=1, high_open=True,
+                            error=OptimizerError)
 
 
 def _fractions(who, name, value):
     """A pair of decay rates, each in [0, 1), as a tuple of floats."""
-    if not isinstance(value, (tuple, list)) or len(value) != 2 or \
-            not all(_is_number(beta) and 0 <= beta < 1 for beta in value):
-        raise _refusal(who, name, "two numbers in [0, 1)", value)
+    pair = isinstance(value, (tuple, list)) and len(value) == 2
+    if not pair or not all(_is_number(beta) and 0 <= beta < 1 for beta in value):
+        raise OptimizerError(f"{who}: {name} must be two numbers in [0, 1), got "
+                             f"{arguments.described(value)}")
     return tuple(float(beta) for beta in value)
-
-
-def _refusal(who, name, wanted, value):
-    plain = _is_number(value) or isinstance(value, (tuple, list))
-    kind = "" if plain else f" ({type(value).__name__})"     # '0.1' (str) is not a number
-    return OptimizerError(f"{who}: {name} must be {wanted}, got {value!r}{kind}")
 
 
 _SETTING_RULES = {"lr": _at_least_zero, "eps": _at_least_zero, "epsilon": _at_least_zero,
@@ -469,8 +461,8 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     inf)."""
     who = "clip_grad_norm_"
     max_norm = _at_least_zero(who, "max_norm", max_norm)
-    if not _is_number(norm_type) or not norm_type > 0:
-        raise _refusal(who, "norm_type", "a number > 0 (or math.inf)", norm_type)
+    norm_type = arguments.number(who, "norm_type", norm_type, low=0, low_open=True,
+                                 error=OptimizerError)
     gradients = _gradients(who, parameters)
     if not gradients:
         return Tensor(0.0)

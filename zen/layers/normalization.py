@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import numbers
-
 from zen import arguments, normalization
-from zen.errors import ArgumentError, ShapeMismatchError
+from zen.errors import ShapeMismatchError
 from zen.layers.base import Layer, input_size
 from zen.recorder import no_grad
 from zen.tensor import Tensor
@@ -96,10 +94,8 @@ class _BatchNorm(Layer):
 
     def __init__(self, momentum: float | None = 0.1, epsilon: float = 1e-5) -> None:
         name = type(self).__name__
-        if momentum is not None and (isinstance(momentum, bool) or not isinstance(
-                momentum, numbers.Real) or not 0 <= momentum <= 1):
-            raise ArgumentError(f"{name}: momentum must be a number in [0, 1] or None, got "
-                                f"{arguments.described(momentum)}")
+        if momentum is not None:    # None: the plain average of every batch so far
+            momentum = arguments.number(name, "momentum", momentum, low=0, high=1)
         super().__init__(momentum=momentum, epsilon=_epsilon(name, epsilon))
 
     def forward(self, x: Tensor) -> Tensor:
@@ -139,10 +135,7 @@ class BatchNorm2D(_BatchNorm):
 
 
 def _epsilon(layer, epsilon):
-    if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not epsilon > 0:
-        raise ArgumentError(f"{layer}: epsilon must be a positive number, got "
-                            f"{arguments.described(epsilon)}")
-    return float(epsilon)
+    return arguments.number(layer, "epsilon", epsilon, low=0, low_open=True)
 
 
 def _affine_weights(layer, size, like):
