@@ -36,35 +36,35 @@ def _inner_sizes_agree(function, x, y, x_axis, y_axis):
                                  f"({x.shape[x_axis]} != {y.shape[y_axis]})")
 
 
+def _product(function, ndims, x, y):
+    """x @ y for tensors of exactly ``ndims`` dimensions whose inner sizes agree."""
+    x, y = _with_ndim(function, ndims, x, y)
+    _inner_sizes_agree(function, x, y, -1, -2 if y.ndim > 1 else -1)
+    return ops.matmul(x, y)
+
+
 def mm(x: TensorLike, y: TensorLike) -> Tensor:
     """The matrix product of two 2-D tensors (no broadcasting, as ``torch.mm``)."""
-    x, y = _with_ndim("mm", (2, 2), x, y)
-    _inner_sizes_agree("mm", x, y, 1, 0)
-    return ops.matmul(x, y)
+    return _product("mm", (2, 2), x, y)
 
 
 def bmm(x: TensorLike, y: TensorLike) -> Tensor:
     """Matrix products of two equal batches of matrices, (B, N, M) @ (B, M, P)."""
-    x, y = _with_ndim("bmm", (3, 3), x, y)
-    if x.shape[0] != y.shape[0]:
+    x, y = as_tensor(x), as_tensor(y)
+    if x.ndim == y.ndim == 3 and x.shape[0] != y.shape[0]:
         raise ShapeMismatchError(f"bmm: batches of {x.shape[0]} and {y.shape[0]} matrices "
                                  f"(shapes {x.shape} and {y.shape}); bmm does not broadcast")
-    _inner_sizes_agree("bmm", x, y, 2, 1)
-    return ops.matmul(x, y)
+    return _product("bmm", (3, 3), x, y)
 
 
 def mv(x: TensorLike, y: TensorLike) -> Tensor:
     """A 2-D matrix times a 1-D vector."""
-    x, y = _with_ndim("mv", (2, 1), x, y)
-    _inner_sizes_agree("mv", x, y, 1, 0)
-    return ops.matmul(x, y)
+    return _product("mv", (2, 1), x, y)
 
 
 def dot(x: TensorLike, y: TensorLike) -> Tensor:
     """The inner product of two 1-D tensors of one length."""
-    x, y = _with_ndim("dot", (1, 1), x, y)
-    _inner_sizes_agree("dot", x, y, 0, 0)
-    return ops.matmul(x, y)
+    return _product("dot", (1, 1), x, y)
 
 
 def trace(x: TensorLike) -> Tensor:
