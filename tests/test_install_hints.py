@@ -50,3 +50,20 @@ def test_every_extra_that_an_install_command_names_exists():
                                   'pip install "zen[mpi]"', "pip install zen"])
 def test_the_index_zen_pattern_finds_each_old_form(line):
     assert INDEX_ZEN.search(line)
+
+
+def test_an_install_takes_every_package_of_the_tree():
+    """`pip install .` ships what setup.cfg's package patterns find: each folder of zen/ and
+    backends/ holding an __init__.py must be among them (zen.layers once was not)."""
+    import setuptools
+
+    config = configparser.ConfigParser()
+    config.read(os.path.join(ROOT, "setup.cfg"))
+    assert config["options"]["packages"].strip() == "find:"
+    include = config["options.packages.find"]["include"].replace(",", " ").split()
+    shipped = set(setuptools.find_packages(where=ROOT, include=include))
+    in_tree = {os.path.relpath(folder, ROOT).replace(os.sep, ".")
+               for top in ("zen", "backends")
+               for folder, _, files in os.walk(os.path.join(ROOT, top))
+               if "__init__.py" in files}
+    assert in_tree <= shipped and {"zen.layers", "backends"} <= shipped
