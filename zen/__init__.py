@@ -265,10 +265,14 @@ sub = subtract
 mul = multiply
 true_divide = divide
 
+# PyTorch's dtype spellings, as zen's dtype= arguments take them: zen.float64 is "float64".
+float16, float32, float64 = "float16", "float32", "float64"
+int32, int64, bool = "int32", "int64", "bool"
+
 __version__ = "0.6.0"
 
-# zen.abs, zen.all, zen.any, zen.max, zen.min, zen.pow, zen.round and zen.sum stay out of
-# `import *`: they would hide builtins.
+# zen.abs, zen.all, zen.any, zen.bool, zen.max, zen.min, zen.pow, zen.round and zen.sum stay
+# out of `import *`: they would hide builtins.
 __all__ = [
     "OPS",
     "MinMax",
@@ -357,6 +361,9 @@ __all__ = [
     "flip",
     "fliplr",
     "flipud",
+    "float16",
+    "float32",
+    "float64",
     "floor",
     "floor_divide",
     "fmod",
@@ -389,6 +396,8 @@ __all__ = [
     "index_add",
     "index_select",
     "instance_norm",
+    "int32",
+    "int64",
     "interpolate",
     "is_grad_enabled",
     "isclose",
