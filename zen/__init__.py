@@ -25,6 +25,7 @@ from zen.activations import (
     normalize,
     prelu,
     relu6,
+    rrelu,
     selu,
     silu,
     softmin,
@@ -68,7 +69,19 @@ from zen.elementwise import (
     square,
     subtract,
 )
-from zen.functional import dropout, expand_dims, flatten, linear, split, squeeze, stack, var
+from zen.functional import (
+    dropout,
+    dropout1d,
+    dropout2d,
+    dropout3d,
+    expand_dims,
+    flatten,
+    linear,
+    split,
+    squeeze,
+    stack,
+    var,
+)
 from zen.gradcheck import gradcheck
 from zen.indexing import getitem
 from zen.linalg import addmm, addmv, baddbmm, bilinear, bmm, cross, dot, kron, mm, mv, trace
@@ -92,7 +105,15 @@ from zen.loss import (
     soft_margin_loss,
     triplet_margin_loss,
 )
-from zen.normalization import batch_norm, embedding, group_norm, instance_norm, layer_norm, rms_norm
+from zen.normalization import (
+    batch_norm,
+    embedding,
+    group_norm,
+    instance_norm,
+    layer_norm,
+    local_response_norm,
+    rms_norm,
+)
 from zen.ops import (
     OPS,
     acos,
@@ -178,6 +199,8 @@ from zen.pooling import (
     avg_pool1d,
     avg_pool2d,
     interpolate,
+    lp_pool1d,
+    lp_pool2d,
     max_pool1d,
     max_pool2d,
 )
@@ -343,6 +366,9 @@ __all__ = [
     "divide",
     "dot",
     "dropout",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
     "dstack",
     "einsum",
     "elu",
@@ -415,6 +441,7 @@ __all__ = [
     "linalg",
     "linear",
     "linspace",
+    "local_response_norm",
     "log",
     "log1p",
     "log2",
@@ -428,6 +455,8 @@ __all__ = [
     "logit",
     "logsigmoid",
     "logsumexp",
+    "lp_pool1d",
+    "lp_pool2d",
     "loss",
     "margin_ranking_loss",
     "masked_fill",
@@ -484,6 +513,7 @@ __all__ = [
     "reduce_sum",
     "relu",
     "relu6",
+    "rrelu",
     "remainder",
     "repeat_interleave",
     "reshape",

@@ -95,6 +95,39 @@ def adaptive_max_pool2d(input: TensorLike, output_size: OptionalSize,
     return _adaptive_max_pool("adaptive_max_pool2d", 2, input, output_size, return_indices)
 
 
+def lp_pool1d(input: TensorLike, norm_type: float, kernel_size: int,
+              stride: Size | None = None, ceil_mode: bool = False) -> Tensor:
+    """The ``norm_type``-norm of each window along L of an (N, C, L) input (see
+    lp_pool2d)."""
+    return _lp_pool("lp_pool1d", 1, input, norm_type, (kernel_size, stride, 0, 1), ceil_mode)
+
+
+def lp_pool2d(input: TensorLike, norm_type: float, kernel_size: Size,
+              stride: Size | None = None, ceil_mode: bool = False) -> Tensor:
+    """(sum of x^p over each window)^(1/p) of an NCHW input, p = ``norm_type``, as torch
+    computes it: avg_pool2d of x^p times the kernel's area (so a ``ceil_mode`` window that
+    overhangs counts its missing part at the mean), with no gradient through a zero sum;
+    p = inf is the largest |x|, p = -inf the least."""
+    return _lp_pool("lp_pool2d", 2, input, norm_type, (kernel_size, stride, 0, 1), ceil_mode)
+
+
+def _lp_pool(op_name, spatial, input, norm_type, settings, ceil_mode):
+    p = arguments.number(op_name, "norm_type", norm_type)
+    if p == 0 or math.isnan(p):
+        raise ArgumentError(f"{op_name}: norm_type must be a non-zero number, got {norm_type!r}")
+    if math.isinf(p):
+        sign = 1 if p > 0 else -1
+        largest = _max_pool(op_name, spatial, ops.multiply(ops.abs(input), sign), settings,
+                            ceil_mode, False)
+        return ops.multiply(largest, sign)
+    means = _avg_pool(op_name, spatial, ops.power(input, p), settings, ceil_mode, True, None)
+    area = math.prod(_setting(op_name, spatial, "kernel_size", settings[0], 1))
+    # torch's sign(means) * relu(|means|) is means, but passes no gradient at 0, where the
+    # root's slope is infinite: a select does the same without its nan (0 * inf)
+    sums = ops.multiply(ops.where(ops.equal(means, 0), 0.0, means), area)
+    return ops.power(sums, 1 / p)
+
+
 class _Axis(NamedTuple):
     """One spatial axis of a pooling: its settings, and the output length and the padding
     after the input that follow from them."""
