@@ -6,7 +6,7 @@ backends through a registry: ``"cpu"`` is NumPy, ``"cuda"`` / ``"cuda:N"`` is Cu
 only when asked for), ``"array_api_strict:NAME"`` is the array-API reference implementation.
 """
 
-from backends.base import Backend, DeviceUnavailableError, UnknownDeviceError
+from backends.base import DTYPE_NAMES, Backend, DeviceUnavailableError, UnknownDeviceError
 from backends.host import ArrayFile, ArrayFileError, ArrayMismatchError, Generator, save_arrays
 from backends.registry import backend_for_array, backend_for_dlpack_device, get_backend, register
 
@@ -23,6 +23,7 @@ from backends import array_api_backend as array_api_backend
 ZEN_BACKENDS = True
 
 __all__ = [
+    "DTYPE_NAMES",
     "ArrayFile",
     "ArrayFileError",
     "ArrayMismatchError",

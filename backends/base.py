@@ -3,8 +3,9 @@
 import functools
 import types
 
-_DTYPE_NAMES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-                "float16", "float32", "float64", "complex64", "complex128")
+# The array-API names of dtypes, as zen's dtype= arguments take them.
+DTYPE_NAMES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+               "uint64", "float16", "float32", "float64", "complex64", "complex128")
 
 
 class UnknownDeviceError(ValueError):
@@ -83,7 +84,7 @@ class Backend:
     def dtype_name(self, dtype):
         """The array-API name of ``dtype`` (``"float32"``, ``"int64"``, ...), the same on
         every backend."""
-        for name in _DTYPE_NAMES:
+        for name in DTYPE_NAMES:
             if hasattr(self.xp, name) and self.dtype(name) == dtype:
                 return name
         return str(dtype)

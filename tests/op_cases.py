@@ -787,3 +787,48 @@ CASES += [
          torch=lambda m, x: m.aminmax(x, dim=1).min * x.aminmax(dim=1, keepdim=True)[1]
          + m.aminmax(x).max),
 ]
+
+# The last functions a porter reaches for (issue 17 follow-up): rrelu (its evaluation slope),
+# channel dropout off or certain, local_response_norm, lp pooling, multi_margin_loss and
+# interpolate's area and nearest-exact modes.
+LABELS, WEIGHTS = [[0, 3, 1], [2, 2, 0]], [0.5, 2.0, 1.0, 1.5]
+
+
+def _multi_margin(m, x, labels, p=1, margin=1.0, weight=None):
+    """torch's multi_margin_loss with reduction="none", in torch's primitives."""
+    one_hot = m.nn.functional.one_hot(m.tensor(labels), x.shape[-1]).to(x.dtype)
+    hinges = m.relu(margin - (x * one_hot).sum(-1, keepdim=True) + x) ** p * (1 - one_hot)
+    weights = 1.0 if weight is None else (one_hot * m.tensor(weight)).sum(-1)
+    return hinges.sum(-1) * weights / x.shape[-1]
+
+
+CASES += [
+    Case("rrelu, evaluation", lambda m, x: _functional(m).rrelu(x, 0.1, 0.4), (3, 4)),
+    Case("dropout1d/2d/3d off, and p=1", lambda m, x: _functional(m).dropout2d(x, 0.6, False)
+         * _functional(m).dropout1d(x[0], 0.0) + _functional(m).dropout3d(x, 1.0) + x,
+         (2, 3, 2, 4)),
+    Case("local_response_norm", lambda m, x: _functional(m).local_response_norm(
+        x, 3, alpha=0.5, beta=0.6, k=1.5), (2, 5, 3)),
+    Case("local_response_norm, even size, 4-D", lambda m, x: _functional(m)
+         .local_response_norm(x, 4, alpha=0.3), (2, 3, 2, 3)),
+    Case("lp_pool2d, p=2, ceil_mode", lambda m, x: _functional(m).lp_pool2d(
+        x, 2, (2, 3), stride=2, ceil_mode=True), (2, 2, 5, 5)),
+    Case("lp_pool1d, p=3", lambda m, x: _functional(m).lp_pool1d(x, 3.0, 2), (2, 3, 6),
+         **POSITIVE),
+    Case("lp_pool2d, p=inf", lambda m, x: _functional(m).lp_pool2d(x, float("inf"), 2),
+         (1, 2, 4, 4)),
+    # torch has no double backward of its kernel (tests/test_ported_extras.py compares the
+    # first derivative with it): the torch spelling is its formula in torch's primitives
+    Case("multi_margin_loss", lambda m, x: m.multi_margin_loss(x[0], _index(m, LABELS[0]))
+         + m.multi_margin_loss(x[1], _index(m, LABELS[1]), p=2, margin=0.5, reduction="sum"),
+         (2, 3, 4), torch=lambda m, x: _multi_margin(m, x[0], LABELS[0]).mean()
+         + _multi_margin(m, x[1], LABELS[1], p=2, margin=0.5).sum()),
+    Case("multi_margin_loss, weight", lambda m, x: m.multi_margin_loss(
+        x, _index(m, LABELS[0]), weight=numpy.array(WEIGHTS), reduction="none"), (3, 4),
+         torch=lambda m, x: _multi_margin(m, x, LABELS[0], weight=WEIGHTS)),
+    _pooling("interpolate, area", "interpolate", (1, 2, 5, 7), (3, 4), mode="area"),
+    _pooling("interpolate, nearest-exact", "interpolate", (2, 2, 5), None, 1.7,
+             mode="nearest-exact"),
+    _pooling("interpolate, nearest-exact, 2-D", "interpolate", (1, 2, 4, 5), (7, 3),
+             mode="nearest-exact"),
+]

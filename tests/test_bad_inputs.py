@@ -688,6 +688,27 @@ CASES += [
      r"aminmax: axis must be None or one int, got \(0, 1\)"),
     ("hstack nothing", lambda s: zen.hstack([]), ArgumentError,
      r"hstack: needs at least one tensor"),
+    # the last functions and dtype spellings (issue 17 follow-up)
+    ("to given two dtypes", lambda s: s.t((2,)).to(zen.float64, dtype=zen.float32),
+     ArgumentError, r"to: dtype given twice, as 'float32' and 'float64'"),
+    ("rrelu bounds", lambda s: zen.rrelu(s.t((2,)), 0.5, 0.1), ArgumentError,
+     r"rrelu: upper must be a finite number >= 0.5, got 0.1"),
+    ("dropout2d rank", lambda s: zen.dropout2d(s.t((2, 3))), ShapeMismatchError,
+     r"dropout2d: needs a 3-D or 4-D input .* got shape \(2, 3\)"),
+    ("dropout1d p", lambda s: zen.dropout1d(s.t((2, 3)), 1.5), ArgumentError,
+     r"dropout1d: p must be a number in \[0, 1\], got 1.5"),
+    ("local_response_norm size", lambda s: zen.local_response_norm(s.t((1, 2, 3)), 0),
+     ArgumentError, r"local_response_norm: size must be a positive int, got 0"),
+    ("lp_pool2d norm_type", lambda s: zen.lp_pool2d(s.t((1, 1, 4, 4)), 0, 2), ArgumentError,
+     r"lp_pool2d: norm_type must be a non-zero number, got 0"),
+    ("multi_margin_loss p", lambda s: zen.multi_margin_loss(s.t((2, 3)), numpy.array([0, 1]), p=3),
+     ArgumentError, r"multi_margin_loss: p must be 1 or 2, got 3"),
+    ("multi_margin_loss labels", lambda s: zen.multi_margin_loss(s.t((2, 3)), numpy.arange(3)),
+     ShapeMismatchError, r"multi_margin_loss: needs an input \(N, C\) .* got input \(2, 3\) "
+     r"and target \(3,\)"),
+    ("interpolate area align_corners", lambda s: zen.interpolate(
+        s.t((1, 1, 4)), 2, mode="area", align_corners=True), ArgumentError,
+     r"interpolate: align_corners is for the linear modes only, .* mode 'area'"),
 ]
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")

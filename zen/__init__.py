@@ -25,6 +25,7 @@ from zen.activations import (
     normalize,
     prelu,
     relu6,
+    rrelu,
     selu,
     silu,
     softmin,
@@ -68,7 +69,19 @@ from zen.elementwise import (
     square,
     subtract,
 )
-from zen.functional import dropout, expand_dims, flatten, linear, split, squeeze, stack, var
+from zen.functional import (
+    dropout,
+    dropout1d,
+    dropout2d,
+    dropout3d,
+    expand_dims,
+    flatten,
+    linear,
+    split,
+    squeeze,
+    stack,
+    var,
+)
 from zen.gradcheck import gradcheck
 from zen.indexing import getitem
 from zen.linalg import addmm, addmv, baddbmm, bilinear, bmm, cross, dot, kron, mm, mv, trace
@@ -85,6 +98,7 @@ from zen.loss import (
     l1_loss,
     margin_ranking_loss,
     mse_loss,
+    multi_margin_loss,
     multilabel_soft_margin_loss,
     nll_loss,
     poisson_nll_loss,
@@ -92,7 +106,15 @@ from zen.loss import (
     soft_margin_loss,
     triplet_margin_loss,
 )
-from zen.normalization import batch_norm, embedding, group_norm, instance_norm, layer_norm, rms_norm
+from zen.normalization import (
+    batch_norm,
+    embedding,
+    group_norm,
+    instance_norm,
+    layer_norm,
+    local_response_norm,
+    rms_norm,
+)
 from zen.ops import (
     OPS,
     acos,
@@ -178,6 +200,8 @@ from zen.pooling import (
     avg_pool1d,
     avg_pool2d,
     interpolate,
+    lp_pool1d,
+    lp_pool2d,
     max_pool1d,
     max_pool2d,
 )
@@ -265,10 +289,14 @@ sub = subtract
 mul = multiply
 true_divide = divide
 
+# PyTorch's dtype spellings, as zen's dtype= arguments take them: zen.float64 is "float64".
+float16, float32, float64 = "float16", "float32", "float64"
+int32, int64, bool = "int32", "int64", "bool"
+
 __version__ = "0.6.0"
 
-# zen.abs, zen.all, zen.any, zen.max, zen.min, zen.pow, zen.round and zen.sum stay out of
-# `import *`: they would hide builtins.
+# zen.abs, zen.all, zen.any, zen.bool, zen.max, zen.min, zen.pow, zen.round and zen.sum stay
+# out of `import *`: they would hide builtins.
 __all__ = [
     "OPS",
     "MinMax",
@@ -339,6 +367,9 @@ __all__ = [
     "divide",
     "dot",
     "dropout",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
     "dstack",
     "einsum",
     "elu",
@@ -357,6 +388,9 @@ __all__ = [
     "flip",
     "fliplr",
     "flipud",
+    "float16",
+    "float32",
+    "float64",
     "floor",
     "floor_divide",
     "fmod",
@@ -389,6 +423,8 @@ __all__ = [
     "index_add",
     "index_select",
     "instance_norm",
+    "int32",
+    "int64",
     "interpolate",
     "is_grad_enabled",
     "isclose",
@@ -406,6 +442,7 @@ __all__ = [
     "linalg",
     "linear",
     "linspace",
+    "local_response_norm",
     "log",
     "log1p",
     "log2",
@@ -420,6 +457,8 @@ __all__ = [
     "logsigmoid",
     "logsumexp",
     "loss",
+    "lp_pool1d",
+    "lp_pool2d",
     "margin_ranking_loss",
     "masked_fill",
     "masked_select",
@@ -438,6 +477,7 @@ __all__ = [
     "movedim",
     "mse_loss",
     "mul",
+    "multi_margin_loss",
     "multilabel_soft_margin_loss",
     "multiply",
     "mv",
@@ -480,6 +520,7 @@ __all__ = [
     "reshape",
     "rms_norm",
     "roll",
+    "rrelu",
     "rsqrt",
     "scaled_dot_product_attention",
     "scatter",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from zen import arguments, ops
+from zen import arguments, ops, random
 from zen.errors import ArgumentError, ShapeMismatchError
 from zen.ops import normalise_axes
 from zen.shapes import chunk
@@ -29,6 +29,23 @@ def leaky_relu(x: TensorLike, negative_slope: float = 0.01) -> Tensor:
     x = as_tensor(x)
     slope = arguments.number("leaky_relu", "negative_slope", negative_slope)
     return ops.where(ops.greater(x, 0), x, ops.multiply(x, slope))
+
+
+def rrelu(x: TensorLike, lower: float = 1 / 8, upper: float = 1 / 3,
+          training: bool = False, inplace: bool = False) -> Tensor:
+    """x where x > 0, else slope * x: while ``training`` a slope per element drawn uniformly
+    from [lower, upper] (zen's generator, ``zen.seed``), otherwise their mean, as PyTorch."""
+    x = as_tensor(x)
+    low = arguments.number("rrelu", "lower", lower, finite=True)
+    high = arguments.number("rrelu", "upper", upper, low=low, finite=True)
+    if arguments.flag("rrelu", "inplace", inplace):
+        raise ArgumentError("rrelu: inplace=True is not supported (zen's rrelu makes a new "
+                            "tensor); use x = zen.rrelu(x)")
+    if not arguments.flag("rrelu", "training", training):
+        return leaky_relu(x, (low + high) / 2)
+    drawn = random.generator().uniform(low, high, x.shape)
+    slopes = Tensor(drawn, trainable=False, device=x.backend, dtype=x.dtype)
+    return ops.where(ops.greater(x, 0), x, ops.multiply(x, slopes))
 
 
 def elu(x: TensorLike, alpha: float = 1.0) -> Tensor:

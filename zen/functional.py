@@ -77,16 +77,55 @@ def dropout(input: TensorLike, p: float = 0.5, training: bool = True,
     generator, ``zen.seed``) and the rest scaled by 1 / (1 - p); otherwise the input itself.
     ``p=1`` gives zeros. zen makes a new tensor: ``inplace=True`` is refused."""
     input = as_tensor(input)
-    p = arguments.number("dropout", "p", p, low=0, high=1)
-    training = arguments.flag("dropout", "training", training)
-    if arguments.flag("dropout", "inplace", inplace):
-        raise ArgumentError("dropout: inplace=True is not supported (zen's dropout makes a "
-                            "new tensor); use x = zen.dropout(x, p)")
+    return _dropped("dropout", input, p, training, inplace, input.ndim)
+
+
+def dropout1d(input: TensorLike, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """dropout of whole channels of an (N, C, L) or (C, L) input, as torch's dropout1d."""
+    return _channel_dropout("dropout1d", input, p, training, inplace, 1)
+
+
+def dropout2d(input: TensorLike, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """dropout of whole channels of an (N, C, H, W) input; a 3-D input is (N, C, L), as in
+    torch's dropout2d (which may read it as (C, H, W) one day: dropout1d says it plainly)."""
+    return _channel_dropout("dropout2d", input, p, training, inplace, 2)
+
+
+def dropout3d(input: TensorLike, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """dropout of whole channels of an (N, C, D, H, W) or (C, D, H, W) input."""
+    return _channel_dropout("dropout3d", input, p, training, inplace, 3)
+
+
+def _channel_dropout(function, input, p, training, inplace, spatial):
+    """dropout with one draw per channel: for (N, C, ...) inputs, and unbatched (C, ...) ones
+    except dropout2d's (torch reads a 3-D input there as (N, C, L))."""
+    input = as_tensor(input)
+    if input.ndim not in (spatial + 1, spatial + 2):
+        raise ShapeMismatchError(f"{function}: needs a {spatial + 1}-D or {spatial + 2}-D input "
+                                 f"(an optional batch axis, channels, {spatial} spatial), "
+                                 f"got shape {input.shape}")
+    batched = spatial == 2 or input.ndim == spatial + 2
+    return _dropped(function, input, p, training, inplace, 2 if batched else 1)
+
+
+def _dropped(function, input, p, training, inplace, drawn_axes):
+    """dropout's one implementation: ``input`` times a mask drawn for its first
+    ``drawn_axes`` axes (all of them: each element; two: each channel of each sample) and
+    shared along the rest."""
+    p = arguments.number(function, "p", p, low=0, high=1)
+    training = arguments.flag(function, "training", training)
+    if arguments.flag(function, "inplace", inplace):
+        raise ArgumentError(f"{function}: inplace=True is not supported (zen's {function} "
+                            f"makes a new tensor); use x = zen.{function}(x, p)")
     if not training or p == 0:
         return input
     if p == 1:
         return ops.multiply(input, 0.0)
-    keep = random.generator().uniform(0.0, 1.0, input.shape) >= p
+    shape = input.shape[:drawn_axes] + (1,) * (input.ndim - drawn_axes)
+    keep = random.generator().uniform(0.0, 1.0, shape) >= p
     mask = Tensor(keep / (1 - p), trainable=False, device=input.backend, dtype=input.dtype)
     return ops.multiply(input, mask)
 

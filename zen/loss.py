@@ -547,3 +547,37 @@ def _variance_like(who, var, shape):
         return var
     raise ShapeMismatchError(f"{who}: var must have input's shape {shape}, or it with one "
                              f"axis of length 1 or without the last, got {var.shape}")
+
+
+def multi_margin_loss(input: TensorLike, target: TensorLike, p: int = 1, margin: float = 1.0,
+                      weight: TensorLike | None = None, reduction: str = "mean") -> Tensor:
+    """For each example (a row of ``input`` (N, C), or the one (C,)) and its integer label y:
+    the sum over the other classes j of max(0, margin - x[y] + x[j])^p (p 1 or 2), times
+    ``weight[y]``, divided by C, as torch's multi-class hinge loss; then reduced."""
+    _check_reduction("multi_margin_loss", reduction)
+    x = as_tensor(input)
+    labels = _on_device_of(target, x)
+    label_shapes = {1: ((), (1,)), 2: ((x.shape[0],),)}.get(x.ndim, ())
+    if labels.shape not in label_shapes or not labels.backend.is_integral(labels.dtype):
+        raise ShapeMismatchError(f"multi_margin_loss: needs an input (N, C) with integer labels "
+                                 f"(N,), or (C,) with one label, got input {x.shape} and "
+                                 f"target {labels.shape} of dtype {labels.dtype}")
+    if p not in (1, 2) or isinstance(p, bool):
+        raise ArgumentError(f"multi_margin_loss: p must be 1 or 2, got {p!r}")
+    margin = arguments.number("multi_margin_loss", "margin", margin, finite=True)
+    rows = ops.reshape(x, (-1, x.shape[-1]))
+    one_hot, _ = _class_targets("multi_margin_loss", ops.reshape(labels, (-1,)), rows, False)
+    hinges = ops.relu(margin - ops.sum(rows * one_hot, 1, keepdims=True) + rows)
+    hinges = (hinges if p == 1 else hinges * hinges) * (1 - one_hot)
+    if weight is not None:
+        hinges = hinges * ops.sum(one_hot * _class_weight(weight, rows), 1, keepdims=True)
+    losses = ops.sum(hinges, 1) / rows.shape[1]
+    return _reduced(ops.reshape(losses, labels.shape if x.ndim == 1 else (-1,)), reduction)
+
+
+def _class_weight(weight, rows):
+    weight = _on_device_of(weight, rows)
+    if weight.shape != (rows.shape[1],):
+        raise ShapeMismatchError(f"multi_margin_loss: weight must have one value per class, "
+                                 f"shape ({rows.shape[1]},), got {weight.shape}")
+    return weight

@@ -183,6 +183,28 @@ def group_norm(input: TensorLike, num_groups: int, weight: TensorLike | None = N
                    _channel_shape(x))
 
 
+def local_response_norm(input: TensorLike, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                        k: float = 1.0) -> Tensor:
+    """``input`` (N, C, ...) divided by (k + alpha * a)^beta, ``a`` the mean of the squares
+    over a window of ``size`` channels (zeros past the ends: size // 2 before a channel,
+    (size - 1) // 2 after), as torch's local_response_norm."""
+    x = _floating("local_response_norm", "input", input)
+    if x.ndim < 3:
+        raise ShapeMismatchError(f"local_response_norm: needs an input (N, C, ...) with at "
+                                 f"least one spatial axis, got shape {x.shape}")
+    size = arguments.integer("local_response_norm", "size", size, minimum=1)
+    alpha, beta, k = (arguments.number("local_response_norm", name, value, finite=True)
+                      for name, value in (("alpha", alpha), ("beta", beta), ("k", k)))
+    channels = x.shape[1]
+    widths = ((0, 0), (size // 2, (size - 1) // 2)) + ((0, 0),) * (x.ndim - 2)
+    squares = ops.pad_p(ops.multiply(x, x), widths=widths, value=0)
+    total = squares[:, 0:channels]
+    for start in range(1, size):
+        total = ops.add(total, squares[:, start:start + channels])
+    divisor = ops.power(ops.add(ops.multiply(ops.divide(total, size), alpha), k), beta)
+    return ops.divide(x, divisor)
+
+
 def _floating(op_name, name, value):
     tensor = as_tensor(value)
     if not tensor.backend.is_floating(tensor.dtype):

@@ -27,8 +27,10 @@ Size = int | Sequence[int]
 OptionalSize = int | None | Sequence[int | None]
 
 # interpolate's modes and the input dimensions (with batch and channels) each takes
-INTERPOLATION_MODES = {"nearest": (3, 4, 5), "linear": (3,), "bilinear": (4,),
-                       "trilinear": (5,)}
+INTERPOLATION_MODES = {"nearest": (3, 4, 5), "nearest-exact": (3, 4, 5), "area": (3, 4),
+                       "linear": (3,), "bilinear": (4,), "trilinear": (5,)}
+# the modes that pick or average input elements: no corners to align
+UNALIGNED_MODES = ("nearest", "nearest-exact", "area")
 
 
 def max_pool1d(input: TensorLike, kernel_size: Size, stride: Size | None = None,
@@ -93,6 +95,39 @@ def adaptive_max_pool2d(input: TensorLike, output_size: OptionalSize,
     """The largest value of each window of adaptive_avg_pool2d's grid; the gradient and
     ``return_indices`` as max_pool2d's."""
     return _adaptive_max_pool("adaptive_max_pool2d", 2, input, output_size, return_indices)
+
+
+def lp_pool1d(input: TensorLike, norm_type: float, kernel_size: int,
+              stride: Size | None = None, ceil_mode: bool = False) -> Tensor:
+    """The ``norm_type``-norm of each window along L of an (N, C, L) input (see
+    lp_pool2d)."""
+    return _lp_pool("lp_pool1d", 1, input, norm_type, (kernel_size, stride, 0, 1), ceil_mode)
+
+
+def lp_pool2d(input: TensorLike, norm_type: float, kernel_size: Size,
+              stride: Size | None = None, ceil_mode: bool = False) -> Tensor:
+    """(sum of x^p over each window)^(1/p) of an NCHW input, p = ``norm_type``, as torch
+    computes it: avg_pool2d of x^p times the kernel's area (so a ``ceil_mode`` window that
+    overhangs counts its missing part at the mean), with no gradient through a zero sum;
+    p = inf is the largest |x|, p = -inf the least."""
+    return _lp_pool("lp_pool2d", 2, input, norm_type, (kernel_size, stride, 0, 1), ceil_mode)
+
+
+def _lp_pool(op_name, spatial, input, norm_type, settings, ceil_mode):
+    p = arguments.number(op_name, "norm_type", norm_type)
+    if p == 0 or math.isnan(p):
+        raise ArgumentError(f"{op_name}: norm_type must be a non-zero number, got {norm_type!r}")
+    if math.isinf(p):
+        sign = 1 if p > 0 else -1
+        largest = _max_pool(op_name, spatial, ops.multiply(ops.abs(input), sign), settings,
+                            ceil_mode, False)
+        return ops.multiply(largest, sign)
+    means = _avg_pool(op_name, spatial, ops.power(input, p), settings, ceil_mode, True, None)
+    area = math.prod(_setting(op_name, spatial, "kernel_size", settings[0], 1))
+    # torch's sign(means) * relu(|means|) is means, but passes no gradient at 0, where the
+    # root's slope is infinite: a select does the same without its nan (0 * inf)
+    sums = ops.multiply(ops.where(ops.equal(means, 0), 0.0, means), area)
+    return ops.power(sums, 1 / p)
 
 
 class _Axis(NamedTuple):
@@ -353,16 +388,20 @@ def interpolate(input: TensorLike, size: OptionalSize = None,
                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
                 antialias: bool = False) -> Tensor:
     """``input`` (N, C, ...) resampled to ``size``, or to floor(length * scale_factor), along
-    its spatial axes, as PyTorch does: "nearest" (PyTorch's floor rule), "linear" (3-D),
+    its spatial axes, as PyTorch does: "nearest" (PyTorch's floor rule), "nearest-exact"
+    (the nearest centre), "area" (adaptive average pooling, 3-D and 4-D), "linear" (3-D),
     "bilinear" (4-D) or "trilinear" (5-D), with or without ``align_corners``. A given
     scale_factor also sets where output pixels fall, unless ``recompute_scale_factor``."""
     x = as_tensor(input)
     align_corners = _check_interpolation(x, mode, align_corners, antialias)
     sizes, scales = _output_sizes(x, size, scale_factor, recompute_scale_factor)
+    if mode == "area":
+        return _adaptive_avg_pool("interpolate", x.ndim - 2, x, sizes)
     for axis, (length, out, scale) in enumerate(zip(x.shape[2:], sizes, scales, strict=True),
                                                 start=2):
-        if mode == "nearest":
-            x = ops.take_checked(x, _nearest_sources(x, length, out, scale), axis=axis)
+        if mode in UNALIGNED_MODES:
+            sources = _nearest_sources(x, length, out, scale, mode == "nearest-exact")
+            x = ops.take_checked(x, sources, axis=axis)
         else:
             x = _linear_resample(x, axis, length, out, scale, align_corners)
     return x
@@ -379,10 +418,10 @@ def _check_interpolation(x, mode, align_corners, antialias):
                                  f"(N, C, ...), got shape {x.shape}")
     if arguments.flag("interpolate", "antialias", antialias):
         raise ArgumentError("interpolate: antialias=True is not supported")
-    if mode == "nearest":
+    if mode in UNALIGNED_MODES:
         if align_corners is not None:
             raise ArgumentError(f"interpolate: align_corners is for the linear modes only, "
-                                f"got align_corners={align_corners!r} with mode 'nearest'")
+                                f"got align_corners={align_corners!r} with mode {mode!r}")
         return False
     if not x.backend.is_floating(x.dtype):
         raise DtypeError(f"interpolate: mode {mode!r} needs a floating tensor, got "
@@ -424,21 +463,25 @@ def _per_axis(name, value, spatial, kind):
     return values
 
 
-def _nearest_sources(x, length, out, scale):
+def _nearest_sources(x, length, out, scale, exact):
     """PyTorch's nearest source of each output position: floor(o * scale) in float32, scale
-    being 1 / scale_factor or length / out. Its 2-D kernel (4-D inputs) alone copies an
-    output of the input's length and halves the positions of one of twice that length,
-    whatever the scale_factor."""
+    being 1 / scale_factor or length / out; with ``exact``, floor((o + 0.5) * scale), the
+    product in float64 rounded to float32, as its C++ computes it. Its 2-D kernel (4-D
+    inputs) alone copies an output of the input's length and halves the positions of one of
+    twice that length, whatever the scale_factor (not with ``exact``)."""
     backend = x.backend
     xp, int64, float32 = backend.xp, backend.dtype("int64"), backend.dtype("float32")
     positions = xp.arange(out, dtype=int64, device=x.value.device)
-    if x.ndim == 4 and out == length:
-        return positions
-    if x.ndim == 4 and out == 2 * length:
-        return xp.floor_divide(positions, 2)
+    if x.ndim == 4 and not exact and out in (length, 2 * length):
+        return positions if out == length else xp.floor_divide(positions, 2)
     step = _scale(backend, float32, length, out, scale)
-    sources = xp.floor(xp.multiply(xp.astype(positions, float32), step))
-    return xp.clip(xp.astype(sources, int64), 0, length - 1)
+    if exact:
+        float64 = backend.dtype("float64")
+        centres = xp.add(xp.astype(positions, float64), 0.5)
+        real = xp.astype(xp.multiply(centres, xp.astype(step, float64)), float32)
+    else:
+        real = xp.multiply(xp.astype(positions, float32), step)
+    return xp.clip(xp.astype(xp.floor(real), int64), 0, length - 1)
 
 
 def _scale(backend, dtype, length, out, scale):

@@ -13,8 +13,9 @@ import numbers
 from collections.abc import Sequence
 from typing import Any, TypeAlias
 
+import backends
 from zen import devices
-from zen.errors import AxisError, DeviceMismatchError, DtypeError, ShapeMismatchError
+from zen.errors import ArgumentError, AxisError, DeviceMismatchError, DtypeError, ShapeMismatchError
 
 # For annotations, which are never evaluated on a call (so no call pays for them): a backend's
 # array (NumPy, CuPy, array_api_strict: they share no base class), and an axis argument (one
@@ -766,11 +767,16 @@ class Tensor(TensorOperators, ShapeMethods, PyTorchSpellings, LinearAlgebraMetho
                                      f"number, this one has shape {self.shape}")
         return self.numpy().item()
 
-    def to(self, device: str) -> Tensor:
-        """This tensor on ``device``: itself if already there, else a new leaf with a copy."""
-        if devices.get_backend(device) is self._backend:
-            return self
-        return Tensor(self.value, trainable=self.trainable, device=device)
+    def to(self, *device_or_dtype: Any, device: Any = None, dtype: Any = None) -> Tensor:
+        """This tensor on ``device`` and of ``dtype``, each given positionally or by keyword,
+        as PyTorch's ``to``: ``x.to("cuda")``, ``x.to(zen.float64)``, ``x.to("cpu",
+        "float64")``. On another device it is a new leaf with a copy, else itself; another
+        dtype then converts it as ``astype`` does (recorded)."""
+        device, dtype = _device_and_dtype(self, device_or_dtype, device, dtype)
+        moved = self
+        if device is not None and devices.get_backend(device) is not self._backend:
+            moved = Tensor(self.value, trainable=self.trainable, device=device)
+        return moved if dtype is None else functions.astype(moved, dtype)
 
     def move_to(self, device: str) -> Tensor:
         """Move this leaf's value (and gradient) to ``device`` in place, keeping its identity,
@@ -886,6 +892,29 @@ def constant(value, backend):
 
 def as_tensor(value):
     return value if isinstance(value, Tensor) else Tensor(value, trainable=False)
+
+
+def _device_and_dtype(x, arguments, device, dtype):
+    """``Tensor.to``'s (device, dtype): a positional argument is the dtype if it is a dtype
+    name ("float64": zen.float64) or a dtype of x's backend, else the device ("cpu",
+    "cuda:1", a backend); none may be given twice."""
+    given = {"device": device, "dtype": dtype}
+    if len(arguments) > 2:
+        raise ArgumentError(f"to: takes a device and a dtype, got {len(arguments)} arguments "
+                            f"{arguments!r}")
+    for value in arguments:
+        kind = "dtype" if _is_dtype(x, value) else "device"
+        if given[kind] is not None:
+            raise ArgumentError(f"to: {kind} given twice, as {given[kind]!r} and {value!r}")
+        given[kind] = value
+    return given["device"], given["dtype"]
+
+
+def _is_dtype(x, value):
+    if isinstance(value, str):
+        return value in backends.DTYPE_NAMES
+    return not isinstance(value, backends.Backend) and \
+        x.backend.dtype_name(value) in backends.DTYPE_NAMES
 
 
 def _to_backend_array(value, device, dtype):
