@@ -188,3 +188,11 @@ def test_the_annotation_checks_see_properties_classmethods_and_unannotated_argum
     functions = _public_methods([Example])
     assert [f.__name__ for f in functions] == ["method", "read", "make"]
     assert [_unannotated(f) for f in functions] == [["bare"], [], ["return"]]
+
+
+def test_the_architecture_map_names_every_module():
+    """docs/ARCHITECTURE.md's layer table is where a newcomer looks a module up."""
+    text = (ZEN.parent / "docs" / "ARCHITECTURE.md").read_text()
+    unnamed = [path.name for path in ZEN.glob("*.py")
+               if path.stem != "__init__" and f"{path.name}`" not in text]
+    assert unnamed == [] and "`zen/layers/`" in text
