@@ -138,7 +138,7 @@ CASES = [
          lambda m, x: x[[0, 1, -1], :, 1, [2, -1, 0]], (2, 3, 2, 3)),
     Case("getitem, a mask on one axis after a slice",
          lambda m, x: x[1:, [True, False, True, True]], (3, 4)),
-    # Linear algebra and convolution (more convolution in the issue 17 block at the end).
+    # Linear algebra and convolution (more convolution in its block at the end).
     Case("matmul 2-D", lambda m, a, b: a @ b, (3, 4), (4, 2)),
     Case("linear, batched", lambda m, x, w, b: m.ops.linear(x, w, b), (2, 3, 4), (4, 5), (5,),
          torch=lambda m, x, w, b: x @ w + b),
@@ -163,7 +163,7 @@ CASES = [
     Case("rnn_step", lambda m, x, h, wx, wh, b: m.ops.rnn_step(x, h, wx, wh, b),
          (3, 2), (3, 4), (2, 4), (4, 4), (4,),
          torch=lambda m, x, h, wx, wh, b: m.tanh(x @ wx + h @ wh + b)),
-    # Reductions and scans (issue 16).
+    # Reductions and scans.
     Case("prod, axis", lambda m, x: m.prod(x, axis=1), (3, 5)),
     Case("prod, all", lambda m, x: x.prod(), (7,)),
     Case("prod, axes, keepdims", lambda m, x: m.prod(x, axis=(0, 2), keepdims=True) * x,
@@ -185,7 +185,7 @@ CASES = [
     Case("sort", lambda m, x: m.sort(x, axis=0, descending=True)[0] * x, (4, 3)),
     Case("topk", lambda m, x: m.topk(x, 2, axis=1).values, (3, 5)),
     Case("topk, smallest", lambda m, x: x.topk(3, largest=False)[0], (2, 4)),
-    # Indexing (issue 16).
+    # Indexing.
     Case("gather", lambda m, x: m.gather(x, 1, _index(m, [[0, 0, 2], [1, 0, 1]])), (2, 4)),
     Case("gather, axis 0", lambda m, x: x.gather(0, _index(m, [[2, 0], [2, 2]])), (3, 3)),
     Case("index_select", lambda m, x: m.index_select(x, 1, _index(m, [2, 0, 2])), (2, 3)),
@@ -224,7 +224,7 @@ def _einsum(equation):
     return lambda m, *xs: m.einsum(equation, *xs) * 3
 
 
-# Shape ops and linear algebra (issue 16). A product with x.sum() gives a second derivative.
+# Shape ops and linear algebra. A product with x.sum() gives a second derivative.
 CASES += [
     Case("flip", lambda m, x: m.flip(x, (0, 2)) * x.sum(), (2, 3, 2)),
     Case("flip, Tensor method, negative axis", lambda m, x: x.flip(-1) * x, (3, 4)),
@@ -332,7 +332,7 @@ def _floor(m, x, y):
 SYMMETRIC_UNIT = dict(low=-0.9, high=0.9)
 
 CASES += [
-    # Elementwise functions (issue 16).
+    # Elementwise functions.
     Case("floor, ceil, trunc, round", lambda m, x: (m.floor(x * 3) + x.ceil() + m.trunc(x * 3)
                                                     + m.round(x * 3)) * x, (2, 3)),
     Case("round, decimals", lambda m, x: m.round(x * 7, decimals=1) * x
@@ -369,7 +369,7 @@ CASES += [
          torch=lambda m, x, y: (_floor(m, x, y) + _floor(m, x * 3, y)
                                 + _floor(m, m.full_like(y, 3.0), y)) * x
          + m.div(x - 1.25, y, rounding_mode="trunc") * y + x.div(y) + _floor(m, x, y)),
-    # Activations (issue 16).
+    # Activations.
     _activation("leaky_relu", "leaky_relu", (3, 4), negative_slope=0.2),
     _activation("elu", "elu", (3, 4), alpha=1.5),
     _activation("selu", "selu", (3, 4)),
@@ -402,7 +402,7 @@ CASES += [
 ]
 
 
-# Attention, linear and dropout (issue 17). A mask is built inside the function: booleans are
+# Attention, linear and dropout. A mask is built inside the function: booleans are
 # not differentiable, so only the float mask is an input.
 def _attention(m, *inputs, **settings):
     function = m.scaled_dot_product_attention if m is zen else \
@@ -455,7 +455,7 @@ CASES += [
 ]
 
 
-# Pooling and resampling (issue 17, zen.pooling): PyTorch's positional arguments on both.
+# Pooling and resampling (zen.pooling): PyTorch's positional arguments on both.
 def _pooled(name, *settings, first=False, **keywords):
     """``name`` from zen or torch.nn.functional on the case's input with ``settings``, times
     the input's sum (a second derivative); ``first``: of a (values, indices) result."""
@@ -498,7 +498,7 @@ CASES += [
 ]
 
 
-# Convolution (issue 17): torch.nn.functional's convolutions, with every setting.
+# Convolution: torch.nn.functional's convolutions, with every setting.
 def _convolution(name, **settings):
     def convolve(m, *tensors):
         function = getattr(m, name) if m is zen else getattr(m.nn.functional, name)
@@ -541,7 +541,7 @@ CASES += [
 ]
 
 
-# Embedding and normalisation (issue 17, part 3): zen's functions of torch.nn.functional's names.
+# Embedding and normalisation: zen's functions of torch.nn.functional's names.
 def _functional(m):
     return m if m is zen else m.nn.functional
 
@@ -579,7 +579,7 @@ CASES += [
 ]
 
 
-# PyTorch's conventions and spellings for zen's own functions (issue 17 follow-up): the same
+# PyTorch's conventions and spellings for zen's own functions: the same
 # call in zen and in torch, except where a dtype is spelled differently.
 CASES += [
     Case("transpose, two axes of a matrix", lambda m, x, y: x.transpose(0, 1) * y,
@@ -640,7 +640,7 @@ CASES += [
 ]
 
 
-# What a PyTorch porter reaches for (issue 17 follow-up): products, norms, distances.
+# What a PyTorch porter reaches for: products, norms, distances.
 def _linalg(m):
     return m.linalg
 
@@ -690,7 +690,7 @@ CASES += [
          torch=lambda m, x, y: m.nn.functional.cosine_similarity(x, y, dim=-1)),
 ]
 
-# Elementwise functions and activations a porter reaches for (issue 17 follow-up).
+# Elementwise functions and activations a porter reaches for.
 CASES += [
     Case("hypot", lambda m, x, y: m.hypot(x, y) * x.hypot(y), (2, 3), (3,)),
     Case("frac", lambda m, x: m.frac(x * 3) * x.frac(), (6,)),
@@ -707,7 +707,7 @@ CASES += [
     Case("prelu, one slope", lambda m, x, w: _functional(m).prelu(x, w), (5,), (1,)),
 ]
 
-# More functions a porter reaches for (issue 17 follow-up): erfc, reductions, rearrangements,
+# More functions a porter reaches for: erfc, reductions, rearrangements,
 # windows, RMS normalisation and torch.nn.functional's other losses.
 CASES += [
     Case("erfc", lambda m, x: m.erfc(x * 2) * x.erfc(), (2, 3)),
@@ -760,7 +760,7 @@ CASES += [
          .multilabel_soft_margin_loss(x * 3, y * 0.5 + 0.5), (3, 4), (3, 4)),
 ]
 
-# The last names a porter reaches for (issue 17 follow-up): stacking, diagonal matrices,
+# The last names a porter reaches for: stacking, diagonal matrices,
 # unflatten, the scaled products, kron, bilinear, index_add and aminmax.
 CASES += [
     Case("hstack, vstack and dstack", lambda m, x, y: m.hstack([x, y]).sum(1)
@@ -788,7 +788,7 @@ CASES += [
          + m.aminmax(x).max),
 ]
 
-# The last functions a porter reaches for (issue 17 follow-up): rrelu (its evaluation slope),
+# The last functions a porter reaches for: rrelu (its evaluation slope),
 # channel dropout off or certain, local_response_norm, lp pooling, multi_margin_loss and
 # interpolate's area and nearest-exact modes.
 LABELS, WEIGHTS = [[0, 3, 1], [2, 2, 0]], [0.5, 2.0, 1.0, 1.5]

@@ -500,7 +500,7 @@ CASES = [
      DtypeError, r"remainder: .*bool"),
     ("atan2 shapes", lambda s: zen.atan2(s.t((2,)), s.t((3,))),
      ShapeMismatchError, r"atan2: .*\(2,\), \(3,\)"),
-    # Attention, linear and dropout (issue 17).
+    # Attention, linear and dropout.
     ("attention mask and is_causal", lambda s: zen.scaled_dot_product_attention(
         s.t((2, 3)), s.t((2, 3)), s.t((2, 3)), s.t((2, 2), True, dtype="bool"), is_causal=True),
      ArgumentError, r"scaled_dot_product_attention: give attn_mask or is_causal=True, not both"),
@@ -552,7 +552,7 @@ CASES = [
     ("UpSampling2D interpolation", lambda s: zen.nn.UpSampling2D(interpolation="bicubic"),
      ArgumentError, r"UpSampling2D: interpolation must be 'nearest' or 'bilinear', "
                     r"got 'bicubic'"),
-    # Convolution (issue 17).
+    # Convolution.
     ("conv2d groups", lambda s: zen.conv2d(s.t((1, 4, 5, 5)), s.t((3, 2, 3, 3)), groups=2),
      ShapeMismatchError, r"conv2d: input \(1, 4, 5, 5\) and weight \(3, 2, 3, 3\).*groups=2"),
     ("conv2d bias", lambda s: zen.conv2d(s.t((1, 2, 5, 5)), s.t((3, 2, 3, 3)), s.t((2,))),
@@ -611,7 +611,7 @@ CASES = [
      ShapeMismatchError, r"expand: sizes \(3,\) need one per axis of shape \(2, 3\)"),
     ("fliplr of a vector", lambda s: zen.fliplr(s.t((3,))),
      AxisError, r"fliplr: needs a tensor of at least 2 axes, got shape \(3,\)"),
-    # What a PyTorch porter reaches for (issue 17 follow-up): creation, products, norms.
+    # What a PyTorch porter reaches for: creation, products, norms.
     ("zeros negative size", lambda s: zen.zeros(2, -1, device=s.device), ShapeMismatchError,
      r"zeros: a size is ints >= 0, got \(2, -1\)"),
     ("arange step 0", lambda s: zen.arange(0, 1, 0, device=s.device), ArgumentError,
@@ -640,7 +640,7 @@ CASES = [
      r"logit: eps must be None or a number in \[0, 0\.5\], got 0\.7"),
     ("size of an axis out of range", lambda s: s.t((2, 3)).size(2), AxisError,
      r"size: axis must be an int in \[-2, 2\) for a tensor of shape \(2, 3\), got 2"),
-    # More functions a porter reaches for (issue 17's follow-up)
+    # More functions a porter reaches for
     ("take_along_dim index past the slice", lambda s: zen.take_along_dim(
         s.t((2, 3)), numpy.array([[3]]), 1), IndexOutOfRangeError,
      r"take_along_dim: index 3 is out of range for axis 1 of length 3"),
@@ -667,7 +667,7 @@ CASES = [
 ]
 
 
-# The last names a porter reaches for (issue 17 follow-up)
+# The last names a porter reaches for
 CASES += [
     ("unflatten sizes", lambda s: zen.unflatten(s.t((2, 6)), 1, (4, -1)), ShapeMismatchError,
      r"unflatten: sizes \(4, -1\) do not split axis 1 of length 6"),
@@ -688,7 +688,7 @@ CASES += [
      r"aminmax: axis must be None or one int, got \(0, 1\)"),
     ("hstack nothing", lambda s: zen.hstack([]), ArgumentError,
      r"hstack: needs at least one tensor"),
-    # the last functions and dtype spellings (issue 17 follow-up)
+    # the last functions and dtype spellings
     ("to given two dtypes", lambda s: s.t((2,)).to(zen.float64, dtype=zen.float32),
      ArgumentError, r"to: dtype given twice, as 'float32' and 'float64'"),
     ("rrelu bounds", lambda s: zen.rrelu(s.t((2,)), 0.5, 0.1), ArgumentError,

@@ -1,4 +1,4 @@
-"""PyTorch's conventions where zen already had the function (issue 17 follow-up): which
+"""PyTorch's conventions where zen already had the function: which
 calling forms mean what, what stays zen's own, and what is refused as ambiguous. Values and
 gradients of every new spelling are in op_cases.py, against PyTorch."""
 

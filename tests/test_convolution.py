@@ -142,7 +142,7 @@ def test_conv1d_padding_forms_pad_as_written(device, padding, widths):
 
 
 def test_a_conv2d_checkpoint_saved_before_dilation_and_groups_still_loads(tmp_path, device):
-    """Files from before issue 17 have no dilation_rate or groups: the defaults fill them."""
+    """Older files have no dilation_rate or groups: the defaults fill them."""
     zen.seed(3)
     model = zen.nn.Model([zen.nn.Conv2D(2, 3, padding="same")], device=device,
                          input_shape=(1, 4, 4))

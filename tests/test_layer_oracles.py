@@ -127,7 +127,7 @@ CASES = [
     ("relu", nn.ReLU, (3, 5), lambda torch, x, p: torch.relu(x)),
     ("tanh", nn.Tanh, (3, 5), lambda torch, x, p: torch.tanh(x)),
     ("sigmoid", nn.Sigmoid, (3, 5), lambda torch, x, p: torch.sigmoid(x)),
-    # Convolution (issue 17): dilation, groups, 'same' for even kernels, 1-D, transposed.
+    # Convolution: dilation, groups, 'same' for even kernels, 1-D, transposed.
     ("conv-dilated-groups", lambda: nn.Conv2D(4, (3, 2), padding=(1, 0), dilation_rate=(1, 2),
                                               groups=2), (2, 4, 6, 7),
      _conv(1, (1, 0), dilation=(1, 2), groups=2)),
@@ -148,7 +148,7 @@ CASES = [
                                                                    dilation_rate=(2, 1)),
      (1, 2, 3, 4), _conv_transpose(3, ((0, 0), (0, 0)), output_padding=(0, 1),
                                    dilation=(2, 1))),
-    # Normalisation (issue 17): BatchNorm in inference, as a new model is; training mode and
+    # Normalisation: BatchNorm in inference, as a new model is; training mode and
     # running statistics in tests/test_modes.py.
     ("layernorm", nn.LayerNorm, (3, 4, 5),
      lambda torch, x, p: torch.nn.functional.layer_norm(x, (5,), p["weight"], p["bias"])),

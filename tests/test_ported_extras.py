@@ -1,4 +1,4 @@
-"""The last functions and dtype spellings a PyTorch porter reaches for (issue 17's follow-up),
+"""The last functions and dtype spellings a PyTorch porter reaches for,
 at the points random op cases miss, against PyTorch on every device: ``to`` with a dtype,
 a device or both, dtype names that are not devices, and the edges of the functions below.
 (Values and gradients elsewhere: tests/op_cases.py.)"""

@@ -1,4 +1,4 @@
-"""The last names a PyTorch porter reaches for (issue 17's follow-up), at the points random op
+"""The last names a PyTorch porter reaches for, at the points random op
 cases miss, against PyTorch on every device: stacking 0-d, 1-D and 2-D tensors, diagonal
 matrices at every offset and pair of axes, kron of unequal ranks, addmm's beta=0 (which does
 not read the input), index_add with repeated indices, where with one argument, and aminmax

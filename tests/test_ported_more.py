@@ -1,4 +1,4 @@
-"""More functions a PyTorch porter reaches for (issue 17's follow-up), at the points random
+"""More functions a PyTorch porter reaches for, at the points random
 op cases miss: medians with ties and NaN, take_along_dim's broadcasting and indices out of
 range, count_nonzero, and torch.nn.functional's other losses at their clamps and extremes,
 against PyTorch on every device. (Values and gradients elsewhere:

@@ -1,4 +1,4 @@
-"""The window primitives' fast paths (issue 17, the CNN step's speed) against their general
+"""The window primitives' fast paths against their general
 paths, bit for bit: small windows reduced one kernel offset at a time (max pooling and its
 first-maximum gradient mask) against one reduction and argmax, and folds of windows that do
 not overlap set against added. Inputs have ties, NaN, -inf padding and integer dtypes, since
