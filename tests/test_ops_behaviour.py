@@ -226,3 +226,24 @@ def test_an_integer_tensor_clipped_at_fractions_becomes_float_at_integers_stays(
     kept = zen.clip(x, 1, 2)        # integer bounds keep the integers
     assert kept.dtype == x.dtype
     numpy.testing.assert_array_equal(kept.numpy(), [1, 1, 2, 2])
+
+
+# A number or list beside a tensor is a constant: a result of untrainable inputs is never
+# recorded because of one.
+CONSTANTS_BESIDE_A_TENSOR = {
+    "masked_fill": lambda x: zen.masked_fill(x, x > 0, 2.0),
+    "scatter": lambda x: zen.scatter(x, 0, numpy.array([[1, 0, 1]]), 5.0),
+    "scatter_add": lambda x: zen.scatter_add(x, 0, numpy.array([[1, 0, 1]]), [[1.0, 2.0, 3.0]]),
+    "layer_norm weights": lambda x: zen.layer_norm(x, 3, [1.0, 2.0, 3.0], [0.0, 0.5, 1.0]),
+    "group_norm weights": lambda x: zen.group_norm(x, 1, [1.0, 2.0, 3.0], [0.0, 0.5, 1.0]),
+    "mse_loss target": lambda x: zen.mse_loss(x, [[0.0, 1.0, 2.0]] * 2),
+    "attention mask": lambda x: zen.scaled_dot_product_attention(x, x, x, [[0.0, -1.0]] * 2),
+    "isclose": lambda x: zen.isclose(x, [[0.0, 1.0, 2.0]] * 2),
+    "lerp": lambda x: zen.lerp(x, [[0.0, 1.0, 2.0]] * 2, 0.5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONSTANTS_BESIDE_A_TENSOR))
+def test_a_constant_beside_an_untrainable_tensor_makes_nothing_trainable(name, device):
+    x = Tensor(numpy.arange(6.0).reshape(2, 3) / 7, trainable=False, device=device)
+    assert not CONSTANTS_BESIDE_A_TENSOR[name](x).trainable

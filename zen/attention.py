@@ -7,7 +7,7 @@ import math
 
 from zen import arguments, functional, ops, reductions, shapes
 from zen.errors import ArgumentError, DtypeError, ShapeMismatchError
-from zen.tensor import Tensor, TensorLike, as_tensor, constant
+from zen.tensor import Tensor, TensorLike, as_tensor, constant, on_device_of
 
 
 def scaled_dot_product_attention(query: TensorLike, key: TensorLike, value: TensorLike,
@@ -73,12 +73,6 @@ def _attention_mask(scores, attn_mask, is_causal):
     if backend.is_floating(mask.dtype) and mask.dtype != scores.dtype:
         mask = ops.astype(mask, scores.dtype)
     return mask
-
-
-def on_device_of(like: Tensor, x: TensorLike) -> Tensor:
-    """``x`` as a Tensor on ``like``'s device: a mask given as an array goes where the scores
-    are, as an index array does."""
-    return x if isinstance(x, Tensor) else Tensor(x, trainable=False, device=like.backend)
 
 
 def causal_mask(like: Tensor, queries: int, keys: int) -> Tensor:

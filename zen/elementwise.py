@@ -10,7 +10,7 @@ import numbers
 from zen import arguments, ops, promotion, tensor
 from zen.errors import ArgumentError
 from zen.recorder import no_grad
-from zen.tensor import Tensor, TensorLike, as_tensor
+from zen.tensor import Tensor, TensorLike, as_tensor, on_device_of
 
 ROUNDING_MODES = (None, "trunc", "floor")
 
@@ -109,13 +109,9 @@ def isclose(x: TensorLike, y: TensorLike, rtol: float = 1e-05, atol: float = 1e-
 
 def _on_one_device(x, y):
     """``x`` and ``y`` as Tensors, a number taking the other's device and dtype."""
-    if not isinstance(x, Tensor) and not isinstance(y, Tensor):
-        x = as_tensor(x)
     if not isinstance(x, Tensor):
-        x = Tensor(x, trainable=False, device=y.backend, dtype=as_tensor(y).dtype)
-    if not isinstance(y, Tensor):
-        y = Tensor(y, trainable=False, device=x.backend, dtype=x.dtype)
-    return x, y
+        x = on_device_of(y, x, y.dtype) if isinstance(y, Tensor) else as_tensor(x)
+    return x, on_device_of(x, y, x.dtype)
 
 
 def frac(x: TensorLike) -> Tensor:

@@ -23,12 +23,12 @@ from zen.distances import pairwise_distance
 from zen.errors import ArgumentError, DataError, ShapeMismatchError
 from zen.ops import log_softmax
 from zen.recorder import no_grad
-from zen.tensor import Tensor, TensorLike, as_tensor, constant
+from zen.tensor import Tensor, TensorLike, as_tensor, constant, on_device_of
 
 
 def MSE(prediction: TensorLike, target: TensorLike) -> Tensor:
     """Mean squared error (the original Zen's name)."""
-    prediction, target = as_tensor(prediction), _on_device_of(target, prediction)
+    prediction, target = as_tensor(prediction), on_device_of(prediction, target)
     if prediction.shape != target.shape:
         raise ShapeMismatchError(f"MSE: prediction has shape {prediction.shape} but target "
                                  f"has shape {target.shape}")
@@ -126,12 +126,6 @@ def check_labels(name: str, labels: Tensor, classes: int,
                         f"from {low} to {high}); the prediction has {classes} classes")
 
 
-def _on_device_of(value, reference):
-    if isinstance(value, Tensor):
-        return value
-    return Tensor(value, trainable=False, device=reference.backend)
-
-
 def _are_labels(name, target, prediction_shape, axis=-1):
     """Whether ``target`` holds class labels (True) or rows like the prediction's (False);
     ShapeMismatchError if neither."""
@@ -158,7 +152,7 @@ def _class_positions(backend, count):
 def _class_targets(loss, target, prediction, labels_checked):
     """``target`` as rows of class probabilities in ``prediction``'s shape and dtype, and
     whether it was made from integer labels (so that each row is one-hot)."""
-    target = _on_device_of(target, prediction)
+    target = on_device_of(prediction, target)
     if not _are_labels(loss, target, prediction.shape):
         same_dtype = target.dtype == prediction.dtype
         return (target if same_dtype else ops.astype(target, prediction.dtype)), False
@@ -246,7 +240,7 @@ def binary_cross_entropy_with_logits(input: TensorLike, target: TensorLike,
     (1 + (pos_weight - 1) * target) * softplus(-input), times ``weight``."""
     input, target = _elementwise_pair("binary_cross_entropy_with_logits", input, target,
                                       reduction)
-    scale = 1 if pos_weight is None else 1 + (_on_device_of(pos_weight, input) - 1) * target
+    scale = 1 if pos_weight is None else 1 + (on_device_of(input, pos_weight) - 1) * target
     terms = (1 - target) * input + scale * _softplus(-input)
     return _reduced(_weighted(terms, weight, input), reduction)
 
@@ -306,7 +300,7 @@ class _ClassTargets:
             raise ShapeMismatchError(f"{who}: input needs a class axis, got a 0-d tensor")
         self.classes = input.shape[self.axis]
         self.label_shape = tuple(n for i, n in enumerate(input.shape) if i != self.axis)
-        target = _on_device_of(target, input)
+        target = on_device_of(input, target)
         self.shape = tuple(target.shape)
         self.from_labels = _are_labels(who, target, input.shape, self.axis)
         ignore_index = arguments.integer(who, "ignore_index", ignore_index)
@@ -356,7 +350,7 @@ class _ClassTargets:
         """``weight`` shaped to broadcast along the class axis, or None."""
         if weight is None:
             return None
-        weight = _on_device_of(weight, self.input)
+        weight = on_device_of(self.input, weight)
         if tuple(weight.shape) != (self.classes,):
             raise ShapeMismatchError(f"{self.who}: weight must have one value per class, "
                                      f"shape ({self.classes},), got {tuple(weight.shape)}")
@@ -368,7 +362,7 @@ def _elementwise_pair(who, input, target, reduction, reductions=_REDUCTIONS):
     warning that the result is likely wrong: zen refuses)."""
     _check_reduction(who, reduction, reductions)
     input = as_tensor(input)
-    target = _on_device_of(target, input)
+    target = on_device_of(input, target)
     if tuple(input.shape) != tuple(target.shape):
         raise ShapeMismatchError(f"{who}: input has shape {tuple(input.shape)} but target has "
                                  f"shape {tuple(target.shape)}; they must match")
@@ -410,7 +404,7 @@ def _times_log(x, y):
 
 
 def _weighted(terms, weight, reference):
-    return terms if weight is None else terms * _on_device_of(weight, reference)
+    return terms if weight is None else terms * on_device_of(reference, weight)
 
 
 
@@ -448,8 +442,8 @@ def cosine_embedding_loss(input1: TensorLike, input2: TensorLike, target: Tensor
     (N, D) (or (D,)) inputs along D, each squared norm plus 1e-12, as PyTorch computes it
     (not ``cosine_similarity``'s bound on each norm)."""
     _check_reduction("cosine_embedding_loss", reduction)
-    input1, input2 = as_tensor(input1), _on_device_of(input2, as_tensor(input1))
-    target = _on_device_of(target, input1)
+    input1, input2 = as_tensor(input1), on_device_of(as_tensor(input1), input2)
+    target = on_device_of(input1, target)
     if input1.shape != input2.shape or input1.ndim not in (1, 2) or \
             target.shape != input1.shape[:-1]:
         raise ShapeMismatchError(f"cosine_embedding_loss: needs inputs (N, D) and target (N,) "
@@ -499,7 +493,7 @@ def gaussian_nll_loss(input: TensorLike, target: TensorLike, var: TensorLike,
     no negative entry; its values are raised to ``eps`` without changing its gradient's path,
     as PyTorch clamps them in place without recording."""
     input, target = _elementwise_pair("gaussian_nll_loss", input, target, reduction)
-    var = _variance_like("gaussian_nll_loss", _on_device_of(var, input), input.shape)
+    var = _variance_like("gaussian_nll_loss", on_device_of(input, var), input.shape)
     if bool(ops.any_p(var.detach() < 0).value):
         raise DataError("gaussian_nll_loss: var has negative entries")
     with no_grad():
@@ -529,7 +523,7 @@ def _same_shapes(who, reduction, *tensors):
     """``tensors`` on the first's device, all of one shape (as PyTorch requires here)."""
     _check_reduction(who, reduction)
     first = as_tensor(tensors[0])
-    tensors = [first] + [_on_device_of(t, first) for t in tensors[1:]]
+    tensors = [first] + [on_device_of(first, t) for t in tensors[1:]]
     if len({tuple(t.shape) for t in tensors}) != 1:
         raise ShapeMismatchError(f"{who}: the inputs must have one shape, got shapes "
                                  f"{', '.join(str(tuple(t.shape)) for t in tensors)}")
@@ -556,7 +550,7 @@ def multi_margin_loss(input: TensorLike, target: TensorLike, p: int = 1, margin:
     ``weight[y]``, divided by C, as torch's multi-class hinge loss; then reduced."""
     _check_reduction("multi_margin_loss", reduction)
     x = as_tensor(input)
-    labels = _on_device_of(target, x)
+    labels = on_device_of(x, target)
     label_shapes = {1: ((), (1,)), 2: ((x.shape[0],),)}.get(x.ndim, ())
     if labels.shape not in label_shapes or not labels.backend.is_integral(labels.dtype):
         raise ShapeMismatchError(f"multi_margin_loss: needs an input (N, C) with integer labels "
@@ -576,7 +570,7 @@ def multi_margin_loss(input: TensorLike, target: TensorLike, p: int = 1, margin:
 
 
 def _class_weight(weight, rows):
-    weight = _on_device_of(weight, rows)
+    weight = on_device_of(rows, weight)
     if weight.shape != (rows.shape[1],):
         raise ShapeMismatchError(f"multi_margin_loss: weight must have one value per class, "
                                  f"shape ({rows.shape[1]},), got {weight.shape}")

@@ -17,7 +17,7 @@ from zen import arguments, ops
 from zen.errors import ArgumentError, DtypeError, IndexOutOfRangeError, ShapeMismatchError
 from zen.ops import reshape
 from zen.recorder import no_grad
-from zen.tensor import Tensor, TensorLike, as_tensor, constant
+from zen.tensor import Tensor, TensorLike, as_tensor, constant, on_device_of
 
 
 def embedding(input: TensorLike, weight: TensorLike, padding_idx: int | None = None,
@@ -256,7 +256,7 @@ def _affine(op_name, out, weight, bias, shape, broadcast_shape):
 
 def _statistic(op_name, name, value, shape, like):
     """A per-channel (or normalized_shape) tensor, refused unless of ``shape``."""
-    tensor = value if isinstance(value, Tensor) else Tensor(value, device=like.backend)
+    tensor = on_device_of(like, value)
     if tuple(tensor.shape) != tuple(shape):
         raise ShapeMismatchError(f"{op_name}: {name} must have shape {tuple(shape)}, got "
                                  f"{tuple(tensor.shape)}")

@@ -17,7 +17,7 @@ from zen import ops, tensor
 from zen.errors import ArgumentError, DtypeError, ShapeMismatchError
 from zen.ops import reshape
 from zen.recorder import grad_enabled
-from zen.tensor import Tensor, TensorLike, as_tensor, constant
+from zen.tensor import Tensor, TensorLike, as_tensor, constant, on_device_of
 
 REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
 
@@ -128,7 +128,7 @@ def _operands(op_name, x, axis, index, src):
             src = src[tuple(slice(0, n) for n in index.shape)]
     else:
         positions = _positions(op_name, x, axis, index)
-        src = ops.broadcast_to(Tensor(src, device=x.backend, dtype=x.dtype), index.shape)
+        src = ops.broadcast_to(on_device_of(x, src, x.dtype), index.shape)
     return x, positions, _flat(src)
 
 
@@ -288,9 +288,8 @@ def masked_fill(x: TensorLike, mask: TensorLike, value: TensorLike) -> Tensor:
     if not x.backend.is_bool(mask.dtype):
         raise DtypeError(f"masked_fill: mask must be bool, got {mask.dtype}; compare first, "
                          f"e.g. x > 0")
-    if not isinstance(value, Tensor):
-        value = Tensor(value, device=x.backend, dtype=x.dtype)
-    elif value.ndim:
+    value = on_device_of(x, value, x.dtype)
+    if value.ndim:
         raise ShapeMismatchError(f"masked_fill: value must be a number or a 0-d Tensor, got "
                                  f"shape {value.shape}")
     return ops.astype(ops.where(mask, value, x), x.dtype) if value.dtype != x.dtype else \

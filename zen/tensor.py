@@ -894,6 +894,14 @@ def as_tensor(value):
     return value if isinstance(value, Tensor) else Tensor(value, trainable=False)
 
 
+def on_device_of(like: Tensor, value: TensorLike, dtype: Any = None) -> Tensor:
+    """``value`` as it is if a Tensor, else a constant (never trainable) on ``like``'s device,
+    in ``dtype`` if given: a number, list or array that goes beside ``like`` in an op."""
+    if isinstance(value, Tensor):
+        return value
+    return Tensor(value, trainable=False, device=like.backend, dtype=dtype)
+
+
 def _device_and_dtype(x, arguments, device, dtype):
     """``Tensor.to``'s (device, dtype): a positional argument is the dtype if it is a dtype
     name ("float64": zen.float64) or a dtype of x's backend, else the device ("cpu",

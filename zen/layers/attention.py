@@ -8,7 +8,7 @@ import numbers
 from zen import arguments, attention, functional, ops
 from zen.errors import ArgumentError, ShapeMismatchError
 from zen.layers.base import Layer, glorot, input_size
-from zen.tensor import Tensor, TensorLike
+from zen.tensor import Tensor, TensorLike, on_device_of
 
 
 class MultiHeadAttention(Layer):
@@ -42,8 +42,8 @@ class MultiHeadAttention(Layer):
     def forward(self, query: Tensor, key: TensorLike | None = None,
                 value: TensorLike | None = None, attn_mask: TensorLike | None = None,
                 key_mask: TensorLike | None = None) -> Tensor:
-        key = query if key is None else attention.on_device_of(query, key)
-        value = key if value is None else attention.on_device_of(query, value)
+        key = query if key is None else on_device_of(query, key)
+        value = key if value is None else on_device_of(query, value)
         if not self.weights:
             self._build(query)
         self._check_shapes(query, key, value)
@@ -98,7 +98,7 @@ class MultiHeadAttention(Layer):
         allowed = attention.causal_mask(query, query.shape[1], key.shape[1]) \
             if self.causal else None
         if key_mask is not None:
-            key_mask = attention.on_device_of(query, key_mask)
+            key_mask = on_device_of(query, key_mask)
             if not key_mask.backend.is_bool(key_mask.dtype) or \
                     key_mask.shape != key.shape[:2]:
                 raise ShapeMismatchError(f"MultiHeadAttention: key_mask must be booleans of "
@@ -108,7 +108,7 @@ class MultiHeadAttention(Layer):
             allowed = key_mask if allowed is None else ops.logical_and(allowed, key_mask)
         if attn_mask is None or allowed is None:
             return allowed if attn_mask is None else attn_mask
-        attn_mask = attention.on_device_of(query, attn_mask)
+        attn_mask = on_device_of(query, attn_mask)
         if attn_mask.backend.is_bool(attn_mask.dtype):
             return ops.logical_and(allowed, attn_mask)
         return ops.where(allowed, attn_mask, -math.inf)
