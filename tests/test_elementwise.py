@@ -211,3 +211,19 @@ def test_normalize_of_a_zero_vector_is_zeros_with_pytorchs_gradient(device):
     (expected * torch.tensor(weights, dtype=torch.float64)).sum().backward()
     numpy.testing.assert_allclose(value.numpy(), expected.detach().numpy())
     numpy.testing.assert_allclose(zen.Tensor(x.gradient).numpy(), t.grad.numpy())
+
+
+@pytest.mark.parametrize("p", [1.0, 2.0, 4.0, 40.0, math.inf])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_normalize_of_a_zero_vector_gives_zeros_for_every_p_and_dtype(p, dtype, device):
+    """eps ** p underflows for large p: the bound goes on the norm, as PyTorch's clamp_min."""
+    rows = numpy.array([[0.0, 0.0, 0.0], [3.0, 0.0, -4.0]], dtype=dtype)
+    x = zen.Tensor(rows, trainable=True, device=device)
+    t = torch.tensor(rows, requires_grad=True)
+    weights = numpy.array([[1.0, -2.0, 0.5], [0.5, 1.5, -1.0]], dtype=dtype)
+    value = zen.normalize(x, p=p)
+    (value * zen.Tensor(weights, device=device)).sum().backward()
+    expected = F.normalize(t, p=p)
+    (expected * torch.tensor(weights)).sum().backward()
+    numpy.testing.assert_allclose(value.numpy(), expected.detach().numpy(), rtol=1e-6)
+    numpy.testing.assert_allclose(zen.Tensor(x.gradient).numpy(), t.grad.numpy(), rtol=1e-5)

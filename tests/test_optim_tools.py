@@ -72,6 +72,19 @@ def test_a_scheduler_resumes_from_its_state_dict(device):
     assert resumed.get_last_lr() == scheduler.get_last_lr() == [pytest.approx(0.1)]
 
 
+def test_a_scheduler_of_a_zero_lr_loads_its_state_dict_and_a_bad_one_changes_nothing():
+    """lr=0 is a learning rate the optimisers take, so its scheduler's state loads too; a
+    state that does not check out leaves the scheduler as it was."""
+    scheduler = zen.optim.StepLR(SGD([Tensor([1.0], trainable=True)], lr=0.0), step_size=2)
+    scheduler.step()
+    resumed = zen.optim.StepLR(SGD([Tensor([1.0], trainable=True)], lr=0.0), step_size=2)
+    resumed.load_state_dict(scheduler.state_dict())
+    assert resumed.last_epoch == 1 and resumed.base_lrs == [0.0]
+    with pytest.raises(ArgumentError, match=r"base_lrs\[0\] must be a finite number >= 0"):
+        resumed.load_state_dict({"last_epoch": 5, "base_lrs": [-1.0]})
+    assert resumed.last_epoch == 1 and resumed.base_lrs == [0.0]
+
+
 def test_an_lr_set_between_steps_is_checked_and_used_at_the_next_step(device):
     ours, theirs = _pair(device)
     optimizer, expected = SGD(ours, lr=0.1, momentum=0.5), torch.optim.SGD(theirs, lr=0.1,

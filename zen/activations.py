@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from zen import arguments, ops, random
+from zen import arguments, linalg, ops, random
 from zen.errors import ArgumentError, ShapeMismatchError
 from zen.ops import normalise_axes
 from zen.shapes import chunk
@@ -154,14 +154,8 @@ def normalize(x: TensorLike, p: float = 2.0, axis: int = 1, eps: float = 1e-12) 
     x = as_tensor(x)
     p = arguments.number("normalize", "p", p, low=0, low_open=True)
     eps = arguments.number("normalize", "eps", eps)
-    axes = normalise_axes("normalize", axis, x.ndim)
-    magnitude = ops.abs(x)
-    if p == math.inf:
-        norm = ops.max(magnitude, axes, keepdims=True)
-        return ops.divide(x, ops.maximum(norm, eps))
-    # the eps bound on the p-th power keeps the root's slope finite at a zero vector
-    powered = ops.sum(ops.power(magnitude, p), axes, keepdims=True)
-    return ops.divide(x, ops.power(ops.maximum(powered, eps ** p), 1 / p))
+    norm = linalg.vector_norm(x, p, normalise_axes("normalize", axis, x.ndim), keepdims=True)
+    return ops.divide(x, ops.maximum(norm, eps))
 
 
 def glu(x: TensorLike, axis: int = -1) -> Tensor:

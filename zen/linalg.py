@@ -4,7 +4,7 @@
 
 A norm's gradient at a zero vector is zero, as PyTorch's (the root's slope there is
 infinite, and its product with the zero vector would be nan): each root and power that can
-meet zero is taken of a stand-in 1 there (``_root_of``), so that no nan is ever made."""
+meet zero is taken of a stand-in 1 there (``_powered``), so that no nan is ever made."""
 
 from __future__ import annotations
 
@@ -154,12 +154,6 @@ def bilinear(input1: TensorLike, input2: TensorLike, weight: TensorLike,
     return out if bias is None else ops.add(out, bias)
 
 
-def _root_of(total, power):
-    """total ** (1 / power), with value and slope 0 where total is 0 (not nan)."""
-    zero = ops.equal(total, 0)
-    return ops.where(zero, 0.0, ops.power(ops.where(zero, 1.0, total), 1 / power))
-
-
 def _powered(magnitude, power):
     """magnitude ** power, with slope 0 where magnitude is 0 even for power < 1."""
     zero = ops.equal(magnitude, 0)
@@ -189,8 +183,8 @@ def vector_norm(x: TensorLike, ord: float = 2, axis: Axes = None,
     if ord == 1:
         return ops.sum(magnitude, axes, keepdims)
     if ord == 2:
-        return _root_of(ops.sum(ops.multiply(x, x), axes, keepdims), 2)
-    return _root_of(ops.sum(_powered(magnitude, ord), axes, keepdims), ord)
+        return _powered(ops.sum(ops.multiply(x, x), axes, keepdims), 0.5)
+    return _powered(ops.sum(_powered(magnitude, ord), axes, keepdims), 1 / ord)
 
 
 def norm(x: TensorLike, ord: float | str | None = None, axis: Axes = None,

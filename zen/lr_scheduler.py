@@ -48,9 +48,10 @@ class LRScheduler:
         if not isinstance(state_dict, dict) or set(state_dict) != {"last_epoch", "base_lrs"}:
             raise ArgumentError(f"{who}: needs a scheduler's state_dict(), with last_epoch "
                                 f"and base_lrs, got {state_dict!r}")
-        self.last_epoch = arguments.integer(who, "last_epoch", state_dict["last_epoch"], minimum=0)
-        self.base_lrs = [arguments.number(who, "base_lrs[0]", lr, low=0, low_open=True,
-                                          finite=True) for lr in state_dict["base_lrs"]]
+        epoch = arguments.integer(who, "last_epoch", state_dict["last_epoch"], minimum=0)
+        base_lrs = [arguments.number(who, "base_lrs[0]", lr, low=0, finite=True)  # as lr=
+                    for lr in state_dict["base_lrs"]]
+        self.last_epoch, self.base_lrs = epoch, base_lrs     # set only once all is checked
         self.optimizer.lr = self.lr_at(self.last_epoch)
 
 

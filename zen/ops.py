@@ -81,9 +81,9 @@ def defop(name, forward, *vjps, vjp=None, saves=None, dtypes=None, views=False):
 
 
 def _joined(vjps):
-    """One VJP per input as the one form every VJP takes (see Op). One and two inputs with no
-    settings, the most common, call theirs without a loop and without repacking ``*inputs,
-    **params`` (repacking costs more than the call)."""
+    """One VJP per input as the one form every VJP takes (see Op). One and two inputs, the
+    most common, call theirs without a loop, and without repacking ``**params`` when there
+    are none (repacking costs more than the call)."""
     def each(F, g, ans, inputs, params, saved, parents):
         return [function(F, g, ans, *inputs, **params)
                 if function is not None and parent.trainable else None
@@ -92,17 +92,18 @@ def _joined(vjps):
     if len(vjps) == 1:
         (first,) = vjps
 
-        def vjp(F, g, ans, inputs, params, saved, parents):
+        def vjp(F, g, ans, inputs, params, saved, parents):   # its one parent is trainable
             if params:
-                return each(F, g, ans, inputs, params, saved, parents)
-            return (first(F, g, ans, inputs[0]),)   # its one parent is trainable
+                return (first(F, g, ans, inputs[0], **params),)
+            return (first(F, g, ans, inputs[0]),)
     elif len(vjps) == 2 and None not in vjps:
         first, second = vjps
 
         def vjp(F, g, ans, inputs, params, saved, parents):
-            if params:
-                return each(F, g, ans, inputs, params, saved, parents)
             x, y = inputs
+            if params:
+                return (first(F, g, ans, x, y, **params) if parents[0].trainable else None,
+                        second(F, g, ans, x, y, **params) if parents[1].trainable else None)
             return (first(F, g, ans, x, y) if parents[0].trainable else None,
                     second(F, g, ans, x, y) if parents[1].trainable else None)
     else:
@@ -754,15 +755,13 @@ def reduction(primitive: Callable[..., Tensor]) -> Callable[..., Tensor]:
     return reduce
 
 
-
-
 def converting_reduction(primitive: Callable[..., Tensor]) -> Callable[..., Tensor]:
     """``reduction`` with PyTorch's ``dtype=``: ``x`` is converted to it first."""
+    plain = reduction(primitive)
+
     def reduce(x: TensorLike, axis: Axes = None, keepdims: bool = False,
                dtype: str | Any | None = None) -> Tensor:
-        x = as_tensor(x) if dtype is None else astype(x, dtype)
-        return primitive(x, axis=reduction_axes(primitive.__name__, axis, x.ndim),
-                         keepdims=keepdims)
+        return plain(x if dtype is None else astype(x, dtype), axis, keepdims)
 
     reduce.__name__ = primitive.__name__
     return reduce
@@ -1068,10 +1067,13 @@ def _through_erf(F, g, x):
     return F.multiply(g, F.multiply(2 / math.sqrt(math.pi), F.exp(F.negative(F.multiply(x, x)))))
 
 
-def _arctangent_slopes(F, g, y, x):
-    """``g`` times the slope of atan2 in y and in x: (x, -y) / (x^2 + y^2)."""
+def _atan2_vjp(F, g, ans, inputs, params, saved, parents):
+    """``g`` times the slopes of atan2 in y and in x, (x, -y) / (x^2 + y^2): one scale for
+    both."""
+    y, x = inputs
     scale = F.divide(g, F.add(F.multiply(x, x), F.multiply(y, y)))
-    return F.multiply(scale, x), F.multiply(F.negative(scale), y)
+    return (F.multiply(scale, x) if parents[0].trainable else None,
+            F.multiply(F.negative(scale), y) if parents[1].trainable else None)
 
 
 zeros_like = defop("zeros_like", lambda xp, x: xp.zeros_like(x))
@@ -1103,9 +1105,7 @@ acos = defop("acos", lambda xp, x: xp.acos(x),
              dtypes=floating)
 atan = defop("atan", lambda xp, x: xp.atan(x),
              lambda F, g, ans, x: F.divide(g, F.add(1, F.multiply(x, x))), dtypes=floating)
-atan2 = defop("atan2", lambda xp, y, x: xp.atan2(y, x),
-              lambda F, g, ans, y, x: _arctangent_slopes(F, g, y, x)[0],
-              lambda F, g, ans, y, x: _arctangent_slopes(F, g, y, x)[1], dtypes=floating)
+atan2 = defop("atan2", lambda xp, y, x: xp.atan2(y, x), vjp=_atan2_vjp, dtypes=floating)
 sinh = defop("sinh", lambda xp, x: xp.sinh(x),
              lambda F, g, ans, x: F.multiply(g, F.cosh(x)), dtypes=floating)
 cosh = defop("cosh", lambda xp, x: xp.cosh(x),

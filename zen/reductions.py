@@ -70,13 +70,6 @@ def _fold(x, axis, combine):
     return x
 
 
-def _log_add_exp(a, b):
-    """log(e^a + e^b), shifted by the larger (a constant: its gradient would cancel)."""
-    peak = ops.maximum(a.detach(), b.detach())
-    peak = ops.where(ops.abs(peak) < math.inf, peak, 0.0)     # -inf and inf stay so
-    return peak + ops.log(ops.exp(a - peak) + ops.exp(b - peak))
-
-
 def _converted(x, dtype, integers_widen=False):
     """``x`` as a Tensor of ``dtype`` if given; else, with ``integers_widen``, integers and
     bools as int64 (PyTorch's prod and cumprod)."""
@@ -125,7 +118,7 @@ def logcumsumexp(x: TensorLike, axis: int) -> Tensor:
     not a shift by one maximum)."""
     x = ops.astype(x, "float32") if not _floating(x) else as_tensor(x)
     return _along_one_axis("logcumsumexp", x, axis,
-                           lambda x, axis: _scan(x, axis, _log_add_exp))
+                           lambda x, axis: _scan(x, axis, ops.logaddexp))
 
 
 def _floating(x):

@@ -35,14 +35,14 @@ class RNN(Layer):
                             glorot(hidden_dim, self.units))
             self.add_weight("output_bias", (self.units,), x)
         w = self.weights
-        hidden = ops.tanh(x[:, 0] @ w["input_weight"] + w["hidden_bias"])
+        hidden = ops.tanh(functional.dense(x[:, 0], w["input_weight"], w["hidden_bias"]))
         states = [hidden]
         for step in range(1, x.shape[1]):
             hidden = ops.rnn_step(x[:, step], hidden, w["input_weight"], w["hidden_weight"],
                                   w["hidden_bias"])
             states.append(hidden)
         out = functional.stack(states, axis=1) if self.return_sequences else hidden
-        return out @ w["output_weight"] + w["output_bias"]
+        return functional.dense(out, w["output_weight"], w["output_bias"])
 
 
 class LSTM(Layer):
@@ -68,7 +68,7 @@ class LSTM(Layer):
             bias = self.add_weight("bias", (4 * units,), x)
             bias.value[units:2 * units] = 1.0
         w = self.weights
-        inputs = x @ w["input_weight"] + w["bias"]
+        inputs = functional.dense(x, w["input_weight"], w["bias"])
         hidden = cell = None
         states = []
         for step in range(x.shape[1]):
