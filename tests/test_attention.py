@@ -338,7 +338,7 @@ def test_causal_attention_does_not_look_ahead(device):
     (lambda: nn.MultiHeadAttention(0), None, ArgumentError,
      r"MultiHeadAttention: num_heads must be a positive int, got 0"),
     (lambda: nn.MultiHeadAttention(2, dropout=1.0), None, ArgumentError,
-     r"MultiHeadAttention: dropout must be in \[0, 1\), got 1\.0"),
+     r"MultiHeadAttention: dropout must be a number in \[0, 1\), got 1\.0"),
     (lambda: nn.MultiHeadAttention(2, causal="yes"), None, ArgumentError,
      r"MultiHeadAttention: causal must be True or False, got 'yes'"),
     (lambda: nn.MultiHeadAttention(4), lambda layer, x: layer(x), ShapeMismatchError,

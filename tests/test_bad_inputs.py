@@ -363,7 +363,7 @@ CASES = [
     ("negative learning rate", lambda s: SGD(s.model.parameters(), lr=-1), OptimizerError,
      r"SGD: lr must be a finite number >= 0, got -1"),
     ("dropout rate", lambda s: Dropout(1.5),
-     ArgumentError, r"Dropout: rate must be in \[0, 1\), got 1.5"),
+     ArgumentError, r"Dropout: rate must be a number in \[0, 1\), got 1.5"),
     ("same padding, stride 2", lambda s: Conv2D(2, 4, strides=2, padding="same"),
      ArgumentError, r"Conv2D: padding='same' needs stride 1 .*stride=\(2, 2\)"),
     # Gradients.

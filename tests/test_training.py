@@ -66,7 +66,7 @@ BAD_LAYERS = [
     (lambda: Conv2D(2, 3, padding="full"), r"Conv2D: padding must be 'valid', 'same'"),
     (lambda: MaxPool2D(0), r"MaxPool2D: pool_size must be a positive int"),
     (lambda: MaxPool2D(2, strides=0), r"MaxPool2D: strides must be a positive int"),
-    (lambda: Dropout("0.5"), r"Dropout: rate must be in \[0, 1\), got 0.5"),
+    (lambda: Dropout("0.5"), r"Dropout: rate must be a number in \[0, 1\), got '0.5' \(str\)"),
     (lambda: Softmax(axis=1.5), r"Softmax: axis must be an int, got 1.5"),
     (lambda: Model([Linear]), r"Model: layers\[0\] is the class Linear, not a layer"),
     (lambda: Model([Linear(2), abs]), r"Model: layers\[1\] is <built-in function abs>"),

@@ -405,7 +405,8 @@ def _checked_state_dict(optimizer, parameters, state_dict):
     if not isinstance(groups, list) or len(groups) != 1 or not isinstance(
             state_dict.get("state"), dict):
         raise OptimizerError(f"{who}: needs an optimiser's state_dict(), {{'state': {{...}}, "
-                             f"'param_groups': [one group]}}, got {_short(state_dict)}")
+                             f"'param_groups': [one group]}}, got "
+                             f"{arguments.described(state_dict)}")
     settings = {name: value for name, value in groups[0].items() if name != "params"}
     if sorted(settings) != sorted(optimizer._setting_names):
         raise OptimizerError(f"{who}: the state_dict has the settings {sorted(settings)}, "
@@ -445,11 +446,6 @@ def _checked_state_value(who, optimizer, index, parameter, name, value):
                              f"parameter has shape {tuple(parameter.shape)}")
     return array_namespaces[parameter.backend].copy(
         parameter.backend.asarray(value, parameter.dtype))
-
-
-def _short(value):
-    text = repr(value)
-    return text if len(text) <= 60 else f"a {type(value).__name__}"
 
 
 def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
@@ -494,11 +490,12 @@ def _gradients(who, parameters):
     parameters = [parameters] if isinstance(parameters, Tensor) else parameters
     if isinstance(parameters, (str, bytes)) or not isinstance(parameters, Iterable):
         raise OptimizerError(f"{who}: parameters must be a Tensor or Tensors, got "
-                             f"{_short(parameters)}")
+                             f"{arguments.described(parameters)}")
     parameters = list(parameters)
     strays = [p for p in parameters if not isinstance(p, Tensor)]
     if strays:
-        raise OptimizerError(f"{who}: parameters must be Tensors, got {_short(strays[0])}")
+        raise OptimizerError(f"{who}: parameters must be Tensors, got "
+                             f"{arguments.described(strays[0])}")
     found = [(p.backend, p.gradient.value if isinstance(p.gradient, Tensor) else p.gradient)
              for p in parameters if p.gradient is not None]
     devices = sorted({backend.name for backend, _ in found})

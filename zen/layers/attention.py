@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import math
-import numbers
 
 from zen import arguments, attention, functional, ops
-from zen.errors import ArgumentError, ShapeMismatchError
+from zen.errors import ShapeMismatchError
 from zen.layers.base import Layer, glorot, input_size
 from zen.tensor import Tensor, TensorLike, on_device_of
 
@@ -32,10 +31,7 @@ class MultiHeadAttention(Layer):
         who = "MultiHeadAttention"
         num_heads = arguments.integer(who, "num_heads", num_heads, minimum=1)
         causal = arguments.flag(who, "causal", causal)
-        if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or \
-                not 0 <= dropout < 1:
-            raise ArgumentError(f"{who}: dropout must be in [0, 1), got "
-                                f"{arguments.described(dropout)}")
+        dropout = arguments.number(who, "dropout", dropout, low=0, high=1, high_open=True)
         use_bias = arguments.flag(who, "use_bias", use_bias)
         super().__init__(num_heads=num_heads, causal=causal, dropout=dropout, use_bias=use_bias)
 

@@ -4,7 +4,6 @@ activation layer for each of ``zen.activations``, with torch.nn's class and argu
 from __future__ import annotations
 
 import inspect
-import numbers
 from typing import Any, Literal
 
 from zen import activations, arguments, functional, ops
@@ -54,9 +53,8 @@ class Dropout(Layer):
     1 / (1 - rate); at inference, pass the input through."""
 
     def __init__(self, rate: float) -> None:
-        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
-            raise ArgumentError(f"Dropout: rate must be in [0, 1), got {rate}")
-        super().__init__(rate=rate)
+        super().__init__(rate=arguments.number("Dropout", "rate", rate, low=0, high=1,
+                                               high_open=True))
 
     def forward(self, x: Tensor) -> Tensor:
         return functional.dropout(x, self.rate, self.training)
