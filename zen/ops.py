@@ -781,7 +781,8 @@ logsumexp.__doc__ = "log(sum(exp(x))) over ``axis``, without overflow."
 
 
 def one_axis(op_name, axis, ndim):
-    if not isinstance(axis, int):
+    """One axis of a tensor with ``ndim`` axes (an int, not a bool), as a non-negative int."""
+    if not isinstance(axis, numbers.Integral) or isinstance(axis, bool):
         raise AxisError(f"{op_name}: axis must be one int, got {axis!r}")
     if ndim == 0:
         raise AxisError(f"{op_name}: a 0-d tensor has no axis {axis} to work along; reshape "

@@ -11,7 +11,7 @@ import math
 import numbers
 from collections.abc import Sequence
 
-from zen import ops, tensor
+from zen import functional, ops, tensor
 from zen.errors import ArgumentError, AxisError, IndexOutOfRangeError, ShapeMismatchError
 from zen.ops import normalise_axes, reshape
 from zen.tensor import Axes, Tensor, TensorLike, as_tensor, constant
@@ -35,16 +35,6 @@ def _ints(op_name, name, value):
     return tuple(int(v) for v in values)
 
 
-def _axis(op_name, axis, ndim):
-    """One axis of a tensor with ``ndim`` axes, as a non-negative int."""
-    if not isinstance(axis, numbers.Integral) or isinstance(axis, bool):
-        raise AxisError(f"{op_name}: axis must be one int, got {axis!r}")
-    if not -ndim <= axis < ndim:
-        raise AxisError(f"{op_name}: axis {axis} is out of range for a tensor with {ndim} "
-                        f"dimension(s)")
-    return int(axis) % ndim
-
-
 def flip(x: TensorLike, axis: Axes) -> Tensor:
     """``x`` with the order of its elements reversed along ``axis`` (an int or a tuple), as
     ``torch.flip(x, dims)``; a view where the backend makes one."""
@@ -62,7 +52,7 @@ def roll(x: TensorLike, shifts: int | Sequence[int], axis: Axes = None) -> Tenso
         if len(shifts) != 1:
             raise ArgumentError(f"roll: without an axis, shifts must be one int, got {shifts}")
         return reshape(roll(reshape(x, -1), shifts, 0), x.shape)
-    axes = tuple(_axis("roll", a, x.ndim) for a in _ints("roll", "axis", axis))
+    axes = tuple(ops.one_axis("roll", a, x.ndim) for a in _ints("roll", "axis", axis))
     if len(axes) != len(shifts):
         raise ArgumentError(f"roll: {len(shifts)} shift(s) for {len(axes)} axis(es)")
     for shift, a in zip(shifts, axes, strict=True):
@@ -107,7 +97,7 @@ def repeat_interleave(x: TensorLike, repeats: int | TensorLike, axis: int | None
     x = as_tensor(x)
     if axis is None:
         x, axis = reshape(x, -1), 0
-    axis = _axis("repeat_interleave", axis, max(x.ndim, 1))
+    axis = ops.one_axis("repeat_interleave", axis, max(x.ndim, 1))
     if x.ndim == 0:
         x = reshape(x, 1)
     if isinstance(repeats, numbers.Integral) and not isinstance(repeats, bool):
@@ -172,7 +162,7 @@ def diagonal(x: TensorLike, offset: int = 0, axis1: int = 0, axis2: int = 1) -> 
     """The diagonal ``offset`` of the matrices on ``axis1`` and ``axis2``, as a new last axis
     (``torch.diagonal``); a view where the backend makes one."""
     x = as_tensor(x)
-    first, second = _axis("diagonal", axis1, x.ndim), _axis("diagonal", axis2, x.ndim)
+    first, second = ops.one_axis("diagonal", axis1, x.ndim), ops.one_axis("diagonal", axis2, x.ndim)
     if first == second:
         raise AxisError(f"diagonal: axis1 and axis2 are both axis {first}")
     others = tuple(a for a in range(x.ndim) if a not in (first, second))
@@ -217,7 +207,7 @@ def diag_embed(x: TensorLike, offset: int = 0, axis1: int = -2, axis2: int = -1)
     if x.ndim == 0:
         raise ShapeMismatchError("diag_embed: needs a tensor of one or more axes, got a 0-d "
                                  "tensor")
-    first, second = (_axis("diag_embed", a, x.ndim + 1) for a in (axis1, axis2))
+    first, second = (ops.one_axis("diag_embed", a, x.ndim + 1) for a in (axis1, axis2))
     if first == second:
         raise AxisError(f"diag_embed: axis1 and axis2 are both axis {first}")
     return movedim(_diagonal_matrices(x, _ints("diag_embed", "offset", offset)[0]),
@@ -252,18 +242,15 @@ def chunk(x: TensorLike, chunks: int, axis: int = 0) -> list[Tensor]:
     x = as_tensor(x)
     if not isinstance(chunks, numbers.Integral) or isinstance(chunks, bool) or chunks <= 0:
         raise ArgumentError(f"chunk: chunks must be a positive int, got {chunks!r}")
-    axis = _axis("chunk", axis, x.ndim)
-    length = x.shape[axis]
-    size = -(-length // chunks)
-    bounds = list(range(0, length, size)) + [length] if size else [0] * (chunks + 1)
-    return [x[_along(axis, slice(start, stop))] for start, stop in itertools.pairwise(bounds)]
+    size = -(-x.shape[ops.one_axis("chunk", axis, x.ndim)] // chunks)
+    return functional.split(x, size or [0] * chunks, axis)
 
 
 def narrow(x: TensorLike, axis: int, start: int, length: int) -> Tensor:
     """Elements ``start`` to ``start + length`` of ``axis`` (``start`` < 0 counts from the
     end), as ``torch.narrow``: a view where the backend makes one."""
     x = as_tensor(x)
-    axis = _axis("narrow", axis, x.ndim)
+    axis = ops.one_axis("narrow", axis, x.ndim)
     size = x.shape[axis]
     begin = start + size if start < 0 else start
     if not 0 <= begin <= size or length < 0 or begin + length > size:
@@ -282,8 +269,8 @@ def movedim(x: TensorLike, source: int | Sequence[int], destination: int | Seque
     if len(sources) != len(destinations):
         raise ArgumentError(f"movedim: {len(sources)} source axes for {len(destinations)} "
                             f"destinations")
-    sources = tuple(_axis("movedim", a, x.ndim) for a in sources)
-    destinations = tuple(_axis("movedim", a, x.ndim) for a in destinations)
+    sources = tuple(ops.one_axis("movedim", a, x.ndim) for a in sources)
+    destinations = tuple(ops.one_axis("movedim", a, x.ndim) for a in destinations)
     if len(set(sources)) < len(sources) or len(set(destinations)) < len(destinations):
         raise AxisError(f"movedim: repeated axes in source {source} or destination "
                         f"{destination}")
@@ -402,7 +389,7 @@ def t(x: TensorLike) -> Tensor:
 def unbind(x: TensorLike, axis: int = 0) -> tuple[Tensor, ...]:
     """The slices of ``x`` along ``axis``, each without that axis (``torch.unbind``)."""
     x = as_tensor(x)
-    axis = _axis("unbind", axis, x.ndim)
+    axis = ops.one_axis("unbind", axis, x.ndim)
     return tuple(x[(slice(None),) * axis + (i,)] for i in range(x.shape[axis]))
 
 
@@ -482,7 +469,7 @@ def unflatten(x: TensorLike, axis: int, sizes: Sequence[int]) -> Tensor:
     """``x`` with ``axis`` split into axes of ``sizes`` (one of them may be -1), as
     ``torch.unflatten``."""
     x = as_tensor(x)
-    axis, sizes = _axis("unflatten", axis, x.ndim), _ints("unflatten", "sizes", sizes)
+    axis, sizes = ops.one_axis("unflatten", axis, x.ndim), _ints("unflatten", "sizes", sizes)
     known = math.prod(n for n in sizes if n != -1)
     length, free = x.shape[axis], sizes.count(-1)
     if not sizes or free > 1 or any(n < -1 for n in sizes) or \
