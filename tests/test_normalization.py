@@ -54,7 +54,7 @@ def test_embedding_takes_ids_as_tensors_lists_and_any_integer_dtype(device, rng)
 
 @pytest.mark.parametrize("call, error, match", [
     (lambda w: zen.embedding([[0, 5]], w), IndexOutOfRangeError, "index 5 is out of range"),
-    (lambda w: zen.embedding([-1], w), IndexOutOfRangeError, "id -1 is negative"),
+    (lambda w: zen.embedding([-1], w), IndexOutOfRangeError, "index -1 is negative"),
     (lambda w: zen.embedding(numpy.array([0.0]), w), DtypeError, "must be integers"),
     (lambda w: zen.embedding([0], w, max_norm=1.0), ArgumentError, "max_norm=1.0"),
     (lambda w: zen.embedding([0], w, sparse=True), ArgumentError, "sparse=True"),

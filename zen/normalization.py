@@ -14,7 +14,7 @@ import numbers
 from collections.abc import Sequence
 
 from zen import arguments, ops
-from zen.errors import ArgumentError, DtypeError, IndexOutOfRangeError, ShapeMismatchError
+from zen.errors import ArgumentError, DtypeError, ShapeMismatchError
 from zen.ops import reshape
 from zen.recorder import no_grad
 from zen.tensor import Tensor, TensorLike, as_tensor, constant, on_device_of
@@ -54,13 +54,8 @@ def _refuse_embedding_options(max_norm, scale_grad_by_freq, sparse):
 def _ids(input, weight):
     """Integer ids as an int64 array on weight's device, each in [0, num_embeddings)."""
     ids = ops.index_array("embedding", input, weight)
-    backend = weight.backend
-    if not backend.is_integral(ids.dtype):
-        raise DtypeError(f"embedding: input must hold integer ids, got dtype {ids.dtype}")
-    if math.prod(ids.shape) and int(backend.xp.min(ids)) < 0:
-        raise IndexOutOfRangeError(f"embedding: id {int(backend.xp.min(ids))} is negative; "
-                                   f"ids must be in [0, {weight.shape[0]})")
-    return ops.checked_indices("embedding", ids, weight.shape, 0, backend)
+    return ops.checked_indices("embedding", ids, weight.shape, 0, weight.backend,
+                               negatives=False)
 
 
 def _padding_index(padding_idx, count):

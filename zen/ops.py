@@ -961,9 +961,10 @@ def _converted_indices(op_name, indices, x):
     return array
 
 
-def checked_indices(op_name, indices, shape, axis, backend):
+def checked_indices(op_name, indices, shape, axis, backend, negatives=True):
     """Integer ``indices`` into ``axis`` of ``shape`` as int64 in [0, length): negative ones
-    count from the end, and any out of range raise, since CuPy would wrap them silently."""
+    count from the end (or are refused, without ``negatives``), and any out of range raise,
+    since CuPy would wrap them silently. One read of their least and largest to the host."""
     xp = backend.xp
     if not backend.is_integral(indices.dtype):
         raise DtypeError(f"{op_name}: indices for axis {axis} must be integers, got dtype "
@@ -975,6 +976,9 @@ def checked_indices(op_name, indices, shape, axis, backend):
         return indices
     length = shape[axis]
     low, high = int(xp.min(indices)), int(xp.max(indices))
+    if low < 0 and not negatives:
+        raise IndexOutOfRangeError(f"{op_name}: index {low} is negative; indices must be in "
+                                   f"[0, {length}) (axis {axis} of shape {shape})")
     if low < -length or high >= length:
         raise out_of_range(op_name, low if low < -length else high, shape, axis)
     return xp.where(indices < 0, indices + length, indices) if low < 0 else indices

@@ -45,10 +45,7 @@ def _positions(op_name, x, axis, index, src_shape=None):
                                  f"than the tensor {x.shape}" + ("" if src_shape is None else
                                  f" or the source {tuple(src_shape)}") + f" on axis {wide[0]}")
     xp = x.backend.xp
-    if math.prod(index.shape):
-        low, high = int(xp.min(index)), int(xp.max(index))
-        if low < 0 or high >= x.shape[axis]:
-            raise ops.out_of_range(op_name, low if low < 0 else high, x.shape, axis)
+    index = ops.checked_indices(op_name, index, x.shape, axis, x.backend, negatives=False)
     positions, stride = xp.zeros(index.shape, dtype=index.dtype, device=index.device), 1
     for d in reversed(range(x.ndim)):
         along = tuple(-1 if i == d else 1 for i in range(x.ndim))
