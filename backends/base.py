@@ -101,6 +101,12 @@ class Backend:
         return frozenset(self.dtype(name) for name in ("float16", "float32", "float64")
                          if hasattr(self.xp, name))
 
+    def writer(self, name):
+        """The namespace's function ``name`` if it also writes its result into a given array,
+        ``out=``, as NumPy's and CuPy's ufuncs do; None if not (zen.capture then calls it
+        plainly). Must compute exactly what the plain call does."""
+        return None
+
     def is_private(self, array):
         """Whether ``array`` is writable, C-contiguous and views no other array, so that it
         can become a leaf's gradient without a copy. False where the backend cannot tell."""

@@ -57,6 +57,11 @@ class CuPyBackend(Backend):
     def dtype(self, name):
         return self._cupy.dtype(name)
 
+    def writer(self, name):
+        function = getattr(self.xp, name, None)
+        cupy = self._cupy
+        return function if isinstance(function, cupy.ufunc) or function is cupy.sum else None
+
     def is_private(self, array: "cupy.ndarray"):
         return (type(array) is self._cupy.ndarray and array.base is None
                 and array.flags.c_contiguous)

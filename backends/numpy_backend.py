@@ -37,6 +37,10 @@ class NumPyBackend(Backend):
     def dtype(self, name):
         return numpy.dtype(name)
 
+    def writer(self, name):
+        function = getattr(self.xp, name, None)
+        return function if isinstance(function, numpy.ufunc) or function is numpy.sum else None
+
     def is_private(self, array):
         if type(array) is not numpy.ndarray or array.base is not None:
             return False

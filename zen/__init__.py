@@ -37,6 +37,7 @@ from zen.activations import (
 )
 from zen.attention import scaled_dot_product_attention
 from zen.autograd import grad, gradients, value_and_grad
+from zen.capture import CaptureWarning, capture
 from zen.contractions import einsum, outer
 from zen.convolution import conv1d, conv2d, conv_transpose1d, conv_transpose2d, fold, unfold
 from zen.creation import (
@@ -299,6 +300,7 @@ __version__ = "0.6.0"
 # out of `import *`: they would hide builtins.
 __all__ = [
     "OPS",
+    "CaptureWarning",
     "MinMax",
     "Tensor",
     "ValuesIndices",
@@ -333,6 +335,7 @@ __all__ = [
     "binary_cross_entropy_with_logits",
     "bmm",
     "broadcast_to",
+    "capture",
     "cat",
     "cdist",
     "ceil",

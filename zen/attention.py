@@ -7,6 +7,7 @@ import math
 
 from zen import arguments, functional, ops, reductions, shapes
 from zen.errors import ArgumentError, DtypeError, ShapeMismatchError
+from zen.namespaces import array_namespaces
 from zen.tensor import Tensor, TensorLike, as_tensor, constant, on_device_of
 
 
@@ -78,7 +79,7 @@ def _attention_mask(scores, attn_mask, is_causal):
 def causal_mask(like: Tensor, queries: int, keys: int) -> Tensor:
     """(queries, keys) booleans on ``like``'s device, True where query i may see key j <= i."""
     backend = like.backend
-    ones = backend.xp.ones((queries, keys), dtype=backend.dtype("bool"),
+    ones = array_namespaces[backend].ones((queries, keys), dtype=backend.dtype("bool"),
                            device=backend.native_device)
     return shapes.tril(constant(ones, backend))
 

@@ -10,7 +10,7 @@ import math
 import threading
 from collections.abc import Callable, Sequence
 
-from zen import ops, promotion, tensor
+from zen import ops, promotion, recorder, tensor
 from zen.errors import (
     DeviceMismatchError,
     DtypeError,
@@ -92,6 +92,8 @@ def topological_order(root: Tensor) -> list[Tensor]:
 
 def _backpropagate(root, grad, retain_graph, create_graph, wanted):
     """Push gradients from ``root`` to every node; return those of the ``wanted`` nodes."""
+    if recorder.tracer is not None:
+        recorder.tracer.backward_settings(grad, retain_graph, create_graph)
     if not root.trainable:
         raise GradientError("backward: the output does not depend on any trainable tensor "
                             "(was it computed under no_grad, or from trainable=False inputs?)")

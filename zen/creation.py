@@ -12,6 +12,7 @@ from typing import Any
 
 from zen import devices, random, tensor
 from zen.errors import ArgumentError, DtypeError, ShapeMismatchError
+from zen.namespaces import array_namespaces
 from zen.tensor import DEFAULT_DEVICE, Tensor, TensorLike, as_tensor, constant
 
 Size = int | tuple[int, ...] | list[int]
@@ -62,7 +63,8 @@ def full(size: Size, fill_value: bool | float, *, dtype: str | Any | None = None
     size = _size("full", (size,) if isinstance(size, numbers.Integral) else (tuple(size),))
     backend = _backend(device)
     dtype = _dtype("full", backend, dtype, _inferred_dtype(fill_value))
-    array = backend.xp.full(size, fill_value, dtype=dtype, device=backend.native_device)
+    array = array_namespaces[backend].full(size, fill_value, dtype=dtype,
+                                           device=backend.native_device)
     return _made("full", backend, array, trainable, requires_grad)
 
 
@@ -127,9 +129,10 @@ def arange(start: float, end: float | None = None, step: float = 1, *,
     backend = _backend(device)
     dtype = _dtype("arange", backend, dtype, _inferred_dtype(start, end, step))
     count = max(math.ceil((end - start) / step), 0)
-    steps = backend.xp.arange(count, dtype=backend.dtype("float64"), device=backend.native_device)
-    values = backend.xp.add(backend.xp.multiply(steps, float(step)), float(start))
-    return _made("arange", backend, backend.xp.astype(values, dtype), trainable, requires_grad)
+    xp = array_namespaces[backend]
+    steps = xp.arange(count, dtype=backend.dtype("float64"), device=backend.native_device)
+    values = xp.add(xp.multiply(steps, float(step)), float(start))
+    return _made("arange", backend, xp.astype(values, dtype), trainable, requires_grad)
 
 
 def linspace(start: float, end: float, steps: int, *, dtype: str | Any | None = None,
@@ -141,7 +144,7 @@ def linspace(start: float, end: float, steps: int, *, dtype: str | Any | None = 
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
         raise ArgumentError(f"linspace: steps must be an int >= 0, got {steps!r}")
     backend = _backend(device)
-    xp = backend.xp
+    xp = array_namespaces[backend]
     dtype = _dtype("linspace", backend, dtype, tensor.get_default_dtype())
     # in the result's own float dtype (float64 for integers), as PyTorch's kernel
     work = dtype if backend.is_floating(dtype) else backend.dtype("float64")
@@ -164,7 +167,7 @@ def eye(n: int, m: int | None = None, *, dtype: str | Any | None = None,
     n, m = _size("eye", (n, n if m is None else m))
     backend = _backend(device)
     dtype = _dtype("eye", backend, dtype, tensor.get_default_dtype())
-    array = backend.xp.eye(n, m, dtype=dtype, device=backend.native_device)
+    array = array_namespaces[backend].eye(n, m, dtype=dtype, device=backend.native_device)
     return _made("eye", backend, array, trainable, requires_grad)
 
 

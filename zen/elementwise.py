@@ -9,6 +9,7 @@ import numbers
 
 from zen import arguments, ops, promotion, tensor
 from zen.errors import ArgumentError
+from zen.namespaces import array_namespaces
 from zen.recorder import no_grad
 from zen.tensor import Tensor, TensorLike, as_tensor, on_device_of
 
@@ -136,7 +137,7 @@ def nan_to_num(x: TensorLike, nan: float = 0.0, posinf: float | None = None,
     x = as_tensor(x)
     if not x.backend.is_floating(x.dtype):
         return x
-    largest = float(x.backend.xp.finfo(x.dtype).max)
+    largest = float(array_namespaces[x.backend].finfo(x.dtype).max)
     # one replacement at a time, each a weak scalar beside x: the result keeps x's dtype
     x = ops.where(ops.isnan(x), nan, x)
     x = ops.where(ops.equal(x, math.inf), largest if posinf is None else posinf, x)

@@ -14,6 +14,7 @@ from typing import Any
 
 from zen import arguments, indexing, ops, promotion, random, tensor
 from zen.errors import ArgumentError, DtypeError, InPlaceError, ShapeMismatchError
+from zen.namespaces import array_namespaces
 from zen.ops import normalise_axes, reshape
 from zen.recorder import grad_enabled, is_grad_enabled, mark_modified
 from zen.tensor import DEFAULT_CORRECTION, Axes, Tensor, TensorLike, as_tensor
@@ -276,7 +277,7 @@ def _write(tensor, assign):
     try:
         assign(tensor.value)
     except (ValueError, TypeError, AttributeError):     # AttributeError: a NumPy scalar
-        array = tensor.backend.xp.copy(tensor.value)
+        array = array_namespaces[tensor.backend].copy(tensor.value)
         assign(array)
         tensor.value = array
         tensor._version = None

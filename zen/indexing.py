@@ -21,6 +21,7 @@ from typing import Any
 
 from zen import ops
 from zen.errors import ArgumentError, AxisError, DtypeError, ShapeMismatchError
+from zen.namespaces import array_namespaces
 from zen.tensor import Tensor, TensorLike, as_tensor
 
 _BASIC_INDEX = (int, slice, type(None), type(Ellipsis))
@@ -54,7 +55,7 @@ def assignment(tensor, key, values):
     shape = tuple(index_shape[slot] if kind == "index" else dims[slot][0]
                   for kind, slot in layout)
     values = _fitted_values(tensor, values, shape)
-    xp = tensor.backend.xp
+    xp = array_namespaces[tensor.backend]
     if not arrays:
         return _basic_assignment(xp, basic, dims, values)
     coordinates = _coordinates(tensor, basic, dims, arrays, layout)
@@ -160,7 +161,7 @@ def _index_arrays(op_name, array, x, axis):
         raise ShapeMismatchError(f"{op_name}: a boolean mask of shape {tuple(array.shape)} "
                                  f"does not match axes {axis} to {axis + array.ndim - 1}, of "
                                  f"shape {covered}, of a tensor of shape {x.shape}")
-    return list(x.backend.xp.nonzero(array))
+    return list(array_namespaces[x.backend].nonzero(array))
 
 
 def _gather(x, arrays):
@@ -225,7 +226,7 @@ def _layout(dims, arrays, index_shape):
 def _fitted_values(tensor, values, shape):
     """``values`` broadcast to ``shape``, the shape of ``tensor[key]``, leading axes of length
     1 dropped first (as PyTorch and NumPy allow)."""
-    xp = tensor.backend.xp
+    xp = array_namespaces[tensor.backend]
     while values.ndim > len(shape) and values.shape[0] == 1:
         values = xp.reshape(values, tuple(values.shape[1:]))
     if values.ndim > len(shape) or ops.broadcast_shapes([values.shape, shape]) != shape:
@@ -250,11 +251,11 @@ def _coordinates(tensor, basic, dims, arrays, layout):
             index = indexed[dim]
             before = index_end - index.ndim
         else:
-            index = backend.xp.arange(*coordinates[axis].indices(tensor.shape[axis]),
+            index = array_namespaces[backend].arange(*coordinates[axis].indices(tensor.shape[axis]),
                                       dtype=backend.dtype("int64"),
                                       device=backend.native_device)
             before = position[("basic", dim)]
         trailing = (1,) * (len(layout) - before - index.ndim)
-        coordinates[axis] = backend.xp.reshape(index, (1,) * before + tuple(index.shape)
-                                               + trailing)
+        coordinates[axis] = array_namespaces[backend].reshape(
+            index, (1,) * before + tuple(index.shape) + trailing)
     return tuple(coordinates)

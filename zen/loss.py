@@ -21,6 +21,7 @@ from zen import arguments, ops
 from zen.activations import logsigmoid
 from zen.distances import pairwise_distance
 from zen.errors import ArgumentError, DataError, ShapeMismatchError
+from zen.namespaces import array_namespaces
 from zen.ops import log_softmax
 from zen.recorder import no_grad
 from zen.tensor import Tensor, TensorLike, as_tensor, constant, on_device_of
@@ -114,8 +115,11 @@ def check_class_targets(name: str, target: Tensor, prediction_shape: tuple[int, 
 def check_labels(name: str, labels: Tensor, classes: int,
                  ignore_index: int | None = None) -> None:
     """Raise DataError unless every integer label is in [0, classes) or is ``ignore_index``."""
-    xp = labels.backend.xp
-    value = labels.value
+    array_namespaces[labels.backend].check(_labels_in_range, labels.value, name=name,
+                                           classes=classes, ignore_index=ignore_index)
+
+
+def _labels_in_range(xp, value, name, classes, ignore_index):
     outside = xp.logical_or(value < 0, value >= classes)
     if ignore_index is not None:
         outside = xp.logical_and(outside, value != ignore_index)
@@ -145,7 +149,8 @@ def _are_labels(name, target, prediction_shape, axis=-1):
 
 @functools.lru_cache(maxsize=64)
 def _class_positions(backend, count):
-    """0, 1, ..., count - 1 on the backend's device, made once per class count."""
+    """0, 1, ..., count - 1 on the backend's device, made once per class count (with the
+    backend's own namespace: a cached array is made outside any step being traced)."""
     return backend.xp.arange(count, device=backend.native_device)
 
 
@@ -160,7 +165,7 @@ def _class_targets(loss, target, prediction, labels_checked):
         check_labels(loss, target, prediction.shape[-1])
     backend = prediction.backend
     classes = _class_positions(backend, prediction.shape[-1])
-    one_hot = backend.xp.astype(target.value[..., None] == classes, prediction.dtype)
+    one_hot = array_namespaces[backend].astype(target.value[..., None] == classes, prediction.dtype)
     return constant(one_hot, backend), True
 
 
@@ -328,7 +333,7 @@ class _ClassTargets:
         mask of labels not ignored (1 or 0, broadcast over the class axis)."""
         if not labels_checked:
             check_labels(self.who, target, self.classes, ignore_index)
-        backend, xp = self.input.backend, self.input.backend.xp
+        backend, xp = self.input.backend, array_namespaces[self.input.backend]
         labels = xp.expand_dims(target.value, axis=self.axis)
         positions = xp.reshape(_class_positions(backend, self.classes),
                                (self.classes,) + (1,) * (self.input.ndim - 1 - self.axis))

@@ -38,7 +38,14 @@ ARRAY_NAMES = (
     "logaddexp", "remainder", "floor_divide", "isnan", "isinf",
     "hypot", "erfc",
     "stack",    # max pooling's gradient mask, one pass per kernel offset
+    "asarray", "expand_dims", "eye", "index_set", "nonzero", "ones", "repeat", "searchsorted",
 )
+
+# Dtypes and questions about them, not arrays: a step tracer passes them through.
+DTYPE_QUERIES = ("finfo", "iinfo", "isdtype", "result_type", "int64", "float32", "float64")
+
+# Functions whose result's shape depends on the values: a step tracer refuses them.
+DATA_SHAPED = ("nonzero",)
 
 # In-place arithmetic, as Python's ``x += y`` (the array API has operators for it, no
 # functions): the optimisers' updates.
@@ -55,7 +62,8 @@ class ArrayNamespace:
     slow each of the engine's attribute reads here."""
 
     def __init__(self, xp):
-        self.__dict__.update({name: getattr(xp, name) for name in VJP_NAMES + ARRAY_NAMES})
+        self.__dict__.update({name: getattr(xp, name)
+                              for name in VJP_NAMES + ARRAY_NAMES + DTYPE_QUERIES})
         self.__dict__.update(IN_PLACE)
         for op in OPS.values():
             self.add_primitive(op)
@@ -63,6 +71,12 @@ class ArrayNamespace:
     def add_primitive(self, op):
         if op.name not in VJP_NAMES + ARRAY_NAMES:
             setattr(self, op.name, functools.partial(op.forward, self))
+
+    def check(self, function, *arrays, **settings):
+        """``function(F, *arrays, **settings)``: a check of the arrays' values that raises
+        if they are wrong (it may read them to the host). A captured step repeats it at
+        every replay."""
+        function(self, *arrays, **settings)
 
 
 def register(op):

@@ -61,6 +61,7 @@ from zen.layers.normalization import (
 )
 from zen.layers.pooling import AvgPool2D, MaxPool2D, UpSampling2D
 from zen.layers.recurrent import LSTM, RNN
+from zen.namespaces import array_namespaces
 from zen.optim import Optimizer
 from zen.recorder import no_grad
 from zen.tensor import Tensor, TensorLike, constant, get_default_dtype
@@ -316,7 +317,7 @@ def _zero_example(who, backend, input_shape, dtype=None):
                             f"{arguments.described(input_shape)}")
     dtype = backend.dtype(dtype or get_default_dtype())
     try:
-        return backend.xp.zeros((1, *map(int, input_shape)), dtype=dtype,
+        return array_namespaces[backend].zeros((1, *map(int, input_shape)), dtype=dtype,
                                 device=backend.native_device)
     except (MemoryError, ValueError):   # NumPy: "array is too big"
         raise ArgumentError(f"{who}: one example of input_shape {tuple(input_shape)} does "

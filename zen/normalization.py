@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from zen import arguments, ops
 from zen.errors import ArgumentError, DtypeError, ShapeMismatchError
+from zen.namespaces import array_namespaces
 from zen.ops import reshape
 from zen.recorder import no_grad
 from zen.tensor import Tensor, TensorLike, as_tensor, constant, on_device_of
@@ -37,7 +38,8 @@ def embedding(input: TensorLike, weight: TensorLike, padding_idx: int | None = N
     if padding_idx is None:
         return rows
     padding_idx = _padding_index(padding_idx, weight.shape[0])
-    at_padding = constant(weight.backend.xp.equal(ids, padding_idx)[..., None], weight.backend)
+    at_padding = constant(array_namespaces[weight.backend].equal(ids, padding_idx)[..., None],
+                          weight.backend)
     return ops.where(at_padding, weight.detach()[padding_idx], rows)
 
 
@@ -86,7 +88,7 @@ def rms_norm(input: TensorLike, normalized_shape: int | Sequence[int],
     x = _floating("rms_norm", "input", input)
     shape, axes = _last_axes("rms_norm", x, normalized_shape)
     if eps is None:
-        eps = float(x.backend.xp.finfo(x.dtype).eps)
+        eps = float(array_namespaces[x.backend].finfo(x.dtype).eps)
     elif isinstance(eps, bool) or not isinstance(eps, numbers.Real) or eps < 0:
         raise ArgumentError(f"rms_norm: eps must be None or a number >= 0, got {eps!r}")
     square_mean = ops.mean(x * x, axes, keepdims=True)

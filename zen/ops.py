@@ -32,6 +32,7 @@ from zen.errors import (
     ShapeMismatchError,
 )
 from zen.namespaces import OPS as OPS  # the op table, read as zen.ops.OPS too
+from zen.namespaces import array_namespaces
 from zen.promotion import (
     accumulate,
     common,
@@ -856,7 +857,7 @@ def astype(x: TensorLike, dtype: str | Any) -> Tensor:
                              f"'float32', 'float64', 'int64' or 'bool'") from None
     if x.backend.is_floating(dtype):
         return astype_p(x, dtype=dtype)
-    return constant(x.backend.xp.astype(x.value, dtype), x.backend)
+    return constant(array_namespaces[x.backend].astype(x.value, dtype), x.backend)
 
 
 def reshape(x: TensorLike, *shape: int | Sequence[int]) -> Tensor:
@@ -923,7 +924,7 @@ def take(x: TensorLike, indices: TensorLike, axis: int = 0) -> Tensor:
 
 def take_checked(x, indices, axis):
     """``take`` with an index array already checked: int64, non-negative and in range."""
-    flat = indices if indices.ndim == 1 else x.backend.xp.reshape(indices, (-1,))
+    flat = indices if indices.ndim == 1 else array_namespaces[x.backend].reshape(indices, (-1,))
     taken = take_p(x, constant(flat, x.backend), axis=axis)
     if indices.ndim == 1:
         return taken
@@ -938,7 +939,7 @@ def index_array(op_name, indices, x):
     else:
         owner = devices.backend_for_array(indices) if _is_array(indices) else None
     if owner is x.backend:      # a copy: the caller may change theirs after a gather saved it
-        array = x.backend.xp.copy(indices)
+        array = array_namespaces[x.backend].copy(indices)
     else:       # e.g. host indices for a GPU tensor
         array = _converted_indices(op_name, owner.to_host(indices) if owner else indices, x)
     if not (x.backend.is_integral(array.dtype) or x.backend.is_bool(array.dtype)):
@@ -957,7 +958,8 @@ def _converted_indices(op_name, indices, x):
     except (TypeError, ValueError) as error:
         raise DtypeError(f"{op_name}: {indices!r:.60} is not an index ({error})") from None
     if isinstance(indices, list) and math.prod(array.shape) == 0:
-        array = x.backend.xp.astype(array, x.backend.dtype("int64"))    # [] holds no ints
+        # [] holds no ints
+        array = array_namespaces[x.backend].astype(array, x.backend.dtype("int64"))
     return array
 
 
@@ -965,7 +967,7 @@ def checked_indices(op_name, indices, shape, axis, backend, negatives=True):
     """Integer ``indices`` into ``axis`` of ``shape`` as int64 in [0, length): negative ones
     count from the end (or are refused, without ``negatives``), and any out of range raise,
     since CuPy would wrap them silently. One read of their least and largest to the host."""
-    xp = backend.xp
+    xp = array_namespaces[backend]
     if not backend.is_integral(indices.dtype):
         raise DtypeError(f"{op_name}: indices for axis {axis} must be integers, got dtype "
                          f"{indices.dtype}")
@@ -974,6 +976,14 @@ def checked_indices(op_name, indices, shape, axis, backend, negatives=True):
         indices = xp.astype(indices, int64)
     if math.prod(indices.shape) == 0:
         return indices
+    xp.check(_indices_in_range, indices, op_name=op_name, shape=shape, axis=axis,
+             negatives=negatives)
+    return xp.where(indices < 0, indices + shape[axis], indices) if negatives else indices
+
+
+def _indices_in_range(xp, indices, op_name, shape, axis, negatives):
+    """Raise unless every index is in [-length, length) of ``axis`` (in [0, length) without
+    ``negatives``): one read of their least and largest to the host."""
     length = shape[axis]
     low, high = int(xp.min(indices)), int(xp.max(indices))
     if low < 0 and not negatives:
@@ -981,7 +991,6 @@ def checked_indices(op_name, indices, shape, axis, backend, negatives=True):
                                    f"[0, {length}) (axis {axis} of shape {shape})")
     if low < -length or high >= length:
         raise out_of_range(op_name, low if low < -length else high, shape, axis)
-    return xp.where(indices < 0, indices + length, indices) if low < 0 else indices
 
 
 def out_of_range(op_name, index, shape, axis):

@@ -8,10 +8,10 @@ import functools
 import inspect
 import math
 import numbers
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from zen import arguments, lr_scheduler
+from zen import arguments, lr_scheduler, recorder
 from zen.errors import ArgumentError, GradientError
 from zen.lr_scheduler import CosineAnnealingLR, ExponentialLR, LinearLR, StepLR
 from zen.namespaces import array_namespaces
@@ -128,13 +128,17 @@ class Optimizer:
     def step(self, parameters: Iterable[Tensor] | None = None) -> None:
         """Update every parameter that has a gradient."""
         parameters = self._parameters(parameters)
+        tracer = recorder.tracer
         for parameter in parameters:
             gradient = parameter.gradient
             if gradient is None:
                 continue
             if isinstance(gradient, Tensor):
                 gradient = gradient.value            # a recorded gradient (create_graph)
-            self.update(parameter, gradient, self.state.setdefault(parameter, {}))
+            state = self.state.setdefault(parameter, {})
+            if tracer is not None:
+                tracer.stepping(self, state)
+            self.update(parameter, gradient, state)
             mark_modified(parameter)
 
     def zero_grad(self, parameters: Iterable[Tensor] | None = None) -> None:
@@ -157,7 +161,15 @@ class Optimizer:
         self.zero_grad(parameters)
 
     def update(self, parameter: Tensor, gradient: Array, state: dict[str, Any]) -> None:
+        """Change ``parameter.value`` in place by ``gradient``, keeping arrays in ``state``.
+        Every number that may change between steps (the learning rate, a bias correction)
+        comes from ``scalars(state)``, so that a captured step (``zen.capture``) reads them
+        afresh each time."""
         raise NotImplementedError
+
+    def scalars(self, state: dict[str, Any]) -> tuple[float, ...]:
+        """This step's numbers for ``update``, advancing ``state``'s step count if any."""
+        return (self.lr,)
 
     def _checked_parameters(self, parameters):
         if isinstance(parameters, (str, bytes)) or not isinstance(parameters, Iterable):
@@ -214,6 +226,15 @@ class Optimizer:
             parameter = parameters[int(index)]
             self.state.setdefault(parameter, {})[name] = (
                 value if isinstance(value, int) else parameter.backend.asarray(value))
+
+
+def per_step(scalars: Callable[..., tuple[float, ...]], optimizer: Optimizer,
+             state: dict[str, Any]) -> tuple[float, ...]:
+    """``scalars(optimizer, state)``: an optimiser's numbers for this step, which a captured
+    step reads afresh each time (a learning rate a scheduler changes, a bias correction)."""
+    values = scalars(optimizer, state)
+    tracer = recorder.tracer
+    return values if tracer is None else tracer.live(scalars, optimizer, state, values)
 
 
 def _split_parameters(who, arguments, keywords):
@@ -297,11 +318,15 @@ class SGD(Optimizer):
     def _original_form(lr=0.01):
         return {"lr": lr}
 
+    def scalars(self, state: dict[str, Any]) -> tuple[float, ...]:
+        return self.lr, self.momentum
+
     def update(self, parameter: Tensor, gradient: Array, state: dict[str, Any]) -> None:
         xp = array_namespaces[parameter.backend]
+        lr, momentum = per_step(SGD.scalars, self, state)
         if self.momentum:
-            gradient = _velocity(xp, self.momentum, parameter, gradient, state)
-        xp.subtract_in_place(parameter.value, xp.multiply(self.lr, gradient))
+            gradient = _velocity(xp, momentum, parameter, gradient, state)
+        xp.subtract_in_place(parameter.value, xp.multiply(lr, gradient))
 
 
 class Momentum(Optimizer):
@@ -319,10 +344,14 @@ class Momentum(Optimizer):
     def _original_form(lr=0.01, beta=0.9):
         return {"lr": lr, "momentum": beta}
 
+    def scalars(self, state: dict[str, Any]) -> tuple[float, ...]:
+        return self.lr, self.momentum
+
     def update(self, parameter: Tensor, gradient: Array, state: dict[str, Any]) -> None:
         xp = array_namespaces[parameter.backend]
-        velocity = _velocity(xp, self.momentum, parameter, gradient, state)
-        xp.subtract_in_place(parameter.value, xp.multiply(self.lr, velocity))
+        lr, momentum = per_step(Momentum.scalars, self, state)
+        velocity = _velocity(xp, momentum, parameter, gradient, state)
+        xp.subtract_in_place(parameter.value, xp.multiply(lr, velocity))
 
 
 class RMSProp(Optimizer):
@@ -341,13 +370,17 @@ class RMSProp(Optimizer):
     def _original_form(lr=0.01, beta=0.9, epsilon=1e-10):
         return {"lr": lr, "alpha": beta, "epsilon": epsilon}
 
+    def scalars(self, state: dict[str, Any]) -> tuple[float, ...]:
+        return self.lr, self.alpha, 1 - self.alpha, self.epsilon, self.eps
+
     def update(self, parameter: Tensor, gradient: Array, state: dict[str, Any]) -> None:
         xp = array_namespaces[parameter.backend]
+        lr, alpha, rest, epsilon, eps = per_step(RMSProp.scalars, self, state)
         square = _zeros(state, "square", parameter)
-        xp.multiply_in_place(square, self.alpha)
-        xp.add_in_place(square, xp.multiply(xp.multiply(1 - self.alpha, gradient), gradient))
-        root = xp.add(xp.sqrt(xp.add(square, self.epsilon)), self.eps)
-        xp.subtract_in_place(parameter.value, xp.divide(xp.multiply(self.lr, gradient), root))
+        xp.multiply_in_place(square, alpha)
+        xp.add_in_place(square, xp.multiply(xp.multiply(rest, gradient), gradient))
+        root = xp.add(xp.sqrt(xp.add(square, epsilon)), eps)
+        xp.subtract_in_place(parameter.value, xp.divide(xp.multiply(lr, gradient), root))
 
 
 class Adam(Optimizer):
@@ -366,18 +399,23 @@ class Adam(Optimizer):
     def _original_form(lr=0.01, beta1=0.9, beta2=0.999, epsilon=1e-8):
         return {"lr": lr, "betas": (beta1, beta2), "eps": epsilon}
 
-    def update(self, parameter: Tensor, gradient: Array, state: dict[str, Any]) -> None:
+    def scalars(self, state: dict[str, Any]) -> tuple[float, ...]:
         beta1, beta2 = self.betas
         step = state["step"] = state.get("step", 0) + 1     # per parameter, as in PyTorch
+        step_size = self.lr / (1 - beta1 ** step)
+        scale = 1 / math.sqrt(1 - beta2 ** step)
+        return beta1, 1 - beta1, beta2, 1 - beta2, step_size, scale, self.eps
+
+    def update(self, parameter: Tensor, gradient: Array, state: dict[str, Any]) -> None:
+        beta1, rest1, beta2, rest2, step_size, scale, eps = per_step(Adam.scalars, self,
+                                                                      state)
         xp = array_namespaces[parameter.backend]
         first, second = _zeros(state, "first", parameter), _zeros(state, "second", parameter)
         xp.multiply_in_place(first, beta1)
-        xp.add_in_place(first, xp.multiply(1 - beta1, gradient))
+        xp.add_in_place(first, xp.multiply(rest1, gradient))
         xp.multiply_in_place(second, beta2)
-        xp.add_in_place(second, xp.multiply(xp.multiply(1 - beta2, gradient), gradient))
-        step_size = self.lr / (1 - beta1 ** step)
-        scale = 1 / math.sqrt(1 - beta2 ** step)
-        denominator = xp.add(xp.multiply(xp.sqrt(second), scale), self.eps)
+        xp.add_in_place(second, xp.multiply(xp.multiply(rest2, gradient), gradient))
+        denominator = xp.add(xp.multiply(xp.sqrt(second), scale), eps)
         xp.subtract_in_place(parameter.value, xp.divide(xp.multiply(step_size, first),
                                                          denominator))
 
@@ -391,9 +429,12 @@ class AdamW(Adam):
     def _pytorch_form(lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
         return {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay}
 
+    def scalars(self, state: dict[str, Any]) -> tuple[float, ...]:
+        return (1 - self.lr * self.weight_decay,)
+
     def update(self, parameter: Tensor, gradient: Array, state: dict[str, Any]) -> None:
-        array_namespaces[parameter.backend].multiply_in_place(
-            parameter.value, 1 - self.lr * self.weight_decay)
+        (decay,) = per_step(AdamW.scalars, self, state)
+        array_namespaces[parameter.backend].multiply_in_place(parameter.value, decay)
         super().update(parameter, gradient, state)
 
 

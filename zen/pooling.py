@@ -20,6 +20,7 @@ from typing import NamedTuple
 from zen import arguments, ops
 from zen.errors import ArgumentError, DtypeError, ShapeMismatchError
 from zen.functional import _pair, _windows
+from zen.namespaces import array_namespaces
 from zen.ops import reshape
 from zen.tensor import Tensor, TensorLike, as_tensor, constant
 
@@ -231,7 +232,7 @@ def _lowest(op_name, x):
                          f"{x.backend.dtype_name(x.dtype)}")
     if x.backend.is_floating(x.dtype):
         return -math.inf
-    return int(x.backend.xp.iinfo(x.dtype).min)
+    return int(array_namespaces[x.backend].iinfo(x.dtype).min)
 
 
 def _padded(x, axes, value):
@@ -247,7 +248,7 @@ def _indices_of_maxima(windows, rows, columns, width):
     not differentiable. ``rows[o][i]`` is the input row of element i of window row o;
     ``columns`` likewise."""
     backend = windows.backend
-    xp, int64 = backend.xp, backend.dtype("int64")
+    xp, int64 = array_namespaces[backend], backend.dtype("int64")
     batch, planes, out_rows, out_columns, height, breadth = windows.shape
     flat = xp.reshape(windows.value, (batch, planes, out_rows, out_columns, height * breadth))
     position = xp.astype(ops.pooled_positions(xp, flat), int64)
@@ -266,7 +267,7 @@ def _indices_of_maxima(windows, rows, columns, width):
 
 def _lookup(backend, table, index):
     """``table`` (a list of lists of ints) read at the flat positions ``index`` (an array)."""
-    xp = backend.xp
+    xp = array_namespaces[backend]
     flat = backend.asarray([value for row in table for value in row], backend.dtype("int64"))
     return xp.reshape(xp.take(flat, xp.reshape(index, (-1,)), axis=0), index.shape)
 
@@ -470,7 +471,7 @@ def _nearest_sources(x, length, out, scale, exact):
     inputs) alone copies an output of the input's length and halves the positions of one of
     twice that length, whatever the scale_factor (not with ``exact``)."""
     backend = x.backend
-    xp, int64, float32 = backend.xp, backend.dtype("int64"), backend.dtype("float32")
+    xp, int64, float32 = array_namespaces[backend], backend.dtype("int64"), backend.dtype("float32")
     positions = xp.arange(out, dtype=int64, device=x.value.device)
     if x.ndim == 4 and not exact and out in (length, 2 * length):
         return positions if out == length else xp.floor_divide(positions, 2)
@@ -489,13 +490,13 @@ def _scale(backend, dtype, length, out, scale):
     else length / out."""
     if scale is not None and scale > 0:
         return backend.asarray(1.0 / scale, dtype)
-    return backend.xp.divide(backend.asarray(float(length), dtype), float(out))
+    return array_namespaces[backend].divide(backend.asarray(float(length), dtype), float(out))
 
 
 def _linear_resample(x, axis, length, out, scale, align_corners):
     """``x`` resampled along ``axis``: each output the two nearest inputs' weighted sum."""
     lower, upper, upper_weight = _linear_sources(x, length, out, scale, align_corners)
-    xp, backend = x.backend.xp, x.backend
+    xp, backend = array_namespaces[x.backend], x.backend
     shape = (out,) + (1,) * (x.ndim - axis - 1)
     weights = [constant(xp.reshape(w, shape), backend)
                for w in (xp.subtract(1, upper_weight), upper_weight)]
@@ -507,7 +508,7 @@ def _linear_sources(x, length, out, scale, align_corners):
     """PyTorch's source positions of linear interpolation, in x's dtype: each output's lower
     and upper neighbours and the upper one's weight."""
     backend = x.backend
-    xp, int64, dtype = backend.xp, backend.dtype("int64"), x.dtype
+    xp, int64, dtype = array_namespaces[backend], backend.dtype("int64"), x.dtype
     positions = xp.arange(out, dtype=dtype, device=x.value.device)
     if out == length:
         real = positions

@@ -43,6 +43,7 @@ import numbers
 
 from zen import devices
 from zen.errors import DeviceMismatchError, DtypeError
+from zen.namespaces import array_namespaces
 from zen.tensor import (
     DEFAULT_DEVICE,
     Tensor,
@@ -121,11 +122,16 @@ def subtraction(op, backend, operands):
 def exponentiation(op, backend, operands):
     inputs = numeric(op, backend, operands)
     exponent = inputs[1]
-    if not backend.is_floating(exponent.dtype) and \
-            bool(backend.xp.any(exponent.value < 0)):
+    if not backend.is_floating(exponent.dtype):
+        array_namespaces[backend].check(_no_negative_powers, exponent.value, op=op,
+                                        operands=operands)
+    return inputs
+
+
+def _no_negative_powers(xp, exponent, op, operands):
+    if bool(xp.any(exponent < 0)):
         raise _refusal(op, operands, "integers to a negative integer power",
                        "use a float base, e.g. 2.0 ** x or x.astype('float32') ** -1")
-    return inputs
 
 
 def common(op, backend, operands):
@@ -249,7 +255,7 @@ def _promote_types(backend, first, second):
     first_category, second_category = _category(backend, first), _category(backend, second)
     if first_category != second_category:
         return first if first_category > second_category else second
-    return backend.xp.result_type(first, second)
+    return array_namespaces[backend].result_type(first, second)
 
 
 def _common(operands, backend):

@@ -29,6 +29,7 @@ class _GradMode(threading.local):
 
 
 _grad_mode = _GradMode()
+tracer = None       # the open zen.tracing.Trace, which sees every recorded op's inputs
 
 
 @contextlib.contextmanager
@@ -73,6 +74,13 @@ def check_finite(op, value, backend, stage, origin=None):
     if backend.is_floating(value.dtype) and not bool(xp.all(xp.isfinite(value))):
         where = f"; recorded at {origin}" if origin else ""
         raise AnomalyError(f"{op.name}: its {stage} produced NaN or Inf{where}")
+
+
+def _checked_forward(op, value, backend):
+    """Under anomaly detection: where ``op`` ran, once its result is checked."""
+    origin = user_frame()
+    check_finite(op, value, backend, "forward", origin)
+    return origin
 
 
 def user_frame():
@@ -129,6 +137,8 @@ def apply(op, inputs, params):
     Every recorded op passes through here: it is written for speed, one and two inputs of
     one floating dtype first; anything else is promoted by the op's rule.
     """
+    if tracer is not None:
+        tracer.entering(inputs)
     count = len(inputs)
     if count == 2:
         x, y = inputs
@@ -158,10 +168,7 @@ def apply(op, inputs, params):
     if op.saves:
         value, saved = value
     mode = _grad_mode
-    origin = None
-    if mode.anomaly:
-        origin = user_frame()
-        check_finite(op, value, backend, "forward", origin)
+    origin = _checked_forward(op, value, backend) if mode.anomaly else None
     out = Tensor.__new__(Tensor)
     out.value = value
     out.gradient = None
@@ -197,6 +204,8 @@ def mark_modified(tensor):
     """Note that ``tensor``'s memory (and so every view of it) was changed in place (see
     InPlaceError)."""
     global _edits
+    if tracer is not None:
+        tracer.edited(tensor)
     _edits += 1
     if tensor._version is None:
         tensor._version = [_edits]

@@ -15,6 +15,7 @@ import numbers
 
 from zen import ops, tensor
 from zen.errors import ArgumentError, DtypeError, ShapeMismatchError
+from zen.namespaces import array_namespaces
 from zen.ops import reshape
 from zen.recorder import grad_enabled
 from zen.tensor import Tensor, TensorLike, as_tensor, constant, on_device_of
@@ -28,7 +29,7 @@ def _index(op_name, x, index):
     if not x.backend.is_integral(array.dtype):
         raise DtypeError(f"{op_name}: index must hold integers, got dtype {array.dtype}")
     int64 = x.backend.dtype("int64")
-    return array if array.dtype == int64 else x.backend.xp.astype(array, int64)
+    return array if array.dtype == int64 else array_namespaces[x.backend].astype(array, int64)
 
 
 def _positions(op_name, x, axis, index, src_shape=None):
@@ -44,7 +45,7 @@ def _positions(op_name, x, axis, index, src_shape=None):
         raise ShapeMismatchError(f"{op_name}: index of shape {tuple(index.shape)} is longer "
                                  f"than the tensor {x.shape}" + ("" if src_shape is None else
                                  f" or the source {tuple(src_shape)}") + f" on axis {wide[0]}")
-    xp = x.backend.xp
+    xp = array_namespaces[x.backend]
     index = ops.checked_indices(op_name, index, x.shape, axis, x.backend, negatives=False)
     positions, stride = xp.zeros(index.shape, dtype=index.dtype, device=index.device), 1
     for d in reversed(range(x.ndim)):
@@ -76,7 +77,7 @@ def take_along_dim(x: TensorLike, indices: TensorLike, axis: int | None = None) 
     gather (PyTorch's reads outside the slice along an axis)."""
     x = as_tensor(x)
     index = _index("take_along_dim", x, indices)
-    xp = x.backend.xp
+    xp = array_namespaces[x.backend]
     if axis is None:
         return _gathered("take_along_dim", reshape(x, -1), 0, xp.reshape(index, (-1,)))
     if index.ndim != x.ndim:
@@ -106,7 +107,7 @@ def index_select(x: TensorLike, axis: int, index: TensorLike) -> Tensor:
     if array.ndim > 1:
         raise ShapeMismatchError(f"index_select: index must be 1-D, got shape "
                                  f"{tuple(array.shape)}")
-    return ops.take(x, x.backend.xp.reshape(array, (-1,)), axis)
+    return ops.take(x, array_namespaces[x.backend].reshape(array, (-1,)), axis)
 
 
 def _operands(op_name, x, axis, index, src):
@@ -141,7 +142,7 @@ def _spread(x_flat, values, positions):
 
 def _counts(x_flat, positions):
     """How many of ``positions`` name each element of ``x_flat``: an array of its dtype."""
-    xp = x_flat.backend.xp
+    xp = array_namespaces[x_flat.backend]
     counts = xp.zeros(x_flat.shape, dtype=x_flat.dtype, device=positions.device)
     xp.index_add(counts, 0, positions, xp.ones(positions.shape, dtype=x_flat.dtype,
                                                device=positions.device))
@@ -174,7 +175,7 @@ def index_add(x: TensorLike, axis: int, index: TensorLike, source: TensorLike, *
                                  f"{tuple(array.shape)} and source of shape {source.shape}")
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Number):
         raise ArgumentError(f"index_add: alpha must be a number, got {alpha!r}")
-    xp = x.backend.xp
+    xp = array_namespaces[x.backend]
     along = tuple(count if d == axis else 1 for d in range(x.ndim))
     spread = xp.broadcast_to(xp.reshape(array, along), tuple(source.shape))
     scaled = source if alpha == 1 else ops.multiply(alpha, source)
@@ -186,7 +187,7 @@ def scatter(x: TensorLike, axis: int, index: TensorLike, src: TensorLike) -> Ten
     a number for ``src`` (PyTorch's ``value=``) writes that number. Where an index repeats,
     one of its values is written (PyTorch leaves which undefined) and gets the gradient."""
     x, positions, values = _operands("scatter", x, axis, index, src)
-    xp, flat = x.backend.xp, _flat(x)
+    xp, flat = array_namespaces[x.backend], _flat(x)
     if not positions.shape[0]:
         return ops.copy(x)
     int64 = positions.dtype
@@ -221,7 +222,7 @@ def scatter_reduce(x: TensorLike, axis: int, index: TensorLike, src: TensorLike,
     else:
         reduced = _spread(flat, values, positions) + (flat if include_self else 0)
         if reduce == "mean":
-            reduced = reduced / constant(x.backend.xp.where(
+            reduced = reduced / constant(array_namespaces[x.backend].where(
                 counts > 0, counts + (1 if include_self else 0), 1), x.backend)
     return reshape(ops.where(hit, reduced, flat), x.shape)
 
@@ -230,7 +231,7 @@ def _segment_scan(values, positions, combine):
     """``values`` ordered by position (stably) and scanned with ``combine`` within each run
     of one position (Hillis-Steele, log2(n) steps); returns the scan's last value of each
     run and the run's position."""
-    xp = values.backend.xp
+    xp = array_namespaces[values.backend]
     order = xp.argsort(positions, stable=True)
     ordered = xp.take(positions, order)
     values = ops.take_checked(values, order, 0)
@@ -261,7 +262,7 @@ def _extremum(flat, values, positions, counts, largest, include_self):
     with grad_enabled(False):
         extremes, where_to = _segment_scan(values.detach(), positions, best)
         extreme = _spread(flat, extremes, where_to).value
-    xp = flat.backend.xp
+    xp = array_namespaces[flat.backend]
     if include_self:
         hit = counts > 0
         extreme = xp.where(hit, (xp.maximum if largest else xp.minimum)(extreme, flat.value),
@@ -307,7 +308,7 @@ def nonzero(x: TensorLike, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...
     """The int64 indices of ``x``'s nonzero elements: an (n, x.ndim) tensor, or with
     ``as_tuple`` one 1-D tensor per axis. Its size depends on the data: eager only."""
     x = as_tensor(x)
-    xp, int64 = x.backend.xp, x.backend.dtype("int64")
+    xp, int64 = array_namespaces[x.backend], x.backend.dtype("int64")
     if x.ndim == 0:     # as PyTorch: shape (1, 0) or (0, 0), or one index 0 if as_tuple
         count = int(bool(x.value))
         empty = xp.zeros((count,) if as_tuple else (count, 0), dtype=int64,
@@ -337,7 +338,7 @@ def one_hot(x: TensorLike, num_classes: int = -1) -> Tensor:
     x = as_tensor(x)
     if not x.backend.is_integral(x.dtype):
         raise DtypeError(f"one_hot: needs integer class indices, got dtype {x.dtype}")
-    xp = x.backend.xp
+    xp = array_namespaces[x.backend]
     size = math.prod(x.shape)
     low = int(xp.min(x.value)) if size else 0
     high = int(xp.max(x.value)) if size else -1

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from zen import functional, ops, tensor
 from zen.errors import ArgumentError, AxisError, IndexOutOfRangeError, ShapeMismatchError
+from zen.namespaces import array_namespaces
 from zen.ops import normalise_axes, reshape
 from zen.tensor import Axes, Tensor, TensorLike, as_tensor, constant
 
@@ -114,7 +115,7 @@ def _repeated_positions(x, repeats, axis):
     """The positions 0, 0, 1, 2, 2, 2, ... that repeat element i of ``axis`` ``repeats[i]``
     times: an int64 array on ``x``'s device."""
     counts = ops.index_array("repeat_interleave", repeats, x)
-    xp, length = x.backend.xp, x.shape[axis]
+    xp, length = array_namespaces[x.backend], x.shape[axis]
     if counts.ndim > 1 or counts.shape[0] not in (1, length) or \
             not x.backend.is_integral(counts.dtype):
         raise ShapeMismatchError(f"repeat_interleave: repeats must be an int or 1-D integers, "
@@ -138,7 +139,7 @@ def _band(op_name, x, keep):
     if x.ndim < 2:
         raise ShapeMismatchError(f"{op_name}: needs a tensor of two or more axes, got shape "
                                  f"{x.shape}")
-    xp, device = x.backend.xp, x.value.device
+    xp, device = array_namespaces[x.backend], x.value.device
     rows, columns = x.shape[-2:]
     offsets = xp.subtract(xp.reshape(xp.arange(columns, device=device), (1, columns)),
                           xp.reshape(xp.arange(rows, device=device), (rows, 1)))

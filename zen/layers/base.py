@@ -8,8 +8,9 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeAlias
 
-from zen import arguments, random
+from zen import arguments, random, recorder
 from zen.errors import ArgumentError, ShapeMismatchError
+from zen.namespaces import array_namespaces
 from zen.tensor import Tensor, get_default_dtype
 
 # A kernel's, a stride's or a padding's size: one int for both axes, or (rows, columns).
@@ -58,6 +59,8 @@ class Layer:
     def __call__(self, x: Tensor, *inputs: Any, **options: Any) -> Tensor:
         """``forward(x, ...)``; a Model gives each layer one input, and a layer whose forward
         takes more (MultiHeadAttention's key and value) gets them in code by hand."""
+        if recorder.tracer is not None:
+            recorder.tracer.layers[id(self)] = self
         if self.built:
             return self.forward(x, *inputs, **options)
         with undone_on_failure([self]):
@@ -91,7 +94,8 @@ class Layer:
                 random.generator().uniform(-scale, scale, shape)
             values = backend.asarray(draw, dtype)
         else:
-            values = backend.xp.full(shape, fill, dtype=dtype, device=backend.native_device)
+            values = array_namespaces[backend].full(shape, fill, dtype=dtype,
+                                                    device=backend.native_device)
         weight = self.weights[name] = Tensor(values, device=backend)
         return weight
 
@@ -100,8 +104,9 @@ class Layer:
         """A new non-trainable tensor of ``fill`` on ``like``'s device, in ``dtype`` (default:
         the default float dtype), saved with the weights but never given to an optimiser."""
         backend = like.backend
-        values = backend.xp.full(shape, fill, dtype=backend.dtype(dtype or get_default_dtype()),
-                                 device=backend.native_device)
+        values = array_namespaces[backend].full(
+            shape, fill, dtype=backend.dtype(dtype or get_default_dtype()),
+            device=backend.native_device)
         buffer = self.buffers[name] = Tensor(values, trainable=False, device=backend)
         return buffer
 

@@ -1,0 +1,346 @@
+"""``zen.capture``: a training step recorded once and replayed as straight-line array calls.
+
+The first call runs the step eagerly (it makes optimiser state and lazy weights); the second,
+per signature of its arguments, runs it eagerly while tracing it (``zen.tracing``), and
+compiles the trace (``zen.plans``); later calls check the plan's guards and replay it, with
+the same results, bit for bit, as eager execution. A guard that fails traces again, up to a
+bound; a step that cannot be replayed runs eagerly and says why, once.
+
+A replay does not run the step's Python: side effects of the step's own code (appending to
+a list, printing, a counter) happen at the traced call only, and Python numbers the step
+computes are fixed at their traced values. Optimisers' learning rates and bias corrections
+are read afresh at every call (``zen.optim.per_step``).
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from zen import devices, optim, recorder, tensor
+from zen.layers.base import Layer
+from zen.namespaces import array_namespaces
+from zen.nn import Model
+from zen.plans import compile_plan
+from zen.tensor import Tensor, constant
+from zen.tracing import Trace, Traced, tracing
+
+__all__ = ["CaptureWarning", "CapturedStep", "capture"]
+
+
+class CaptureWarning(UserWarning):
+    """A captured step runs eagerly: it cannot be replayed, or it was traced too often."""
+
+
+def capture(step: Callable[..., Any] | None = None, *, max_traces: int = 8) -> Any:
+    """Record ``step`` (forward, ``backward()``, ``optimizer.step()``, ``zero_grad()``,
+    returning its loss) once and replay it on later calls; usable as ``@zen.capture`` or
+    ``@zen.capture(max_traces=4)``. ``max_traces`` bounds how often it is traced again (new
+    shapes, a changed model) before it runs eagerly for good."""
+    if step is None:
+        return functools.partial(capture, max_traces=max_traces)
+    return CapturedStep(step, max_traces)
+
+
+class CapturedStep:
+    """A step function with its plans, one per signature of its arguments."""
+
+    def __init__(self, step, max_traces):
+        functools.update_wrapper(self, step)
+        self.step = step
+        self.max_traces = max_traces
+        self.plans = {}         # signature -> _Plan, or the reasons it runs eagerly
+        self.traces = 0
+        self.warmed = False
+        self._warned = set()
+
+    def __call__(self, *args, **kwargs):
+        key = _signature(args, kwargs)
+        plan = self.plans.get(key)
+        if type(plan) is _Plan and plan.holds():
+            return plan.run(args, kwargs)
+        if isinstance(key, str) or isinstance(plan, list):
+            self._warn(key if isinstance(key, str) else "; ".join(plan))
+            return self.step(*args, **kwargs)
+        if not self.warmed:
+            self.warmed = True
+            return self.step(*args, **kwargs)
+        if self.traces >= self.max_traces:
+            self._warn(f"it was traced {self.traces} times (max_traces) and its "
+                       f"arguments, shapes, model or modes changed again")
+            return self.step(*args, **kwargs)
+        self.traces += 1
+        result, self.plans[key] = _traced(self.step, args, kwargs)
+        return result
+
+    def _warn(self, reason):
+        if reason not in self._warned:
+            self._warned.add(reason)
+            warnings.warn(f"zen.capture: {getattr(self.step, '__name__', 'the step')} runs "
+                          f"eagerly: {reason}", CaptureWarning, stacklevel=3)
+
+
+def _signature(args, kwargs):
+    """What a plan is for: each argument's kind, shape, dtype and device (a number's value,
+    another object's identity), and the modes; a string saying why, if it cannot be."""
+    if recorder.is_anomaly_enabled():
+        return "anomaly detection is on"
+    parts = [recorder.is_grad_enabled(), tensor.get_default_dtype(), tuple(kwargs)]
+    for item in (*args, *kwargs.values()):
+        if isinstance(item, Tensor):
+            parts.append((Tensor, item.shape, item.dtype, item._backend, item.trainable,
+                          item.gradient is None))
+        elif isinstance(item, (bool, int, float, str, type(None))):
+            parts.append((type(item), item))
+        elif hasattr(item, "shape") and hasattr(item, "dtype"):
+            parts.append((type(item), tuple(item.shape), item.dtype,
+                          str(getattr(item, "device", ""))))
+        else:
+            parts.append((id(item),))
+    return tuple(parts)
+
+
+class _Plan:
+    """A compiled trace and what must hold for it to stand for the step."""
+
+    def __init__(self, replay, trace, template, gradients, guards, backend):
+        self.replay, self.template, self.guards = replay, template, guards
+        self.inputs = trace.argument_positions
+        self.gradients = gradients      # (position, slot or None): arguments' new gradients
+        self.backend = backend
+
+    def holds(self):
+        for get, expected in self.guards:   # noqa: SIM110 (a loop: no generator per call)
+            if get() is not expected:
+                return False
+        return True
+
+    def run(self, args, kwargs):
+        arrays = [_array_of(args, kwargs, position) for position in self.inputs]
+        returned = iter(self.replay(*arrays))
+        result = _built(self.template, returned, self.backend)
+        for position, slot in self.gradients:
+            _argument(args, kwargs, position).gradient = None if slot is None else \
+                next(returned)
+        return result
+
+
+def _argument(args, kwargs, position):
+    return args[position] if isinstance(position, int) else kwargs[position]
+
+
+def _array_of(args, kwargs, position):
+    position, key = position
+    value = _argument(args, kwargs, position)
+    return value if key is None else getattr(value, key)
+
+
+def _traced(step, args, kwargs):
+    """Run ``step`` once, traced: (its result, a _Plan or the reasons it cannot be one)."""
+    backend = _backend_of(args, kwargs)
+    trace = Trace(backend)
+    given = _stand_ins(trace, args, kwargs)
+    try:
+        with tracing(trace):
+            result = step(*given[0], **given[1])
+    finally:
+        write_backs = _settle(trace)
+        gradients = _restore_arguments(trace, args, kwargs)
+    template = _template(trace, result)
+    result = _real_result(result)
+    _check_optimizers(trace)
+    if trace.reasons:
+        return result, trace.reasons
+    returned = []
+    _returned_slots(template, returned)
+    replay = compile_plan(trace, array_namespaces[backend],
+                          returned + [slot for _, slot in gradients if slot is not None],
+                          write_backs)
+    return result, _Plan(replay, trace, template, gradients,
+                         _guards(trace, step), backend)
+
+
+def _backend_of(args, kwargs):
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, Tensor):
+            return value._backend
+        if hasattr(value, "shape") and hasattr(value, "dtype"):
+            found = devices.backend_for_array(value)
+            if found is not None:
+                return found
+    return devices.get_backend(tensor.DEFAULT_DEVICE)
+
+
+def _stand_ins(trace, args, kwargs):
+    """The arguments to trace with: arrays, and Tensors' values and gradients, become the
+    step's inputs."""
+
+    def input_from(position, key, array):
+        stand_in = trace.new_slot(array)
+        trace.inputs.append(stand_in.slot.index)
+        trace.argument_positions.append((position, key))
+        return stand_in
+
+    def stand_in(position, value):
+        if isinstance(value, Tensor):
+            trace.arguments[id(value)] = (value.value, value.gradient)
+            value.value = input_from(position, "value", value.value)
+            if value.gradient is not None:
+                value.gradient = input_from(position, "gradient", value.gradient)
+        elif hasattr(value, "shape") and hasattr(value, "dtype"):
+            return input_from(position, None, value)
+        return value
+
+    return ([stand_in(i, value) for i, value in enumerate(args)],
+            {name: stand_in(name, value) for name, value in kwargs.items()})
+
+
+def _restore_arguments(trace, args, kwargs):
+    """Put the Tensor arguments' own arrays back; (position, slot or None) for each new
+    gradient the step left on one."""
+    gradients = []
+    for position, argument in _arguments(args, kwargs):
+        if id(argument) not in trace.arguments:
+            continue
+        value, gradient = trace.arguments[id(argument)]
+        if type(argument.value) is not Traced or argument.value.array is not value:
+            trace.refuse("the step changed the value of a tensor it was given")
+        argument.value = value
+        held = argument.gradient
+        if type(held) is Traced and held.trace is trace:
+            argument.gradient = held.array
+            if held.array is not gradient:
+                gradients.append((position, held.slot.index))
+        elif held is None and gradient is not None:
+            gradients.append((position, None))
+        elif held is not gradient:
+            trace.refuse("the step set its argument's gradient to an array no op made")
+    return gradients
+
+
+def _settle(trace):
+    """Put real arrays back wherever the trace left stand-ins; the (Place, slot or None) to
+    set after each replay, as the step left them."""
+    write_backs = []
+    for place, original in trace.watched.items():
+        held = place.get()
+        if type(held) is Traced and held.trace is trace:
+            place.set(held.array)
+            if held.slot.external is None:
+                write_backs.append((place, held.slot.index))
+        elif held is None and original is not None:
+            write_backs.append((place, None))
+        elif held is not original:
+            trace.refuse("the step set a tensor's value or gradient to an array that no "
+                         "recorded op made")
+    return write_backs
+
+
+def _arguments(args, kwargs):
+    return [*enumerate(args), *kwargs.items()]
+
+
+def _template(trace, result):
+    """The shape of the step's result, with the slots of the Tensors it made."""
+    if isinstance(result, Tensor):
+        value = result.value
+        if type(value) is not Traced or value.trace is not trace or value.slot.external is \
+                not None:
+            trace.refuse("the step returns a tensor it did not compute")
+            return None
+        return ("tensor", value.slot.index)
+    if isinstance(result, (tuple, list)):
+        return (type(result), [_template(trace, item) for item in result])
+    if isinstance(result, dict):
+        return (dict, {key: _template(trace, item) for key, item in result.items()})
+    if result is None or isinstance(result, (bool, int, float, str)):
+        return ("constant", result)
+    trace.refuse(f"the step returns a {type(result).__name__}, not Tensors")
+    return None
+
+
+def _real_result(result):
+    if isinstance(result, Tensor) and type(result.value) is Traced:
+        result.value = result.value.array
+    elif isinstance(result, (tuple, list)):
+        for item in result:
+            _real_result(item)
+    elif isinstance(result, dict):
+        for item in result.values():
+            _real_result(item)
+    return result
+
+
+def _returned_slots(template, slots):
+    kind, content = template
+    if kind == "tensor":
+        slots.append(content)
+    elif kind in (tuple, list):
+        for item in content:
+            _returned_slots(item, slots)
+    elif kind is dict:
+        for item in content.values():
+            _returned_slots(item, slots)
+
+
+def _built(template, arrays, backend):
+    kind, content = template
+    if kind == "tensor":
+        return constant(next(arrays), backend)
+    if kind == "constant":
+        return content
+    if kind is dict:
+        return {key: _built(item, arrays, backend) for key, item in content.items()}
+    return kind(_built(item, arrays, backend) for item in content)
+
+
+def _check_optimizers(trace):
+    """Refuse optimisers whose Python numbers a replay would not read afresh; put real
+    arrays back in state made during the trace."""
+    for optimizer in trace.optimizers.values():
+        kind = type(optimizer)
+        if kind.update.__module__ != optim.__name__ or kind.scalars.__module__ != \
+                optim.__name__:
+            trace.refuse(f"{kind.__name__}'s update is not one of zen's, so its per-step "
+                         f"numbers would be fixed at the traced step")
+        for state in optimizer.state.values():
+            for key, value in state.items():
+                if type(value) is Traced:
+                    state[key] = value.array
+                    trace.refuse("the optimiser made new state during the step")
+
+
+def _guards(trace, step):
+    """(read, expected) pairs: what the plan assumes about the world beyond its arguments."""
+    guards = [(place.get, original) for place, original in trace.watched.items()]
+    guards += [(functools.partial(getattr, layer, "training"), layer.training)
+               for layer in trace.layers.values()]
+    for optimizer in trace.optimizers.values():
+        guards += [(functools.partial(getattr, optimizer, name), getattr(optimizer, name))
+                   for name in optimizer.settings() if name != "lr"]
+    guards += _closure_guards(step)
+    return guards
+
+
+def _closure_guards(step):
+    """The models, layers, optimisers and tensors ``step`` names (in its closure or its
+    module), each to be the same object at every call."""
+    function = getattr(step, "__func__", step)
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return []
+    kinds = (Layer, Model, optim.Optimizer, Tensor)
+    guards = []
+    for cell in function.__closure__ or ():
+        content = cell.cell_contents
+        if isinstance(content, kinds):
+            guards.append((functools.partial(getattr, cell, "cell_contents"), content))
+    module = function.__globals__
+    for name in code.co_names:
+        content = module.get(name)
+        if isinstance(content, kinds):
+            guards.append((functools.partial(module.get, name), content))
+    return guards
+

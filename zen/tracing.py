@@ -1,0 +1,458 @@
+"""The step tracer: runs one step eagerly while writing down every array call it makes, as a
+list of instructions that ``zen.capture`` compiles into straight-line code.
+
+While a trace is open, every array the step computes is a ``Traced`` stand-in for the real
+array: what the engine does with it through the array namespace, Python's operators,
+indexing or ``.mT`` is written down, and anything else (a read to the host such as
+``float(x)`` or ``bool(x)``, a method of the array library called on it) is still done, so the
+step finishes as it would eagerly, but marks the step as one that cannot be replayed, with the
+reason. Arrays that existed before the step (parameters, optimiser state, constants the step
+uses) become stand-ins on first use, through the holder they were read from (a Tensor's
+``value``, an optimiser's state), so that replays can check the holder still holds them.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import operator
+import threading
+
+from zen import random, recorder
+from zen.namespaces import (
+    ARRAY_NAMES,
+    DATA_SHAPED,
+    DTYPE_QUERIES,
+    IN_PLACE,
+    OPS,
+    VJP_NAMES,
+    array_namespaces,
+)
+from zen.tensor import Tensor
+
+
+class Slot:
+    """An array an earlier instruction made (``index``), or, with ``external`` set, one that
+    existed before the step and is replayed by reference."""
+
+    __slots__ = ("index", "external")
+
+    def __init__(self, index, external=None):
+        self.index = index
+        self.external = external
+
+
+class LiveScalar(float):
+    """A per-step number (a learning rate, a bias correction) that a replay reads afresh. It
+    may only be passed to array calls: Python arithmetic on it would bake its value in."""
+
+    __slots__ = ("index",)
+
+    def _baked(self, *_):
+        raise TypeError("zen.capture: an optimiser's per-step scalar was used in Python "
+                        "arithmetic; compute it in the optimiser's scalars() instead")
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = _baked
+    __rtruediv__ = __pow__ = __rpow__ = __neg__ = __floordiv__ = __mod__ = _baked
+
+
+class Instruction:
+    """``function(*arguments, **keywords)``, with Slots and LiveScalars where the step had
+    arrays and per-step numbers, making the slot ``result`` (None: an in-place call)."""
+
+    __slots__ = ("function", "name", "arguments", "keywords", "result", "writer")
+
+    def __init__(self, function, name, arguments, keywords, result, writer=None):
+        self.function, self.name = function, name
+        self.arguments, self.keywords = arguments, keywords
+        self.result, self.writer = result, writer     # result: a slot, a tuple of them, None
+
+
+class Trace:
+    """What one traced step did: instructions, the arrays from before the step that it read
+    (with their holders), per-step scalars, holders written, and why it cannot be replayed."""
+
+    def __init__(self, backend):
+        self.backend = backend
+        self.layers = {}            # id -> every Layer called, whose training flag is guarded
+        self.optimizers = {}        # id -> every optimiser that stepped
+        self.inputs = []            # slot indices of the step's arguments' arrays
+        self.argument_positions = []    # where each of those arrays is among the arguments
+        self.arguments = {}         # id of a Tensor argument -> its own value and gradient
+        self.thread = threading.get_ident()
+        self.open = True
+        self.instructions = []
+        self.values = []            # slot index -> the array it held in this trace
+        self.externals = []         # (Place, array) read by reference
+        self.watched = {}           # Place -> what it held before the step
+        self.scalars = []           # (scalars, optimizer, live indices, state), in order
+        self.edits = []             # tensors from before the step changed in place
+        self.reasons = []           # why the step cannot be replayed
+
+    # -- what the engine tells the trace ------------------------------------------------
+
+    def entering(self, inputs):
+        """Before a recorded op: each input Tensor's value and gradient, if they existed before
+        the step, become stand-ins read from that Tensor."""
+        if not self.active():
+            return
+        for x in inputs:
+            if isinstance(x, Tensor) and id(x) not in self.arguments:
+                for key in ("value", "gradient"):
+                    place = Place(x, key)
+                    if place not in self.watched:
+                        self.watch(place)
+
+    def watch(self, place):
+        """Guard what ``place`` holds, and read an array there through a stand-in."""
+        held = place.get()
+        if type(held) is Traced and held.trace is self:
+            return
+        array = held.array if type(held) is Traced else held     # left by an older trace
+        self.watched[place] = array
+        if array is not None:
+            place.set(self.external(place, array))
+
+    def edited(self, tensor):
+        """``tensor`` was changed in place: replayed as a version bump, if the change was
+        written down (its value is a stand-in)."""
+        if not self.active():
+            return
+        held = tensor.value
+        if type(held) is not Traced or held.trace is not self:
+            self.refuse("the step changed a tensor in place that no recorded op read")
+        elif Place(tensor, "value") in self.watched:
+            self.edits.append(tensor)
+
+    def backward_settings(self, grad, retain_graph, create_graph):
+        if self.active() and (grad is not None or retain_graph or create_graph):
+            self.refuse("backward() or gradients() is given grad=, retain_graph=True or "
+                        "create_graph=True")
+
+    def stepping(self, optimizer, state):
+        """``optimizer`` is about to update one parameter: its state's arrays become
+        stand-ins."""
+        if self.active():
+            self.optimizers[id(optimizer)] = optimizer
+            for key in list(state):
+                if _is_array(state[key]):
+                    self.watch(Place(state, key, item=True))
+
+    def live(self, scalars, optimizer, state, values):
+        """``values``, as per-step numbers a replay gets from ``scalars(optimizer, state)``."""
+        if not self.active():
+            return values
+        first = sum(len(entry[2]) for entry in self.scalars)
+        self.scalars.append((scalars, optimizer, tuple(range(first, first + len(values))),
+                             state))
+        numbers = []
+        for index, value in enumerate(values, first):
+            number = LiveScalar(value)
+            number.index = index
+            numbers.append(number)
+        return tuple(numbers)
+
+    # -- stand-ins -------------------------------------------------------------------------
+
+    def new_slot(self, array):
+        self.values.append(array)
+        return Traced(array, Slot(len(self.values) - 1), self)
+
+    def external(self, place, array):
+        """A stand-in for ``array``, from before the step, read from ``place``."""
+        slot = Slot(len(self.values), external=len(self.externals))
+        self.values.append(array)
+        self.externals.append((place, array))
+        return Traced(array, slot, self)
+
+    def wrap(self, result):
+        if isinstance(result, tuple):
+            return tuple(self.wrap(item) for item in result)
+        if _is_array(result):
+            return self.new_slot(result)
+        return result
+
+    def refuse(self, reason):
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+
+    def active(self):
+        return self.open and threading.get_ident() == self.thread
+
+    # -- recording -------------------------------------------------------------------------
+
+    def call(self, function, name, arguments, keywords=None, writer=None):
+        """Run ``function`` on the real arrays and write the call down; the result's arrays
+        come back as stand-ins."""
+        keywords = keywords or {}
+        result = function(*_real(arguments), **_real(keywords))
+        if not self.active():
+            return result
+        encoded = (self.encode(arguments, name), self.encode(keywords, name))
+        target = arguments[0] if arguments else None
+        if result is None or (type(target) is Traced and result is target.array):
+            self.instructions.append(Instruction(function, name, *encoded, None))
+            return target if result is not None else None     # changed in place
+        if isinstance(result, tuple):
+            wrapped = self.wrap(result)
+            slots = tuple(item.slot.index if type(item) is Traced else None for item in wrapped)
+            self.instructions.append(Instruction(function, name, *encoded, slots))
+            return wrapped
+        if not _is_array(result):
+            self.refuse(f"{name} gave a Python {type(result).__name__}, which a replay could "
+                        f"not follow")
+            return result
+        wrapped = self.new_slot(result)
+        usable = writer if hasattr(type(result), "__setitem__") else None
+        self.instructions.append(Instruction(function, name, *encoded, wrapped.slot.index,
+                                             usable))
+        return wrapped
+
+    def encode(self, value, name):
+        """``value`` with Slots for stand-ins, and copies of Python containers."""
+        kind = type(value)
+        if kind is Traced:
+            return value.slot if value.trace is self else self._foreign(name)
+        if kind is LiveScalar:
+            return value
+        if kind in (tuple, list):
+            return kind(self.encode(item, name) for item in value)
+        if kind is dict:
+            return {key: self.encode(item, name) for key, item in value.items()}
+        if kind is slice:
+            return slice(*(self.encode(part, name) for part in
+                           (value.start, value.stop, value.step)))
+        if _is_array(value):    # made before the step (a cached constant): by reference
+            return value
+        return copy.deepcopy(value) if kind in (list, dict) else value
+
+    def _foreign(self, name):
+        self.refuse(f"{name} was given an array of another trace")
+
+    def asarray(self, real, data, *arguments, **keywords):
+        """``backend.asarray`` inside the step: replayed from a copy of Python data, or from
+        a stand-in (a step's argument being converted); an array from elsewhere refuses."""
+        if _is_array(data) and not isinstance(data, Traced):
+            self.refuse("the step made a tensor from an array it was not given (a random "
+                        "draw such as dropout's, or Tensor(array) inside the step; pass the "
+                        "array as an argument of the step)")
+        return self.call(real, "asarray", (data, *arguments), keywords)
+
+
+class Place:
+    """Where a step found an array from before it: a Tensor's attribute, or a key of an
+    optimiser's state (``item``)."""
+
+    __slots__ = ("holder", "key", "item")
+
+    def __init__(self, holder, key, item=False):
+        self.holder, self.key, self.item = holder, key, item
+
+    def get(self):
+        return self.holder[self.key] if self.item else getattr(self.holder, self.key)
+
+    def set(self, value):
+        if self.item:
+            self.holder[self.key] = value
+        else:
+            setattr(self.holder, self.key, value)
+
+    def __eq__(self, other):
+        return self.holder is other.holder and self.key == other.key
+
+    def __hash__(self):
+        return hash((id(self.holder), self.key))
+
+
+def _is_array(value):
+    return hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(value, type)
+
+
+def _is_mask(key):
+    return _is_array(key) and str(key.dtype) == "bool" and key.ndim > 0
+
+
+def _real(value):
+    """``value`` with each stand-in replaced by its array, and LiveScalars by floats."""
+    kind = type(value)
+    if kind is Traced:
+        return value.array
+    if kind is LiveScalar:
+        return float(value)
+    if kind in (tuple, list):
+        return kind(_real(item) for item in value)
+    if kind is dict:
+        return {key: _real(item) for key, item in value.items()}
+    if kind is slice:
+        return slice(_real(value.start), _real(value.stop), _real(value.step))
+    return value
+
+
+def _operator(function, name):
+    def method(self, *arguments):
+        return self.trace.call(function, name, (self, *arguments))
+    method.__name__ = f"__{name}__"
+    return method
+
+
+def _host_read(name):
+    def method(self, *arguments, **keywords):
+        if self.trace.active():
+            self.trace.refuse(f"the step reads a value to the host ({name}), so what it does "
+                              f"next may depend on the data")
+        return getattr(self.array, name)(*arguments, **keywords)
+    method.__name__ = name
+    return method
+
+
+_METADATA = frozenset({"shape", "dtype", "ndim", "size", "device", "flags", "base",
+                       "strides", "itemsize", "nbytes", "__array_namespace__",
+                       "__array_priority__", "__array_interface__", "__cuda_array_interface__"})
+
+
+class Traced:
+    """A stand-in for an array inside a traced step: it computes as the array does and writes
+    down what is done with it. Used only while tracing; speed does not matter here."""
+
+    __slots__ = ("array", "slot", "trace")
+
+    def __init__(self, array, slot, trace):
+        self.array, self.slot, self.trace = array, slot, trace
+
+    shape = property(lambda self: self.array.shape)
+    dtype = property(lambda self: self.array.dtype)
+    ndim = property(lambda self: self.array.ndim)
+    size = property(lambda self: self.array.size)
+    device = property(lambda self: self.array.device)
+    mT = property(lambda self: self.trace.call(_attribute_mT, "mT", (self,)))
+    T = property(lambda self: self.trace.call(_attribute_T, "T", (self,)))
+
+    def __getitem__(self, key):
+        if any(_is_mask(part) for part in (key if isinstance(key, tuple) else (key,))):
+            self.trace.refuse("the step indexes with a boolean mask, so the result's shape "
+                              "depends on the data")
+        return self.trace.call(operator.getitem, "indexing", (self, key))
+
+    def __setitem__(self, key, value):
+        self.trace.call(_set_item, "indexed assignment", (self, key, value))
+
+    def __len__(self):
+        return len(self.array)
+
+    def __getattr__(self, name):
+        found = getattr(self.array, name)
+        if name not in _METADATA and self.trace.active():
+            self.trace.refuse(f"the step used the array attribute {name!r}, which zen does "
+                              f"not record")
+        return found
+
+    def __repr__(self):
+        return f"Traced({self.array!r})"
+
+
+def _attribute_mT(array):
+    return array.mT
+
+
+def _attribute_T(array):
+    return array.T
+
+
+def _set_item(array, key, value):
+    array[key] = value
+    return array
+
+
+for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or",
+              "xor", "lshift", "rshift", "lt", "le", "gt", "ge", "eq", "ne", "iadd", "isub",
+              "imul", "itruediv", "ipow", "iand", "ior", "ixor", "neg", "pos", "abs",
+              "invert"):
+    setattr(Traced, f"__{_name}__", _operator(getattr(operator, f"__{_name}__"), _name))
+for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or",
+              "xor"):
+    _forward = getattr(operator, f"__{_name}__")
+    setattr(Traced, f"__r{_name}__", _operator(
+        lambda x, y, forward=_forward: forward(y, x), f"r{_name}"))
+for _name in ("__bool__", "__int__", "__float__", "__index__", "__complex__", "__array__",
+              "__iter__", "__dlpack__", "__dlpack_device__", "item", "tolist", "to_device",
+              "get", "__format__"):
+    setattr(Traced, _name, _host_read(_name))
+
+
+class TracingNamespace:
+    """``F`` while tracing: each name of the backend's namespace, run and written down."""
+
+    def __init__(self, trace, namespace, backend):
+        self._trace, self._namespace, self._backend = trace, namespace, backend
+        for name in VJP_NAMES + ARRAY_NAMES + tuple(IN_PLACE):
+            setattr(self, name, _recording(trace, name, getattr(namespace, name), backend))
+        for name in DTYPE_QUERIES:
+            setattr(self, name, getattr(namespace, name))
+        for op in OPS.values():
+            if op.name not in VJP_NAMES + ARRAY_NAMES:
+                setattr(self, op.name, _bound_forward(op, self))
+
+    def check(self, function, *arrays, **settings):
+        """The check, run now and at every replay, on the real namespace and arrays."""
+        self._trace.call(functools.partial(function, self._namespace), "check", arrays,
+                         settings)
+
+
+def _recording(trace, name, function, backend):
+    writer = backend.writer(name)
+
+    def record(*arguments, **keywords):
+        if name in DATA_SHAPED and trace.active():
+            trace.refuse(f"the step calls {name}, whose result's shape depends on the data")
+        return trace.call(function, name, arguments, keywords, writer)
+    record.__name__ = name
+    return record
+
+
+def _bound_forward(op, namespace):
+    def forward(*arguments, **keywords):
+        return op.forward(namespace, *arguments, **keywords)
+    return forward
+
+
+class _Refusing:
+    """zen's random generator while tracing: a draw marks the step as one that cannot be
+    replayed (each call needs new numbers), then draws as usual."""
+
+    def __init__(self, trace, generator):
+        self.trace, self.generator = trace, generator
+
+    def __getattr__(self, name):
+        if self.trace.active():
+            self.trace.refuse("the step draws random numbers (dropout, rrelu, rand)")
+        return getattr(self.generator, name)
+
+
+class tracing:
+    """The block during which ``trace`` records the work on its backend: the backend's array
+    namespace and ``asarray`` are swapped for recording ones, and ``recorder.tracer`` set."""
+
+    def __init__(self, trace):
+        self.trace = trace
+
+    def __enter__(self):
+        trace, backend = self.trace, self.trace.backend
+        if recorder.tracer is not None:
+            raise RuntimeError("zen.capture: a step is already being traced; capture does "
+                               "not nest")
+        self.saved = array_namespaces[backend]
+        array_namespaces[backend] = TracingNamespace(trace, self.saved, backend)
+        real = backend.asarray
+        backend.asarray = lambda data, *a, **k: trace.asarray(real, data, *a, **k)
+        recorder.tracer = trace
+        self.generator = random.generator()
+        random.using(_Refusing(trace, self.generator)).__enter__()
+        return trace
+
+    def __exit__(self, *exc_info):
+        trace, backend = self.trace, self.trace.backend
+        trace.open = False
+        recorder.tracer = None
+        random._generator = self.generator
+        del backend.asarray
+        array_namespaces[backend] = self.saved
