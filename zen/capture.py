@@ -52,7 +52,8 @@ class CapturedStep:
         self.step = step
         self.max_traces = max_traces
         self.plans = {}         # signature -> _Plan, or the reasons it runs eagerly
-        self.traces = 0
+        self.traces = 0         # traced calls so far
+        self.replays = 0        # calls answered by a plan
         self.warmed = False
         self._warned = set()
 
@@ -60,6 +61,7 @@ class CapturedStep:
         key = _signature(args, kwargs)
         plan = self.plans.get(key)
         if type(plan) is _Plan and plan.holds():
+            self.replays += 1
             return plan.run(args, kwargs)
         if isinstance(key, str) or isinstance(plan, list):
             self._warn(key if isinstance(key, str) else "; ".join(plan))
@@ -90,6 +92,8 @@ def _signature(args, kwargs):
     parts = [recorder.is_grad_enabled(), tensor.get_default_dtype(), tuple(kwargs)]
     for item in (*args, *kwargs.values()):
         if isinstance(item, Tensor):
+            if isinstance(item.gradient, Tensor):
+                return "a tensor it is given has a gradient with its own graph (create_graph)"
             parts.append((Tensor, item.shape, item.dtype, item._backend, item.trainable,
                           item.gradient is None))
         elif isinstance(item, (bool, int, float, str, type(None))):

@@ -18,7 +18,7 @@ import functools
 import operator
 import threading
 
-from zen import random, recorder
+from zen import devices, random, recorder
 from zen.namespaces import (
     ARRAY_NAMES,
     DATA_SHAPED,
@@ -110,7 +110,9 @@ class Trace:
             return
         array = held.array if type(held) is Traced else held     # left by an older trace
         self.watched[place] = array
-        if array is not None:
+        if isinstance(array, Tensor):
+            self.refuse("a gradient has its own graph (from create_graph=True)")
+        elif array is not None:
             place.set(self.external(place, array))
 
     def edited(self, tensor):
@@ -306,8 +308,7 @@ def _host_read(name):
 
 
 _METADATA = frozenset({"shape", "dtype", "ndim", "size", "device", "flags", "base",
-                       "strides", "itemsize", "nbytes", "__array_namespace__",
-                       "__array_priority__", "__array_interface__", "__cuda_array_interface__"})
+                       "strides", "itemsize", "nbytes", "__array_namespace__"})
 
 
 class Traced:
@@ -340,6 +341,8 @@ class Traced:
         return len(self.array)
 
     def __getattr__(self, name):
+        if name.startswith("__array_") and name != "__array_namespace__":
+            raise AttributeError(name)      # NumPy then converts through __array__, a read
         found = getattr(self.array, name)
         if name not in _METADATA and self.trace.active():
             self.trace.refuse(f"the step used the array attribute {name!r}, which zen does "
@@ -430,7 +433,9 @@ class _Refusing:
 
 class tracing:
     """The block during which ``trace`` records the work on its backend: the backend's array
-    namespace and ``asarray`` are swapped for recording ones, and ``recorder.tracer`` set."""
+    namespace and ``asarray`` are swapped for recording ones, zen's random generator for one
+    that refuses, ``devices.backend_for_array`` sees through stand-ins, and
+    ``recorder.tracer`` is set."""
 
     def __init__(self, trace):
         self.trace = trace
@@ -445,14 +450,18 @@ class tracing:
         real = backend.asarray
         backend.asarray = lambda data, *a, **k: trace.asarray(real, data, *a, **k)
         recorder.tracer = trace
-        self.generator = random.generator()
-        random.using(_Refusing(trace, self.generator)).__enter__()
+        self.drawing = random.using(_Refusing(trace, random.generator()))
+        self.drawing.__enter__()
+        self.recognise = devices.backend_for_array
+        devices.backend_for_array = lambda array: self.recognise(
+            array.array if type(array) is Traced else array)
         return trace
 
     def __exit__(self, *exc_info):
         trace, backend = self.trace, self.trace.backend
         trace.open = False
         recorder.tracer = None
-        random._generator = self.generator
+        self.drawing.__exit__(None, None, None)
+        devices.backend_for_array = self.recognise
         del backend.asarray
         array_namespaces[backend] = self.saved

@@ -1,0 +1,427 @@
+"""zen.capture: a captured training step gives what the eager step gives, bit for bit, over
+several epochs with a short last batch, for every layer, loss and optimiser; every guard
+traces again when what it watches changes; every step that cannot be replayed runs eagerly
+and says why, once."""
+
+import warnings
+
+import numpy
+import pytest
+
+import zen
+from tests.test_every_layer import EXAMPLES
+from zen import nn, optim
+
+ROWS, BATCH = 10, 4         # batches of 4, 4 and 2: the last one is short, so traced apart
+
+
+def _data(shape, ids, seed=0):
+    rng = numpy.random.default_rng(seed)
+    shape = (ROWS, *shape[1:])
+    return rng.integers(0, ids, shape) if ids else rng.normal(size=shape).astype("float32")
+
+
+class Run:
+    """One model, optimiser and step, eager or captured, trained batch by batch."""
+
+    def __init__(self, layers, x, y, loss_fn, make_optimizer, device, captured):
+        zen.seed(0)
+        self.model = nn.Model(layers(), device=device)
+        self.model(x[:BATCH])
+        self.model.train()
+        self.optimizer = make_optimizer(self.model.parameters())
+        self.x, self.y, self.device = x, y, device
+
+        def step(x, y):
+            loss = loss_fn(self.model(x), y)
+            loss.backward()
+            self.optimizer.step()
+            self.optimizer.zero_grad()
+            return loss
+
+        self.step = zen.capture(step) if captured else step
+
+    def batch(self, first, last):
+        x = zen.Tensor(self.x[first:last], device=self.device, trainable=False)
+        return x, zen.Tensor(self.y[first:last], device=self.device)
+
+    def epochs(self, count):
+        losses = []
+        for _ in range(count):
+            for first in range(0, ROWS, BATCH):
+                losses.append(self.step(*self.batch(first, first + BATCH)))
+        return losses
+
+    def state(self):
+        arrays = [p.value for p in self.model.parameters()]
+        arrays += [b.value for layer in self.model.layers
+                   for b in getattr(layer, "buffers", {}).values()]
+        arrays += [v for s in self.optimizer.state.values() for v in s.values()
+                   if not isinstance(v, int)]
+        return [zen.Tensor(a).numpy() for a in arrays]
+
+
+def _same_training(layers, x, y, loss_fn, make_optimizer, device, epochs=3, replays=True):
+    """Train eagerly and captured; the losses, parameters, buffers and optimiser state
+    agree bit for bit. Returns the captured step."""
+    eager = Run(layers, x, y, loss_fn, make_optimizer, device, captured=False)
+    captured = Run(layers, x, y, loss_fn, make_optimizer, device, captured=True)
+    with warnings.catch_warnings():
+        if replays:
+            warnings.simplefilter("error", zen.CaptureWarning)
+        zen.seed(1)
+        eager_losses = eager.epochs(epochs)
+        zen.seed(1)
+        captured_losses = captured.epochs(epochs)
+    for a, b in zip(eager_losses, captured_losses, strict=True):
+        assert a.item() == b.item() or (numpy.isnan(a.item()) and numpy.isnan(b.item()))
+    for a, b in zip(eager.state(), captured.state(), strict=True):
+        numpy.testing.assert_array_equal(a, b)
+    if replays:
+        assert captured.step.replays >= 3 * epochs - 4      # all but warm-up and two traces
+    return captured.step
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_every_layer_trains_captured_as_it_trains_eagerly(name, device):
+    make, shape, ids = EXAMPLES[name]
+    x = _data(shape, ids)
+    zen.seed(0)
+    probe = nn.Model([make(), nn.Linear(2)], device=device)
+    y = numpy.zeros(probe.predict(x[:BATCH]).shape[1:], "float32")
+    y = numpy.broadcast_to(y, (ROWS, *y.shape)).copy()
+    _same_training(lambda: [make(), nn.Linear(2)], x, y, zen.loss.MSE,
+                   lambda p: optim.Adam(p, lr=0.01), device, replays=name != "Dropout")
+
+
+def test_a_dropout_step_runs_eagerly_and_says_it_draws_random_numbers(device):
+    make, shape, ids = EXAMPLES["Dropout"]
+    with pytest.warns(zen.CaptureWarning, match="draws random numbers"):
+        step = _same_training(lambda: [make(), nn.Linear(2)], _data(shape, ids),
+                              numpy.zeros((ROWS, 2), "float32"), zen.loss.MSE,
+                              lambda p: optim.SGD(p, lr=0.1), device, replays=False)
+    assert step.replays == 0
+
+
+OPTIMIZERS = {
+    "SGD": lambda p: optim.SGD(p, lr=0.1),
+    "SGD momentum": lambda p: optim.SGD(p, lr=0.1, momentum=0.9),
+    "Momentum": lambda p: optim.Momentum(p, lr=0.05),
+    "Momentum, Zen's": lambda p: optim.Momentum(lr=0.05, beta=0.8).__class__(p, lr=0.05),
+    "RMSProp": lambda p: optim.RMSProp(p, lr=0.01),
+    "RMSProp, Zen's": lambda p: _with(optim.RMSProp(lr=0.01, beta=0.9), p),
+    "Adam": lambda p: optim.Adam(p, lr=0.01),
+    "Adam, Zen's": lambda p: _with(optim.Adam(0.01, beta1=0.8), p),
+    "AdamW": lambda p: optim.AdamW(p, lr=0.01, weight_decay=0.1),
+}
+
+
+def _with(optimizer, parameters):
+    optimizer.parameters = list(parameters)
+    return optimizer
+
+
+def _mlp():
+    return [nn.Linear(8), nn.Tanh(), nn.Linear(3)]
+
+
+def _classes():
+    rng = numpy.random.default_rng(3)
+    x = rng.normal(size=(ROWS, 5)).astype("float32")
+    return x, rng.integers(0, 3, ROWS)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_every_optimiser_steps_captured_as_it_steps_eagerly(name, device):
+    x, labels = _classes()
+    _same_training(_mlp, x, labels, zen.cross_entropy, OPTIMIZERS[name], device)
+
+
+def _one_hot(labels):
+    return numpy.eye(3, dtype="float32")[labels]
+
+
+LOSSES = {
+    "MSE": (zen.loss.MSE, _one_hot),
+    "categorical_crossentropy": (
+        lambda p, t: zen.loss.categorical_crossentropy(zen.softmax(p, axis=-1), t), _one_hot),
+    "cross_entropy, labels": (zen.cross_entropy, None),
+    "cross_entropy, smoothing": (
+        lambda p, t: zen.cross_entropy(p, t, label_smoothing=0.1), None),
+    "cross_entropy, probabilities": (zen.cross_entropy, _one_hot),
+    "nll_loss": (lambda p, t: zen.nll_loss(zen.log_softmax(p, axis=-1), t), None),
+    "binary_cross_entropy_with_logits": (zen.binary_cross_entropy_with_logits, _one_hot),
+    "binary_cross_entropy": (lambda p, t: zen.binary_cross_entropy(zen.sigmoid(p), t),
+                             _one_hot),
+    "l1_loss": (zen.l1_loss, _one_hot),
+    "smooth_l1_loss": (zen.smooth_l1_loss, _one_hot),
+    "huber_loss": (zen.huber_loss, _one_hot),
+    "kl_div": (lambda p, t: zen.kl_div(zen.log_softmax(p, axis=-1), t, reduction="batchmean"),
+               lambda labels: _one_hot(labels) * 0.9 + 0.1 / 3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_every_loss_trains_captured_as_it_trains_eagerly(name, device):
+    loss_fn, target = LOSSES[name]
+    x, labels = _classes()
+    y = labels if target is None else target(labels)
+    _same_training(_mlp, x, y, loss_fn, OPTIMIZERS["Adam"], device)
+
+
+def test_the_returned_loss_is_a_fresh_tensor_each_call(device):
+    x, labels = _classes()
+    run = Run(_mlp, x, labels, zen.cross_entropy, OPTIMIZERS["SGD"], device, captured=True)
+    losses = run.epochs(3)
+    values = [loss.item() for loss in losses]
+    assert len(set(values)) == len(values)          # none overwritten by a later replay
+    assert len({id(loss.value) for loss in losses}) == len(losses)
+    assert run.step.replays > 0
+
+
+def _captured_mlp(device, captured=True):
+    x, labels = _classes()
+    return Run(_mlp, x, labels, zen.cross_entropy, OPTIMIZERS["Adam"], device, captured)
+
+
+def _agree(change, device):
+    """Three steps (eager, traced, replayed), then ``change(run)``, which returns the batch
+    to go on with, then two steps: the eager and the captured run agree bit for bit.
+    Returns the captured step."""
+    runs = _captured_mlp(device, captured=False), _captured_mlp(device)
+    losses = []
+    for run in runs:
+        for _ in range(3):
+            run.step(*run.batch(0, BATCH))
+        try:
+            batch = change(run) or run.batch(0, BATCH)
+            losses.append([run.step(*batch).item() for _ in range(2)])
+        finally:
+            zen.set_default_dtype("float32")
+    assert losses[0] == losses[1]
+    for a, b in zip(runs[0].state(), runs[1].state(), strict=True):
+        numpy.testing.assert_array_equal(a, b)
+    return runs[1].step
+
+
+def _rebind_parameters(run):
+    for parameter in run.model.parameters():
+        parameter.value = zen.Tensor(parameter.value).value + 0.5
+
+
+def _reload(run, tmp_path=None):
+    other = nn.Model(_mlp(), device=run.model.backend)
+    other(run.x[:BATCH])
+    run.model.set_weights(other.get_weights()) if hasattr(run.model, "set_weights") else \
+        _rebind_parameters(run)
+
+
+GUARDS = {
+    "a new batch shape": lambda run: run.batch(0, 2),
+    "a new dtype": lambda run: (zen.Tensor(run.x[:BATCH], dtype="float64", trainable=False,
+                                           device=run.device), run.batch(0, BATCH)[1]),
+    "a trainable input": lambda run: (zen.Tensor(run.x[:BATCH], device=run.device),
+                                      run.batch(0, BATCH)[1]),
+    "parameters rebound": _rebind_parameters,
+    "a layer's mode": lambda run: run.model.layers[1].eval() and None,
+    "the default dtype": lambda run: zen.set_default_dtype("float64"),
+    "optimiser state rebound": lambda run: [state.update(first=zen.Tensor(state["first"]).value
+                                                         * 0.5)
+                                            for state in run.optimizer.state.values()] and None,
+    "the optimiser's betas": lambda run: setattr(run.optimizer, "betas", (0.5, 0.9)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GUARDS))
+def test_a_guard_traces_again_when_what_it_watches_changes(name, device):
+    step = _agree(GUARDS[name], device)
+    assert step.traces >= 2
+
+
+def test_a_new_learning_rate_is_read_at_every_replay_without_tracing_again(device):
+    def scheduled(run):
+        run.optimizer.lr = 0.05
+    step = _agree(scheduled, device)
+    assert step.traces == 1 and step.replays == 3
+
+
+def test_a_changed_optimiser_in_the_closure_traces_again(device):
+    x, labels = _classes()
+    zen.seed(0)
+    model = nn.Model(_mlp(), device=device)
+    model(x[:BATCH])
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+
+    @zen.capture
+    def step(x, y):
+        loss = zen.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        return loss
+
+    batch = (zen.Tensor(x[:BATCH], trainable=False, device=device),
+             zen.Tensor(labels[:BATCH], device=device))
+    for _ in range(3):
+        step(*batch)
+    optimizer = optim.SGD(model.parameters(), lr=0.0)      # noqa: F841 (the closure sees it)
+    before = [zen.Tensor(p.value).numpy() for p in model.parameters()]
+    step(*batch)
+    assert step.traces == 2
+    for a, p in zip(before, model.parameters(), strict=True):
+        numpy.testing.assert_array_equal(a, zen.Tensor(p.value).numpy())   # lr 0: unchanged
+
+
+def test_tracing_too_often_runs_eagerly_and_warns_once(device):
+    run = _captured_mlp(device)
+    run.step = zen.capture(run.step.step, max_traces=2)
+    with pytest.warns(zen.CaptureWarning, match="traced 2 times") as caught:
+        for rows in (4, 3, 2, 1, 2, 1):
+            run.step(*run.batch(0, rows))
+    assert len([w for w in caught if issubclass(w.category, zen.CaptureWarning)]) == 1
+    assert run.step.traces == 2
+
+
+def _refusing(body):
+    """A step over a Linear model whose loss is ``body(model, x, y)``."""
+    def make(device):
+        zen.seed(0)
+        model = nn.Model([nn.Linear(3)], input_shape=(2,), device=device)
+        optimizer = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x, y):
+            loss = body(model, x, y)
+            optimizer.step()
+            optimizer.zero_grad()
+            return loss
+        return step
+    return make
+
+
+def _mse(model, x, y):
+    loss = zen.loss.MSE(model(x), y)
+    loss.backward()
+    return loss
+
+
+def _read(read):
+    def body(model, x, y):
+        loss = _mse(model, x, y)
+        read(loss)
+        return loss
+    return body
+
+
+def _backward(**settings):
+    def body(model, x, y):
+        loss = zen.loss.MSE(model(x), y)
+        loss.backward(**settings)
+        return loss
+    return body
+
+
+def _made_inside(model, x, y):
+    return _mse(model, x * zen.Tensor(numpy.full((4, 2), 2.0, "float32"), device=x.device), y)
+
+
+def _masked(model, x, y):
+    out = model(x)
+    loss = zen.sum(out[out > 0] ** 2)
+    loss.backward()
+    return loss
+
+
+REFUSALS = {
+    "item()": (_read(lambda loss: loss.item()), "reads a value to the host"),
+    "float()": (_read(float), "reads a value to the host"),
+    "bool()": (_read(lambda loss: bool(loss > 0)), "reads a value to the host"),
+    "numpy()": (_read(lambda loss: loss.numpy()), "reads a value to the host"),
+    "a tensor made inside": (_made_inside, "made a tensor from an array"),
+    "retain_graph": (_backward(retain_graph=True), "retain_graph"),
+    "create_graph": (_backward(create_graph=True), "create_graph"),
+    "grad=": (_backward(grad=1.0), "grad="),
+    "a boolean mask": (_masked, "depends on the data"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSALS))
+def test_a_step_that_cannot_be_replayed_runs_eagerly_and_says_why_once(name, device):
+    body, reason = REFUSALS[name]
+    rng = numpy.random.default_rng(0)
+    batches = [(zen.Tensor(rng.normal(size=(4, 2)), trainable=False, device=device),
+                zen.Tensor(rng.normal(size=(4, 3)), device=device)) for _ in range(4)]
+    eager, captured = _refusing(body)(device), zen.capture(_refusing(body)(device))
+    with pytest.warns(zen.CaptureWarning, match=reason) as caught:
+        for x, y in batches:
+            assert eager(x, y).item() == captured(x, y).item()
+    assert len([w for w in caught if issubclass(w.category, zen.CaptureWarning)]) == 1
+    assert captured.replays == 0
+
+
+def test_an_optimiser_whose_update_is_not_zens_runs_eagerly(device):
+    class Halving(optim.SGD):
+        def update(self, parameter, gradient, state):
+            state["calls"] = state.get("calls", 0) + 1
+            array = zen.Tensor(parameter.value)
+            parameter.value[...] = (array - self.lr / state["calls"] * zen.Tensor(gradient)).value
+
+    zen.seed(0)
+    model = nn.Model([nn.Linear(3)], input_shape=(2,), device=device)
+    optimizer = Halving(model.parameters(), lr=0.1)
+
+    @zen.capture
+    def step(x, y):
+        loss = _mse(model, x, y)
+        optimizer.step()
+        optimizer.zero_grad()
+        return loss
+
+    x = zen.Tensor(numpy.ones((4, 2)), trainable=False, device=device)
+    with pytest.warns(zen.CaptureWarning):
+        for _ in range(3):
+            step(x, zen.Tensor(numpy.zeros((4, 3)), device=device))
+    assert step.replays == 0
+
+
+def test_anomaly_detection_runs_the_step_eagerly(device):
+    run = _captured_mlp(device)
+    with zen.detect_anomaly(), pytest.warns(zen.CaptureWarning, match="anomaly"):
+        for _ in range(3):
+            run.step(*run.batch(0, BATCH))
+    assert run.step.replays == 0
+
+
+def test_a_bad_label_raises_at_a_replay_as_it_does_eagerly(device):
+    run = _captured_mlp(device)
+    _three = [run.step(*run.batch(0, BATCH)) for _ in range(3)]
+    assert run.step.replays == 1 and len(_three) == 3
+    x, _ = run.batch(0, BATCH)
+    with pytest.raises(zen.errors.DataError, match="outside"):
+        run.step(x, zen.Tensor(numpy.array([0, 1, 7, 2]), device=device))
+
+
+def test_a_recorded_in_place_edit_replays_with_its_version_bump(device):
+    zen.seed(0)
+    model = nn.Model([nn.Linear(3)], input_shape=(2,), device=device)
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+    scale = zen.Tensor(numpy.ones(3, "float32"), trainable=False, device=device)
+
+    def make():
+        def step(x, y):
+            loss = zen.loss.MSE(model(x) * scale, y)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            scale[...] = scale * 1.5
+            return loss
+        return step
+
+    captured = zen.capture(make())
+    x = zen.Tensor(numpy.ones((4, 2)), trainable=False, device=device)
+    y = zen.Tensor(numpy.zeros((4, 3)), device=device)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", zen.CaptureWarning)
+        for _ in range(4):
+            captured(x, y)
+    assert captured.replays == 2
+    numpy.testing.assert_array_equal(scale.numpy(), numpy.full(3, 1.5 ** 4, "float32"))
