@@ -264,7 +264,7 @@ def test_a_changed_optimiser_in_the_closure_traces_again(device):
              zen.Tensor(labels[:BATCH], device=device))
     for _ in range(3):
         step(*batch)
-    optimizer = optim.SGD(model.parameters(), lr=0.0)      # noqa: F841 (the closure sees it)
+    optimizer = optim.SGD(model.parameters(), lr=0.0)
     before = [zen.Tensor(p.value).numpy() for p in model.parameters()]
     step(*batch)
     assert step.traces == 2
