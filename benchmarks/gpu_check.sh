@@ -5,9 +5,10 @@
 #
 #   bash benchmarks/gpu_check.sh        # about 5 minutes on one GPU; logs in $OUT or /tmp
 #
-# It runs the test suite's CUDA cases (every op on cuda against cpu included), each example at
-# its default settings on cuda and on cpu, the digits example data-parallel over NCCL (one
-# process: one GPU), and the benchmark runner on cuda, then prints one table last.
+# It runs the test suite's CUDA cases (every op on cuda against cpu included), zen.capture's
+# cuda cases once more on a line of their own, each example at its default settings on cuda
+# and on cpu, the digits example data-parallel over NCCL (one process: one GPU), and the
+# benchmark runner on cuda, then prints one table last.
 set -u
 cd "$(dirname "$0")/.."
 logs=${OUT:-/tmp/zen-gpu-check}
@@ -28,6 +29,11 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > 
 # A CuPy or driver fault must fail the CUDA cases, not turn them into skips.
 ZEN_REQUIRE_DEVICES=cuda timeout 240 python3 -m pytest -q -p no:cacheprovider -k cuda tests/ > "$logs/tests.log" 2>&1
 tests=$(tail -n 1 "$logs/tests.log")
+# zen.capture on cuda: captured steps bit-identical to eager ones, every op, layer, loss and
+# optimiser (a row of its own: replays write into CuPy out= buffers).
+ZEN_REQUIRE_DEVICES=cuda timeout 120 python3 -m pytest -q -p no:cacheprovider -k cuda \
+    tests/test_capture.py tests/test_capture_ops.py > "$logs/capture.log" 2>&1
+capture=$(tail -n 1 "$logs/capture.log")
 
 examples=""
 for program in mnist cnn rnn fizzbuzz; do
@@ -51,6 +57,7 @@ echo
 echo "## GPU check, $(date -u +%Y-%m-%d), $(cat "$logs/gpu.txt")"
 echo
 echo "tests (cuda cases): $tests"
+echo "zen.capture (cuda cases): $capture"
 echo
 echo "| example | device | result |"
 echo "|---|---|---|$examples"
