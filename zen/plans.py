@@ -56,7 +56,8 @@ def compile_plan(trace, namespace, returned, write_backs):
         call = f"{source.bind('s', scalars)}({source.bind('o', optimizer)}, " \
                f"{source.bind('t', state)})"
         source.lines.append("".join(f"l{index}, " for index in indices) + f"= {call}")
-    for instruction in trace.instructions:
+    needed = {slot for slot in returned} | {slot for _, slot in write_backs}
+    for instruction in _needed(trace.instructions, needed):
         source.lines.append(_line(source, instruction, trace.values, namespace))
     for place, slot in write_backs:
         value = "None" if slot is None else f"copy(v{slot})"
@@ -71,6 +72,33 @@ def compile_plan(trace, namespace, returned, write_backs):
     replay = source.names["replay"]
     replay.source = text
     return replay
+
+
+def _needed(instructions, needed):
+    """The instructions whose results are used (by a later one, or in ``needed``), and every
+    one without a result (changes in place, checks); the rest did work nothing reads."""
+    kept = []
+    for instruction in reversed(instructions):
+        result = instruction.result
+        results = result if isinstance(result, tuple) else (result,)
+        if result is None or any(slot in needed for slot in results):
+            kept.append(instruction)
+            needed.update(_slots(instruction.arguments), _slots(instruction.keywords))
+    return kept[::-1]
+
+
+def _slots(value):
+    """The indices of the slots in an encoded value."""
+    kind = type(value)
+    if kind is Slot:
+        return {value.index}
+    if kind in (tuple, list):
+        return set().union(*map(_slots, value))
+    if kind is dict:
+        return set().union(*map(_slots, value.values()))
+    if kind is slice:
+        return _slots((value.start, value.stop, value.step))
+    return set()
 
 
 def _line(source, instruction, values, namespace):
