@@ -2,6 +2,7 @@
 of every kind, models built before training, failed first calls, and Ctrl-C at the end of
 training: each on every backend."""
 
+import collections
 import functools
 import inspect
 import json
@@ -328,6 +329,50 @@ def test_labels_are_checked_once_per_data_set_not_in_every_step(device, monkeypa
                                    validation_data=(X[:9], Y[:9]))
     assert checked == ["train", "train (validation_data)"]
     assert len(history["val_accuracy"]) == 3
+
+
+def _calls_in_train(device, monkeypatch, batch_size):
+    """How often one 2-epoch train call (no checkpoint) lists the parameters, reads zen's
+    generator and checks its data, with ``batch_size`` rows a step."""
+    counts = collections.Counter()
+    for owner, name in ((Model, "_parameters"), (Model, "parameters"),
+                        (backends.Generator, "get_state"), (zen.data, "checked")):
+        monkeypatch.setattr(owner, name, _counted(counts, name, getattr(owner, name)))
+    _built(device).train(X, Y, epochs=2, batch_size=batch_size, loss_fn=SCE, verbose=False)
+    monkeypatch.undo()
+    return counts
+
+
+def _counted(counts, name, function):
+    def call(*arguments, **keywords):
+        counts[name] += 1
+        return function(*arguments, **keywords)
+    return call
+
+
+def test_what_a_call_needs_once_is_not_done_in_every_step(device, monkeypatch):
+    """The parameter list, the data check and (without a checkpoint to save it to) zen's
+    generator state: the same work for 1 step an epoch as for 6."""
+    one_step, six_steps = (_calls_in_train(device, monkeypatch, rows) for rows in (24, 4))
+    assert one_step == six_steps
+    assert one_step["checked"] == 1 and one_step["_parameters"] <= 2
+
+
+def test_every_step_of_one_process_is_one_train_step_call(device, monkeypatch):
+    """Fit.train_step(x, y) is the whole step (forward, loss, backward, update, gradients
+    cleared), given the batch and returning its loss: the epoch's loss is their mean, and
+    no gradient is left after it."""
+    losses, step = [], zen.training.Fit.train_step
+
+    def recorded(fit, x, y):
+        losses.append(step(fit, x, y).item())
+        assert all(p.gradient is None for p in fit.parameters)
+        return zen.Tensor(losses[-1], device=device)
+
+    monkeypatch.setattr(zen.training.Fit, "train_step", recorded)
+    history = _built(device).train(X, Y, epochs=1, batch_size=5, loss_fn=SCE, verbose=False)
+    assert len(losses) == 5
+    assert history["loss"] == [pytest.approx(sum(losses) / 5)]
 
 
 # A loss says what kind it is; wrapping it keeps its kind.

@@ -67,14 +67,21 @@ def _check(model, who, x, y, loss_fn):
         raise ShapeMismatchError(f"{who}: x has {x.shape[0]} examples but y has shape "
                                  f"{y.shape}")
     for label, data in (("x", x), ("y", y)):
-        xp = data.backend.xp
-        if data.backend.is_floating(data.dtype):
-            bad = int(xp.sum(xp.astype(xp.logical_not(xp.isfinite(data.value)), xp.int64)))
-            if bad:
-                raise DataError(f"{who}: {label} holds {bad} NaN or Inf value(s); clean or "
-                                f"drop those examples first")
+        if data.backend.is_floating(data.dtype) and (bad := _non_finite(data)):
+            raise DataError(f"{who}: {label} holds {bad} NaN or Inf value(s); clean or drop "
+                            f"those examples first")
     with no_grad():     # builds lazy layers now, before the epoch's order is drawn
         outputs = model.predict(x[:1])
     return losses.is_classification(loss_fn) and \
         losses.check_class_targets(who, y, (y.shape[0], *outputs.shape[1:]),
                                    losses.class_axis(loss_fn))
+
+
+def _non_finite(data):
+    """How many NaN or Inf values the floating tensor ``data`` holds: one quick pass, and a
+    count only where there are some."""
+    xp = data.backend.xp
+    finite = xp.isfinite(data.value)
+    if bool(xp.all(finite)):
+        return 0
+    return int(xp.sum(xp.astype(xp.logical_not(finite), xp.int64)))

@@ -12,7 +12,8 @@ and zen.distributed's ``DistributedSync`` (an MPI job) have the same methods: ``
 ``agree`` (failures end or stop every process), ``start`` and ``start_epoch`` (the same
 model, parameters and random state everywhere), ``shard`` (this process's rows of a step),
 ``sync`` (gradients and loss averaged, and the stop flag agreed, after each backward pass),
-``any_stopping`` and ``stop``.
+``any_stopping`` and ``stop``. LocalSync has nothing to average, so one process runs each
+step whole in ``Fit.train_step`` and tells its synchroniser after.
 """
 
 import contextlib
@@ -86,6 +87,10 @@ class Fit:
             optim.SGD(lr=0.1)   # the original Zen's
         self.interrupted = lambda: False
         self.verbose, self.checkpoint = settings.verbose, settings.checkpoint
+        # One process runs each step whole (see train_step); many average their gradients
+        # between the backward pass and the update.
+        self._take_step = self._local_step if isinstance(self.sync, LocalSync) else \
+            self._shared_step
 
     def run(self, x, y):
         # Ctrl-C is held from the start, so that one during the start-up checks also stops
@@ -124,6 +129,7 @@ class Fit:
     def _start(self):
         """Start every process alike; only the first prints and writes the checkpoint."""
         self.sync.start(self.model, self._facts)
+        self.parameters = self.model._parameters()  # built by now; the same Tensors throughout
         leader = self.sync.rank == 0
         self.verbose = self.settings.verbose and leader
         self.checkpoint = self.settings.checkpoint if leader else None
@@ -180,37 +186,68 @@ class Fit:
             self.sync.start_epoch(state.epoch)
             state.order = self._order(self.x.shape[0], self.settings.shuffle)
             state.generator = random.generator().get_state()
-        progress = tqdm(range(state.batch, steps), desc=f"epoch {state.epoch + 1}",
-                        disable=not log_every, leave=False)
+        if not log_every:
+            for step in range(state.batch, steps):
+                if self._step(step):    # on every process after this same step
+                    raise self.sync.stop()
+            return
+        progress = tqdm(range(state.batch, steps), desc=f"epoch {state.epoch + 1}", leave=False)
         for step in progress:
-            if self._step(step):    # on every process after this same step
+            if self._step(step):
                 raise self.sync.stop()
-            if log_every and ((step + 1) % log_every == 0 or step + 1 == steps):
+            if (step + 1) % log_every == 0 or step + 1 == steps:
                 progress.set_postfix(loss=f"{state.loss_so_far():.4f}")    # and at the end
         progress.close()
 
     def _step(self, step):
-        """One optimiser step on this process's share of the step's examples; return whether
-        to stop after it."""
-        state, count = self.state, self.x.shape[0]
-        first, last = step * self.step_rows, min((step + 1) * self.step_rows, count)
+        """One optimiser step on the step's examples, then its bookkeeping; return whether to
+        stop after it."""
+        state = self.state
+        first, last = step * self.step_rows, min((step + 1) * self.step_rows, self.x.shape[0])
+        loss, stopping = self._take_step(first, last,
+                                         f"train, step {step + 1} of epoch {state.epoch + 1}")
+        state.batch = step + 1
+        if self.checkpoint:     # a save before the next step ends needs zen's generator now
+            state.generator = random.generator().get_state()
+        state.total = loss if state.total is None else state.total + loss
+        return stopping
+
+    def train_step(self, x, y):
+        """The work of one step on one process, and nothing else: forward, loss, backward,
+        optimiser step, gradients cleared; ``x`` and ``y`` are the batch's Tensors on the
+        model's device. Returns the loss Tensor."""
+        loss = self._backward(x, y)
+        self._update()
+        return loss
+
+    def _local_step(self, first, last, place):
+        """Rows [first, last) in one ``train_step``. The synchroniser (LocalSync: nothing to
+        average) only hears of the step after it, for the stop flag."""
+        rows = self.state.order[first:last]
+        loss = self.train_step(_take_rows(self.x, rows), _take_rows(self.y, rows))
+        return self.sync.sync(self.parameters, loss.value, 1.0, self.interrupted(), place)
+
+    def _shared_step(self, first, last, place):
+        """This process's share of rows [first, last), its gradients averaged with the other
+        processes' before the update."""
         start, stop = self.sync.shard(first, last)
         loss = None
         if stop > start:    # a process may get no rows of a short last step
-            rows = state.order[start:stop]
-            loss = self.loss_fn(self.model(_take_rows(self.x, rows)), _take_rows(self.y, rows))
-            loss.backward()
-            loss = loss.value
-        parameters = self.model._parameters()
-        loss, stopping = self.sync.sync(parameters, loss, (stop - start) / (last - first),
-                                        self.interrupted(),
-                                        f"train, step {step + 1} of epoch {state.epoch + 1}")
-        self.optimizer.step(parameters)
-        self.optimizer.zero_grad(parameters)
-        state.batch = step + 1
-        state.generator = random.generator().get_state()
-        state.total = loss if state.total is None else state.total + loss
-        return stopping
+            rows = self.state.order[start:stop]
+            loss = self._backward(_take_rows(self.x, rows), _take_rows(self.y, rows)).value
+        loss, stopping = self.sync.sync(self.parameters, loss, (stop - start) / (last - first),
+                                        self.interrupted(), place)
+        self._update()
+        return loss, stopping
+
+    def _backward(self, x, y):
+        loss = self.loss_fn(self.model._forward(x), y)  # x is on the device, the model built
+        loss.backward()
+        return loss
+
+    def _update(self):
+        self.optimizer.step(self.parameters)
+        self.optimizer.zero_grad(self.parameters)
 
     def _order(self, count, shuffle):
         """The example indices of one epoch, on the device."""
