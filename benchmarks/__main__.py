@@ -10,7 +10,11 @@ def main():
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--only", action="append", help="run this workload (repeatable)")
     parser.add_argument("--json", help="also write the results here")
-    parser.add_argument("--repeats", type=int, default=7, help="timed runs of each")
+    parser.add_argument("--repeats", type=int, default=7,
+                        help="interleaved repeats; each times the fastest of several calls")
+    parser.add_argument("--clock", choices=("auto", "wall", "cpu"), default="auto",
+                        help="wall: perf_counter; cpu: the thread's CPU time (one thread, "
+                             "CPU only); auto (default): cpu where valid, else wall")
     parser.add_argument("--threads", type=int, default=1,
                         help="threads for NumPy's BLAS and PyTorch (default 1)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")

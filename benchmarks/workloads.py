@@ -1,7 +1,8 @@
-"""The workloads. Each is set up once and then offers the same computation three ways:
-``zen()``, ``floor()`` (the array calls written by hand, no graph, in NumPy or CuPy) and
-``torch()`` (PyTorch eager, or None when it is not installed). Every run does the whole
-forward and backward pass and, where the workload trains, the parameter update."""
+"""The workloads. Each is set up once and then offers the same computation three or four
+ways: ``zen()``, ``floor()`` (the array calls written by hand, no graph, in NumPy or CuPy),
+``torch()`` (PyTorch eager, or None when it is not installed) and, where a workload defines
+it, ``captured()`` (zen's step under ``zen.capture``; None otherwise). Every run does the
+whole forward and backward pass and, where the workload trains, the parameter update."""
 
 import numpy
 
@@ -12,6 +13,7 @@ from zen import Tensor
 class Workload:
     name = ""
     description = ""
+    captured = None     # a workload that has a captured step defines it as a method
 
     def __init__(self, device, quick):
         self.device = device
@@ -128,6 +130,41 @@ class DeepChain(Chain):
     def __init__(self, device, quick):
         super().__init__(device, quick)
         self.steps = 100 if quick else 10_000
+
+
+class ScalarChain(Workload):
+    name = "scalar chain"
+    description = "20,000 ops: y = y + 1.0 (a Python float) on 16 elements, forward + backward"
+
+    def __init__(self, device, quick):
+        super().__init__(device, quick)
+        self.steps = 200 if quick else 20_000
+        self.x = self.array(16)
+        self.zx = self.parameter(self.x)
+
+    def zen(self):
+        y = self.zx
+        for _ in range(self.steps):
+            y = y + 1.0
+        y.sum().backward()
+        self.zx.gradient = None
+
+    def floor(self):
+        y = self.x
+        for _ in range(self.steps):
+            y = y + 1.0
+        return y.sum(), self.xp.ones_like(self.x)     # the loss, and its gradient in x
+
+    def torch(self):
+        if self.torch_module is None:
+            return None
+        if not hasattr(self, "tx"):
+            self.tx = self.torch_parameter(self.x)
+        y = self.tx
+        for _ in range(self.steps):
+            y = y + 1.0
+        y.sum().backward()
+        self.tx.grad = None
 
 
 def _digits(rng):
@@ -488,4 +525,4 @@ class AdamStep(Workload):
         self.torch_optimizer.step()
 
 
-WORKLOADS = [Chain, DigitsEpoch, WideStep, RNNStep, CNNStep, DeepChain, AdamStep]
+WORKLOADS = [Chain, DigitsEpoch, WideStep, RNNStep, CNNStep, DeepChain, ScalarChain, AdamStep]

@@ -18,8 +18,10 @@ def test_runner_runs_every_workload_and_writes_json(tmp_path):
     result = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--json", str(path)],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
-    names = [row["workload"] for row in json.loads(path.read_text())["results"]]
+    written = json.loads(path.read_text())
+    names = [row["workload"] for row in written["results"]]
     assert names == [workload.name for workload in WORKLOADS]
+    assert (written["clock"], written["repeats"]) == ("cpu", 2)
     assert all(name in result.stdout for name in names)
 
 
@@ -104,22 +106,96 @@ def test_table_without_pytorch_keeps_its_columns_and_says_why_torch_is_empty():
     _assert_columns_line_up(result.stdout)
 
 
-def _result(torch=True, memory=True):
+def _result(torch=True, memory=True, captured=True):
     result = {"workload": "chain", "description": "", "floor_seconds": 0.001,
               "zen_seconds": 0.003}
     if torch:
         result["torch_seconds"] = 0.004
+    if captured:
+        result["captured_seconds"] = 0.0015
     if memory:
         result.update(floor_peak_bytes=1000, zen_peak_bytes=5000)
     return result
 
 
-@pytest.mark.parametrize("missing", [{}, {"torch": False}, {"memory": False},
-                                     {"torch": False, "memory": False}])
-def test_every_row_lines_up_with_the_header_whatever_figures_are_missing(missing):
+def _args(**settings):
     from argparse import Namespace
 
+    return Namespace(**{"device": "cpu", "threads": 1, "quick": False, "repeats": 7,
+                        "clock": "auto", **settings})
+
+
+@pytest.mark.parametrize("missing", [{}, {"torch": False}, {"memory": False},
+                                     {"captured": False},
+                                     {"torch": False, "memory": False, "captured": False}])
+def test_every_row_lines_up_with_the_header_whatever_figures_are_missing(missing):
     from benchmarks.runner import table
 
-    args = Namespace(device="cpu", threads=1, quick=False, repeats=7)
-    _assert_columns_line_up(table([_result(), _result(**missing)], args))
+    _assert_columns_line_up(table([_result(), _result(**missing)], _args()))
+
+
+def test_captured_figures_sit_in_their_own_column_and_blank_without_them():
+    from benchmarks.runner import table
+
+    lines = table([_result(), _result(captured=False)], _args()).splitlines()
+    header = next(line for line in lines if line.startswith("workload"))
+    start = header.index("captured ms")
+    end = header.index("|", start)
+    with_captured, without = lines[-2], lines[-1]
+    assert with_captured[start:end].split() == ["1.50", "1.50x"]
+    assert without[start:end].strip() == ""
+
+
+class _Counted:
+    """A workload of three (or four) cheap implementations that count their calls."""
+
+    name, description, torch_module = "counted", "", None
+
+    def __init__(self, with_captured):
+        self.calls = {"floor": 0, "zen": 0, "captured": 0}
+        self.floor, self.zen = self._counter("floor"), self._counter("zen")
+        self.captured = self._counter("captured") if with_captured else None
+
+    def _counter(self, name):
+        def run():
+            self.calls[name] += 1
+        return run
+
+
+@pytest.mark.parametrize("with_captured", [True, False])
+def test_measure_times_captured_only_where_a_workload_defines_it(with_captured):
+    import backends
+    from benchmarks.runner import measure
+
+    workload = _Counted(with_captured)
+    result = measure(workload, backends.get_backend("cpu"), repeats=3)
+    assert ("captured_seconds" in result) == with_captured
+    assert "torch_seconds" not in result
+    timed = 2 + 3 * result["calls_per_repeat"]     # warm-up, calibration, then the repeats
+    assert workload.calls == {"floor": timed + 1, "zen": timed + 1,     # + peak memory
+                              "captured": timed if with_captured else 0}
+
+
+def test_workloads_have_no_captured_step_unless_they_define_one():
+    from benchmarks.runner import implementations
+
+    workload = Chain("cpu", quick=True)
+    assert "captured" not in implementations(workload)
+    assert set(implementations(workload)) >= {"floor", "zen"}
+
+
+@pytest.mark.parametrize(("settings", "clock"), [
+    ({}, "cpu"), ({"threads": 2}, "wall"), ({"device": "cuda"}, "wall"),
+    ({"clock": "wall"}, "wall"), ({"clock": "cpu"}, "cpu")])
+def test_clock_is_the_threads_cpu_time_only_where_it_sees_all_the_work(settings, clock):
+    from benchmarks.runner import chosen_clock
+
+    assert chosen_clock(_args(**settings)) == clock
+
+
+@pytest.mark.parametrize("settings", [{"threads": 2}, {"device": "cuda"}])
+def test_cpu_clock_is_refused_where_it_would_miss_work(settings):
+    from benchmarks.runner import chosen_clock
+
+    with pytest.raises(SystemExit, match="--clock cpu"):
+        chosen_clock(_args(clock="cpu", **settings))

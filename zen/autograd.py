@@ -71,9 +71,9 @@ def topological_order(root: Tensor) -> list[Tensor]:
         if node is _PARENTS_DONE:
             order.append(stack.pop())
             continue
-        if id(node) in visited:
+        if node in visited:
             continue
-        visited.add(id(node))
+        visited.add(node)
         parents = node._parents
         if not parents:
             if node._op is None:
@@ -85,7 +85,7 @@ def topological_order(root: Tensor) -> list[Tensor]:
         stack.append(node)
         stack.append(_PARENTS_DONE)
         for parent in parents:
-            if parent.trainable and id(parent) not in visited:
+            if parent.trainable and parent not in visited:
                 stack.append(parent)
     return order
 
@@ -99,7 +99,7 @@ def _backpropagate(root, grad, retain_graph, create_graph, wanted):
                             "(was it computed under no_grad, or from trainable=False inputs?)")
     order = topological_order(root)
     seed = _seed(root, grad, create_graph)
-    grads = {id(root): seed}
+    grads = {root: seed}        # node -> its gradient (Tensors hash by identity)
     found = {}
     namespace = ops.tensor_namespace if create_graph else array_namespaces[root._backend]
     anomaly = is_anomaly_enabled()
@@ -107,7 +107,7 @@ def _backpropagate(root, grad, retain_graph, create_graph, wanted):
     stored = {id(seed)}         # ids of the arrays a leaf may not keep as its own .gradient
     with grad_enabled(create_graph):
         for node in reversed(order):
-            g = grads.pop(id(node), None)
+            g = grads.pop(node, None)
             if g is None:       # reached only through inputs that take no gradient
                 continue
             if wanted is not None and id(node) in wanted:
@@ -137,30 +137,37 @@ def _propagate(node, g, grads, namespace, create_graph, anomaly=False):
     if create_graph:    # saved arrays carry no graph: recomputed from differentiable ops
         inputs, ans = parents, node
         saved = op.saves(namespace, node, *parents, **params) if op.saves else None
+    elif len(parents) == 2:     # the common cases without a comprehension's call
+        first, second = parents
+        inputs, ans, saved = (first.value, second.value), node.value, node._saved
+    elif len(parents) == 1:
+        inputs, ans, saved = (parents[0].value,), node.value, node._saved
     else:
         inputs, ans, saved = [parent.value for parent in parents], node.value, node._saved
     shares = op.vjp(namespace, g, ans, inputs, params, saved, parents)
-    checked_node = node if anomaly else None
     # A VJP gives one share per input; strict= would cost ~0.2 µs a node on this hot path.
     for parent, share in zip(parents, shares):  # noqa: B905
-        if share is not None:
-            _add_share(grads, namespace, parent, share, checked_node)
+        if share is None:
+            continue
+        value = parent.value
+        if anomaly or share.shape != value.shape or share.dtype is not value.dtype:
+            share = _fitted_share(namespace, share, value, node if anomaly else None)
+        previous = grads.get(parent)
+        grads[parent] = share if previous is None else namespace.add(previous, share)
 
 
-def _add_share(grads, namespace, parent, share, checked_node=None):
-    """Add a parent's share of the gradient, summed to its shape and cast to its dtype;
-    under anomaly detection, first make sure ``checked_node``'s VJP gave finite numbers."""
+def _fitted_share(namespace, share, value, checked_node=None):
+    """A parent's share of the gradient, summed to the shape of its ``value`` and cast to its
+    dtype; under anomaly detection, first make sure ``checked_node``'s VJP gave finite
+    numbers."""
     if checked_node is not None:
         check_finite(checked_node._op, getattr(share, "value", share), checked_node._backend,
                      "backward", getattr(checked_node, "_origin", None))
-    value = parent.value
     if share.shape != value.shape:
         share = _unbroadcast(namespace, share, value.shape)
-    if share.dtype is not value.dtype and share.dtype != value.dtype:
+    if share.dtype != value.dtype:
         share = namespace.astype(share, value.dtype)
-    key = id(parent)
-    previous = grads.get(key)
-    grads[key] = share if previous is None else namespace.add(previous, share)
+    return share
 
 
 def _unbroadcast(namespace, g, shape):

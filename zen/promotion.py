@@ -60,10 +60,10 @@ def promote(op, inputs):
     """``inputs`` (Tensors, arrays, numbers, lists) as Tensors, in the dtypes ``op`` uses."""
     if len(inputs) == 2 and op.dtypes in _SCALAR_TAKES_TENSOR_DTYPE:    # x * 0.5, 1 - x
         x, y = inputs
-        if type(y) in _PYTHON_NUMBERS and _is_floating_tensor(x):
-            return x, _tensor(_Number(y, x.dtype), x.dtype, x._backend, op)
-        if type(x) in _PYTHON_NUMBERS and _is_floating_tensor(y):
-            return _tensor(_Number(x, y.dtype), y.dtype, y._backend, op), y
+        if type(y) in _PYTHON_NUMBERS and _is_floating_tensor(x) and not op.views:
+            return x, _kept_scalar(y, x.value.dtype, x._backend, op)
+        if type(x) in _PYTHON_NUMBERS and _is_floating_tensor(y) and not op.views:
+            return _kept_scalar(x, y.value.dtype, y._backend, op), y
     backend = _backend_of(inputs)
     operands = [_operand(x, backend, op.name) for x in inputs]
     for operand in operands:
@@ -293,7 +293,14 @@ def _tensor(operand, dtype, backend, op):
     value = operand.value
     if not isinstance(value, numbers.Number) or op.views:   # a view of a kept constant
         return constant(_asarray(backend, value, dtype, op), backend)   # could change it
-    key = (type(value), value, math.copysign(1, value) if value == 0 else 1, dtype, backend)
+    return _kept_scalar(value, dtype, backend, op)
+
+
+def _kept_scalar(value, dtype, backend, op):
+    """The number ``value`` as a 0-d constant of ``dtype``, kept: loops such as ``y * 0.5``
+    reuse one array. A zero's key holds its sign, so -0.0 is not 0.0."""
+    key = (type(value), value, dtype, backend) if value else \
+        (type(value), value, math.copysign(1, value), dtype, backend)
     cached = _scalars.get(key)
     if cached is None:
         if len(_scalars) > 4096:
@@ -302,7 +309,6 @@ def _tensor(operand, dtype, backend, op):
     return cached
 
 
-# Scalar operands as 0-d constants, kept: loops such as `y * 0.5` reuse one array.
 _scalars = {}
 
 

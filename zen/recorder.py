@@ -150,18 +150,24 @@ def apply(op, inputs, params):
         if y._backend is not backend:
             raise device_mismatch(op, backend, y._backend)
         trainable = x.trainable or y.trainable
-        values = (x.value, y.value)
     elif count == 1:
         (x,) = inputs
         if type(x) is not Tensor or (
                 op.dtypes is not None and x.value.dtype not in x._backend.floating_dtypes):
             (x,) = inputs = promotion.promote(op, inputs)
-        backend, trainable, values = x._backend, x.trainable, (x.value,)
+        backend, trainable = x._backend, x.trainable
     else:
         inputs, backend, trainable, values = _many_inputs(op, inputs)
     try:
         xp = array_namespaces[backend]
-        value = op.forward(xp, *values, **params) if params else op.forward(xp, *values)
+        # Arguments spelled out where they can be: a call with *values costs ~0.1 µs more.
+        if count > 2:
+            value = op.forward(xp, *values, **params)
+        elif count == 2:
+            value = op.forward(xp, x.value, y.value, **params) if params else \
+                op.forward(xp, x.value, y.value)
+        else:
+            value = op.forward(xp, x.value, **params) if params else op.forward(xp, x.value)
     except (ValueError, TypeError) as error:
         raise _forward_error(op, inputs, params, error) from error
     saved = None
