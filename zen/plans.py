@@ -56,7 +56,7 @@ def compile_plan(trace, namespace, returned, write_backs):
         call = f"{source.bind('s', scalars)}({source.bind('o', optimizer)}, " \
                f"{source.bind('t', state)})"
         source.lines.append("".join(f"l{index}, " for index in indices) + f"= {call}")
-    needed = {slot for slot in returned} | {slot for _, slot in write_backs}
+    needed = set(returned) | {slot for _, slot in write_backs}
     for instruction in _needed(trace.instructions, needed):
         source.lines.append(_line(source, instruction, trace.values, namespace))
     for place, slot in write_backs:
