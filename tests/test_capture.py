@@ -425,3 +425,19 @@ def test_a_recorded_in_place_edit_replays_with_its_version_bump(device):
             captured(x, y)
     assert captured.replays == 2
     numpy.testing.assert_array_equal(scale.numpy(), numpy.full(3, 1.5 ** 4, "float32"))
+
+
+def test_constants_a_traced_step_makes_are_plain_arrays_after_it(device):
+    """Before, zen's cache of Python-number constants kept a traced step's stand-ins, and
+    eager ops on the strict device refused them later."""
+    run = _captured_mlp(device)
+
+    def step(x, y):
+        loss = zen.cross_entropy(run.model(x) * 0.37, y)
+        loss.backward()
+        return loss
+    captured = zen.capture(step)
+    for _ in range(3):
+        captured(*run.batch(0, BATCH))
+    product = zen.Tensor(numpy.ones(3, "float32"), device=device) * 0.37
+    assert type(product.value) is type(zen.Tensor(1.0, device=device).value)

@@ -192,6 +192,8 @@ class Trace:
             return result
         encoded = (self.encode(arguments, name), self.encode(keywords, name))
         target = arguments[0] if arguments else None
+        if _is_array(target) and type(target) is not Traced and result is target:
+            self.refuse(f"{name} changed in place an array that no recorded op made")
         if result is None or (type(target) is Traced and result is target.array):
             self.instructions.append(Instruction(function, name, *encoded, None))
             return target if result is not None else None     # changed in place
@@ -232,13 +234,15 @@ class Trace:
         self.refuse(f"{name} was given an array of another trace")
 
     def asarray(self, real, data, *arguments, **keywords):
-        """``backend.asarray`` inside the step: replayed from a copy of Python data, or from
-        a stand-in (a step's argument being converted); an array from elsewhere refuses."""
-        if _is_array(data) and not isinstance(data, Traced):
+        """``backend.asarray`` inside the step: recorded when it converts stand-ins (a step's
+        argument), a constant when it converts numbers; an array from elsewhere refuses."""
+        if _holds_traced(data):
+            return self.call(real, "asarray", (data, *arguments), keywords)
+        if _is_array(data) and self.active():
             self.refuse("the step made a tensor from an array it was not given (a random "
                         "draw such as dropout's, or Tensor(array) inside the step; pass the "
                         "array as an argument of the step)")
-        return self.call(real, "asarray", (data, *arguments), keywords)
+        return real(data, *arguments, **keywords)   # numbers: a constant, made once
 
 
 class Place:
@@ -268,6 +272,12 @@ class Place:
 
 def _is_array(value):
     return hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(value, type)
+
+
+def _holds_traced(data):
+    if type(data) is Traced:
+        return True
+    return isinstance(data, (tuple, list)) and any(_holds_traced(item) for item in data)
 
 
 def _is_mask(key):
