@@ -108,6 +108,13 @@ CASES = [
          lambda m, x, t: m.ops.softmax_cross_entropy(x, t, axis=(1,)), (3, 4), (3, 4),
          torch=lambda m, x, t: m.nn.functional.cross_entropy(x, t),
          low=0.0, high=2.0),
+    Case("softmax_cross_entropy, labels",
+         lambda m, x: zen.loss.softmax_cross_entropy(x, _index(m, [0, 3, 1])), (3, 4),
+         torch=lambda m, x: m.nn.functional.cross_entropy(x, _index(m, [0, 3, 1]))),
+    Case("categorical_crossentropy, labels",
+         lambda m, x: zen.loss.categorical_crossentropy(x, _index(m, [0, 3, 1])), (3, 4),
+         torch=lambda m, x: -m.log(m.clamp(x, 1e-7, 1.0)).gather(
+             1, _index(m, [[0], [3], [1]])).mean(), low=0.05, high=0.95),
     # Shape.
     Case("reshape", lambda m, x: x.reshape(3, -1) * m.reshape(x, (3, 4)), (2, 6)),
     Case("broadcast_to", lambda m, x: m.broadcast_to(x, (2, 3, 4)), (3, 1)),
