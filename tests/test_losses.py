@@ -101,3 +101,30 @@ def test_accuracy_of_one_hot_targets_over_leading_axes_compares_the_class_axis(d
     one_hot = numpy.eye(3, dtype="float32")[labels]
     accuracy = model.evaluate(x, one_hot, loss_fn=zen.loss.categorical_crossentropy)["accuracy"]
     assert accuracy == pytest.approx((predicted == labels).mean())
+
+
+# Every loss that takes integer class labels, as called with them.
+LABEL_LOSSES = {
+    "softmax_cross_entropy": lambda x, labels: zen.loss.softmax_cross_entropy(x, labels),
+    "categorical_crossentropy": lambda x, labels: zen.loss.categorical_crossentropy(
+        zen.softmax(x, axis=-1), labels),
+    "cross_entropy": lambda x, labels: zen.loss.cross_entropy(x, labels),
+    "cross_entropy, weight, smoothing, sum": lambda x, labels: zen.loss.cross_entropy(
+        x, labels, weight=numpy.array([1.0, 2.0, 0.5, 1.0]), label_smoothing=0.1,
+        reduction="sum"),
+    "nll_loss": lambda x, labels: zen.loss.nll_loss(zen.log_softmax(x, axis=1), labels),
+    "multi_margin_loss": lambda x, labels: zen.loss.multi_margin_loss(x, labels, p=2),
+}
+
+
+@pytest.mark.parametrize("name", LABEL_LOSSES)
+def test_labels_reach_the_graph_as_labels_not_as_one_hot_rows(device, rng, name):
+    """The scores at the labels are gathered inside recorded ops: no floating array of the
+    scores' shape (one-hot rows) is made outside them, to be multiplied in."""
+    scores = Tensor(rng.normal(size=(3, 4)), trainable=True, device=device)
+    loss = LABEL_LOSSES[name](scores, Tensor(numpy.array([0, 3, 1]), device=device))
+    constants = [parent for node in zen.autograd.topological_order(loss) if node._op
+                 for parent in node._parents if not parent.trainable and parent._op is None]
+    assert not [c for c in constants if c.shape == scores.shape and c.dtype == scores.dtype]
+    loss.backward()
+    assert scores.gradient is not None

@@ -74,6 +74,51 @@ def test_a_batch_of_only_ignored_labels_gives_nan_and_a_zero_gradient(device):
     numpy.testing.assert_array_equal(Tensor(x.gradient).numpy(), numpy.zeros((2, 3)))
 
 
+@pytest.mark.parametrize("weight", [None, numpy.array([1.0, 2.0, 0.5])])
+def test_the_mean_of_only_ignored_labels_has_pytorchs_zero_gradient(device, weight):
+    """The loss is 0/0 (nan); no example is counted, so none gets a gradient (not nan)."""
+    x, t = _both(numpy.ones((2, 3)), device)
+    settings = {"ignore_index": 1}
+    expected = F.cross_entropy(t, torch.tensor([1, 1]), **settings,
+                               weight=None if weight is None else torch.tensor(weight))
+    with numpy.errstate(invalid="ignore", divide="ignore"):     # 0/0, as PyTorch's
+        loss = zen.loss.cross_entropy(x, numpy.array([1, 1]), weight=weight, **settings)
+        _assert_matches(loss, expected, x, t)
+
+
+# Losses of integer class labels, each with a class of score -inf (masked) at a place that
+# is not the label there: PyTorch gathers the labels' scores, so that class adds nothing.
+MASKED_CLASS_LOSSES = {
+    "softmax_cross_entropy": lambda m, x, labels: m.softmax_cross_entropy(x, labels)
+    if m is zen.loss else m.cross_entropy(x, labels),
+    "cross_entropy, none": lambda m, x, labels: m.cross_entropy(x, labels, reduction="none"),
+    "cross_entropy, weight": lambda m, x, labels: m.cross_entropy(
+        x, labels, weight=_weights(m, [0.5, 2.0, 1.0])),
+    "cross_entropy, ignore_index": lambda m, x, labels: m.cross_entropy(x, labels,
+                                                                        ignore_index=0),
+    "nll_loss, sum": lambda m, x, labels: m.nll_loss(m.log_softmax(x, 1) if m is F else
+                                                     zen.log_softmax(x, axis=1), labels,
+                                                     reduction="sum"),
+    "multi_margin_loss": lambda m, x, labels: m.multi_margin_loss(x, labels),
+}
+
+
+def _weights(module, values):
+    return numpy.array(values) if module is zen.loss else \
+        torch.tensor(values, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("name", MASKED_CLASS_LOSSES)
+def test_a_masked_class_that_is_no_label_adds_nothing_as_in_pytorch(device, name):
+    logits = numpy.array([[2.0, -numpy.inf, 0.5], [-numpy.inf, 1.0, 3.0], [0.1, 0.2, 0.3]])
+    labels = numpy.array([0, 2, 1])
+    x, t = _both(logits, device)
+    loss = MASKED_CLASS_LOSSES[name](zen.loss, x, labels)
+    expected = MASKED_CLASS_LOSSES[name](F, t, torch.tensor(labels))
+    assert numpy.isfinite(loss.numpy()).all()
+    _assert_matches(loss, expected, x, t)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_binary_cross_entropy_with_logits_is_stable_for_any_logit(device, dtype):
     logits = numpy.array([-1e4, -100.0, -20.0, 0.0, 20.0, 100.0, 1e4], dtype=dtype)

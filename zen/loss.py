@@ -24,7 +24,7 @@ from zen.errors import ArgumentError, DataError, ShapeMismatchError
 from zen.namespaces import array_namespaces
 from zen.ops import log_softmax
 from zen.recorder import no_grad
-from zen.tensor import Tensor, TensorLike, as_tensor, constant, on_device_of
+from zen.tensor import Tensor, TensorLike, as_tensor, get_default_dtype, on_device_of
 
 
 def MSE(prediction: TensorLike, target: TensorLike) -> Tensor:
@@ -46,7 +46,11 @@ def categorical_crossentropy(prediction: TensorLike, target: TensorLike, epsilon
     ``labels_checked=True`` skips the range check of integer labels, which waits for the
     device: for a caller that checked the whole data set once, as ``Model.train`` does."""
     prediction = as_tensor(prediction)
-    target, _ = _class_targets("categorical_crossentropy", target, prediction, labels_checked)
+    target, labels = _class_targets("categorical_crossentropy", target, prediction,
+                                    labels_checked)
+    if labels:      # each label's probability gathered: no one-hot rows
+        picked = ops.values_at_labels_p(prediction, target, axis=prediction.ndim - 1)
+        return -ops.mean(ops.log(ops.clip(picked, epsilon, 1.0)))
     log_probabilities = ops.log(ops.clip(prediction, epsilon, 1.0))
     return -ops.mean(ops.sum(target * log_probabilities, axis=-1))
 
@@ -56,9 +60,11 @@ def softmax_cross_entropy(logits: TensorLike, target: TensorLike,
     """Cross-entropy of class logits: the softmax and the log fused, stable and fast.
     ``labels_checked`` as in ``categorical_crossentropy``."""
     logits = as_tensor(logits)
-    target, from_labels = _class_targets("softmax_cross_entropy", target, logits, labels_checked)
-    return ops.softmax_cross_entropy(logits, target, axis=(logits.ndim - 1,),
-                                     normalised=from_labels)
+    target, labels = _class_targets("softmax_cross_entropy", target, logits, labels_checked)
+    if labels:
+        return ops.softmax_cross_entropy_labels_p(_floating(logits), target,
+                                                  axis=logits.ndim - 1)
+    return ops.softmax_cross_entropy(logits, target, axis=(logits.ndim - 1,))
 
 
 MSE.classification = False
@@ -147,26 +153,25 @@ def _are_labels(name, target, prediction_shape, axis=-1):
                              f"any numeric dtype){hint}")
 
 
-@functools.lru_cache(maxsize=64)
-def _class_positions(backend, count):
-    """0, 1, ..., count - 1 on the backend's device, made once per class count (with the
-    backend's own namespace: a cached array is made outside any step being traced)."""
-    return backend.xp.arange(count, device=backend.native_device)
-
-
 def _class_targets(loss, target, prediction, labels_checked):
-    """``target`` as rows of class probabilities in ``prediction``'s shape and dtype, and
-    whether it was made from integer labels (so that each row is one-hot)."""
+    """``target`` on ``prediction``'s device, and whether it holds integer class labels along
+    the last axis (checked unless ``labels_checked``) rather than rows of class
+    probabilities, which come in ``prediction``'s dtype."""
     target = on_device_of(prediction, target)
     if not _are_labels(loss, target, prediction.shape):
         same_dtype = target.dtype == prediction.dtype
         return (target if same_dtype else ops.astype(target, prediction.dtype)), False
     if not labels_checked:
         check_labels(loss, target, prediction.shape[-1])
-    backend = prediction.backend
-    classes = _class_positions(backend, prediction.shape[-1])
-    one_hot = array_namespaces[backend].astype(target.value[..., None] == classes, prediction.dtype)
-    return constant(one_hot, backend), True
+    return target, True
+
+
+def _floating(x):
+    """``x`` as it is if floating, else in the default float dtype (as the fused losses'
+    promotion casts integer scores)."""
+    backend = x.backend
+    return x if backend.is_floating(x.dtype) else \
+        ops.astype(x, backend.dtype(get_default_dtype()))
 
 
 # PyTorch's losses (torch.nn.functional's names, arguments and defaults), each an exact
@@ -257,12 +262,14 @@ def nll_loss(input: TensorLike, target: TensorLike, weight: TensorLike | None = 
     the class's ``weight``; a label equal to ``ignore_index`` adds nothing. "mean" divides by
     the sum of the weights of the labels not ignored (nan if there are none), as PyTorch."""
     input = as_tensor(input)
-    targets = _ClassTargets("nll_loss", input, target, weight, ignore_index, 0.0,
-                            labels_checked)
-    if not targets.from_labels:
+    _check_reduction("nll_loss", reduction)
+    axis, target = _class_axis_and_target("nll_loss", input, target)
+    if not _are_labels("nll_loss", target, input.shape, axis):
         raise ShapeMismatchError(f"nll_loss: target must be integer class labels of shape "
-                                 f"{targets.label_shape}, got shape {targets.shape}")
-    return targets.reduced(targets.weighted * input, reduction)
+                                 f"{_without_axis(input.shape, axis)}, got shape "
+                                 f"{tuple(target.shape)}")
+    labels = _Labels("nll_loss", input, target, axis, weight, ignore_index, labels_checked)
+    return labels.reduced(labels.losses(input), reduction)
 
 
 def cross_entropy(input: TensorLike, target: TensorLike, weight: TensorLike | None = None,
@@ -274,17 +281,29 @@ def cross_entropy(input: TensorLike, target: TensorLike, weight: TensorLike | No
     ``label_smoothing`` mixes each target with the uniform distribution. "mean" divides by
     the sum of the weights of the labels not ignored, or, for probabilities, by the number
     of examples. ``labels_checked`` as in ``categorical_crossentropy``."""
-    input = as_tensor(input)
-    targets = _ClassTargets("cross_entropy", input, target, weight, ignore_index,
-                            label_smoothing, labels_checked)
-    if reduction == "none":
-        return targets.reduced(targets.weighted * log_softmax(input, axis=targets.axis),
-                               reduction)
-    examples = math.prod(n for i, n in enumerate(input.shape) if i != targets.axis)
-    # The fused primitive divides by the examples; take the total back for PyTorch's mean.
-    total = ops.softmax_cross_entropy(input, targets.weighted, axis=(targets.axis,)) * \
-        max(1, examples)
-    return total if reduction == "sum" else total / targets.denominator
+    input = _floating(as_tensor(input))
+    _check_reduction("cross_entropy", reduction)
+    ignore_index = arguments.integer("cross_entropy", "ignore_index", ignore_index)
+    smoothing = arguments.number("cross_entropy", "label_smoothing", label_smoothing, low=0,
+                                 high=1)
+    axis, target = _class_axis_and_target("cross_entropy", input, target)
+    if not _are_labels("cross_entropy", target, input.shape, axis):
+        return _cross_entropy_of_probabilities(input, target, axis, weight, ignore_index,
+                                               smoothing, reduction)
+    if weight is None and not smoothing and reduction == "mean":    # the common call, fused
+        if not labels_checked:
+            check_labels("cross_entropy", target, input.shape[axis], ignore_index)
+        return ops.softmax_cross_entropy_labels_p(input, target, axis=axis,
+                                                  ignore_index=ignore_index)
+    labels = _Labels("cross_entropy", input, target, axis, weight, ignore_index,
+                     labels_checked)
+    log_probabilities = log_softmax(input, axis=axis)
+    losses = labels.losses(log_probabilities)
+    if smoothing:   # PyTorch's: (1 - s) nll + s / classes * -sum(weight * log_softmax)
+        uniform = -ops.sum(labels.class_weighted(log_probabilities), axis=axis)
+        losses = losses * (1 - smoothing) + \
+            ops.where(labels.kept, uniform, 0.0) * (smoothing / labels.classes)
+    return labels.reduced(losses, reduction)
 
 
 nll_loss.classification = cross_entropy.classification = True
@@ -294,72 +313,90 @@ for _elementwise in (l1_loss, mse_loss, smooth_l1_loss, huber_loss, kl_div,
     _elementwise.classification = False
 
 
-class _ClassTargets:
-    """The targets of nll_loss and cross_entropy as weighted rows in the input's shape
-    (``weighted``), the class ``axis``, and the denominator of their mean."""
+def _class_axis_and_target(who, input, target):
+    """The class axis of ``input`` (1, or 0 for one unbatched example), and ``target`` on
+    its device."""
+    if input.ndim == 0:
+        raise ShapeMismatchError(f"{who}: input needs a class axis, got a 0-d tensor")
+    return (0 if input.ndim == 1 else 1), on_device_of(input, target)
 
-    def __init__(self, who, input, target, weight, ignore_index, smoothing, labels_checked):
-        self.who, self.input = who, input
-        self.axis = 0 if input.ndim == 1 else 1
-        if input.ndim == 0:
-            raise ShapeMismatchError(f"{who}: input needs a class axis, got a 0-d tensor")
-        self.classes = input.shape[self.axis]
-        self.label_shape = tuple(n for i, n in enumerate(input.shape) if i != self.axis)
-        target = on_device_of(input, target)
-        self.shape = tuple(target.shape)
-        self.from_labels = _are_labels(who, target, input.shape, self.axis)
+
+def _without_axis(shape, axis):
+    return tuple(n for i, n in enumerate(shape) if i != axis)
+
+
+class _Labels:
+    """Integer class labels of nll_loss and cross_entropy, checked unless ``labels_checked``:
+    ``kept`` (True where a label is not ``ignore_index``), ``safe`` (the labels, 0 where
+    ignored, so that every one names a class) and each label's weight."""
+
+    def __init__(self, who, input, labels, axis, weight, ignore_index, labels_checked):
+        self.axis, self.classes = axis, input.shape[axis]
         ignore_index = arguments.integer(who, "ignore_index", ignore_index)
-        smoothing = arguments.number(who, "label_smoothing", smoothing, low=0, high=1)
-        rows, kept = (self._one_hot(target, ignore_index, labels_checked) if self.from_labels
-                      else self._probabilities(target, ignore_index))
-        class_weights = self._class_weights(weight)
-        self.weighted = rows if class_weights is None else rows * class_weights
-        # PyTorch's mean: over the weights of the labels kept, or over the examples.
-        self.denominator = (ops.sum(self.weighted) if self.from_labels
-                            else math.prod(self.label_shape))
-        if smoothing:
-            rows = rows * (1 - smoothing) + kept * (smoothing / self.classes)
-            self.weighted = rows if class_weights is None else rows * class_weights
-
-    def reduced(self, terms, reduction):
-        _check_reduction(self.who, reduction)
-        per_example = -ops.sum(terms, axis=self.axis)
-        if reduction == "mean":
-            return ops.sum(per_example) / self.denominator
-        return _reduced(per_example, reduction)
-
-    def _one_hot(self, target, ignore_index, labels_checked):
-        """One-hot rows in the input's dtype (zero for an ignored label), and the rows'
-        mask of labels not ignored (1 or 0, broadcast over the class axis)."""
         if not labels_checked:
-            check_labels(self.who, target, self.classes, ignore_index)
-        backend, xp = self.input.backend, array_namespaces[self.input.backend]
-        labels = xp.expand_dims(target.value, axis=self.axis)
-        positions = xp.reshape(_class_positions(backend, self.classes),
-                               (self.classes,) + (1,) * (self.input.ndim - 1 - self.axis))
-        dtype = self.input.dtype
-        kept = xp.astype(labels != ignore_index, dtype)
-        one_hot = xp.multiply(xp.astype(labels == positions, dtype), kept)
-        return constant(one_hot, backend), constant(kept, backend)
+            check_labels(who, labels, self.classes, ignore_index)
+        self.kept = labels != ignore_index
+        self.safe = ops.where(self.kept, labels, 0)
+        self.weight = None if weight is None else \
+            _class_weights(who, on_device_of(input, weight), self.classes)
+        self.label_weights = ops.astype(self.kept, input.dtype) if self.weight is None else \
+            ops.where(self.kept, _weights_of_labels(self.weight, self.safe), 0.0)
 
-    def _probabilities(self, target, ignore_index):
-        if ignore_index != _NO_INDEX:
-            raise ArgumentError(f"{self.who}: ignore_index={ignore_index} needs integer class "
-                                f"labels; target holds class probabilities (shape "
-                                f"{self.shape})")
-        if target.dtype != self.input.dtype:
-            target = ops.astype(target, self.input.dtype)
-        return target, 1
+    def losses(self, log_probabilities):
+        """-log_probabilities at each label, times its weight; 0 (not nan) where ignored."""
+        picked = ops.values_at_labels_p(log_probabilities, self.safe, axis=self.axis)
+        losses = ops.where(self.kept, -picked, 0.0)
+        return losses if self.weight is None else losses * self.label_weights
 
-    def _class_weights(self, weight):
-        """``weight`` shaped to broadcast along the class axis, or None."""
-        if weight is None:
-            return None
-        weight = on_device_of(self.input, weight)
-        if tuple(weight.shape) != (self.classes,):
-            raise ShapeMismatchError(f"{self.who}: weight must have one value per class, "
-                                     f"shape ({self.classes},), got {tuple(weight.shape)}")
-        return ops.reshape(weight, (self.classes,) + (1,) * (self.input.ndim - 1 - self.axis))
+    def class_weighted(self, scores):
+        """``scores`` times the weight of the class along the class axis, if any."""
+        if self.weight is None:
+            return scores
+        trailing = scores.ndim - 1 - self.axis
+        return scores * ops.reshape(self.weight, (self.classes,) + (1,) * trailing)
+
+    def reduced(self, losses, reduction):
+        """PyTorch's mean: over the weights of the labels kept."""
+        if reduction == "mean":
+            return ops.sum(losses) / ops.sum(self.label_weights)
+        return _reduced(losses, reduction)
+
+
+def _cross_entropy_of_probabilities(input, target, axis, weight, ignore_index, smoothing,
+                                    reduction):
+    """cross_entropy of rows of class probabilities (``target`` has the input's shape)."""
+    if ignore_index != _NO_INDEX:
+        raise ArgumentError(f"cross_entropy: ignore_index={ignore_index} needs integer class "
+                            f"labels; target holds class probabilities (shape "
+                            f"{tuple(target.shape)})")
+    rows = target if target.dtype == input.dtype else ops.astype(target, input.dtype)
+    classes = input.shape[axis]
+    if smoothing:
+        rows = rows * (1 - smoothing) + smoothing / classes
+    if weight is not None:
+        class_weights = _class_weights("cross_entropy", on_device_of(input, weight), classes)
+        rows = rows * ops.reshape(class_weights, (classes,) + (1,) * (input.ndim - 1 - axis))
+    if reduction == "none":
+        return -ops.sum(rows * log_softmax(input, axis=axis), axis=axis)
+    examples = math.prod(_without_axis(input.shape, axis))
+    # The fused primitive divides by the examples (at least 1); PyTorch's mean of none is nan.
+    total = ops.softmax_cross_entropy(input, rows, axis=(axis,)) * max(1, examples)
+    return total if reduction == "sum" else total / examples
+
+
+def _weights_of_labels(weight, labels):
+    """``weight[labels]``: each label's class weight (the labels in range)."""
+    if labels.dtype != labels.backend.dtype("int64"):
+        labels = ops.astype(labels, "int64")
+    return ops.take_checked(weight, labels.value, 0)
+
+
+def _class_weights(who, weight, classes):
+    """``weight``, checked to hold one value per class."""
+    if tuple(weight.shape) != (classes,):
+        raise ShapeMismatchError(f"{who}: weight must have one value per class, shape "
+                                 f"({classes},), got {tuple(weight.shape)}")
+    return weight
 
 
 def _elementwise_pair(who, input, target, reduction, reductions=_REDUCTIONS):
@@ -553,6 +590,7 @@ def multi_margin_loss(input: TensorLike, target: TensorLike, p: int = 1, margin:
     _check_reduction("multi_margin_loss", reduction)
     x = as_tensor(input)
     labels = on_device_of(x, target)
+    target_shape = labels.shape
     label_shapes = {1: ((), (1,)), 2: ((x.shape[0],),)}.get(x.ndim, ())
     if labels.shape not in label_shapes or not labels.backend.is_integral(labels.dtype):
         raise ShapeMismatchError(f"multi_margin_loss: needs an input (N, C) with integer labels "
@@ -562,18 +600,14 @@ def multi_margin_loss(input: TensorLike, target: TensorLike, p: int = 1, margin:
         raise ArgumentError(f"multi_margin_loss: p must be 1 or 2, got {p!r}")
     margin = arguments.number("multi_margin_loss", "margin", margin, finite=True)
     rows = ops.reshape(x, (-1, x.shape[-1]))
-    one_hot, _ = _class_targets("multi_margin_loss", ops.reshape(labels, (-1,)), rows, False)
-    hinges = ops.relu(margin - ops.sum(rows * one_hot, 1, keepdims=True) + rows)
-    hinges = (hinges if p == 1 else hinges * hinges) * (1 - one_hot)
+    labels, classes = ops.reshape(labels, (-1,)), rows.shape[1]
+    check_labels("multi_margin_loss", labels, classes)
+    label_scores = ops.reshape(ops.values_at_labels_p(rows, labels, axis=1), (-1, 1))
+    hinges = ops.relu(margin - label_scores + rows)
+    own_class = ops.class_mask_p(labels, classes=classes, axis=1)    # left out of the sum
+    hinges = ops.where(own_class, 0, hinges if p == 1 else hinges * hinges)
     if weight is not None:
-        hinges = hinges * ops.sum(one_hot * _class_weight(weight, rows), 1, keepdims=True)
-    losses = ops.sum(hinges, 1) / rows.shape[1]
-    return _reduced(ops.reshape(losses, labels.shape if x.ndim == 1 else (-1,)), reduction)
-
-
-def _class_weight(weight, rows):
-    weight = on_device_of(rows, weight)
-    if weight.shape != (rows.shape[1],):
-        raise ShapeMismatchError(f"multi_margin_loss: weight must have one value per class, "
-                                 f"shape ({rows.shape[1]},), got {weight.shape}")
-    return weight
+        weight = _class_weights("multi_margin_loss", on_device_of(rows, weight), classes)
+        hinges = hinges * ops.reshape(_weights_of_labels(weight, labels), (-1, 1))
+    losses = ops.sum(hinges, 1) / classes
+    return _reduced(ops.reshape(losses, target_shape if x.ndim == 1 else (-1,)), reduction)

@@ -301,16 +301,21 @@ def _examples(shape, axis):
     return builtins.max(1, math.prod(n for i, n in enumerate(shape) if i not in axis))
 
 
-def _cross_entropy_forward(xp, logits, targets, axis, normalised=False):
+def _cross_entropy_forward(xp, logits, targets, axis):
     """The mean over examples of -sum(targets * log_softmax(logits)) along ``axis``."""
-    shifted = xp.subtract(logits, xp.max(logits, axis=axis, keepdims=True))
-    exps = xp.exp(shifted)
-    totals = xp.sum(exps, axis=axis, keepdims=True)
+    shifted, exps, totals = _shifted_exponentials(xp, logits, axis)
     # A class of target 0 adds nothing, even when its logit is -inf (a masked class).
     log_probabilities = xp.subtract(shifted, xp.log(totals))
     terms = xp.where(xp.equal(targets, 0), 0.0, xp.multiply(targets, log_probabilities))
     loss = xp.divide(xp.negative(xp.sum(terms)), _examples(logits.shape, axis))
     return loss, xp.divide(exps, totals)    # the probabilities, for the gradient
+
+
+def _shifted_exponentials(xp, logits, axis):
+    """logits - their maximum along ``axis``, its exponentials, and their sums (kept dims)."""
+    shifted = xp.subtract(logits, xp.max(logits, axis=axis, keepdims=True))
+    exps = xp.exp(shifted)
+    return shifted, exps, xp.sum(exps, axis=axis, keepdims=True)
 
 
 def _cross_entropy_vjp(F, g, ans, inputs, params, probabilities, parents):
@@ -320,9 +325,8 @@ def _cross_entropy_vjp(F, g, ans, inputs, params, probabilities, parents):
     axis = params["axis"]
     scale = F.divide(g, _examples(logits.shape, axis))
     logits_share = targets_share = None
-    if parents[0].trainable:
-        if not params.get("normalised", False):     # target rows may not sum to 1
-            probabilities = F.multiply(probabilities, F.sum(targets, axis=axis, keepdims=True))
+    if parents[0].trainable:    # target rows need not sum to 1
+        probabilities = F.multiply(probabilities, F.sum(targets, axis=axis, keepdims=True))
         logits_share = F.multiply(F.subtract(probabilities, targets), scale)
     if parents[1].trainable:
         targets_share = F.multiply(F.log_softmax(logits, axis=axis), F.negative(scale))
@@ -330,13 +334,89 @@ def _cross_entropy_vjp(F, g, ans, inputs, params, probabilities, parents):
 
 
 # Softmax and mean cross-entropy fused: stable for any logits, one node instead of six, and
-# the backward pass reuses the forward's probabilities. ``normalised``: each row of targets
-# sums to 1 (one-hot labels).
+# the backward pass reuses the forward's probabilities.
 softmax_cross_entropy = defop("softmax_cross_entropy", _cross_entropy_forward,
                               vjp=_cross_entropy_vjp,
-                              saves=lambda F, ans, logits, targets, axis, normalised=False:
+                              saves=lambda F, ans, logits, targets, axis:
                                   F.softmax(logits, axis=axis),
                               dtypes=floating)
+
+
+def _class_mask_forward(xp, labels, classes, axis):
+    """The bool one-hot rows of integer ``labels``: True where a position along a new class
+    axis at ``axis``, of length ``classes``, is the label there."""
+    positions = xp.arange(classes, device=labels.device)     # int64: every class fits
+    if labels.dtype != positions.dtype:     # uint8 labels next to 300 classes, say
+        labels = xp.astype(labels, positions.dtype)
+    after = labels.ndim - axis     # the axes that follow the class axis
+    if after:
+        positions = xp.reshape(positions, (classes,) + (1,) * after)
+    return xp.equal(xp.reshape(labels, _with_class_axis(labels.shape, axis)), positions)
+
+
+def _with_class_axis(shape, axis):
+    return shape[:axis] + (1,) + shape[axis:]
+
+
+class_mask_p = defop("class_mask", _class_mask_forward)
+
+
+def _values_at_labels_forward(xp, x, labels, axis):
+    """``x``'s value at each integer label's class along the class ``axis``, which goes. Its
+    only nonzero term is the label's, so each sum is that value exactly (an inf or nan at
+    another class stays out)."""
+    hits = xp.class_mask(labels, classes=x.shape[axis], axis=axis)
+    return xp.sum(xp.where(hits, x, 0), axis=axis, dtype=x.dtype), hits
+
+
+# The gather of a class score per label (nll_loss, categorical_crossentropy): the gradient
+# goes to the labels' classes alone.
+values_at_labels_p = defop(
+    "values_at_labels", _values_at_labels_forward,
+    vjp=lambda F, g, ans, inputs, params, hits, parents: (F.where(
+        hits, F.reshape(g, _with_class_axis(tuple(g.shape), params["axis"])), 0.0), None),
+    saves=lambda F, ans, x, labels, axis: F.class_mask(labels, classes=x.shape[axis],
+                                                       axis=axis))
+
+
+def _labels_cross_entropy_forward(xp, logits, labels, axis, ignore_index=None):
+    """The mean over examples of -log_softmax(logits) at each integer label's class along
+    ``axis``. With ``ignore_index``, examples of that label are left out (nan if all are),
+    as PyTorch's."""
+    shifted, exps, totals = _shifted_exponentials(xp, logits, axis)
+    hits, kept, count = _label_hits(xp, logits, labels, axis, ignore_index)
+    # log(total) - shifted >= 0 at each label, alone: a class of logit -inf elsewhere, or an
+    # ignored example, adds nothing.
+    terms = xp.where(hits, xp.subtract(xp.log(totals), shifted), 0.0)
+    return xp.divide(xp.sum(terms), count), (xp.divide(exps, totals), hits, kept, count)
+
+
+def _label_hits(F, logits, labels, axis, ignore_index):
+    """The labels' one-hot mask over the logits, the mask of examples kept (None without
+    ``ignore_index``) and how many there are."""
+    hits = F.class_mask(labels, classes=logits.shape[axis], axis=axis)
+    if ignore_index is None:
+        return hits, None, _examples(logits.shape, (axis,))
+    kept = F.reshape(F.not_equal(labels, ignore_index), _with_class_axis(labels.shape, axis))
+    return F.logical_and(hits, kept), kept, F.sum(F.astype(kept, logits.dtype))
+
+
+def _labels_cross_entropy_vjp(F, g, ans, inputs, params, saved, parents):
+    """(softmax - one-hot) * g / examples for the logits (0 for an ignored example); integer
+    labels get none."""
+    probabilities, hits, kept, count = saved
+    share = F.multiply(F.subtract(probabilities, F.astype(hits, probabilities.dtype)),
+                       F.divide(g, count))
+    return (share if kept is None else F.where(kept, share, 0.0)), None   # 0, even if 0/0
+
+
+# softmax_cross_entropy of integer class labels: the labels' logits gathered, no one-hot rows
+# multiplied. The logits must be floating (the losses cast them), the labels in range.
+softmax_cross_entropy_labels_p = defop(
+    "softmax_cross_entropy_labels", _labels_cross_entropy_forward,
+    vjp=_labels_cross_entropy_vjp,
+    saves=lambda F, ans, logits, labels, axis, ignore_index=None: (
+        F.softmax(logits, axis=(axis,)), *_label_hits(F, logits, labels, axis, ignore_index)))
 
 
 def _clamped_log(xp, x):

@@ -186,18 +186,17 @@ class Fit:
             self.sync.start_epoch(state.epoch)
             state.order = self._order(self.x.shape[0], self.settings.shuffle)
             state.generator = random.generator().get_state()
-        if not log_every:
-            for step in range(state.batch, steps):
-                if self._step(step):    # on every process after this same step
-                    raise self.sync.stop()
-            return
-        progress = tqdm(range(state.batch, steps), desc=f"epoch {state.epoch + 1}", leave=False)
-        for step in progress:
-            if self._step(step):
+        left = range(state.batch, steps)
+        progress = None     # no tqdm at all without a bar to show
+        if log_every:
+            progress = tqdm(left, desc=f"epoch {state.epoch + 1}", leave=False)
+        for step in left if progress is None else progress:
+            if self._step(step):    # on every process after this same step
                 raise self.sync.stop()
-            if (step + 1) % log_every == 0 or step + 1 == steps:
+            if progress is not None and ((step + 1) % log_every == 0 or step + 1 == steps):
                 progress.set_postfix(loss=f"{state.loss_so_far():.4f}")    # and at the end
-        progress.close()
+        if progress is not None:
+            progress.close()
 
     def _step(self, step):
         """One optimiser step on the step's examples, then its bookkeeping; return whether to
