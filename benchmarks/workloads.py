@@ -49,6 +49,13 @@ class Workload:
             parameter.value = self.backend.asarray(array, copy=True)
         return model
 
+    def captured_step(self, step):
+        """``step`` (a method of the workload) under ``zen.capture``, made on first use."""
+        plans = self.__dict__.setdefault("plans", {})
+        if step.__name__ not in plans:
+            plans[step.__name__] = zen.capture(step)
+        return plans[step.__name__]
+
     @staticmethod
     def step(loss, optimizer):
         """Backward, update, forget the gradients: the end of a training step, in zen or
@@ -194,7 +201,22 @@ class DigitsEpoch(Workload):
         self.zx = self.data(self.x)
         self.zy = self.data(self.y)
         self.optimizer = zen.optim.SGD(lr=0.1)
+        self.hand_optimizer = zen.optim.SGD(self.net.parameters(), lr=0.1)
         self.order_rng = numpy.random.default_rng(1)
+
+    def captured(self):
+        """A hand-written loop over the epoch's batches, its step captured."""
+        step = self.captured_step(self.train_step)
+        count = len(self.x)
+        order = self.xp.asarray(self.order_rng.permutation(count))
+        for start in range(0, count, 64):
+            rows = order[start:start + 64]
+            step(self.data(self.x[rows]), self.data(self.y[rows]))
+
+    def train_step(self, x, y):
+        loss = zen.loss.softmax_cross_entropy(self.net(x), y)
+        self.step(loss, self.hand_optimizer)
+        return loss
 
     def zen(self):
         self.net.train(self.zx, self.zy, epochs=1, batch_size=64, verbose=False,
@@ -267,8 +289,16 @@ class WideStep(Workload):
         self.optimizer = zen.optim.SGD(self.parameters, lr=0.01)
 
     def zen(self):
+        self.train_step(self.zx, self.zt)
+
+    def captured(self):
+        self.captured_step(self.train_step)(self.zx, self.zt)
+
+    def train_step(self, x, target):
         w1, w2 = self.parameters
-        self.step(zen.loss.MSE((self.zx @ w1).relu() @ w2, self.zt), self.optimizer)
+        loss = zen.loss.MSE((x @ w1).relu() @ w2, target)
+        self.step(loss, self.optimizer)
+        return loss
 
     def floor(self):
         xp = self.xp
@@ -316,7 +346,15 @@ class RNNStep(Workload):
         self.zt = self.data(self.target)
 
     def zen(self):
-        self.step(zen.loss.MSE(self.net(self.zx), self.zt), self.optimizer)
+        self.train_step(self.zx, self.zt)
+
+    def captured(self):
+        self.captured_step(self.train_step)(self.zx, self.zt)
+
+    def train_step(self, x, target):
+        loss = zen.loss.MSE(self.net(x), target)
+        self.step(loss, self.optimizer)
+        return loss
 
     def floor(self):
         xp, w = self.xp, self.weights
@@ -383,7 +421,15 @@ class CNNStep(Workload):
         self.zy = self.data(self.y)
 
     def zen(self):
-        self.step(zen.loss.softmax_cross_entropy(self.net(self.zx), self.zy), self.optimizer)
+        self.train_step(self.zx, self.zy)
+
+    def captured(self):
+        self.captured_step(self.train_step)(self.zx, self.zy)
+
+    def train_step(self, x, y):
+        loss = zen.loss.softmax_cross_entropy(self.net(x), y)
+        self.step(loss, self.optimizer)
+        return loss
 
     def floor(self):
         xp = self.xp
@@ -499,6 +545,12 @@ class AdamStep(Workload):
         self.steps = 0
 
     def zen(self):
+        self.optimizer.step()
+
+    def captured(self):
+        self.captured_step(self.optimizer_step)()
+
+    def optimizer_step(self):
         self.optimizer.step()
 
     def floor(self):

@@ -441,3 +441,30 @@ def test_constants_a_traced_step_makes_are_plain_arrays_after_it(device):
         captured(*run.batch(0, BATCH))
     product = zen.Tensor(numpy.ones(3, "float32"), device=device) * 0.37
     assert type(product.value) is type(zen.Tensor(1.0, device=device).value)
+
+
+@pytest.mark.parametrize("name", ["Linear", "LSTM", "Conv2D", "BatchNorm1D", "Embedding",
+                                  "Dropout", "MultiHeadAttention"])
+def test_model_train_captures_its_steps_with_the_eager_results(name, device):
+    """Model.train captures each step by default (Dropout's run eagerly): its history,
+    parameters and buffers are those of capture=False, over calls of train and epochs with a
+    short last batch, and the steps of a later call replay the plan of the first."""
+    make, shape, ids = EXAMPLES[name]
+    x = _data(shape, ids)
+    results = []
+    for captured in (False, True):
+        zen.seed(0)
+        model = nn.Model([make(), nn.Linear(2)], device=device)
+        y = numpy.zeros((ROWS, *model.predict(x[:1]).shape[1:]), "float32")
+        optimizer = optim.Adam(model.parameters(), lr=0.01)
+        histories = [model.train(x, y, epochs=2, batch_size=BATCH, optimizer=optimizer,
+                                 verbose=False, capture=captured) for _ in range(2)]
+        state = [zen.Tensor(a).numpy() for a in
+                 [p.value for p in model.parameters()] +
+                 [b.value for layer in model.layers for b in layer.buffers.values()]]
+        results.append((histories, state))
+    assert results[0][0] == results[1][0]
+    for a, b in zip(results[0][1], results[1][1], strict=True):
+        numpy.testing.assert_array_equal(a, b)
+    (step,) = zen.training._CAPTURED_STEPS[model].values()
+    assert step.replays > 0 if name != "Dropout" else step.reasons

@@ -20,9 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from zen import devices, optim, recorder, tensor
-from zen.layers.base import Layer
 from zen.namespaces import array_namespaces
-from zen.nn import Model
 from zen.plans import compile_plan
 from zen.tensor import Tensor, constant
 from zen.tracing import Trace, Traced, tracing
@@ -34,28 +32,31 @@ class CaptureWarning(UserWarning):
     """A captured step runs eagerly: it cannot be replayed, or it was traced too often."""
 
 
-def capture(step: Callable[..., Any] | None = None, *, max_traces: int = 8) -> Any:
+def capture(step: Callable[..., Any] | None = None, *, max_traces: int = 8,
+            warn: bool = True) -> Any:
     """Record ``step`` (forward, ``backward()``, ``optimizer.step()``, ``zero_grad()``,
     returning its loss) once and replay it on later calls; usable as ``@zen.capture`` or
     ``@zen.capture(max_traces=4)``. ``max_traces`` bounds how often it is traced again (new
-    shapes, a changed model) before it runs eagerly for good."""
+    shapes, a changed model) before it runs eagerly for good. Each reason a step runs
+    eagerly is said once, as a ``CaptureWarning``, unless ``warn=False`` (then
+    ``captured.reasons`` lists them)."""
     if step is None:
-        return functools.partial(capture, max_traces=max_traces)
-    return CapturedStep(step, max_traces)
+        return functools.partial(capture, max_traces=max_traces, warn=warn)
+    return CapturedStep(step, max_traces, warn)
 
 
 class CapturedStep:
     """A step function with its plans, one per signature of its arguments."""
 
-    def __init__(self, step, max_traces):
+    def __init__(self, step, max_traces, warn=True):
         functools.update_wrapper(self, step)
         self.step = step
-        self.max_traces = max_traces
+        self.max_traces, self.warn = max_traces, warn
+        self.reasons = []       # why calls ran eagerly, each once
         self.plans = {}         # signature -> _Plan, or the reasons it runs eagerly
         self.traces = 0         # traced calls so far
         self.replays = 0        # calls answered by a plan
         self.warmed = False
-        self._warned = set()
 
     def __call__(self, *args, **kwargs):
         key = _signature(args, kwargs)
@@ -78,8 +79,10 @@ class CapturedStep:
         return result
 
     def _warn(self, reason):
-        if reason not in self._warned:
-            self._warned.add(reason)
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+            if not self.warn:
+                return
             warnings.warn(f"zen.capture: {getattr(self.step, '__name__', 'the step')} runs "
                           f"eagerly: {reason}", CaptureWarning, stacklevel=3)
 
@@ -329,22 +332,25 @@ def _guards(trace, step):
 
 
 def _closure_guards(step):
-    """The models, layers, optimisers and tensors ``step`` names (in its closure or its
-    module), each to be the same object at every call."""
+    """The objects of zen's classes (models, layers, optimisers, tensors) that ``step``
+    names in its closure or its module, each to be the same object at every call."""
     function = getattr(step, "__func__", step)
     code = getattr(function, "__code__", None)
     if code is None:
         return []
-    kinds = (Layer, Model, optim.Optimizer, Tensor)
     guards = []
     for cell in function.__closure__ or ():
-        content = cell.cell_contents
-        if isinstance(content, kinds):
+        if _is_zens(content := cell.cell_contents):
             guards.append((functools.partial(getattr, cell, "cell_contents"), content))
     module = function.__globals__
     for name in code.co_names:
-        content = module.get(name)
-        if isinstance(content, kinds):
+        if _is_zens(content := module.get(name)):
             guards.append((functools.partial(module.get, name), content))
     return guards
+
+
+def _is_zens(value):
+    """Whether ``value`` is an object of one of zen's classes (a model, layer, optimiser,
+    tensor, scheduler)."""
+    return type(value).__module__.startswith("zen.")
 

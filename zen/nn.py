@@ -190,34 +190,33 @@ class Model:
               validation_data: tuple[TensorLike, TensorLike] | None = None,
               verbose: bool = True, log_every: int = 10,
               checkpoint: str | os.PathLike | None = None, resume: bool = False,
-              distributed: bool | Communicator = False) -> dict[str, list[float]] | Model:
+              distributed: bool | Communicator = False, capture: bool = True
+              ) -> dict[str, list[float]] | Model:
         """Fit the model to (x, y) with mini-batches, in training mode; return the history of
         losses. The model is left in the mode it was in. Without data, ``model.train()`` (or
         ``model.train(False)``) switches the mode for hand-written loops, as PyTorch's, and
-        returns the model.
-
-        The defaults are the original Zen's (10 epochs of MSE, ``SGD(lr=0.1)`` as the
-        optimiser, batches of 32), except that each epoch's order is shuffled unless
+        returns the model. The defaults are the original Zen's (10 epochs of MSE,
+        ``SGD(lr=0.1)``, batches of 32), except that each epoch is shuffled unless
         ``shuffle=False``.
 
-        The running loss stays on the device and is read for the progress bar only every
-        ``log_every`` steps, so a GPU is not made to wait for the host at each step. With
-        ``checkpoint`` (a path), the model, the optimiser and the position in training are
-        saved there atomically after every epoch and when interrupted (Ctrl-C stops between
-        steps, never inside one); ``resume=True`` carries on from that file when it exists,
-        and ends where an uninterrupted run would have.
+        On one process each step is captured (``zen.capture``, unless ``capture=False``):
+        replayed with the same results and no per-op Python, or run eagerly where it cannot
+        be (dropout); the loss function's own Python side effects happen at traced steps only.
+        The running loss stays on the device, read for the progress bar every ``log_every``
+        steps. With ``checkpoint`` (a path), the model, the optimiser and the position in
+        training are saved there atomically after every epoch and when interrupted (Ctrl-C
+        stops between steps); ``resume=True`` carries on from that file when it exists, and
+        ends where an uninterrupted run would have.
 
         ``distributed=True``, in every process of an MPI job (``mpirun -n 2 python ...``),
         trains one model data-parallel: each process takes ``batch_size`` examples of every
-        step (a step sees ``batch_size`` times the number of processes), gradients are
-        averaged across processes before each optimiser step, and only rank 0 prints and
-        writes the checkpoint. A ``zen.distributed.Communicator`` in place of True is used
-        as it is (to read its ``seconds`` in collectives, or to set its ``timeout``).
+        step, gradients are averaged before each optimiser step, and only rank 0 prints and
+        writes the checkpoint; a ``zen.distributed.Communicator`` is used as it is.
 
         Every argument is checked first (``ArgumentError`` names the one that is wrong), and
         so is the data, the validation data too, once per call: NaN or Inf, counts that
-        differ, class targets that do not fit (labels out of range). ``epochs=0`` checks
-        the data and builds the model but takes no step, as Keras's ``fit`` does.
+        differ, class targets that do not fit. ``epochs=0`` checks the data and builds the
+        model but takes no step, as Keras's ``fit`` does.
         """
         if y is None and (x is None or isinstance(x, bool)):
             return self._switch("train", True if x is None else x)
@@ -227,7 +226,8 @@ class Model:
         settings = training.Settings(
             epochs=epochs, loss_fn=loss_fn, optimizer=optimizer, batch_size=batch_size,
             shuffle=shuffle, validation_data=validation_data, verbose=verbose,
-            log_every=log_every, checkpoint=checkpoint, resume=resume, distributed=distributed)
+            log_every=log_every, checkpoint=checkpoint, resume=resume, distributed=distributed,
+            capture=capture)
         return training.Fit(self, settings).run(x, y)
 
     def evaluate(self, x: TensorLike, y: TensorLike,

@@ -130,14 +130,14 @@ class Optimizer:
         parameters = self._parameters(parameters)
         tracer = recorder.tracer
         for parameter in parameters:
-            gradient = parameter.gradient
-            if gradient is None:
+            if parameter.gradient is None:
                 continue
+            state = self.state.setdefault(parameter, {})
+            if tracer is not None:      # before the arrays are read: stand-ins from then on
+                tracer.stepping(self, parameter, state)
+            gradient = parameter.gradient
             if isinstance(gradient, Tensor):
                 gradient = gradient.value            # a recorded gradient (create_graph)
-            state = self.state.setdefault(parameter, {})
-            if tracer is not None:
-                tracer.stepping(self, state)
             self.update(parameter, gradient, state)
             mark_modified(parameter)
 

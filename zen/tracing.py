@@ -131,11 +131,12 @@ class Trace:
             self.refuse("backward() or gradients() is given grad=, retain_graph=True or "
                         "create_graph=True")
 
-    def stepping(self, optimizer, state):
-        """``optimizer`` is about to update one parameter: its state's arrays become
-        stand-ins."""
+    def stepping(self, optimizer, parameter, state):
+        """``optimizer`` is about to update ``parameter``: its value, gradient and state's
+        arrays become stand-ins."""
         if self.active():
             self.optimizers[id(optimizer)] = optimizer
+            self.entering((parameter,))
             for key in list(state):
                 if _is_array(state[key]):
                     self.watch(Place(state, key, item=True))

@@ -18,13 +18,15 @@ step whole in ``Fit.train_step`` and tells its synchroniser after.
 
 import contextlib
 import dataclasses
+import functools
 import math
 import os
 import signal
 import threading
 import time
+import weakref
 
-from zen import arguments, data, optim, random
+from zen import arguments, capture, data, optim, random
 from zen import checkpoint as _checkpoint
 from zen import distributed as _distributed
 from zen.errors import ArgumentError
@@ -48,6 +50,7 @@ class Settings:
     checkpoint: object
     resume: bool
     distributed: object
+    capture: bool = True
 
     def __post_init__(self):
         self.epochs = arguments.integer("train", "epochs", self.epochs, minimum=0)
@@ -62,6 +65,7 @@ class Settings:
         self.log_every = arguments.integer("train", "log_every", self.log_every, minimum=0)
         self.shuffle = arguments.flag("train", "shuffle", self.shuffle)
         self.verbose = arguments.flag("train", "verbose", self.verbose)
+        self.capture = arguments.flag("train", "capture", self.capture)
         arguments.loss_function("train", self.loss_fn)
         self._check_optimizer_and_validation_data()
 
@@ -130,6 +134,8 @@ class Fit:
         """Start every process alike; only the first prints and writes the checkpoint."""
         self.sync.start(self.model, self._facts)
         self.parameters = self.model._parameters()  # built by now; the same Tensors throughout
+        self.run_step = self._captured() if self.settings.capture and \
+            isinstance(self.sync, LocalSync) else self.train_step
         leader = self.sync.rank == 0
         self.verbose = self.settings.verbose and leader
         self.checkpoint = self.settings.checkpoint if leader else None
@@ -219,11 +225,25 @@ class Fit:
         self._update()
         return loss
 
+    def _captured(self):
+        """``train_step`` under ``zen.capture``, kept with the model for later calls of
+        ``train`` with the same loss and optimiser (so that each does not trace anew); it runs
+        eagerly, silently, where the step cannot be replayed (dropout, a loss that reads a
+        value to the host)."""
+        steps = _CAPTURED_STEPS.setdefault(self.model, {})
+        # The user's loss: the one checked data gives (trusting checked labels) is new each call.
+        key = (self.settings.loss_fn, self.optimizer, tuple(map(id, self.parameters)))
+        if key not in steps:
+            steps[key] = capture.capture(functools.partial(_train_step, self.model, self.loss_fn,
+                                                           self.optimizer, self.parameters),
+                                         warn=False)
+        return steps[key]
+
     def _local_step(self, first, last, place):
         """Rows [first, last) in one ``train_step``. The synchroniser (LocalSync: nothing to
         average) only hears of the step after it, for the stop flag."""
         rows = self.state.order[first:last]
-        loss = self.train_step(_take_rows(self.x, rows), _take_rows(self.y, rows))
+        loss = self.run_step(_take_rows(self.x, rows), _take_rows(self.y, rows))
         return self.sync.sync(self.parameters, loss.value, 1.0, self.interrupted(), place)
 
     def _shared_step(self, first, last, place):
@@ -240,13 +260,10 @@ class Fit:
         return loss, stopping
 
     def _backward(self, x, y):
-        loss = self.loss_fn(self.model._forward(x), y)  # x is on the device, the model built
-        loss.backward()
-        return loss
+        return _backward(self.model, self.loss_fn, x, y)
 
     def _update(self):
-        self.optimizer.step(self.parameters)
-        self.optimizer.zero_grad(self.parameters)
+        _update(self.optimizer, self.parameters)
 
     def _order(self, count, shuffle):
         """The example indices of one epoch, on the device."""
@@ -263,6 +280,28 @@ class Fit:
         if self.checkpoint:
             _checkpoint.save_training(self.model, self.checkpoint, self.optimizer, self.state,
                                       self.run_facts)
+
+
+def _backward(model, loss_fn, x, y):
+    loss = loss_fn(model._forward(x), y)    # x is on the device, the model built
+    loss.backward()
+    return loss
+
+
+def _update(optimizer, parameters):
+    optimizer.step(parameters)
+    optimizer.zero_grad(parameters)
+
+
+def _train_step(model, loss_fn, optimizer, parameters, x, y):
+    """``Fit.train_step`` apart from the Fit, for ``zen.capture`` to keep with the model."""
+    loss = _backward(model, loss_fn, x, y)
+    _update(optimizer, parameters)
+    return loss
+
+
+# model -> {(loss, optimiser, parameters): its captured step}, while the model lives
+_CAPTURED_STEPS = weakref.WeakKeyDictionary()
 
 
 class TrainingState:
