@@ -472,7 +472,8 @@ def _train(device, checkpoint, loss_fn=SCE, epochs=EPOCHS):
     model = Model([Linear(6), ReLU(), Linear(3)], device=device, input_shape=(4,))
     history = model.train(X, Y, epochs=epochs, batch_size=8, loss_fn=loss_fn, verbose=False,
                           optimizer=Adam(lr=0.01), validation_data=(X, Y),
-                          checkpoint=checkpoint, resume=True)
+                          checkpoint=checkpoint, resume=True,
+                          capture=loss_fn is SCE)   # a loss with side effects: every step
     return model, history
 
 
