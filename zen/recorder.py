@@ -297,4 +297,4 @@ def _call_mismatch(op, inputs, params):
     return None
 
 
-tensor.functions.provide(detach=detach)
+tensor.functions.provide(detach=detach, shared_version=shared_version)
