@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import types
 from collections.abc import Sequence
 from typing import Any, TypeAlias
 
@@ -43,17 +44,16 @@ def get_default_dtype() -> str:
     return _default_dtype
 
 
-class FunctionTable:
-    """The functions behind Tensor's operators and methods, by name. The modules that define
-    them import Tensor, so Tensor cannot import them: each fills in its own here as it loads
-    (``functions.provide(add=add, ...)``), and ``import zen`` loads them all."""
-
-    def provide(self, **implementations):
-        for name, function in implementations.items():
-            setattr(self, name, function)
+def _provide(**implementations):
+    functions.__dict__.update(implementations)
 
 
-functions = FunctionTable()
+# The functions behind Tensor's operators and methods, by name. The modules that define them
+# import Tensor, so Tensor cannot import them: each fills in its own here as it loads
+# (``functions.provide(add=add, ...)``), and ``import zen`` loads them all. A module object,
+# as CPython caches the lookup of ``functions.add(...)`` on a module, not on an object.
+functions = types.ModuleType("zen.tensor.functions")
+functions.provide = _provide
 
 
 class ReductionAndIndexingMethods:
