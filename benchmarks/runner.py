@@ -94,7 +94,7 @@ def measure(workload, backend, repeats, clock=time.perf_counter):
     runs = implementations(workload)
     for function in runs.values():      # warm-up: builds caches, lazy layers, pools
         function()
-    slowest = max(_seconds(function, backend, time.perf_counter) for function in runs.values())
+    slowest = max(_seconds(function, backend, clock) for function in runs.values())
     calls = min(MAX_CALLS, max(MIN_CALLS, math.ceil(SECONDS_PER_REPEAT / max(slowest, 1e-9))))
     times = {name: [] for name in runs}
     for _ in range(repeats):

@@ -199,3 +199,18 @@ def test_cpu_clock_is_refused_where_it_would_miss_work(settings):
 
     with pytest.raises(SystemExit, match="--clock cpu"):
         chosen_clock(_args(clock="cpu", **settings))
+
+
+@pytest.mark.parametrize("workload", ["chain", "scalar", "step"])
+def test_instruction_count_workloads_run(workload):
+    from benchmarks.counts import main
+
+    main([workload, "1"])
+
+
+@pytest.mark.parametrize("arguments", [[], ["chain"], ["nope", "1"], ["chain", "x"]])
+def test_instruction_count_usage_names_the_workloads(arguments):
+    from benchmarks.counts import main
+
+    with pytest.raises(SystemExit, match=r"counts chain\|scalar\|step N"):
+        main(arguments)

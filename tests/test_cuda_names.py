@@ -318,13 +318,13 @@ def xp_uses(path):
 
 def test_every_array_function_zen_reads_off_xp_exists_in_the_cuda_namespace(cupy):
     from backends.cupy_backend import CuPyBackend
-    from zen.namespaces import ArrayNamespace
+    from zen.namespaces import array_namespace
 
     # zen reads names off the backend's own xp, and off zen's namespace on it (forwards,
     # VJPs, optimisers), which reads each name of zen's vocabulary from the backend's as it is
     # made and adds zen's own (in-place arithmetic, primitives' forwards)
     raw = CuPyBackend(cupy, 0).xp     # made without a GPU: nothing is allocated yet
-    namespace = ArrayNamespace(raw)
+    namespace = array_namespace(raw)
     uses = [use for path in ON_XP for use in xp_uses(path)]
     assert len(uses) > 50
     found = {use.name.path[3:]: getattr(raw, use.name.path[3:], None) or

@@ -118,6 +118,30 @@ def test_in_place_add_that_would_broadcast_to_a_bigger_shape_is_refused(device):
     numpy.testing.assert_array_equal(x.numpy(), [1.0, 2.0, 3.0])
 
 
+NUMBERS = [0.0, -0.0, 0, 1, 1.0, True, 2.5, -3, float("inf"), float("nan")]
+ARITHMETIC = [operator.add, operator.sub, operator.mul, operator.truediv]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_each_python_number_beside_a_float_tensor_is_its_own_constant(dtype, device):
+    """Python numbers become kept 0-d constants in the tensor's dtype: each must give what
+    NumPy gives with that number, whatever numbers ran before it (0 is not -0.0, 1 is not
+    1.0 nor True), on either side of the operator."""
+    host = numpy.array([-0.0, 0.0, 1.5, -2.0], dtype=dtype)
+    x = Tensor(host, device=device)
+    for number in NUMBERS + NUMBERS[::-1]:
+        constant = numpy.asarray(number, dtype=dtype)
+        for op in ARITHMETIC:
+            if number is True and op is operator.sub:
+                continue        # refused, as PyTorch refuses a bool in subtraction
+            for got, expected in ((op(x, number), op(host, constant)),
+                                  (op(number, x), op(constant, host))):
+                assert got.dtype == x.dtype, (op, number)
+                numpy.testing.assert_array_equal(got.numpy(), expected, err_msg=str(number))
+                numpy.testing.assert_array_equal(numpy.signbit(got.numpy()),
+                                                 numpy.signbit(expected), err_msg=str(number))
+
+
 # --- PyTorch as the oracle: operands and expectations ----------------------------------------
 
 @pytest.fixture(scope="module")

@@ -274,7 +274,7 @@ from zen.shapes import (
     unflatten,
     vstack,
 )
-from zen.tensor import Tensor, from_dlpack, get_default_dtype, set_default_dtype
+from zen.tensor import Tensor, from_dlpack, from_numpy, get_default_dtype, set_default_dtype
 
 reduce_sum, reduce_mean = sum, mean     # the names in the original Zen
 
@@ -400,6 +400,7 @@ __all__ = [
     "fold",
     "frac",
     "from_dlpack",
+    "from_numpy",
     "full",
     "full_like",
     "gather",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import types
 from collections.abc import Sequence
 from typing import Any, TypeAlias
 
@@ -43,17 +44,16 @@ def get_default_dtype() -> str:
     return _default_dtype
 
 
-class FunctionTable:
-    """The functions behind Tensor's operators and methods, by name. The modules that define
-    them import Tensor, so Tensor cannot import them: each fills in its own here as it loads
-    (``functions.provide(add=add, ...)``), and ``import zen`` loads them all."""
-
-    def provide(self, **implementations):
-        for name, function in implementations.items():
-            setattr(self, name, function)
+def _provide(**implementations):
+    functions.__dict__.update(implementations)
 
 
-functions = FunctionTable()
+# The functions behind Tensor's operators and methods, by name. The modules that define them
+# import Tensor, so Tensor cannot import them: each fills in its own here as it loads
+# (``functions.provide(add=add, ...)``), and ``import zen`` loads them all. A module object,
+# as CPython caches the lookup of ``functions.add(...)`` on a module, not on an object.
+functions = types.ModuleType("zen.tensor.functions")
+functions.provide = _provide
 
 
 class ReductionAndIndexingMethods:
@@ -681,11 +681,15 @@ class Tensor(TensorOperators, ShapeMethods, PyTorchSpellings, LinearAlgebraMetho
              PortedMethods):
     """An array on a device, recorded for automatic differentiation when trainable.
 
-    ``Tensor(value, trainable=True, device=None, dtype=None)``: ``value`` is a number, a nested
-    list, a NumPy/CuPy/array-API array or a Tensor, copied as ``torch.tensor`` does
-    (``zen.from_dlpack`` shares memory instead). Numbers and lists become the default dtype
-    (float32); arrays keep theirs and, unless ``device`` is given, their device. Integer and
-    bool tensors are never trainable. ``requires_grad`` is an alias of ``trainable``.
+    ``Tensor(value, trainable=True, device=None, dtype=None, *, copy=True)``: ``value`` is a
+    number, a nested list, a NumPy/CuPy/array-API array or a Tensor, copied as
+    ``torch.tensor`` does. ``copy=False`` shares the memory of an array already of that
+    device and dtype instead, and refuses anything that would need a copy (NumPy's and the
+    array API's ``copy=False``); ``copy=None`` shares where it can and copies otherwise (as
+    ``torch.as_tensor``). ``zen.from_numpy`` and ``zen.from_dlpack`` share memory too.
+    Numbers and lists become the default dtype (float32); arrays keep theirs and, unless
+    ``device`` is given, their device. Integer and bool tensors are never trainable.
+    ``requires_grad`` is an alias of ``trainable``.
     """
 
     __slots__ = ("value", "gradient", "trainable", "_backend", "_op", "_parents", "_params",
@@ -698,22 +702,21 @@ class Tensor(TensorOperators, ShapeMethods, PyTorchSpellings, LinearAlgebraMetho
 
     def __init__(self, value: TensorLike, trainable: bool | None = None,
                  device: str | None = None, dtype: str | Any | None = None, *,
-                 requires_grad: bool | None = None) -> None:
+                 requires_grad: bool | None = None, copy: bool | None = True) -> None:
         if requires_grad is not None:
             trainable = requires_grad
-        backend, array = _to_backend_array(value, device, dtype)
-        floating = backend.is_floating(array.dtype)
-        if trainable and not floating:
-            raise DtypeError(f"Tensor: trainable=True needs a floating dtype, got {array.dtype}; "
-                             f"pass dtype='float32' or trainable=False")
+        backend, array, shared = _to_backend_array(value, device, dtype, copy)
         self.value = array
         self.gradient = None
-        self.trainable = floating if trainable is None else bool(trainable)
+        self.trainable = _leaf_trainable("Tensor", backend, array.dtype, trainable)
         self._backend = backend
         self._op = None
         self._parents = ()
         self._params = None
-        self._version = None
+        # A Tensor whose memory this one shares: one version counter for both (see
+        # zen.recorder.mark_modified), so that an in-place change through either is seen.
+        shared = shared and isinstance(value, Tensor)
+        self._version = functions.shared_version(value) if shared else None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -869,11 +872,38 @@ def from_dlpack(array: Any, trainable: bool = False) -> Tensor:
     kind, index = array.__dlpack_device__()
     backend = devices.backend_for_dlpack_device(kind, index)
     tensor = constant(backend.from_dlpack(array), backend)
-    if trainable and not backend.is_floating(tensor.dtype):
-        raise DtypeError(f"from_dlpack: trainable=True needs a floating dtype, got "
-                         f"{tensor.dtype}")
-    tensor.trainable = bool(trainable)
+    tensor.trainable = _leaf_trainable("from_dlpack", backend, tensor.dtype, trainable)
     return tensor
+
+
+def from_numpy(array: Any, trainable: bool = False) -> Tensor:
+    """A CPU Tensor sharing memory with the NumPy array ``array``, as ``torch.from_numpy``:
+    a change to either shows in the other (one that NumPy makes is not seen by backward's
+    in-place checks). For an array on another device, ``Tensor(array, copy=False)``."""
+    cpu = devices.get_backend("cpu")
+    owner = devices.backend_for_array(array)
+    if owner is not cpu:
+        if owner is None:
+            raise ArgumentError(f"from_numpy: expected a NumPy array, got "
+                                f"{type(array).__name__}; Tensor(value) converts numbers "
+                                f"and lists")
+        raise DeviceMismatchError(f"from_numpy: the array is on {owner.name}, not a NumPy "
+                                  f"array in host memory; Tensor(array) copies it, "
+                                  f"Tensor(array, copy=False) keeps it on its device")
+    shared = _to_backend_array(array, cpu, None, copy=False, caller="from_numpy")[1]
+    tensor = constant(shared, cpu)
+    tensor.trainable = _leaf_trainable("from_numpy", cpu, shared.dtype, trainable)
+    return tensor
+
+
+def _leaf_trainable(caller, backend, dtype, trainable):
+    """Whether a new leaf of ``dtype`` is trainable: as asked (floating ones by default when
+    ``trainable`` is None), and never an integer or bool one."""
+    floating = backend.is_floating(dtype)
+    if trainable and not floating:
+        raise DtypeError(f"{caller}: trainable=True needs a floating dtype, got {dtype}; "
+                         f"use a floating dtype (dtype='float32') or trainable=False")
+    return floating if trainable is None else bool(trainable)
 
 
 def constant(value, backend):
@@ -925,35 +955,64 @@ def _is_dtype(x, value):
         x.backend.dtype_name(value) in backends.DTYPE_NAMES
 
 
-def _to_backend_array(value, device, dtype):
-    """The backend for ``device`` (or for ``value``'s own device) and ``value`` on it."""
+def _to_backend_array(value, device, dtype, copy=True, caller="Tensor"):
+    """The backend for ``device`` (or for ``value``'s own device), ``value`` on it, and
+    whether that array shares ``value``'s memory: never with ``copy`` True, always with
+    False (refused where it cannot), and where it can with None."""
+    if copy is not True and copy is not False and copy is not None:
+        raise ArgumentError(f"{caller}: copy must be True, False or None, got {copy!r}")
     if isinstance(value, Tensor):
         source, value = value._backend, value.value
     else:
         source = devices.backend_for_array(value)
     backend = devices.get_backend(device) if device is not None else (
         source or devices.get_backend(DEFAULT_DEVICE))
-    if source is not None and source is not backend:
-        value = source.to_host(value)
     if value is None:
-        raise DtypeError("Tensor: None is not a number")
+        raise DtypeError(f"{caller}: None is not a number")
     if dtype is None and source is None and not hasattr(value, "dtype"):
         dtype = _default_dtype      # numbers and lists; other arrays keep their dtype
     if isinstance(dtype, str):
         try:
             dtype = backend.dtype(dtype)
         except AttributeError:
-            raise DtypeError(f"Tensor: unknown dtype {dtype!r}; use a name such as "
+            raise DtypeError(f"{caller}: unknown dtype {dtype!r}; use a name such as "
                              f"'float32', 'float64', 'int64' or 'bool'") from None
+    if copy is not True:
+        refusal = _sharing_refusal(caller, value, source, backend, dtype)
+        if refusal is not None and copy is False:
+            raise refusal
+        copy = refusal is not None      # None: a copy only where sharing cannot be
+    if source is not None and source is not backend:
+        value = source.to_host(value)
     try:
-        array = backend.asarray(value, dtype, copy=True)
+        array = backend.asarray(value, dtype, copy=copy)
     except (TypeError, ValueError, OverflowError) as error:
+        if not copy:    # NumPy's refusal to copy, e.g. of a NumPy scalar
+            raise ArgumentError(f"{caller}: this {type(value).__name__} has no array memory "
+                                f"to share; Tensor(value) copies it") from error
         raise conversion_error(value, error) from error
     if not is_real_or_bool(backend, array.dtype):
-        raise DtypeError(f"Tensor: values of dtype {array.dtype} are not real numbers or "
+        raise DtypeError(f"{caller}: values of dtype {array.dtype} are not real numbers or "
                          f"bools (zen has no complex, string or object tensors); convert them "
                          f"first")
-    return backend, array
+    return backend, array, not copy
+
+
+def _sharing_refusal(caller, value, source, backend, dtype):
+    """Why ``value`` cannot become a tensor of ``backend`` and ``dtype`` without a copy, as
+    the error that ``copy=False`` raises; None if it can."""
+    if source is None:
+        return ArgumentError(f"{caller}: copy=False shares an array's memory, but a "
+                             f"{type(value).__name__} has none; drop copy=False to copy it")
+    if source is not backend:
+        return DeviceMismatchError(f"{caller}: copy=False shares memory, but the array is on "
+                                   f"{source.name}, not {backend.name}; drop copy=False to "
+                                   f"copy it there")
+    if dtype is not None and dtype != value.dtype:
+        return DtypeError(f"{caller}: copy=False shares memory, but the array is "
+                          f"{value.dtype} and dtype {dtype} was asked; drop copy=False to "
+                          f"convert a copy")
+    return None
 
 
 def is_real_or_bool(backend, dtype):
