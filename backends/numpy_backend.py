@@ -39,7 +39,9 @@ class NumPyBackend(Backend):
 
     def writer(self, name):
         function = getattr(self.xp, name, None)
-        return function if isinstance(function, numpy.ufunc) or function is numpy.sum else None
+        if function is numpy.sum:
+            return _sum_into
+        return function if isinstance(function, numpy.ufunc) else None
 
     def is_private(self, array):
         if type(array) is not numpy.ndarray or array.base is not None:
@@ -56,6 +58,11 @@ class NumPyBackend(Backend):
     @staticmethod
     def _index_add(target, axis, indices, values):
         numpy.add.at(target, (slice(None),) * axis + (indices,), values)
+
+
+def _sum_into(x, axis=None, dtype=None, keepdims=False, out=None):
+    """numpy.sum without its Python wrapper (about a microsecond), which calls the same."""
+    return numpy.add.reduce(x, axis=axis, dtype=dtype, keepdims=keepdims, out=out)
 
 
 def _copy(array):

@@ -211,7 +211,8 @@ class DigitsEpoch(Workload):
         order = self.xp.asarray(self.order_rng.permutation(count))
         for start in range(0, count, 64):
             rows = order[start:start + 64]
-            step(self.data(self.x[rows]), self.data(self.y[rows]))
+            step(Tensor(self.x[rows], trainable=False, copy=False),
+                 Tensor(self.y[rows], trainable=False, copy=False))
 
     def train_step(self, x, y):
         loss = zen.loss.softmax_cross_entropy(self.net(x), y)

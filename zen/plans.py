@@ -57,8 +57,12 @@ def compile_plan(trace, namespace, returned, write_backs):
                f"{source.bind('t', state)})"
         source.lines.append("".join(f"l{index}, " for index in indices) + f"= {call}")
     needed = set(returned) | {slot for _, slot in write_backs}
-    for instruction in _needed(trace.instructions, needed):
-        source.lines.append(_line(source, instruction, trace.values, namespace))
+    instructions = _needed(trace.instructions, set(needed))
+    ends = _lifetimes(instructions, needed)
+    buffers = _Buffers(source, namespace, trace.values, len(instructions))
+    for index, instruction in enumerate(instructions):
+        source.lines.append(_line(source, instruction, buffers.take(instruction, ends)))
+        source.lines += buffers.release(index)
     for place, slot in write_backs:
         value = "None" if slot is None else f"copy(v{slot})"
         source.lines.append(f"{source.bind('p', place.set)}({value})")
@@ -101,14 +105,65 @@ def _slots(value):
     return set()
 
 
-def _line(source, instruction, values, namespace):
-    """One instruction as a line of source, writing into a buffer where it can."""
+def _lifetimes(instructions, needed):
+    """slot -> the index of the last instruction that needs its memory (len(instructions):
+    after them all). A call that writes no buffer may return a view of its arguments
+    (a reshape, a slice), so they stay as long as its result does."""
+    ends = dict.fromkeys(needed, len(instructions))
+    for index in range(len(instructions) - 1, -1, -1):
+        instruction = instructions[index]
+        result = instruction.result
+        results = result if isinstance(result, tuple) else (result,)
+        reach = index
+        if instruction.writer is None:
+            reach = max([index] + [ends.get(slot, index) for slot in results if slot is not None])
+        for slot in _slots(instruction.arguments) | _slots(instruction.keywords):
+            ends[slot] = max(ends.get(slot, index), reach)
+    return ends
+
+
+class _Buffers:
+    """The arrays instructions write into: one per result at a time, handed on to a later
+    result of the same shape and dtype once nothing needs the earlier one (memory that
+    stays in the cache); and ``del`` of the other results when their time is over."""
+
+    def __init__(self, source, namespace, values, count):
+        self.source, self.namespace, self.values = source, namespace, values
+        self.count = count      # of instructions: a slot needed to the end is never freed
+        self.free = {}          # (shape, dtype) -> names of buffers nothing needs now
+        self.after = {}         # instruction index -> lines to add after it, and buffers freed
+
+    def take(self, instruction, ends):
+        """The name of the buffer ``instruction`` writes into (None if it writes none)."""
+        result = instruction.result
+        results = result if isinstance(result, tuple) else (result,)
+        for slot in results:
+            if slot is not None and ends.get(slot, 0) < self.count:
+                self.after.setdefault(ends.get(slot, 0), ([], []))[0].append(slot)
+        if instruction.writer is None:
+            return None
+        value = self.values[result]
+        key = (tuple(value.shape), str(value.dtype))
+        pool = self.free.setdefault(key, [])
+        name = pool.pop() if pool else self.source.bind("b", self.namespace.zeros_like(value))
+        self.after.setdefault(ends.get(result, 0), ([], []))[1].append((key, name))
+        return name
+
+    def release(self, index):
+        """Lines after instruction ``index``: the results it was the last to need go."""
+        slots, buffers = self.after.pop(index, ((), ()))
+        for key, name in buffers:
+            self.free[key].append(name)
+        return [f"del {', '.join(f'v{slot}' for slot in slots)}"] if slots else []
+
+
+def _line(source, instruction, buffer):
+    """One instruction as a line of source, writing into ``buffer`` if it has one."""
     arguments = [source.expression(argument) for argument in instruction.arguments]
     arguments += [f"{key}={source.expression(value)}"
                   for key, value in instruction.keywords.items()]
     result = instruction.result
-    if instruction.writer is not None:
-        buffer = source.bind("b", namespace.zeros_like(values[result]))
+    if buffer is not None:
         call = f"{source.bind('w', instruction.writer)}({', '.join(arguments)}, out={buffer})"
     else:
         call = f"{source.bind('f', instruction.function)}({', '.join(arguments)})"
