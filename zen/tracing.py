@@ -444,7 +444,8 @@ class _Refusing:
 
 class tracing:
     """The block during which ``trace`` records the work on its backend: the backend's array
-    namespace and ``asarray`` are swapped for recording ones, zen's random generator for one
+    namespace and ``asarray`` are swapped for recording ones (and ``is_private`` for one
+    that sees through stand-ins, so that a leaf keeps its gradient uncopied, as eagerly), zen's random generator for one
     that refuses, ``devices.backend_for_array`` sees through stand-ins, and
     ``recorder.tracer`` is set."""
 
@@ -458,8 +459,9 @@ class tracing:
                                "not nest")
         self.saved = array_namespaces[backend]
         array_namespaces[backend] = TracingNamespace(trace, self.saved, backend)
-        real = backend.asarray
+        real, private = backend.asarray, backend.is_private
         backend.asarray = lambda data, *a, **k: trace.asarray(real, data, *a, **k)
+        backend.is_private = lambda array: private(_real(array))
         recorder.tracer = trace
         self.drawing = random.using(_Refusing(trace, random.generator()))
         self.drawing.__enter__()
@@ -474,5 +476,5 @@ class tracing:
         recorder.tracer = None
         self.drawing.__exit__(None, None, None)
         devices.backend_for_array = self.recognise
-        del backend.asarray
+        del backend.asarray, backend.is_private
         array_namespaces[backend] = self.saved
