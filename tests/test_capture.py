@@ -466,5 +466,23 @@ def test_model_train_captures_its_steps_with_the_eager_results(name, device):
     assert results[0][0] == results[1][0]
     for a, b in zip(results[0][1], results[1][1], strict=True):
         numpy.testing.assert_array_equal(a, b)
-    (step,) = zen.training._CAPTURED_STEPS[model].values()
+    steps = zen.training._CAPTURED_STEPS[model]
+    (step,) = [step for key, step in steps.items() if key != "predict"]
     assert step.replays > 0 if name != "Dropout" else step.reasons
+    assert steps["predict"].replays > 0
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_predict_replays_the_eager_forward_pass(name, device):
+    """predict captures its forward pass (evaluate and validation go through it): every
+    call's outputs are the eager forward's, bit for bit, a short last batch included."""
+    make, shape, ids = EXAMPLES[name]
+    zen.seed(0)
+    model = nn.Model([make(), nn.Linear(2)], device=device)
+    model.predict(_data(shape, ids)[:2])
+    for seed in range(4):
+        x = _data(shape, ids, seed)
+        with zen.no_grad():
+            expected = model(zen.Tensor(x, device=device)).numpy()
+        numpy.testing.assert_array_equal(model.predict(x, batch_size=4).numpy(), expected)
+    assert zen.training._CAPTURED_STEPS[model]["predict"].replays > 0 or name == "Dropout"

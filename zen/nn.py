@@ -242,14 +242,14 @@ class Model:
         return data.scores(self, x, y, loss_fn, batch_size)
 
     def predict(self, x: TensorLike, batch_size: int = 256) -> Tensor:
-        """The model's outputs for x, in batches, without recording a graph."""
+        """The model's outputs for x, in batches, without recording a graph (replayed)."""
         batch_size = arguments.integer("predict", "batch_size", batch_size, minimum=1)
         x = data.on_device(self.backend, x)
         if x.shape[0] == 0:
             raise DataError(f"predict: x has no examples (shape {x.shape})")
+        forward = training.captured(self, "predict", self.__call__)   # replayed, as train's
         with self.in_mode(training=False), no_grad():   # also in the middle of training
-            parts = [self(x[start:start + batch_size])
-                     for start in range(0, x.shape[0], batch_size)]
+            parts = [forward(x[i:i + batch_size]) for i in range(0, x.shape[0], batch_size)]
         return parts[0] if len(parts) == 1 else ops.concat(parts, axis=0)
 
     def eval(self) -> Model:

@@ -230,14 +230,10 @@ class Fit:
         ``train`` with the same loss and optimiser (so that each does not trace anew); it runs
         eagerly, silently, where the step cannot be replayed (dropout, a loss that reads a
         value to the host)."""
-        steps = _CAPTURED_STEPS.setdefault(self.model, {})
         # The user's loss: the one checked data gives (trusting checked labels) is new each call.
         key = (self.settings.loss_fn, self.optimizer, tuple(map(id, self.parameters)))
-        if key not in steps:
-            steps[key] = capture.capture(functools.partial(_train_step, self.model, self.loss_fn,
-                                                           self.optimizer, self.parameters),
-                                         warn=False)
-        return steps[key]
+        return captured(self.model, key, functools.partial(
+            _train_step, self.model, self.loss_fn, self.optimizer, self.parameters))
 
     def _local_step(self, first, last, place):
         """Rows [first, last) in one ``train_step``. The synchroniser (LocalSync: nothing to
@@ -300,7 +296,16 @@ def _train_step(model, loss_fn, optimizer, parameters, x, y):
     return loss
 
 
-# model -> {(loss, optimiser, parameters): its captured step}, while the model lives
+def captured(model, key, step):
+    """``step`` under ``zen.capture``, silent where it runs eagerly, kept with ``model``
+    under ``key`` (the first ``step`` given for that key stands for the later ones)."""
+    steps = _CAPTURED_STEPS.setdefault(model, {})
+    if key not in steps:
+        steps[key] = capture.capture(step, warn=False)
+    return steps[key]
+
+
+# model -> {key: its captured step}, while the model lives
 _CAPTURED_STEPS = weakref.WeakKeyDictionary()
 
 
