@@ -31,9 +31,10 @@ class Run:
         self.model.train()
         self.optimizer = make_optimizer(self.model.parameters())
         self.x, self.y, self.device = x, y, device
+        self.scale = 1.0
 
         def step(x, y):
-            loss = loss_fn(self.model(x), y)
+            loss = loss_fn(self.model(x), y) * self.scale
             loss.backward()
             self.optimizer.step()
             self.optimizer.zero_grad()
@@ -194,6 +195,7 @@ def _agree(change, device):
         for _ in range(3):
             run.step(*run.batch(0, BATCH))
         try:
+            zen.seed(7)     # a layer the change adds draws the same weights in both runs
             batch = change(run) or run.batch(0, BATCH)
             losses.append([run.step(*batch).item() for _ in range(2)])
         finally:
@@ -229,6 +231,15 @@ GUARDS = {
                                                          * 0.5)
                                             for state in run.optimizer.state.values()] and None,
     "the optimiser's betas": lambda run: setattr(run.optimizer, "betas", (0.5, 0.9)),
+    "a parameter frozen": lambda run: setattr(run.model.parameters()[0], "trainable", False),
+    "the optimiser's state replaced": lambda run: run.optimizer.load_state_dict(
+        run.optimizer.state_dict()),
+    "the optimiser's parameters": lambda run: run.optimizer.parameters.__delitem__(-1),
+    "a layer replaced": lambda run: run.model.layers.__setitem__(1, nn.ReLU()),
+    "a layer added": lambda run: run.model.layers.insert(1, nn.Linear(8)),
+    "a number the step reads": lambda run: setattr(run, "scale", 0.5),
+    "an optimiser the step reads": lambda run: setattr(
+        run, "optimizer", optim.SGD(run.model.parameters(), lr=0.5)),
 }
 
 
@@ -443,12 +454,12 @@ def test_constants_a_traced_step_makes_are_plain_arrays_after_it(device):
     assert type(product.value) is type(zen.Tensor(1.0, device=device).value)
 
 
-@pytest.mark.parametrize("name", ["Linear", "LSTM", "Conv2D", "BatchNorm1D", "Embedding",
-                                  "Dropout", "MultiHeadAttention"])
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_model_train_captures_its_steps_with_the_eager_results(name, device):
-    """Model.train captures each step by default (Dropout's run eagerly): its history,
-    parameters and buffers are those of capture=False, over calls of train and epochs with a
-    short last batch, and the steps of a later call replay the plan of the first."""
+    """Model.train captures each step and its validation's forward passes by default
+    (Dropout's steps run eagerly): its history, parameters and buffers are those of
+    capture=False, over calls of train and epochs with a short last batch, and the steps of a
+    later call replay the plan of the first."""
     make, shape, ids = EXAMPLES[name]
     x = _data(shape, ids)
     results = []
@@ -458,7 +469,8 @@ def test_model_train_captures_its_steps_with_the_eager_results(name, device):
         y = numpy.zeros((ROWS, *model.predict(x[:1]).shape[1:]), "float32")
         optimizer = optim.Adam(model.parameters(), lr=0.01)
         histories = [model.train(x, y, epochs=2, batch_size=BATCH, optimizer=optimizer,
-                                 verbose=False, capture=captured) for _ in range(2)]
+                                 verbose=False, capture=captured, validation_data=(x, y))
+                     for _ in range(2)]
         state = [zen.Tensor(a).numpy() for a in
                  [p.value for p in model.parameters()] +
                  [b.value for layer in model.layers for b in layer.buffers.values()]]
@@ -472,17 +484,70 @@ def test_model_train_captures_its_steps_with_the_eager_results(name, device):
     assert steps["predict"].replays > 0
 
 
-@pytest.mark.parametrize("name", sorted(EXAMPLES))
-def test_predict_replays_the_eager_forward_pass(name, device):
-    """predict captures its forward pass (evaluate and validation go through it): every
-    call's outputs are the eager forward's, bit for bit, a short last batch included."""
-    make, shape, ids = EXAMPLES[name]
+def _scheduled_inside(model, x, y):
+    loss = _mse(model, x, y)
+    _scheduled_inside.scheduler.step()
+    return loss
+
+
+REFUSED_KINDS = {
+    "a returned tensor with a graph": (lambda model, x, y: model(x), "still to be"),
+}
+
+
+def test_a_step_that_steps_a_scheduler_inside_runs_eagerly(device):
     zen.seed(0)
-    model = nn.Model([make(), nn.Linear(2)], device=device)
-    model.predict(_data(shape, ids)[:2])
-    for seed in range(4):
-        x = _data(shape, ids, seed)
-        with zen.no_grad():
-            expected = model(zen.Tensor(x, device=device)).numpy()
-        numpy.testing.assert_array_equal(model.predict(x, batch_size=4).numpy(), expected)
-    assert zen.training._CAPTURED_STEPS[model]["predict"].replays > 0 or name == "Dropout"
+    model = nn.Model([nn.Linear(3)], input_shape=(2,), device=device)
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+    scheduler = optim.StepLR(optimizer, step_size=1, gamma=0.5)
+
+    @zen.capture
+    def step(x, y):
+        loss = _mse(model, x, y)
+        optimizer.step()
+        optimizer.zero_grad()
+        scheduler.step()
+        return loss
+
+    x = zen.Tensor(numpy.ones((4, 2)), trainable=False, device=device)
+    with pytest.warns(zen.CaptureWarning, match="scheduler"):
+        for _ in range(4):
+            step(x, zen.Tensor(numpy.zeros((4, 3)), device=device))
+    assert step.replays == 0 and optimizer.lr == 0.1 * 0.5 ** 4
+
+
+def test_a_returned_tensor_with_a_graph_still_to_differentiate_runs_eagerly(device):
+    zen.seed(0)
+    model = nn.Model([nn.Linear(3)], input_shape=(2,), device=device)
+    forward = zen.capture(model.__call__)
+    x = zen.Tensor(numpy.ones((4, 2)), trainable=False, device=device)
+    with pytest.warns(zen.CaptureWarning, match="still to be differentiated"):
+        outputs = [forward(x) for _ in range(3)]
+    zen.sum(outputs[-1]).backward()         # eagerly the graph is there: so it stays
+    assert all(p.gradient is not None for p in model.parameters())
+
+
+@pytest.mark.parametrize("argument", [{"x": 1}, [1.0], object()], ids=["dict", "list", "object"])
+def test_an_argument_whose_contents_are_not_watched_runs_eagerly(argument, device):
+    step = zen.capture(lambda x, extra: x * 2.0)
+    x = zen.Tensor(numpy.ones(3), trainable=False, device=device)
+    with pytest.warns(zen.CaptureWarning, match="pass tensors, arrays, numbers"):
+        for _ in range(3):
+            step(x, argument)
+    assert step.replays == 0
+
+
+def test_zero_and_minus_zero_arguments_have_their_own_plans(device):
+    step = zen.capture(lambda x, scale: 1.0 / (x * scale))
+    x = zen.Tensor(numpy.ones(2, "float32"), trainable=False, device=device)
+    results = [step(x, scale).numpy()[0] for scale in (0.0, 0.0, 0.0, -0.0, -0.0)]
+    assert results == [numpy.inf] * 3 + [-numpy.inf] * 2
+
+
+def test_a_captured_function_called_inside_a_traced_step_is_part_of_its_trace(device):
+    runs = [_captured_mlp(device, captured=False), _captured_mlp(device)]
+    model = runs[1].model
+    inner = zen.capture(lambda x: model(x))
+    runs[1].model = type("Forward", (), {"__call__": staticmethod(inner)})()
+    losses = [[run.step(*run.batch(0, BATCH)).item() for _ in range(4)] for run in runs]
+    assert losses[0] == losses[1] and runs[1].step.replays == 2

@@ -15,6 +15,8 @@ are read afresh at every call (``zen.optim.per_step``).
 from __future__ import annotations
 
 import functools
+import math
+import types
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -59,6 +61,8 @@ class CapturedStep:
         self.warmed = False
 
     def __call__(self, *args, **kwargs):
+        if recorder.tracer is not None:     # inside a step being traced: part of its trace
+            return self.step(*args, **kwargs)
         key = _signature(args, kwargs)
         plan = self.plans.get(key)
         if type(plan) is _Plan and plan.holds():
@@ -75,7 +79,9 @@ class CapturedStep:
                        f"arguments, shapes, model or modes changed again")
             return self.step(*args, **kwargs)
         self.traces += 1
-        result, self.plans[key] = _traced(self.step, args, kwargs)
+        result, plan = _traced(self.step, args, kwargs)
+        if plan is not None:    # None: a layer was built, so the next call traces again
+            self.plans[key] = plan
         return result
 
     def _warn(self, reason):
@@ -88,25 +94,39 @@ class CapturedStep:
 
 
 def _signature(args, kwargs):
-    """What a plan is for: each argument's kind, shape, dtype and device (a number's value,
-    another object's identity), and the modes; a string saying why, if it cannot be."""
+    """What a plan is for: each argument's kind, shape, dtype, layout and device (a number's
+    value, a zen object's identity), which arguments are one object, and the modes; a string
+    saying why, if it cannot be."""
     if recorder.is_anomaly_enabled():
         return "anomaly detection is on"
     parts = [recorder.is_grad_enabled(), tensor.get_default_dtype(), tuple(kwargs)]
-    for item in (*args, *kwargs.values()):
-        if isinstance(item, Tensor):
-            if isinstance(item.gradient, Tensor):
-                return "a tensor it is given has a gradient with its own graph (create_graph)"
-            parts.append((Tensor, item.shape, item.dtype, item._backend, item.trainable,
-                          item.gradient is None))
-        elif isinstance(item, (bool, int, float, str, type(None))):
-            parts.append((type(item), item))
-        elif hasattr(item, "shape") and hasattr(item, "dtype"):
-            parts.append((type(item), tuple(item.shape), item.dtype,
-                          str(getattr(item, "device", ""))))
-        else:
-            parts.append((id(item),))
+    first = {}
+    for position, item in enumerate((*args, *kwargs.values())):
+        part = _part(item)
+        if isinstance(part, str):
+            return part
+        parts.append((part, first.setdefault(id(item), position)))
     return tuple(parts)
+
+
+def _part(item):
+    """One argument's share of the signature, or why it cannot have one."""
+    if isinstance(item, Tensor):
+        if isinstance(item.gradient, Tensor):
+            return "a tensor it is given has a gradient with its own graph (create_graph)"
+        return (Tensor, item.shape, item.dtype, item._backend, item.trainable,
+                item.gradient is None, getattr(item.value, "strides", None))
+    if isinstance(item, float):     # -0.0 == 0.0, but 1 / -0.0 is -inf
+        return (float, item, math.copysign(1.0, item))
+    if isinstance(item, (bool, int, str, type(None))):
+        return (type(item), item)
+    if hasattr(item, "shape") and hasattr(item, "dtype"):
+        return (type(item), tuple(item.shape), item.dtype, str(getattr(item, "device", "")),
+                getattr(item, "strides", None))
+    if _is_zens(item):
+        return (id(item),)
+    return (f"it is given a {type(item).__name__}; pass tensors, arrays, numbers and zen's "
+            f"objects as arguments (what a container holds is not watched)")
 
 
 class _Plan:
@@ -155,9 +175,12 @@ def _traced(step, args, kwargs):
     finally:
         write_backs = _settle(trace)
         gradients = _restore_arguments(trace, args, kwargs)
+        _check_optimizers(trace)
+        built = _settle_new_weights(trace)
     template = _template(trace, result)
     result = _real_result(result)
-    _check_optimizers(trace)
+    if built:
+        return result, None
     if trace.reasons:
         return result, trace.reasons
     returned = []
@@ -245,6 +268,20 @@ def _settle(trace):
     return write_backs
 
 
+def _settle_new_weights(trace):
+    """Real arrays in the weights and buffers of layers built during the trace; whether
+    there were any (the plan would build them again: trace the next call instead)."""
+    built = False
+    for layer in trace.layers.values():
+        for holder in (getattr(layer, "weights", {}), getattr(layer, "buffers", {})):
+            for weight in holder.values():
+                if type(weight.value) is Traced and weight.value.trace is trace:
+                    weight.value, built = weight.value.array, True
+                    if type(weight.gradient) is Traced:
+                        weight.gradient = weight.gradient.array
+    return built
+
+
 def _arguments(args, kwargs):
     return [*enumerate(args), *kwargs.items()]
 
@@ -257,8 +294,11 @@ def _template(trace, result):
                 not None:
             trace.refuse("the step returns a tensor it did not compute")
             return None
+        if result._op is not None and result._parents:
+            trace.refuse("the step returns a tensor whose graph is still to be differentiated "
+                         "(call backward inside the step)")
         return ("tensor", value.slot.index)
-    if isinstance(result, (tuple, list)):
+    if type(result) in (tuple, list):
         return (type(result), [_template(trace, item) for item in result])
     if isinstance(result, dict):
         return (dict, {key: _template(trace, item) for key, item in result.items()})
@@ -269,14 +309,15 @@ def _template(trace, result):
 
 
 def _real_result(result):
+    if type(result) is Traced:
+        return result.array
     if isinstance(result, Tensor) and type(result.value) is Traced:
         result.value = result.value.array
     elif isinstance(result, (tuple, list)):
-        for item in result:
-            _real_result(item)
+        items = [_real_result(item) for item in result]
+        return type(result)(*items) if hasattr(result, "_fields") else type(result)(items)
     elif isinstance(result, dict):
-        for item in result.values():
-            _real_result(item)
+        return {key: _real_result(item) for key, item in result.items()}
     return result
 
 
@@ -312,6 +353,9 @@ def _check_optimizers(trace):
                 optim.__name__:
             trace.refuse(f"{kind.__name__}'s update is not one of zen's, so its per-step "
                          f"numbers would be fixed at the traced step")
+        if optimizer.settings() != trace.settings[id(optimizer)]:
+            trace.refuse(f"the step changes {kind.__name__}'s settings (a scheduler stepped "
+                         f"inside it); step schedulers outside the captured step")
         for state in optimizer.state.values():
             for key, value in state.items():
                 if type(value) is Traced:
@@ -320,37 +364,101 @@ def _check_optimizers(trace):
 
 
 def _guards(trace, step):
-    """(read, expected) pairs: what the plan assumes about the world beyond its arguments."""
+    """(read, expected) pairs, each to hold (``read() is expected``) for the plan to stand:
+    what it assumes about the world beyond its arguments."""
     guards = [(place.get, original) for place, original in trace.watched.items()]
-    guards += [(functools.partial(getattr, layer, "training"), layer.training)
-               for layer in trace.layers.values()]
+    guards += [(functools.partial(getattr, place.holder, "trainable"), place.holder.trainable)
+               for place in trace.watched if isinstance(place.holder, Tensor)]
+    guards += [_equal(functools.partial(_ids, model, "layers"), _ids(model, "layers"))
+               for model in trace.models.values()]
+    for layer in trace.layers.values():
+        guards.append((functools.partial(getattr, layer, "training"), layer.training))
+        guards.append(_equal(lambda layer=layer: layer.config, layer.config))
+    for optimizer, parameter, state in trace.states:
+        guards.append((functools.partial(getattr, optimizer, "state"), optimizer.state))
+        guards.append((functools.partial(optimizer.state.get, parameter), state))
     for optimizer in trace.optimizers.values():
-        guards += [(functools.partial(getattr, optimizer, name), getattr(optimizer, name))
-                   for name in optimizer.settings() if name != "lr"]
-    guards += _closure_guards(step)
-    return guards
+        guards.append(_equal(functools.partial(_settings, optimizer), _settings(optimizer)))
+        guards.append(_equal(functools.partial(_ids, optimizer, "parameters"),
+                             _ids(optimizer, "parameters")))
+    return guards + _closure_guards(step)
+
+
+def _settings(optimizer):
+    """Every setting ``optimizer`` may read but its learning rate (read afresh each call)."""
+    return {name: getattr(optimizer, name) for name in optim._SETTING_RULES
+            if name != "lr" and hasattr(optimizer, name)}
+
+
+def _ids(holder, name):
+    items = getattr(holder, name, None)
+    return None if items is None else tuple(map(id, items))
+
+
+def _equal(read, expected):
+    """A guard that holds while ``read()`` equals ``expected`` (rather than is it)."""
+    return (lambda: read() == expected), True
 
 
 def _closure_guards(step):
-    """The objects of zen's classes (models, layers, optimisers, tensors) that ``step``
-    names in its closure or its module, each to be the same object at every call."""
+    """What ``step`` names in its closure, its module and (for a method) its object: zen's
+    objects, each to be the same object (a model's list of layers too), and numbers and
+    strings, each to keep its value."""
+    if isinstance(step, functools.partial):
+        places = [(functools.partial(lambda v: v, value), value)
+                  for value in (*step.args, *step.keywords.values())]
+        return _watched(places) + _closure_guards(step.func)
     function = getattr(step, "__func__", step)
     code = getattr(function, "__code__", None)
     if code is None:
         return []
-    guards = []
-    for cell in function.__closure__ or ():
-        if _is_zens(content := cell.cell_contents):
-            guards.append((functools.partial(getattr, cell, "cell_contents"), content))
+    places = [(functools.partial(getattr, cell, "cell_contents"), cell.cell_contents)
+              for cell in function.__closure__ or ()]
     module = function.__globals__
-    for name in code.co_names:
-        if _is_zens(content := module.get(name)):
-            guards.append((functools.partial(module.get, name), content))
+    places += [(functools.partial(module.get, name), module.get(name))
+               for name in code.co_names if name in module]
+    owner = getattr(step, "__self__", None)
+    if owner is not None and hasattr(owner, "__dict__"):
+        places += [(functools.partial(owner.__dict__.get, name), value)
+                   for name, value in owner.__dict__.items()]
+    return _watched(places)
+
+
+def _watched(places):
+    """Guards of (read, value) pairs: a zen object to stay the same object (a model's list
+    of layers too), a number or string to keep its value, a list, tuple or dict to keep
+    its items (the same objects, or equal numbers and strings)."""
+    guards = []
+    for read, value in places:
+        if _is_zens(value):
+            guards.append((read, value))
+            if hasattr(value, "layers") and isinstance(value.layers, list):
+                guards.append(_equal(functools.partial(_ids, value, "layers"),
+                                     _ids(value, "layers")))
+        elif isinstance(value, (bool, int, float, str, type(None))):
+            guards.append(_equal(read, value))
+        elif type(value) in (list, tuple, dict):
+            guards.append(_equal(lambda read=read: _items(read()), _items(value)))
+        elif hasattr(value, "__dict__") and not isinstance(value, _CODE):   # an object of yours
+            guards.append(_equal(lambda read=read: _items(vars(read())), _items(vars(value))))
     return guards
 
 
+_CODE = (types.ModuleType, types.FunctionType, types.MethodType, type)
+
+
+def _items(container):
+    """What a list, tuple or dict holds, for a guard: numbers and strings by value, other
+    objects by identity."""
+    if type(container) not in (list, tuple, dict):
+        return id(container)
+    pairs = container.items() if isinstance(container, dict) else enumerate(container)
+    return tuple((key, item if isinstance(item, (bool, int, float, str, type(None)))
+                  else id(item)) for key, item in pairs)
+
+
 def _is_zens(value):
-    """Whether ``value`` is an object of one of zen's classes (a model, layer, optimiser,
-    tensor, scheduler)."""
-    return type(value).__module__.startswith("zen.")
+    """Whether ``value`` is an object of one of zen's classes or of a class made from one (a
+    model, layer, optimiser, tensor, scheduler)."""
+    return any(kind.__module__.startswith("zen.") for kind in type(value).__mro__)
 

@@ -43,10 +43,20 @@ def checked(model, who, x, y, loss_fn):
     return x, y, loss_fn
 
 
-def scores(model, x, y, loss_fn, batch_size=256):
+def predicted(model, x, batch_size, forward):
+    """``forward`` (the model, or its captured forward pass) on ``x`` in batches, in
+    inference mode, without recording a graph."""
+    if x.shape[0] == 0:
+        raise DataError(f"predict: x has no examples (shape {x.shape})")
+    with model.in_mode(training=False), no_grad():  # also in the middle of training
+        parts = [forward(x[i:i + batch_size]) for i in range(0, x.shape[0], batch_size)]
+    return parts[0] if len(parts) == 1 else ops.concat(parts, axis=0)
+
+
+def scores(model, x, y, loss_fn, batch_size=256, forward=None):
     """``{"loss": ..., "accuracy": ...}`` of data and loss that ``checked`` gave; accuracy
-    with a classification loss."""
-    prediction = model.predict(x, batch_size)
+    with a classification loss. ``forward`` stands for the model (its captured forward)."""
+    prediction = predicted(model, x, batch_size, forward or model)
     with no_grad():
         result = {"loss": loss_fn(prediction, y).item()}
         if losses.is_classification(loss_fn):

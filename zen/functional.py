@@ -12,7 +12,7 @@ import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from zen import arguments, indexing, ops, promotion, random, tensor
+from zen import arguments, indexing, ops, promotion, random, recorder, tensor
 from zen.errors import ArgumentError, DtypeError, InPlaceError, ShapeMismatchError
 from zen.namespaces import array_namespaces
 from zen.ops import normalise_axes, reshape
@@ -274,6 +274,8 @@ def _write(tensor, assign):
     """``assign(array)`` writes into tensor's array in place (a view or a DLPack peer sees
     it), or into a copy when the array cannot be written (a read-only view, a NumPy scalar),
     which then shares no memory, and no version counter, with the tensors it came from."""
+    if recorder.tracer is not None:     # the target is read (and so written) as a stand-in
+        recorder.tracer.entering((tensor,))
     try:
         assign(tensor.value)
     except (ValueError, TypeError, AttributeError):     # AttributeError: a NumPy scalar

@@ -16,11 +16,11 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeAlias
 
-from zen import arguments, data, devices, ops, training
+from zen import arguments, data, devices, recorder, training
 from zen import checkpoint as _checkpoint
 from zen import loss as losses
 from zen.distributed import Communicator
-from zen.errors import ArgumentError, DataError, NotBuiltError
+from zen.errors import ArgumentError, NotBuiltError
 from zen.errors import CheckpointError as CheckpointError  # users import it from zen.nn
 from zen.layers import attention, convolutional, core, normalization, pooling, recurrent
 from zen.layers.attention import MultiHeadAttention
@@ -63,7 +63,6 @@ from zen.layers.pooling import AvgPool2D, MaxPool2D, UpSampling2D
 from zen.layers.recurrent import LSTM, RNN
 from zen.namespaces import array_namespaces
 from zen.optim import Optimizer
-from zen.recorder import no_grad
 from zen.tensor import Tensor, TensorLike, constant, get_default_dtype
 
 __all__ = [
@@ -146,6 +145,8 @@ class Model:
         return undone_on_failure(self.layers)
 
     def _forward(self, x):
+        if recorder.tracer is not None:     # a traced step: its layers are guarded
+            recorder.tracer.models[id(self)] = self
         shape = tuple(x.shape[1:])
         for layer in self.layers:
             x = layer(x)
@@ -242,15 +243,9 @@ class Model:
         return data.scores(self, x, y, loss_fn, batch_size)
 
     def predict(self, x: TensorLike, batch_size: int = 256) -> Tensor:
-        """The model's outputs for x, in batches, without recording a graph (replayed)."""
+        """The model's outputs for x, in batches, without recording a graph."""
         batch_size = arguments.integer("predict", "batch_size", batch_size, minimum=1)
-        x = data.on_device(self.backend, x)
-        if x.shape[0] == 0:
-            raise DataError(f"predict: x has no examples (shape {x.shape})")
-        forward = training.captured(self, "predict", self.__call__)   # replayed, as train's
-        with self.in_mode(training=False), no_grad():   # also in the middle of training
-            parts = [forward(x[i:i + batch_size]) for i in range(0, x.shape[0], batch_size)]
-        return parts[0] if len(parts) == 1 else ops.concat(parts, axis=0)
+        return data.predicted(self, data.on_device(self.backend, x), batch_size, self)
 
     def eval(self) -> Model:
         """Inference mode for hand-written loops (``predict`` and ``evaluate`` always run in

@@ -143,7 +143,9 @@ class _Buffers:
         if instruction.writer is None:
             return None
         value = self.values[result]
-        key = (tuple(value.shape), str(value.dtype))
+        # NumPy lays a ufunc's result out as its input (a transposed one too), and a sum
+        # adds in the order of the layout: a buffer is handed on to results laid out alike.
+        key = (tuple(value.shape), str(value.dtype), getattr(value, "strides", None))
         pool = self.free.setdefault(key, [])
         name = pool.pop() if pool else self.source.bind("b", self.namespace.zeros_like(value))
         self.after.setdefault(ends.get(result, 0), ([], []))[1].append((key, name))

@@ -75,7 +75,10 @@ class Trace:
     def __init__(self, backend):
         self.backend = backend
         self.layers = {}            # id -> every Layer called, whose training flag is guarded
+        self.models = {}            # id -> every Model run, whose list of layers is guarded
         self.optimizers = {}        # id -> every optimiser that stepped
+        self.settings = {}          # id -> an optimiser's settings when it first stepped
+        self.states = []            # (optimizer, parameter, its state dict) of each update
         self.inputs = []            # slot indices of the step's arguments' arrays
         self.argument_positions = []    # where each of those arrays is among the arguments
         self.arguments = {}         # id of a Tensor argument -> its own value and gradient
@@ -97,7 +100,8 @@ class Trace:
         if not self.active():
             return
         for x in inputs:
-            if isinstance(x, Tensor) and id(x) not in self.arguments:
+            if isinstance(x, Tensor) and id(x) not in self.arguments and not (
+                    type(x.value) is Traced and x.value.trace is self):   # made in the step
                 for key in ("value", "gradient"):
                     place = Place(x, key)
                     if place not in self.watched:
@@ -123,8 +127,8 @@ class Trace:
         held = tensor.value
         if type(held) is not Traced or held.trace is not self:
             self.refuse("the step changed a tensor in place that no recorded op read")
-        elif Place(tensor, "value") in self.watched:
-            self.edits.append(tensor)
+        elif Place(tensor, "value") in self.watched or tensor._version is not None:
+            self.edits.append(tensor)   # (a view shares its version count with what it views)
 
     def backward_settings(self, grad, retain_graph, create_graph):
         if self.active() and (grad is not None or retain_graph or create_graph):
@@ -135,7 +139,10 @@ class Trace:
         """``optimizer`` is about to update ``parameter``: its value, gradient and state's
         arrays become stand-ins."""
         if self.active():
-            self.optimizers[id(optimizer)] = optimizer
+            if id(optimizer) not in self.optimizers:
+                self.optimizers[id(optimizer)] = optimizer
+                self.settings[id(optimizer)] = optimizer.settings()
+            self.states.append((optimizer, parameter, state))
             self.entering((parameter,))
             for key in list(state):
                 if _is_array(state[key]):
@@ -233,6 +240,13 @@ class Trace:
 
     def _foreign(self, name):
         self.refuse(f"{name} was given an array of another trace")
+
+    def to_host(self, real, array):
+        """``backend.to_host`` inside the step: any array, from before the step or not."""
+        if self.active():
+            self.refuse("the step reads a value to the host (item(), numpy(), float(), ...), "
+                        "so what it does next may depend on the data")
+        return real(_real(array))
 
     def asarray(self, real, data, *arguments, **keywords):
         """``backend.asarray`` inside the step: recorded when it converts stand-ins (a step's
@@ -443,10 +457,11 @@ class _Refusing:
 
 
 class tracing:
-    """The block during which ``trace`` records the work on its backend: the backend's array
-    namespace and ``asarray`` are swapped for recording ones (and ``is_private`` for one
-    that sees through stand-ins, so that a leaf keeps its gradient uncopied, as eagerly), zen's random generator for one
-    that refuses, ``devices.backend_for_array`` sees through stand-ins, and
+    """The block during which ``trace`` records the work on its backend. Swapped for it: the
+    backend's array namespace and ``asarray``, for recording ones; its ``to_host``, for one
+    that refuses (a read of any array to the host); its ``is_private`` and
+    ``devices.backend_for_array``, for ones that see through stand-ins (so that a leaf keeps
+    its gradient uncopied, as eagerly); zen's random generator, for one that refuses. And
     ``recorder.tracer`` is set."""
 
     def __init__(self, trace):
@@ -459,9 +474,10 @@ class tracing:
                                "not nest")
         self.saved = array_namespaces[backend]
         array_namespaces[backend] = TracingNamespace(trace, self.saved, backend)
-        real, private = backend.asarray, backend.is_private
+        real, private, host = backend.asarray, backend.is_private, backend.to_host
         backend.asarray = lambda data, *a, **k: trace.asarray(real, data, *a, **k)
         backend.is_private = lambda array: private(_real(array))
+        backend.to_host = lambda array: trace.to_host(host, array)
         recorder.tracer = trace
         self.drawing = random.using(_Refusing(trace, random.generator()))
         self.drawing.__enter__()
@@ -476,5 +492,5 @@ class tracing:
         recorder.tracer = None
         self.drawing.__exit__(None, None, None)
         devices.backend_for_array = self.recognise
-        del backend.asarray, backend.is_private
+        del backend.asarray, backend.is_private, backend.to_host
         array_namespaces[backend] = self.saved

@@ -269,7 +269,10 @@ class Fit:
     def _validate(self):
         if self.validation_data is None:
             return
-        for key, value in data.scores(self.model, *self.validation_data, self.loss_fn).items():
+        forward = captured(self.model, "predict", self.model.__call__) if \
+            self.settings.capture else None
+        for key, value in data.scores(self.model, *self.validation_data, self.loss_fn,
+                                      forward=forward).items():
             self.state.history.setdefault(f"val_{key}", []).append(value)
 
     def _save(self):
