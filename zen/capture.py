@@ -134,15 +134,10 @@ class _Plan:
 
     def __init__(self, replay, trace, template, gradients, guards, backend):
         self.replay, self.template, self.guards = replay, template, guards
+        self.holds = _compiled(guards)
         self.inputs = trace.argument_positions
         self.gradients = gradients      # (position, slot or None): arguments' new gradients
         self.backend = backend
-
-    def holds(self):
-        for get, expected in self.guards:   # noqa: SIM110 (a loop: no generator per call)
-            if get() is not expected:
-                return False
-        return True
 
     def run(self, args, kwargs):
         arrays = [_array_of(args, kwargs, position) for position in self.inputs]
@@ -366,19 +361,21 @@ def _check_optimizers(trace):
 def _guards(trace, step):
     """(read, expected) pairs, each to hold (``read() is expected``) for the plan to stand:
     what it assumes about the world beyond its arguments."""
-    guards = [(place.get, original) for place, original in trace.watched.items()]
-    guards += [(functools.partial(getattr, place.holder, "trainable"), place.holder.trainable)
+    guards = [((_Item if place.item else _Attribute)(place.holder, place.key), original)
+              for place, original in trace.watched.items()]
+    guards += [(_Attribute(place.holder, "trainable"), place.holder.trainable)
                for place in trace.watched if isinstance(place.holder, Tensor)]
     guards += [_equal(functools.partial(_ids, model, "layers"), _ids(model, "layers"))
                for model in trace.models.values()]
     for layer in trace.layers.values():
-        guards.append((functools.partial(getattr, layer, "training"), layer.training))
+        guards.append((_Attribute(layer, "training"), layer.training))
         guards.append(_equal(lambda layer=layer: layer.config, layer.config))
     for optimizer, parameter, state in trace.states:
-        guards.append((functools.partial(getattr, optimizer, "state"), optimizer.state))
-        guards.append((functools.partial(optimizer.state.get, parameter), state))
+        guards.append((_Attribute(optimizer, "state"), optimizer.state))
+        guards.append((_Item(optimizer.state, parameter), state))
     for optimizer in trace.optimizers.values():
-        guards.append(_equal(functools.partial(_settings, optimizer), _settings(optimizer)))
+        guards += [_equal(_Attribute(optimizer, name), value)
+                   for name, value in _settings(optimizer).items()]
         guards.append(_equal(functools.partial(_ids, optimizer, "parameters"),
                              _ids(optimizer, "parameters")))
     return guards + _closure_guards(step)
@@ -395,9 +392,50 @@ def _ids(holder, name):
     return None if items is None else tuple(map(id, items))
 
 
+class _Attribute:
+    """A guard's read of ``holder.name``, spelled out in the plan's compiled check."""
+
+    def __init__(self, holder, name):
+        self.holder, self.name = holder, name
+
+    def __call__(self):
+        return getattr(self.holder, self.name)
+
+    def source(self, holder):
+        return f"{holder}.{self.name}"
+
+
+class _Item(_Attribute):
+    """A guard's read of ``holder.get(key)`` (a dict, a module's names)."""
+
+    def __call__(self):
+        return self.holder.get(self.name)
+
+    def source(self, holder):
+        return f"{holder}.get({holder}_key)"
+
+
+def _compiled(guards):
+    """One function that checks every guard, each read spelled out (not called through a
+    loop): ``read() is expected`` for all of them."""
+    names, terms = {}, []
+    for index, (read, expected, *equal) in enumerate(guards):
+        names[f"e{index}"] = expected
+        if isinstance(read, _Attribute):
+            names[f"h{index}"], names[f"h{index}_key"] = read.holder, read.name
+            value = read.source(f"h{index}")
+        else:
+            names[f"r{index}"] = read
+            value = f"r{index}()"
+        terms.append(f"{value} {'==' if equal else 'is'} e{index}")
+    text = "def holds():\n    return (" + " and\n            ".join(terms or ["True"]) + ")\n"
+    exec(compile(text, "<zen.capture guards>", "exec"), names)
+    return names["holds"]
+
+
 def _equal(read, expected):
     """A guard that holds while ``read()`` equals ``expected`` (rather than is it)."""
-    return (lambda: read() == expected), True
+    return read, expected, "=="
 
 
 def _closure_guards(step):
@@ -412,22 +450,22 @@ def _closure_guards(step):
     code = getattr(function, "__code__", None)
     if code is None:
         return []
-    places = [(functools.partial(getattr, cell, "cell_contents"), cell.cell_contents)
+    places = [(_Attribute(cell, "cell_contents"), cell.cell_contents)
               for cell in function.__closure__ or ()]
     module = function.__globals__
-    places += [(functools.partial(module.get, name), module.get(name))
+    places += [(_Item(module, name), module.get(name))
                for name in code.co_names if name in module]
     owner = getattr(step, "__self__", None)
-    if owner is not None and hasattr(owner, "__dict__"):
-        places += [(functools.partial(owner.__dict__.get, name), value)
-                   for name, value in owner.__dict__.items()]
-    return _watched(places)
+    attributes = [(_Item(owner.__dict__, name), value)
+                  for name, value in getattr(owner, "__dict__", {}).items()]
+    return _watched(places) + _watched(attributes, nested=False)
 
 
-def _watched(places):
+def _watched(places, nested=True):
     """Guards of (read, value) pairs: a zen object to stay the same object (a model's list
     of layers too), a number or string to keep its value, a list, tuple or dict to keep
-    its items (the same objects, or equal numbers and strings)."""
+    its items (the same objects, or equal numbers and strings), another object to keep its
+    attributes so (``nested``) or to stay the same object."""
     guards = []
     for read, value in places:
         if _is_zens(value):
@@ -439,8 +477,10 @@ def _watched(places):
             guards.append(_equal(read, value))
         elif type(value) in (list, tuple, dict):
             guards.append(_equal(lambda read=read: _items(read()), _items(value)))
-        elif hasattr(value, "__dict__") and not isinstance(value, _CODE):   # an object of yours
+        elif nested and hasattr(value, "__dict__") and not isinstance(value, _CODE):
             guards.append(_equal(lambda read=read: _items(vars(read())), _items(vars(value))))
+        elif hasattr(value, "__dict__") and not isinstance(value, _CODE):
+            guards.append((read, value))
     return guards
 
 
