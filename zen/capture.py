@@ -418,8 +418,12 @@ class _Item(_Attribute):
 def _compiled(guards):
     """One function that checks every guard, each read spelled out (not called through a
     loop): ``read() is expected`` for all of them."""
-    names, terms = {}, []
+    names, terms, seen = {}, [], set()
     for index, (read, expected, *equal) in enumerate(guards):
+        if isinstance(read, _Attribute):
+            if (id(read.holder), read.name, type(read)) in seen:
+                continue        # the same read again (a tensor's trainable flag, say)
+            seen.add((id(read.holder), read.name, type(read)))
         names[f"e{index}"] = expected
         if isinstance(read, _Attribute):
             names[f"h{index}"], names[f"h{index}_key"] = read.holder, read.name
@@ -464,8 +468,9 @@ def _closure_guards(step):
 def _watched(places, nested=True):
     """Guards of (read, value) pairs: a zen object to stay the same object (a model's list
     of layers too), a number or string to keep its value, a list, tuple or dict to keep
-    its items (the same objects, or equal numbers and strings), another object to keep its
-    attributes so (``nested``) or to stay the same object."""
+    its items (the same objects, or equal numbers and strings) and another object its
+    attributes so, or, not ``nested`` (an object's attributes), each to stay the same
+    object."""
     guards = []
     for read, value in places:
         if _is_zens(value):
@@ -475,11 +480,12 @@ def _watched(places, nested=True):
                                      _ids(value, "layers")))
         elif isinstance(value, (bool, int, float, str, type(None))):
             guards.append(_equal(read, value))
-        elif type(value) in (list, tuple, dict):
+        elif nested and type(value) in (list, tuple, dict):
             guards.append(_equal(lambda read=read: _items(read()), _items(value)))
         elif nested and hasattr(value, "__dict__") and not isinstance(value, _CODE):
             guards.append(_equal(lambda read=read: _items(vars(read())), _items(vars(value))))
-        elif hasattr(value, "__dict__") and not isinstance(value, _CODE):
+        elif type(value) in (list, tuple, dict) or (
+                hasattr(value, "__dict__") and not isinstance(value, _CODE)):
             guards.append((read, value))
     return guards
 
