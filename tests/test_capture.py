@@ -551,3 +551,29 @@ def test_a_captured_function_called_inside_a_traced_step_is_part_of_its_trace(de
     runs[1].model = type("Forward", (), {"__call__": staticmethod(inner)})()
     losses = [[run.step(*run.batch(0, BATCH)).item() for _ in range(4)] for run in runs]
     assert losses[0] == losses[1] and runs[1].step.replays == 2
+
+
+def test_a_method_step_replays_while_attributes_it_does_not_read_change(device):
+    """Its object's attributes that the method names are guarded (a scale, a model), the
+    rest not: a counter beside them changing at every call does not trace again."""
+
+    class Trainer:
+        def __init__(self):
+            self.run, self.scale, self.calls = _captured_mlp(device, captured=False), 1.0, 0
+
+        def step(self, x, y):
+            loss = zen.cross_entropy(self.run.model(x), y) * self.scale
+            loss.backward()
+            self.run.optimizer.step()
+            self.run.optimizer.zero_grad()
+            return loss
+
+    trainer = Trainer()
+    step = zen.capture(trainer.step)
+    for _ in range(4):
+        trainer.calls += 1
+        step(*trainer.run.batch(0, BATCH))
+    assert step.traces == 1 and step.replays == 2
+    trainer.scale = 0.5
+    step(*trainer.run.batch(0, BATCH))
+    assert step.traces == 2

@@ -443,9 +443,8 @@ def _equal(read, expected):
 
 
 def _closure_guards(step):
-    """What ``step`` names in its closure, its module and (for a method) its object: zen's
-    objects, each to be the same object (a model's list of layers too), and numbers and
-    strings, each to keep its value."""
+    """What ``step`` reads from its closure, its module and (for a method) its object (the
+    attributes its code names)."""
     if isinstance(step, functools.partial):
         places = [(functools.partial(lambda v: v, value), value)
                   for value in (*step.args, *step.keywords.values())]
@@ -461,16 +460,17 @@ def _closure_guards(step):
                for name in code.co_names if name in module]
     owner = getattr(step, "__self__", None)
     attributes = [(_Item(owner.__dict__, name), value)
-                  for name, value in getattr(owner, "__dict__", {}).items()]
-    return _watched(places) + _watched(attributes, nested=False)
+                  for name, value in getattr(owner, "__dict__", {}).items()
+                  if name in code.co_names]
+    return _watched(places + attributes, code.co_names)
 
 
-def _watched(places, nested=True):
+def _watched(places, names=()):
     """Guards of (read, value) pairs: a zen object to stay the same object (a model's list
-    of layers too), a number or string to keep its value, a list, tuple or dict to keep
-    its items (the same objects, or equal numbers and strings) and another object its
-    attributes so, or, not ``nested`` (an object's attributes), each to stay the same
-    object."""
+    of layers too), a number or string to keep its value, a list, tuple or dict to keep its
+    items (the same objects, or equal numbers and strings), and another object to keep so
+    those of its attributes whose names are in ``names`` (the code's), else to stay the
+    same object."""
     guards = []
     for read, value in places:
         if _is_zens(value):
@@ -480,17 +480,20 @@ def _watched(places, nested=True):
                                      _ids(value, "layers")))
         elif isinstance(value, (bool, int, float, str, type(None))):
             guards.append(_equal(read, value))
-        elif nested and type(value) in (list, tuple, dict):
+        elif type(value) in (list, tuple, dict):
             guards.append(_equal(lambda read=read: _items(read()), _items(value)))
-        elif nested and hasattr(value, "__dict__") and not isinstance(value, _CODE):
-            guards.append(_equal(lambda read=read: _items(vars(read())), _items(vars(value))))
-        elif type(value) in (list, tuple, dict) or (
-                hasattr(value, "__dict__") and not isinstance(value, _CODE)):
+        elif hasattr(value, "__dict__") and not isinstance(value, _CODE):
             guards.append((read, value))
+            guards.append(_equal(lambda read=read: _read(read(), names), _read(value, names)))
     return guards
 
 
 _CODE = (types.ModuleType, types.FunctionType, types.MethodType, type)
+
+
+def _read(value, names):
+    """The attributes of ``value`` that code naming ``names`` may read, for a guard."""
+    return _items({name: item for name, item in vars(value).items() if name in names})
 
 
 def _items(container):
