@@ -286,7 +286,7 @@ def test_a_changed_optimiser_in_the_closure_traces_again(device):
 def test_tracing_too_often_runs_eagerly_and_warns_once(device):
     run = _captured_mlp(device)
     run.step = zen.capture(run.step.step, max_traces=2)
-    with pytest.warns(zen.CaptureWarning, match="traced 2 times") as caught:
+    with pytest.warns(zen.CaptureWarning, match="traced 2 times.*shapes") as caught:
         for rows in (4, 3, 2, 1, 2, 1):
             run.step(*run.batch(0, rows))
     assert len([w for w in caught if issubclass(w.category, zen.CaptureWarning)]) == 1
@@ -577,3 +577,15 @@ def test_a_method_step_replays_while_attributes_it_does_not_read_change(device):
     trainer.scale = 0.5
     step(*trainer.run.batch(0, BATCH))
     assert step.traces == 2
+
+
+def test_a_step_that_keeps_its_gradients_says_what_changes_after_max_traces(device):
+    """Without zero_grad, each call starts from other gradient arrays: traced each time, then
+    eager with a warning naming the guard."""
+    run = _captured_mlp(device)
+    run.optimizer.zero_grad = lambda *a: None
+    run.step = zen.capture(run.step.step, max_traces=2)
+    with pytest.warns(zen.CaptureWarning, match="Tensor's 'gradient' changed"):
+        for _ in range(5):
+            run.step(*run.batch(0, BATCH))
+    assert run.step.replays == 0

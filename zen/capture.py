@@ -57,6 +57,7 @@ class CapturedStep:
         self.reasons = []       # why calls ran eagerly, each once
         self.plans = {}         # signature -> _Plan, or the reasons it runs eagerly
         self.traces = 0         # traced calls so far
+        self.changed = "its arguments' shapes, dtypes or kinds changed"     # the last reason
         self.replays = 0        # calls answered by a plan
         self.warmed = False
 
@@ -65,9 +66,11 @@ class CapturedStep:
             return self.step(*args, **kwargs)
         key = _signature(args, kwargs)
         plan = self.plans.get(key)
-        if type(plan) is _Plan and plan.holds():
-            self.replays += 1
-            return plan.run(args, kwargs)
+        if type(plan) is _Plan:
+            if plan.holds():
+                self.replays += 1
+                return plan.run(args, kwargs)
+            self.changed = plan.what_changed()
         if isinstance(key, str) or isinstance(plan, list):
             self._warn(key if isinstance(key, str) else "; ".join(plan))
             return self.step(*args, **kwargs)
@@ -75,8 +78,8 @@ class CapturedStep:
             self.warmed = True
             return self.step(*args, **kwargs)
         if self.traces >= self.max_traces:
-            self._warn(f"it was traced {self.traces} times (max_traces) and its "
-                       f"arguments, shapes, model or modes changed again")
+            self._warn(f"it was traced {self.traces} times (max_traces), and then "
+                       f"{self.changed} again")
             return self.step(*args, **kwargs)
         self.traces += 1
         result, plan = _traced(self.step, args, kwargs)
@@ -138,6 +141,16 @@ class _Plan:
         self.inputs = trace.argument_positions
         self.gradients = gradients      # (position, slot or None): arguments' new gradients
         self.backend = backend
+
+    def what_changed(self):
+        """Which guard fails, in words."""
+        for read, expected, *equal in self.guards:
+            value = read()
+            if not (value == expected if equal else value is expected):
+                where = f"{type(read.holder).__name__}'s {read.name!r}" if isinstance(
+                    read, _Attribute) else "a value the step reads"
+                return f"{where} changed since it was traced"
+        return "nothing the guards watch changed"
 
     def run(self, args, kwargs):
         arrays = [_array_of(args, kwargs, position) for position in self.inputs]
