@@ -65,6 +65,17 @@ class Workload:
         optimizer.zero_grad()
 
 
+class TrainingStep(Workload):
+    """A workload that is one training step, ``train_step(*self.inputs)``: eagerly as zen,
+    and under ``zen.capture`` as captured."""
+
+    def zen(self):
+        self.train_step(*self.inputs)
+
+    def captured(self):
+        self.captured_step(self.train_step)(*self.inputs)
+
+
 def import_torch():
     """PyTorch, or None when it is not installed."""
     try:
@@ -274,7 +285,7 @@ def _host(array):
     return array.get() if hasattr(array, "get") else array
 
 
-class WideStep(Workload):
+class WideStep(TrainingStep):
     name = "2048 MLP step"
     description = "one SGD step of a 2048-2048-2048 MLP (ReLU, MSE) on 256 rows: BLAS-bound"
 
@@ -287,13 +298,8 @@ class WideStep(Workload):
         self.parameters = [self.parameter(w) for w in self.weights]
         self.zx = self.data(self.x)
         self.zt = self.data(self.target)
+        self.inputs = (self.zx, self.zt)
         self.optimizer = zen.optim.SGD(self.parameters, lr=0.01)
-
-    def zen(self):
-        self.train_step(self.zx, self.zt)
-
-    def captured(self):
-        self.captured_step(self.train_step)(self.zx, self.zt)
 
     def train_step(self, x, target):
         w1, w2 = self.parameters
@@ -328,7 +334,7 @@ class WideStep(Workload):
         self.step(loss, self.torch_optimizer)
 
 
-class RNNStep(Workload):
+class RNNStep(TrainingStep):
     name = "RNN BPTT"
     description = "50-step tanh RNN, batch 32, hidden 64: forward, backprop through time, SGD"
 
@@ -345,12 +351,7 @@ class RNNStep(Workload):
         self.optimizer = zen.optim.SGD(self.net.parameters(), lr=0.01)
         self.zx = self.data(self.x)
         self.zt = self.data(self.target)
-
-    def zen(self):
-        self.train_step(self.zx, self.zt)
-
-    def captured(self):
-        self.captured_step(self.train_step)(self.zx, self.zt)
+        self.inputs = (self.zx, self.zt)
 
     def train_step(self, x, target):
         loss = zen.loss.MSE(self.net(x), target)
@@ -401,7 +402,7 @@ class RNNStep(Workload):
         self.step(torch.nn.functional.mse_loss(output, self.tt), self.torch_optimizer)
 
 
-class CNNStep(Workload):
+class CNNStep(TrainingStep):
     name = "CNN step"
     description = "the examples' CNN (conv16-pool-conv32-pool-linear) on 64 8x8 digits, SGD"
 
@@ -420,12 +421,7 @@ class CNNStep(Workload):
         self.optimizer = zen.optim.SGD(self.net.parameters(), lr=0.05)
         self.zx = self.data(self.x)
         self.zy = self.data(self.y)
-
-    def zen(self):
-        self.train_step(self.zx, self.zy)
-
-    def captured(self):
-        self.captured_step(self.train_step)(self.zx, self.zy)
+        self.inputs = (self.zx, self.zy)
 
     def train_step(self, x, y):
         loss = zen.loss.softmax_cross_entropy(self.net(x), y)

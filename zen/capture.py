@@ -185,14 +185,13 @@ def _traced(step, args, kwargs):
         gradients = _restore_arguments(trace, args, kwargs)
         _check_optimizers(trace)
         built = _settle_new_weights(trace)
-    template = _template(trace, result)
+    returned = []       # the slots of the Tensors the step returns, in the template's order
+    template = _template(trace, result, returned)
     result = _real_result(result)
     if built:
         return result, None
     if trace.reasons:
         return result, trace.reasons
-    returned = []
-    _returned_slots(template, returned)
     replay = compile_plan(trace, array_namespaces[backend],
                           returned + [slot for _, slot in gradients if slot is not None],
                           write_backs)
@@ -294,8 +293,9 @@ def _arguments(args, kwargs):
     return [*enumerate(args), *kwargs.items()]
 
 
-def _template(trace, result):
-    """The shape of the step's result, with the slots of the Tensors it made."""
+def _template(trace, result, slots):
+    """The shape of the step's result, with the slots of the Tensors it made (each also
+    added to ``slots``)."""
     if isinstance(result, Tensor):
         value = result.value
         if type(value) is not Traced or value.trace is not trace or value.slot.external is \
@@ -305,11 +305,12 @@ def _template(trace, result):
         if result._op is not None and result._parents:
             trace.refuse("the step returns a tensor whose graph is still to be differentiated "
                          "(call backward inside the step)")
+        slots.append(value.slot.index)
         return ("tensor", value.slot.index)
     if type(result) in (tuple, list):
-        return (type(result), [_template(trace, item) for item in result])
+        return (type(result), [_template(trace, item, slots) for item in result])
     if isinstance(result, dict):
-        return (dict, {key: _template(trace, item) for key, item in result.items()})
+        return (dict, {key: _template(trace, item, slots) for key, item in result.items()})
     if result is None or isinstance(result, (bool, int, float, str)):
         return ("constant", result)
     trace.refuse(f"the step returns a {type(result).__name__}, not Tensors")
@@ -327,18 +328,6 @@ def _real_result(result):
     elif isinstance(result, dict):
         return {key: _real_result(item) for key, item in result.items()}
     return result
-
-
-def _returned_slots(template, slots):
-    kind, content = template
-    if kind == "tensor":
-        slots.append(content)
-    elif kind in (tuple, list):
-        for item in content:
-            _returned_slots(item, slots)
-    elif kind is dict:
-        for item in content.values():
-            _returned_slots(item, slots)
 
 
 def _built(template, arrays, backend):
@@ -479,18 +468,14 @@ def _closure_guards(step):
 
 
 def _watched(places, names=()):
-    """Guards of (read, value) pairs: a zen object to stay the same object (a model's list
-    of layers too), a number or string to keep its value, a list, tuple or dict to keep its
-    items (the same objects, or equal numbers and strings), and another object to keep so
-    those of its attributes whose names are in ``names`` (the code's), else to stay the
-    same object."""
+    """Guards of (read, value) pairs: a zen object to stay the same object, a number or
+    string to keep its value, a list, tuple or dict to keep its items (the same objects, or
+    equal numbers and strings), and another object to stay the same object and keep so
+    those of its attributes whose names are in ``names`` (the code's)."""
     guards = []
     for read, value in places:
         if _is_zens(value):
-            guards.append((read, value))
-            if hasattr(value, "layers") and isinstance(value.layers, list):
-                guards.append(_equal(functools.partial(_ids, value, "layers"),
-                                     _ids(value, "layers")))
+            guards.append((read, value))    # (a model's layers: guarded where it runs)
         elif isinstance(value, (bool, int, float, str, type(None))):
             guards.append(_equal(read, value))
         elif type(value) in (list, tuple, dict):

@@ -8,7 +8,7 @@ step returned, so nothing a caller keeps is a buffer that the next replay overwr
 from __future__ import annotations
 
 from zen import recorder
-from zen.tracing import LiveScalar, Slot
+from zen.tracing import LiveScalar, Slot, mapped
 
 
 class _Source:
@@ -83,9 +83,7 @@ def _needed(instructions, needed):
     one without a result (changes in place, checks); the rest did work nothing reads."""
     kept = []
     for instruction in reversed(instructions):
-        result = instruction.result
-        results = result if isinstance(result, tuple) else (result,)
-        if result is None or any(slot in needed for slot in results):
+        if instruction.result is None or any(slot in needed for slot in instruction.results):
             kept.append(instruction)
             needed.update(_slots(instruction.arguments), _slots(instruction.keywords))
     return kept[::-1]
@@ -93,16 +91,9 @@ def _needed(instructions, needed):
 
 def _slots(value):
     """The indices of the slots in an encoded value."""
-    kind = type(value)
-    if kind is Slot:
-        return {value.index}
-    if kind in (tuple, list):
-        return set().union(*map(_slots, value))
-    if kind is dict:
-        return set().union(*map(_slots, value.values()))
-    if kind is slice:
-        return _slots((value.start, value.stop, value.step))
-    return set()
+    found = set()
+    mapped(value, lambda item: found.add(item.index) if type(item) is Slot else None)
+    return found
 
 
 def _lifetimes(instructions, needed):
@@ -112,11 +103,10 @@ def _lifetimes(instructions, needed):
     ends = dict.fromkeys(needed, len(instructions))
     for index in range(len(instructions) - 1, -1, -1):
         instruction = instructions[index]
-        result = instruction.result
-        results = result if isinstance(result, tuple) else (result,)
         reach = index
         if instruction.writer is None:
-            reach = max([index] + [ends.get(slot, index) for slot in results if slot is not None])
+            reach = max([index] + [ends.get(slot, index) for slot in instruction.results
+                                   if slot is not None])
         for slot in _slots(instruction.arguments) | _slots(instruction.keywords):
             ends[slot] = max(ends.get(slot, index), reach)
     return ends
@@ -135,13 +125,12 @@ class _Buffers:
 
     def take(self, instruction, ends):
         """The name of the buffer ``instruction`` writes into (None if it writes none)."""
-        result = instruction.result
-        results = result if isinstance(result, tuple) else (result,)
-        for slot in results:
+        for slot in instruction.results:
             if slot is not None and ends.get(slot, 0) < self.count:
                 self.after.setdefault(ends.get(slot, 0), ([], []))[0].append(slot)
         if instruction.writer is None:
             return None
+        result = instruction.result
         value = self.values[result]
         # NumPy lays a ufunc's result out as its input (a transposed one too), and a sum
         # adds in the order of the layout: a buffer is handed on to results laid out alike.

@@ -13,7 +13,6 @@ uses) become stand-ins on first use, through the holder they were read from (a T
 
 from __future__ import annotations
 
-import copy
 import functools
 import operator
 import threading
@@ -66,6 +65,11 @@ class Instruction:
         self.function, self.name = function, name
         self.arguments, self.keywords = arguments, keywords
         self.result, self.writer = result, writer     # result: a slot, a tuple of them, None
+
+    @property
+    def results(self):
+        """The slots it makes (None for a part of a tuple result that is no array)."""
+        return self.result if isinstance(self.result, tuple) else (self.result,)
 
 
 class Trace:
@@ -221,32 +225,25 @@ class Trace:
         return wrapped
 
     def encode(self, value, name):
-        """``value`` with Slots for stand-ins, and copies of Python containers."""
-        kind = type(value)
-        if kind is Traced:
-            return value.slot if value.trace is self else self._foreign(name)
-        if kind is LiveScalar:
-            return value
-        if kind in (tuple, list):
-            return kind(self.encode(item, name) for item in value)
-        if kind is dict:
-            return {key: self.encode(item, name) for key, item in value.items()}
-        if kind is slice:
-            return slice(*(self.encode(part, name) for part in
-                           (value.start, value.stop, value.step)))
-        if _is_array(value):    # made before the step (a cached constant): by reference
-            return value
-        return copy.deepcopy(value) if kind in (list, dict) else value
-
-    def _foreign(self, name):
-        self.refuse(f"{name} was given an array of another trace")
+        """``value`` (new containers) with a Slot for each stand-in; other arrays (made
+        before the step: a cached constant) and numbers as they are."""
+        def slot_of(item):
+            if type(item) is not Traced:
+                return item
+            if item.trace is not self:
+                self.refuse(f"{name} was given an array of another trace")
+            return item.slot
+        return mapped(value, slot_of)
 
     def to_host(self, real, array):
         """``backend.to_host`` inside the step: any array, from before the step or not."""
-        if self.active():
-            self.refuse("the step reads a value to the host (item(), numpy(), float(), ...), "
-                        "so what it does next may depend on the data")
+        self.host_read("item(), numpy(), float(), ...")
         return real(_real(array))
+
+    def host_read(self, how):
+        if self.active():
+            self.refuse(f"the step reads a value to the host ({how}), so what it does next "
+                        f"may depend on the data")
 
     def asarray(self, real, data, *arguments, **keywords):
         """``backend.asarray`` inside the step: recorded when it converts stand-ins (a step's
@@ -299,20 +296,27 @@ def _is_mask(key):
     return _is_array(key) and str(key.dtype) == "bool" and key.ndim > 0
 
 
+def mapped(value, leaf):
+    """``value`` with ``leaf`` applied to everything the tuples, lists, dicts and slices in
+    it hold (new containers: arguments as a trace writes them down, or reads them)."""
+    kind = type(value)
+    if kind in (tuple, list):
+        return kind(mapped(item, leaf) for item in value)
+    if kind is dict:
+        return {key: mapped(item, leaf) for key, item in value.items()}
+    if kind is slice:
+        return slice(*(mapped(part, leaf) for part in (value.start, value.stop, value.step)))
+    return leaf(value)
+
+
+def _real_leaf(value):
+    kind = type(value)
+    return value.array if kind is Traced else float(value) if kind is LiveScalar else value
+
+
 def _real(value):
     """``value`` with each stand-in replaced by its array, and LiveScalars by floats."""
-    kind = type(value)
-    if kind is Traced:
-        return value.array
-    if kind is LiveScalar:
-        return float(value)
-    if kind in (tuple, list):
-        return kind(_real(item) for item in value)
-    if kind is dict:
-        return {key: _real(item) for key, item in value.items()}
-    if kind is slice:
-        return slice(_real(value.start), _real(value.stop), _real(value.step))
-    return value
+    return mapped(value, _real_leaf)
 
 
 def _operator(function, name):
@@ -324,9 +328,7 @@ def _operator(function, name):
 
 def _host_read(name):
     def method(self, *arguments, **keywords):
-        if self.trace.active():
-            self.trace.refuse(f"the step reads a value to the host ({name}), so what it does "
-                              f"next may depend on the data")
+        self.trace.host_read(name)
         return getattr(self.array, name)(*arguments, **keywords)
     method.__name__ = name
     return method
@@ -350,8 +352,8 @@ class Traced:
     ndim = property(lambda self: self.array.ndim)
     size = property(lambda self: self.array.size)
     device = property(lambda self: self.array.device)
-    mT = property(lambda self: self.trace.call(_attribute_mT, "mT", (self,)))
-    T = property(lambda self: self.trace.call(_attribute_T, "T", (self,)))
+    mT = property(lambda self: self.trace.call(operator.attrgetter("mT"), "mT", (self,)))
+    T = property(lambda self: self.trace.call(operator.attrgetter("T"), "T", (self,)))
 
     def __getitem__(self, key):
         if any(_is_mask(part) for part in (key if isinstance(key, tuple) else (key,))):
@@ -376,14 +378,6 @@ class Traced:
 
     def __repr__(self):
         return f"Traced({self.array!r})"
-
-
-def _attribute_mT(array):
-    return array.mT
-
-
-def _attribute_T(array):
-    return array.T
 
 
 def _set_item(array, key, value):

@@ -221,9 +221,7 @@ class Fit:
         """The work of one step on one process, and nothing else: forward, loss, backward,
         optimiser step, gradients cleared; ``x`` and ``y`` are the batch's Tensors on the
         model's device. Returns the loss Tensor."""
-        loss = self._backward(x, y)
-        self._update()
-        return loss
+        return _train_step(self.model, self.loss_fn, self.optimizer, self.parameters, x, y)
 
     def _captured(self):
         """``train_step`` under ``zen.capture``, kept with the model for later calls of
