@@ -55,6 +55,9 @@ class Backend:
     xp: types.SimpleNamespace
     native_device: object
     on_host = False     # True when arrays are NumPy arrays in this process's memory
+    # True when add, subtract and multiply of a bool array and a floating one read the bools
+    # as 0 and 1 in the floating dtype, as a cast would (the array API leaves it undefined).
+    bool_arithmetic = False
 
     def __init__(self):
         self._floating = {}     # dtype -> whether it is a real floating dtype

@@ -17,6 +17,7 @@ INSTALL_HINT = ('pip install "cupy-cuda12x[ctk]>=14" for CUDA 12.x or "cupy-cuda
 
 
 class CuPyBackend(Backend):
+    bool_arithmetic = True
     def __init__(self, cupy, index):
         import array_api_compat.cupy
         import cupyx

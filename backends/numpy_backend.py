@@ -15,6 +15,7 @@ class NumPyBackend(Backend):
     name = "cpu"
     native_device = "cpu"
     on_host = True
+    bool_arithmetic = True
 
     def __init__(self):
         super().__init__()
@@ -26,7 +27,7 @@ class NumPyBackend(Backend):
                          index_add=self._index_add, index_set=_index_set,
                          sliding_window_view=sliding_window_view, copy=_copy,
                          erf=_elementwise(math.erf), erfc=_elementwise(math.erfc),
-                         **native)
+                         **native, **_REDUCTIONS)
 
     def asarray(self, obj, dtype=None, copy=None):
         return numpy.asarray(obj, dtype=dtype, copy=copy)
@@ -38,9 +39,9 @@ class NumPyBackend(Backend):
         return numpy.dtype(name)
 
     def writer(self, name):
+        if name in _REDUCTIONS:
+            return _REDUCTIONS[name]
         function = getattr(self.xp, name, None)
-        if function in _REDUCING_INTO:
-            return _REDUCING_INTO[function]
         return function if isinstance(function, numpy.ufunc) else None
 
     def is_private(self, array):
@@ -61,15 +62,16 @@ class NumPyBackend(Backend):
 
 
 def _reducing_into(ufunc):
-    """numpy.sum, max or min without its Python wrapper (about a microsecond), which calls
-    the same reduction."""
+    """numpy.sum, max or min without its Python wrapper (about a microsecond a call, as much
+    as a small reduction), which calls the same reduction: results alike in value, dtype and
+    type for every dtype, axis and keepdims (tests/test_backends.py)."""
     def reduce(x, axis=None, keepdims=False, out=None, **settings):
         return ufunc.reduce(x, axis=axis, keepdims=keepdims, out=out, **settings)
     return reduce
 
 
-_REDUCING_INTO = {numpy.sum: _reducing_into(numpy.add), numpy.max: _reducing_into(numpy.maximum),
-                  numpy.min: _reducing_into(numpy.minimum)}
+_REDUCTIONS = {"sum": _reducing_into(numpy.add), "max": _reducing_into(numpy.maximum),
+               "min": _reducing_into(numpy.minimum)}
 
 
 def _copy(array):

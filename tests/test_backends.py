@@ -63,3 +63,34 @@ def test_strict_device_refuses_numpy_conversion():
     other = backends.get_backend("array_api_strict").asarray([1.0])
     with pytest.raises(ValueError, match="different devices"):
         array + other
+
+
+@pytest.mark.parametrize("name", ["sum", "max", "min"])
+def test_numpy_reductions_match_numpys_own(name):
+    """The NumPy backend's sum, max and min skip NumPy's Python wrapper: every dtype, axis
+    and keepdims gives what numpy's own function gives, in value, dtype and type, and the
+    same error for an empty reduction without identity."""
+    xp = backends.get_backend("cpu").xp
+    reference = getattr(numpy, name)
+    rng = numpy.random.default_rng(0)
+    for dtype in ("bool", "int8", "uint8", "int32", "int64", "float16", "float32", "float64"):
+        for shape in [(), (3,), (2, 3), (2, 0, 3)]:
+            array = numpy.asarray(rng.normal(size=shape) * 10).astype(dtype)
+            for axis in [None, ()] + ([0, -1, (0,)] if shape else []):
+                for keepdims in (False, True):
+                    _assert_same_reduction(getattr(xp, name), reference, array,
+                                           axis=axis, keepdims=keepdims)
+
+
+def _assert_same_reduction(function, reference, array, **settings):
+    try:
+        expected = reference(array, **settings)
+    except ValueError as error:
+        with pytest.raises(ValueError, match="zero-size array"):
+            function(array, **settings)
+        assert "zero-size array" in str(error)
+        return
+    got = function(array, **settings)
+    assert type(got) is type(expected), (array.dtype, settings)
+    assert got.dtype == expected.dtype and got.shape == expected.shape, (array.dtype, settings)
+    numpy.testing.assert_array_equal(got, expected)

@@ -226,6 +226,7 @@ GUARDS = {
                                       run.batch(0, BATCH)[1]),
     "parameters rebound": _rebind_parameters,
     "a layer's mode": lambda run: run.model.layers[1].eval() and None,
+    "a layer's setting": lambda run: setattr(run.model.layers[2], "use_bias", False),
     "the default dtype": lambda run: zen.set_default_dtype("float64"),
     "optimiser state rebound": lambda run: [state.update(first=zen.Tensor(state["first"]).value
                                                          * 0.5)
@@ -589,3 +590,54 @@ def test_a_step_that_keeps_its_gradients_says_what_changes_after_max_traces(devi
         for _ in range(5):
             run.step(*run.batch(0, BATCH))
     assert run.step.replays == 0
+
+
+def _plan_calls(captured):
+    """The names of the array calls in each of ``captured``'s plans, in order."""
+    return [[line.rsplit("# ", 1)[1] for line in plan.replay.source.splitlines() if "  # " in line]
+            for plan in captured.plans.values()]
+
+
+def test_a_plan_computes_what_every_replay_would_compute_alike_once(device):
+    """The label mask's classes (arange) and the backward seed (ones_like, then divided by
+    the batch) are made when the plan is compiled; the replays still match eager."""
+    run = _captured_mlp(device)
+    for _ in range(4):
+        run.step(*run.batch(0, BATCH))
+    [calls] = _plan_calls(run.step)
+    assert "arange" not in calls and "ones_like" not in calls
+    assert "matmul" in calls
+
+
+def test_a_bool_mask_is_not_cast_where_the_backend_reads_bools_as_numbers(device):
+    """On NumPy and CuPy, relu's gradient mask and the one-hot rows feed the multiply and
+    subtract as bools (the same numbers); the array API's strict device keeps the cast."""
+    def relu_mlp():
+        return [nn.Linear(8), nn.ReLU(), nn.Linear(3)]
+
+    run = Run(relu_mlp, *_classes(), zen.loss.softmax_cross_entropy, OPTIMIZERS["SGD"], device,
+              captured=True)
+    for _ in range(4):
+        run.step(*run.batch(0, BATCH))
+    [calls] = _plan_calls(run.step)
+    assert ("astype" in calls) is not zen.Tensor(0.0, device=device).backend.bool_arithmetic
+
+
+def test_a_plan_never_computes_ahead_an_array_the_step_changes_in_place(device):
+    """A gather with a repeated index: its gradient starts from zeros (zeros_like, which
+    depends on a shape alone) and adds into them in place, at every replay afresh."""
+    rows = zen.Tensor(numpy.array([0, 0, 2]), device=device)
+
+    def step(x):
+        picked = x[rows]
+        (picked * picked).sum().backward()
+        return picked
+
+    captured = zen.capture(step)
+    for draw in range(5):
+        values = numpy.arange(4.0, dtype="float32") + draw
+        eager_x, captured_x = (zen.Tensor(values, device=device) for _ in range(2))
+        step(eager_x), captured(captured_x)
+        numpy.testing.assert_array_equal(*(zen.Tensor(x.gradient).numpy()
+                                               for x in (captured_x, eager_x)))
+    assert captured.replays == 3

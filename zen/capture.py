@@ -367,19 +367,18 @@ def _guards(trace, step):
               for place, original in trace.watched.items()]
     guards += [(_Attribute(place.holder, "trainable"), place.holder.trainable)
                for place in trace.watched if isinstance(place.holder, Tensor)]
-    guards += [_equal(functools.partial(_ids, model, "layers"), _ids(model, "layers"))
-               for model in trace.models.values()]
+    guards += [_members(model, "layers") for model in trace.models.values()]
     for layer in trace.layers.values():
-        guards.append((_Attribute(layer, "training"), layer.training))
-        guards.append(_equal(lambda layer=layer: layer.config, layer.config))
+        # Its settings one by one, as its config reads them (a new tuple of names: new ones).
+        guards += [(_Attribute(layer, name), getattr(layer, name))
+                   for name in ("training", "_settings", *layer._settings)]
     for optimizer, parameter, state in trace.states:
         guards.append((_Attribute(optimizer, "state"), optimizer.state))
         guards.append((_Item(optimizer.state, parameter), state))
     for optimizer in trace.optimizers.values():
         guards += [_equal(_Attribute(optimizer, name), value)
                    for name, value in _settings(optimizer).items()]
-        guards.append(_equal(functools.partial(_ids, optimizer, "parameters"),
-                             _ids(optimizer, "parameters")))
+        guards.append(_members(optimizer, "parameters"))
     return guards + _closure_guards(step)
 
 
@@ -389,9 +388,10 @@ def _settings(optimizer):
             if name != "lr" and hasattr(optimizer, name)}
 
 
-def _ids(holder, name):
-    items = getattr(holder, name, None)
-    return None if items is None else tuple(map(id, items))
+def _members(holder, name):
+    """A guard that ``holder.name`` holds the objects it holds now, in order (or is None)."""
+    read = _Members(holder, name)
+    return _equal(read, read())
 
 
 class _Attribute:
@@ -405,6 +405,29 @@ class _Attribute:
 
     def source(self, holder):
         return f"{holder}.{self.name}"
+
+
+class _Members(_Attribute):
+    """A guard's read of the list ``holder.name``: the ids of what it holds, checked in the
+    compiled guard one by one against the objects themselves (kept alive by the guard)."""
+
+    def __init__(self, holder, name):
+        super().__init__(holder, name)
+        items = getattr(holder, name, None)
+        self.members = None if items is None else tuple(items)
+
+    def __call__(self):
+        items = getattr(self.holder, self.name, None)
+        return None if items is None else tuple(map(id, items))
+
+    def term(self, holder, names):
+        """The compiled check, with the objects it compares bound in ``names``."""
+        if self.members is None:
+            return f"{holder}.{self.name} is None"
+        items = f"{holder}_items"
+        names.update({f"{items}{index}": item for index, item in enumerate(self.members)})
+        return f"len({items} := {holder}.{self.name}) == {len(self.members)}" + "".join(
+            f" and {items}[{index}] is {items}{index}" for index in range(len(self.members)))
 
 
 class _Item(_Attribute):
@@ -429,6 +452,10 @@ def _compiled(guards):
         names[f"e{index}"] = expected
         if isinstance(read, _Attribute):
             names[f"h{index}"], names[f"h{index}_key"] = read.holder, read.name
+        if isinstance(read, _Members):
+            terms.append(f"({read.term(f'h{index}', names)})")
+            continue
+        if isinstance(read, _Attribute):
             value = read.source(f"h{index}")
         else:
             names[f"r{index}"] = read
@@ -436,6 +463,7 @@ def _compiled(guards):
         terms.append(f"{value} {'==' if equal else 'is'} e{index}")
     text = "def holds():\n    return (" + " and\n            ".join(terms or ["True"]) + ")\n"
     exec(compile(text, "<zen.capture guards>", "exec"), names)
+    names["holds"].source = text
     return names["holds"]
 
 

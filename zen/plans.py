@@ -8,15 +8,22 @@ step returned, so nothing a caller keeps is a buffer that the next replay overwr
 from __future__ import annotations
 
 from zen import recorder
-from zen.tracing import LiveScalar, Slot, mapped
+from zen.tracing import Instruction, LiveScalar, Slot, mapped
 
 
 class _Source:
     """The lines of the generated function and the objects its names stand for."""
 
-    def __init__(self):
+    def __init__(self, folded):
         self.names = {}
         self.lines = []
+        self.folded = folded    # slot index -> its array, computed once (see _folded)
+        for index, array in folded.items():
+            self.names[f"k{index}"] = array
+
+    def slot(self, index):
+        """The name of slot ``index``'s array."""
+        return f"k{index}" if index in self.folded else f"v{index}"
 
     def bind(self, prefix, value):
         name = f"{prefix}{len(self.names)}"
@@ -27,7 +34,7 @@ class _Source:
         """Python source that gives ``value`` (encoded by the trace) at replay."""
         kind = type(value)
         if kind is Slot:
-            return f"e{value.external}" if value.external is not None else f"v{value.index}"
+            return f"e{value.external}" if value.external is not None else self.slot(value.index)
         if kind is LiveScalar:
             return f"l{value.index}"
         if kind is tuple:
@@ -48,7 +55,10 @@ def compile_plan(trace, namespace, returned, write_backs):
     copies of the slots in ``returned``; ``write_backs`` are (Place, slot or None) to set
     after each replay, as the traced step left them. ``namespace`` is the backend's array
     namespace (for buffers and copies)."""
-    source = _Source()
+    needed = set(returned) | {slot for _, slot in write_backs}
+    instructions = _with_bool_operands(trace, trace.instructions, needed)
+    folded = _folded(trace, instructions)
+    source = _Source(folded)
     for index, (_, array) in enumerate(trace.externals):
         source.names[f"e{index}"] = array
     source.names["copy"] = namespace.copy
@@ -56,26 +66,128 @@ def compile_plan(trace, namespace, returned, write_backs):
         call = f"{source.bind('s', scalars)}({source.bind('o', optimizer)}, " \
                f"{source.bind('t', state)})"
         source.lines.append("".join(f"l{index}, " for index in indices) + f"= {call}")
-    needed = set(returned) | {slot for _, slot in write_backs}
-    instructions = _needed(trace.instructions, set(needed))
+    instructions = _needed([instruction for instruction in instructions
+                            if instruction.result not in folded], set(needed))
     ends = _lifetimes(instructions, needed)
     buffers = _Buffers(source, namespace, trace.values, len(instructions))
     for index, instruction in enumerate(instructions):
         source.lines.append(_line(source, instruction, buffers.take(instruction, ends)))
         source.lines += buffers.release(index)
     for place, slot in write_backs:
-        value = "None" if slot is None else f"copy(v{slot})"
+        value = "None" if slot is None else f"copy({source.slot(slot)})"
         source.lines.append(f"{source.bind('p', place.set)}({value})")
     for tensor in trace.edits:
         source.lines.append(f"{source.bind('m', recorder.mark_modified)}"
                             f"({source.bind('x', tensor)})")
-    source.lines.append("return (" + "".join(f"copy(v{slot}), " for slot in returned) + ")")
+    source.lines.append("return (" + "".join(f"copy({source.slot(slot)}), " for slot in returned)
+                        + ")")
     arguments = ", ".join(f"v{index}" for index in trace.inputs)
     text = f"def replay({arguments}):\n" + "".join(f"    {line}\n" for line in source.lines)
     exec(compile(text, "<zen.capture plan>", "exec"), source.names)
     replay = source.names["replay"]
     replay.source = text
     return replay
+
+# Functions whose result depends on their argument's shape and dtype alone.
+_SHAPE_ONLY = frozenset({"zeros_like", "ones_like"})
+
+# The calls that read a bool operand as 0 and 1 in the other operand's dtype, on a backend
+# whose ``bool_arithmetic`` says so (the array API leaves bool and float mixes undefined).
+_BOOL_READING = frozenset({"add", "subtract", "multiply"})
+
+
+def _folded(trace, instructions):
+    """slot -> its array, for each result every replay would compute alike: made from
+    constants alone (``arange`` of a class count), or from an array's shape alone
+    (``ones_like``), and then from those. Each is computed here once, afresh. None is one
+    that a later call changes in place, or may view (a reshape) before changing it."""
+    changed = _changed_in_place(instructions)
+    folded = {}
+
+    def constant(item):
+        return type(item) is not LiveScalar and (type(item) is not Slot or (
+            item.external is None and item.index in folded))
+
+    def settled(item):
+        return folded[item.index] if type(item) is Slot else item
+
+    for instruction in instructions:
+        result, arguments = instruction.result, instruction.arguments
+        if type(result) is not int or result in changed:
+            continue
+        shaped = instruction.name in _SHAPE_ONLY and bool(arguments) and \
+            type(arguments[0]) is Slot
+        if _all((arguments[shaped:], instruction.keywords), constant):
+            arguments = mapped(arguments[shaped:], settled)
+            if shaped:
+                arguments = (trace.values[instruction.arguments[0].index], *arguments)
+            folded[result] = instruction.function(*arguments,
+                                                  **mapped(instruction.keywords, settled))
+    return folded
+
+
+def _changed_in_place(instructions):
+    """The slots that a call changes in place (the first argument of one without a result),
+    and those they may be views of: the arguments of calls that write no buffer, back from
+    their results."""
+    changed = set()
+    for instruction in reversed(instructions):
+        if instruction.result is None:
+            changed |= _slots(instruction.arguments[:1])
+        elif instruction.writer is None and not changed.isdisjoint(
+                slot for slot in instruction.results if slot is not None):
+            changed |= _slots(instruction.arguments) | _slots(instruction.keywords)
+    return changed
+
+
+def _all(value, test):
+    """Whether ``test`` holds for every leaf of an encoded value."""
+    failed = []
+    mapped(value, lambda item: None if test(item) else failed.append(item))
+    return not failed
+
+
+def _with_bool_operands(trace, instructions, needed):
+    """``instructions`` where each cast of a bool array to a floating dtype that only feeds
+    add, subtract or multiply with an array of that dtype is left out, and the bool array
+    read instead: the same numbers, without the cast (relu's gradient mask, one-hot rows).
+    Only where the backend reads bool operands so (``Backend.bool_arithmetic``)."""
+    if not getattr(trace.backend, "bool_arithmetic", False):
+        return instructions
+    casts = {instruction.result: instruction.arguments[0] for instruction in instructions
+             if instruction.name == "astype" and _is_bool_cast(trace, instruction)}
+    for instruction in instructions:
+        used = _slots(instruction.arguments) | _slots(instruction.keywords)
+        if not used.isdisjoint(casts) and not _reads_bool(trace, instruction, casts):
+            casts = {cast: source for cast, source in casts.items() if cast not in used}
+    casts = {cast: source for cast, source in casts.items() if cast not in needed}
+    return [instruction if instruction.name not in _BOOL_READING else
+            Instruction(instruction.function, instruction.name,
+                        tuple(casts.get(item.index, item) if type(item) is Slot else item
+                              for item in instruction.arguments),
+                        instruction.keywords, instruction.result, instruction.writer)
+            for instruction in instructions]
+
+
+def _is_bool_cast(trace, instruction):
+    source = instruction.arguments[0] if instruction.arguments else None
+    return (type(instruction.result) is int and type(source) is Slot
+            and trace.backend.is_bool(trace.values[source.index].dtype)
+            and trace.backend.is_floating(trace.values[instruction.result].dtype))
+
+
+def _reads_bool(trace, instruction, casts):
+    """Whether ``instruction`` uses the casts only as one of two operands of a call that
+    reads a bool as 0 and 1, the other an array of the cast's dtype."""
+    if instruction.name not in _BOOL_READING or instruction.keywords or \
+            len(instruction.arguments) != 2:
+        return False
+    kinds = [type(item) is Slot and item.index in casts for item in instruction.arguments]
+    if kinds.count(True) != 1:
+        return False
+    cast, other = instruction.arguments if kinds[0] else instruction.arguments[::-1]
+    return type(other) is Slot and \
+        trace.values[other.index].dtype == trace.values[cast.index].dtype
 
 
 def _needed(instructions, needed):
@@ -158,6 +270,7 @@ def _line(source, instruction, buffer):
         call = f"{source.bind('w', instruction.writer)}({', '.join(arguments)}, out={buffer})"
     else:
         call = f"{source.bind('f', instruction.function)}({', '.join(arguments)})"
+    call += f"  # {instruction.name}"
     if result is None:
         return call
     if isinstance(result, tuple):
