@@ -641,3 +641,34 @@ def test_a_plan_never_computes_ahead_an_array_the_step_changes_in_place(device):
         numpy.testing.assert_array_equal(*(zen.Tensor(x.gradient).numpy()
                                                for x in (captured_x, eager_x)))
     assert captured.replays == 3
+
+
+def _activation(x):
+    return zen.tanh(x)
+
+
+def test_a_function_the_step_calls_rebound_traces_again(device):
+    """A module's function and a closure's, each rebound after the step was captured: the
+    next call traces again and gives what the step now computes."""
+    global _activation
+    weight = zen.Tensor(numpy.full((3, 3), 0.5, "float32"), device=device)
+    scale = zen.sigmoid
+
+    def step(x):
+        loss = scale(_activation(x @ weight)).sum()
+        loss.backward()
+        weight.gradient = None
+        return loss
+
+    captured, x = zen.capture(step), zen.Tensor(numpy.ones((2, 3), "float32"), device=device)
+    original = _activation
+    try:
+        for _ in range(3):
+            assert captured(x).item() == step(x).item()
+        _activation = zen.relu
+        assert captured(x).item() == step(x).item()
+        scale = zen.exp
+        assert captured(x).item() == step(x).item()
+    finally:
+        _activation = original
+    assert (captured.traces, captured.replays) == (3, 1)

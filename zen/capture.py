@@ -115,10 +115,11 @@ def _signature(args, kwargs):
 def _part(item):
     """One argument's share of the signature, or why it cannot have one."""
     if isinstance(item, Tensor):
-        if isinstance(item.gradient, Tensor):
+        value, gradient = item.value, item.gradient
+        if gradient is not None and isinstance(gradient, Tensor):
             return "a tensor it is given has a gradient with its own graph (create_graph)"
-        return (Tensor, item.shape, item.dtype, item._backend, item.trainable,
-                item.gradient is None, getattr(item.value, "strides", None))
+        return (Tensor, tuple(value.shape), value.dtype, item._backend, item.trainable,
+                gradient is None, getattr(value, "strides", None))
     if isinstance(item, float):     # -0.0 == 0.0, but 1 / -0.0 is -inf
         return (float, item, math.copysign(1.0, item))
     if isinstance(item, (bool, int, str, type(None))):
@@ -367,7 +368,8 @@ def _guards(trace, step):
               for place, original in trace.watched.items()]
     guards += [(_Attribute(place.holder, "trainable"), place.holder.trainable)
                for place in trace.watched if isinstance(place.holder, Tensor)]
-    guards += [_members(model, "layers") for model in trace.models.values()]
+    guards += [_members(_Attribute(model, "layers"), model.layers)
+               for model in trace.models.values()]
     for layer in trace.layers.values():
         # Its settings one by one, as its config reads them (a new tuple of names: new ones).
         guards += [(_Attribute(layer, name), getattr(layer, name))
@@ -378,7 +380,8 @@ def _guards(trace, step):
     for optimizer in trace.optimizers.values():
         guards += [_equal(_Attribute(optimizer, name), value)
                    for name, value in _settings(optimizer).items()]
-        guards.append(_members(optimizer, "parameters"))
+        guards.append(_members(_Attribute(optimizer, "parameters"),
+                               getattr(optimizer, "parameters", None)))
     return guards + _closure_guards(step)
 
 
@@ -388,10 +391,11 @@ def _settings(optimizer):
             if name != "lr" and hasattr(optimizer, name)}
 
 
-def _members(holder, name):
-    """A guard that ``holder.name`` holds the objects it holds now, in order (or is None)."""
-    read = _Members(holder, name)
-    return _equal(read, read())
+def _members(read, items):
+    """A guard that ``read()`` gives a list or tuple of the same objects as ``items``, in
+    order (or None, as ``items``)."""
+    members = _Members(read, items)
+    return _equal(members, members())
 
 
 class _Attribute:
@@ -407,27 +411,30 @@ class _Attribute:
         return f"{holder}.{self.name}"
 
 
-class _Members(_Attribute):
-    """A guard's read of the list ``holder.name``: the ids of what it holds, checked in the
-    compiled guard one by one against the objects themselves (kept alive by the guard)."""
+class _Members:
+    """A guard's read (``read``) of a list or tuple: the ids of what it holds, checked in
+    the compiled guard one by one against the objects themselves (kept alive by the guard),
+    or that it is None."""
 
-    def __init__(self, holder, name):
-        super().__init__(holder, name)
-        items = getattr(holder, name, None)
-        self.members = None if items is None else tuple(items)
+    def __init__(self, read, items):
+        self.read = read
+        self.members = None if items is None else (type(items), tuple(items))
 
     def __call__(self):
-        items = getattr(self.holder, self.name, None)
+        items = self.read()
         return None if items is None else tuple(map(id, items))
 
-    def term(self, holder, names):
-        """The compiled check, with the objects it compares bound in ``names``."""
+    def term(self, value, names, prefix):
+        """The compiled check of ``value`` (the read's source), with the objects it compares
+        bound in ``names`` under ``prefix``."""
         if self.members is None:
-            return f"{holder}.{self.name} is None"
-        items = f"{holder}_items"
-        names.update({f"{items}{index}": item for index, item in enumerate(self.members)})
-        return f"len({items} := {holder}.{self.name}) == {len(self.members)}" + "".join(
-            f" and {items}[{index}] is {items}{index}" for index in range(len(self.members)))
+            return f"{value} is None"
+        kind, members = self.members
+        names[prefix] = kind
+        names.update({f"{prefix}_{index}": item for index, item in enumerate(members)})
+        return f"(type({prefix}_ := {value}) is {prefix} and len({prefix}_) == {len(members)}" \
+            + "".join(f" and {prefix}_[{index}] is {prefix}_{index}"
+                      for index in range(len(members))) + ")"
 
 
 class _Item(_Attribute):
@@ -445,22 +452,19 @@ def _compiled(guards):
     loop): ``read() is expected`` for all of them."""
     names, terms, seen = {}, [], set()
     for index, (read, expected, *equal) in enumerate(guards):
-        if isinstance(read, _Attribute):
-            if (id(read.holder), read.name, type(read)) in seen:
+        inner = read.read if isinstance(read, _Members) else read
+        if isinstance(inner, _Attribute):
+            if (id(inner.holder), inner.name, type(inner), type(read)) in seen:
                 continue        # the same read again (a tensor's trainable flag, say)
-            seen.add((id(read.holder), read.name, type(read)))
-        names[f"e{index}"] = expected
-        if isinstance(read, _Attribute):
-            names[f"h{index}"], names[f"h{index}_key"] = read.holder, read.name
-        if isinstance(read, _Members):
-            terms.append(f"({read.term(f'h{index}', names)})")
-            continue
-        if isinstance(read, _Attribute):
-            value = read.source(f"h{index}")
+            seen.add((id(inner.holder), inner.name, type(inner), type(read)))
+            names[f"h{index}"], names[f"h{index}_key"] = inner.holder, inner.name
+            value = inner.source(f"h{index}")
         else:
-            names[f"r{index}"] = read
+            names[f"r{index}"] = inner
             value = f"r{index}()"
-        terms.append(f"{value} {'==' if equal else 'is'} e{index}")
+        names[f"e{index}"] = expected
+        terms.append(read.term(value, names, f"m{index}") if isinstance(read, _Members)
+                     else f"{value} {'==' if equal else 'is'} e{index}")
     text = "def holds():\n    return (" + " and\n            ".join(terms or ["True"]) + ")\n"
     exec(compile(text, "<zen.capture guards>", "exec"), names)
     names["holds"].source = text
@@ -496,30 +500,40 @@ def _closure_guards(step):
 
 
 def _watched(places, names=()):
-    """Guards of (read, value) pairs: a zen object to stay the same object, a number or
-    string to keep its value, a list, tuple or dict to keep its items (the same objects, or
-    equal numbers and strings), and another object to stay the same object and keep so
-    those of its attributes whose names are in ``names`` (the code's)."""
+    """Guards of (read, value) pairs: a number or string to keep its value, a list, tuple or
+    dict to keep its items (the same objects, or equal numbers and strings), an object of
+    the step's own classes to stay the same object and keep those of its attributes whose
+    names are in ``names`` (the code's), and anything else (a zen object, a function, a
+    module) to stay the same object."""
     guards = []
     for read, value in places:
-        if _is_zens(value):
-            guards.append((read, value))    # (a model's layers: guarded where it runs)
-        elif isinstance(value, (bool, int, float, str, type(None))):
+        if _is_plain(value):
             guards.append(_equal(read, value))
+        elif type(value) in (list, tuple) and not any(map(_is_plain, value)):
+            guards.append(_members(read, value))
         elif type(value) in (list, tuple, dict):
             guards.append(_equal(lambda read=read: _items(read()), _items(value)))
-        elif hasattr(value, "__dict__") and not isinstance(value, _CODE):
+        else:   # (a model's layers: guarded where it runs)
             guards.append((read, value))
-            guards.append(_equal(lambda read=read: _read(read(), names), _read(value, names)))
+            if hasattr(value, "__dict__") and not isinstance(value, _CODE) and \
+                    not _is_zens(value):
+                guards.append(_equal(lambda read=read: _read(read(), names),
+                                     _read(value, names)))
     return guards
 
 
-_CODE = (types.ModuleType, types.FunctionType, types.MethodType, type)
+# Objects whose attributes a guard does not read: code, and partials (whose function and
+# arguments are read-only).
+_CODE = (types.ModuleType, types.FunctionType, types.MethodType, type, functools.partial)
 
 
 def _read(value, names):
     """The attributes of ``value`` that code naming ``names`` may read, for a guard."""
     return _items({name: item for name, item in vars(value).items() if name in names})
+
+
+def _is_plain(value):
+    return isinstance(value, (bool, int, float, str, type(None)))
 
 
 def _items(container):
@@ -528,8 +542,7 @@ def _items(container):
     if type(container) not in (list, tuple, dict):
         return id(container)
     pairs = container.items() if isinstance(container, dict) else enumerate(container)
-    return tuple((key, item if isinstance(item, (bool, int, float, str, type(None)))
-                  else id(item)) for key, item in pairs)
+    return tuple((key, item if _is_plain(item) else id(item)) for key, item in pairs)
 
 
 def _is_zens(value):
