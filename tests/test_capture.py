@@ -672,3 +672,53 @@ def test_a_function_the_step_calls_rebound_traces_again(device):
     finally:
         _activation = original
     assert (captured.traces, captured.replays) == (3, 1)
+
+
+_SCALE = 1.0
+
+
+def _scaled(x):
+    return x * sum(_SCALE for _ in range(2))     # read inside a generator's own code
+
+
+class _Shifted(nn.Layer):
+    """A layer of the user's own, with a plain attribute its forward reads."""
+
+    def __init__(self):
+        super().__init__()
+        self.shift = 0.0
+
+    def forward(self, x):
+        return x + self.shift
+
+
+WHAT_HELPERS_READ = {    # name -> (the step's function of its layer's output, the change)
+    "a global a helper function reads": (_scaled, lambda layer: globals().update(_SCALE=3.0)),
+    "an attribute a layer of the user's own reads": (
+        lambda y: y, lambda layer: setattr(layer, "shift", 2.0)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WHAT_HELPERS_READ))
+def test_what_the_functions_a_step_calls_read_is_guarded(name, device):
+    """A change to what a helper function or a user's layer reads, beyond the step's own
+    code, traces again (before, the old value was replayed)."""
+    then, change = WHAT_HELPERS_READ[name]
+    shifted = _Shifted()
+    weight = zen.Tensor(numpy.full((3, 3), 0.5, "float32"), device=device)
+
+    def step(x):
+        loss = then(shifted(x @ weight)).sum()
+        loss.backward()
+        weight.gradient = None
+        return loss
+
+    captured, x = zen.capture(step), zen.Tensor(numpy.ones((2, 3), "float32"), device=device)
+    try:
+        for _ in range(3):
+            assert captured(x).item() == step(x).item()
+        change(shifted)
+        assert captured(x).item() == step(x).item()
+    finally:
+        globals().update(_SCALE=1.0)
+    assert (captured.traces, captured.replays) == (2, 1)

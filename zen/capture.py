@@ -374,6 +374,8 @@ def _guards(trace, step):
         # Its settings one by one, as its config reads them (a new tuple of names: new ones).
         guards += [(_Attribute(layer, name), getattr(layer, name))
                    for name in ("training", "_settings", *layer._settings)]
+        if _is_users_function(layer.forward):   # a layer of the user's own, and what it reads
+            guards += _closure_guards(layer.forward)
     for optimizer, parameter, state in trace.states:
         guards.append((_Attribute(optimizer, "state"), optimizer.state))
         guards.append((_Item(optimizer.state, parameter), state))
@@ -476,27 +478,57 @@ def _equal(read, expected):
     return read, expected, "=="
 
 
-def _closure_guards(step):
+def _closure_guards(step, seen=None):
     """What ``step`` reads from its closure, its module and (for a method) its object (the
-    attributes its code names)."""
+    attributes its code names), and so what the functions it reads there read in turn (not
+    zen's own: their settings are guarded where they run)."""
+    seen = set() if seen is None else seen
     if isinstance(step, functools.partial):
         places = [(functools.partial(lambda v: v, value), value)
                   for value in (*step.args, *step.keywords.values())]
-        return _watched(places) + _closure_guards(step.func)
+        return _watched(places) + _closure_guards(step.func, seen)
     function = getattr(step, "__func__", step)
     code = getattr(function, "__code__", None)
     if code is None:
         return []
+    names = _names(code)
     places = [(_Attribute(cell, "cell_contents"), cell.cell_contents)
               for cell in function.__closure__ or ()]
     module = function.__globals__
-    places += [(_Item(module, name), module.get(name))
-               for name in code.co_names if name in module]
+    places += [(_Item(module, name), module.get(name)) for name in names if name in module]
     owner = getattr(step, "__self__", None)
-    attributes = [(_Item(owner.__dict__, name), value)
-                  for name, value in getattr(owner, "__dict__", {}).items()
-                  if name in code.co_names]
-    return _watched(places + attributes, code.co_names)
+    places += [(_Item(owner.__dict__, name), value)
+               for name, value in getattr(owner, "__dict__", {}).items() if name in names]
+    guards = _watched(places, names)
+    for _, value in places:
+        if _is_users_function(value) and id(value) not in seen and len(seen) < _MOST_FUNCTIONS:
+            seen.add(id(value))
+            guards += _closure_guards(value, seen)
+    return guards
+
+
+# How many functions a step's guards follow, beyond the step: a bound on the guards' cost.
+_MOST_FUNCTIONS = 32
+
+
+def _names(code):
+    """The global and attribute names ``code`` reads, with those of the code it holds
+    (comprehensions, lambdas, nested functions)."""
+    names = set(code.co_names)
+    for inner in code.co_consts:
+        if isinstance(inner, types.CodeType):
+            names |= _names(inner)
+    return names
+
+
+def _is_users_function(value):
+    """Whether ``value`` is a Python function or method, and not one of zen's."""
+    function = getattr(value, "__func__", value)
+    return isinstance(function, types.FunctionType) and not _is_zen_module(function.__module__)
+
+
+def _is_zen_module(name):
+    return name is None or name == "zen" or name.startswith("zen.")
 
 
 def _watched(places, names=()):
@@ -548,5 +580,5 @@ def _items(container):
 def _is_zens(value):
     """Whether ``value`` is an object of one of zen's classes or of a class made from one (a
     model, layer, optimiser, tensor, scheduler)."""
-    return any(kind.__module__.startswith("zen.") for kind in type(value).__mro__)
+    return any(_is_zen_module(kind.__module__) for kind in type(value).__mro__)
 
