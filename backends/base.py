@@ -43,6 +43,15 @@ def extend(namespace, **extras):
     return types.SimpleNamespace(**functions)
 
 
+def owner_of_memory(array):
+    """The array that owns ``array``'s memory, through its chain of ``base`` (NumPy's and
+    CuPy's arrays alike)."""
+    base = getattr(array, "base", None)
+    while base is not None and base is not array:     # (a dtype's base is itself)
+        array, base = base, getattr(base, "base", None)
+    return array
+
+
 class Backend:
     """One array namespace on one device.
 
@@ -108,6 +117,29 @@ class Backend:
         """The namespace's function ``name`` if it also writes its result into a given array,
         ``out=``, as NumPy's and CuPy's ufuncs do; None if not (zen.capture then calls it
         plainly). Must compute exactly what the plain call does."""
+        return None
+
+    has_graphs = False  # whether ``graph`` launches its calls as one device graph
+
+    def graph(self, calls):
+        """One function that runs ``calls`` (functions of no arguments, each on arrays made
+        once) in order: captured once as one device graph and launched as that graph, where
+        the device has them (CUDA); here, the calls one by one, exactly as a graph would
+        replay them. Raises if the calls cannot be captured."""
+        def run():
+            for call in calls:
+                call()
+        return run
+
+    def graphable(self, name):
+        """Whether the namespace's function ``name`` may run inside a device graph (CuPy's
+        cuBLAS calls may not)."""
+        return True
+
+    def memory_root(self, array):
+        """The array whose memory ``array`` views (``array`` itself if it views none), so
+        that a result that views its argument can be told from a new one; None where the
+        backend cannot tell."""
         return None
 
     def is_private(self, array):

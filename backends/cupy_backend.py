@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING
 
 import array_api_compat
 
-from backends.base import Backend, DeviceUnavailableError, extend
+from backends.base import Backend, DeviceUnavailableError, extend, owner_of_memory
 from backends.registry import register
 
 if TYPE_CHECKING:   # for annotations only: CuPy is imported when "cuda" is first asked for
@@ -70,8 +70,39 @@ class CuPyBackend(Backend):
     def synchronize(self):
         self.native_device.synchronize()
 
+    has_graphs = True
+
+    def graph(self, calls):
+        """The calls captured on a stream of their own, in relaxed mode (their first
+        allocations may call cudaMalloc), with memory from a pool of the graph's own, kept
+        as long as the graph: what the calls allocate stays theirs at every launch. Launched
+        on the current stream, after the work before it."""
+        cupy = self._cupy
+        pool, stream = cupy.cuda.MemoryPool(), cupy.cuda.Stream(non_blocking=True)
+        with self.native_device, cupy.cuda.using_allocator(pool.malloc), stream:
+            stream.begin_capture(cupy.cuda.runtime.streamCaptureModeRelaxed)
+            try:
+                for call in calls:
+                    call()
+            finally:
+                graph = stream.end_capture()
+
+        def launch(graph=graph, pool=pool):
+            graph.launch(cupy.cuda.get_current_stream())
+        return launch
+
+    def graphable(self, name):
+        return name not in _NOT_IN_GRAPHS
+
+    def memory_root(self, array):
+        return owner_of_memory(array)
+
     def collectives(self, comm):
         return _NCCL(comm, self._cupy)
+
+
+# CuPy refuses its cuBLAS calls while a stream is captured.
+_NOT_IN_GRAPHS = frozenset({"matmul"})
 
 
 class _NCCL:

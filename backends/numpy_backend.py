@@ -7,7 +7,7 @@ import array_api_compat.numpy
 import numpy
 from numpy.lib.stride_tricks import sliding_window_view
 
-from backends.base import Backend, UnknownDeviceError, extend
+from backends.base import Backend, UnknownDeviceError, extend, owner_of_memory
 from backends.registry import register
 
 
@@ -43,6 +43,9 @@ class NumPyBackend(Backend):
             return _REDUCTIONS[name]
         function = getattr(self.xp, name, None)
         return function if isinstance(function, numpy.ufunc) else None
+
+    def memory_root(self, array):
+        return owner_of_memory(array)
 
     def is_private(self, array):
         if type(array) is not numpy.ndarray or array.base is not None:

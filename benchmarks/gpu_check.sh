@@ -30,10 +30,25 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > 
 ZEN_REQUIRE_DEVICES=cuda timeout 240 python3 -m pytest -q -p no:cacheprovider -k cuda tests/ > "$logs/tests.log" 2>&1
 tests=$(tail -n 1 "$logs/tests.log")
 # zen.capture on cuda: captured steps bit-identical to eager ones, every op, layer, loss and
-# optimiser (a row of its own: replays write into CuPy out= buffers).
-ZEN_REQUIRE_DEVICES=cuda timeout 120 python3 -m pytest -q -p no:cacheprovider -k cuda \
-    tests/test_capture.py tests/test_capture_ops.py > "$logs/capture.log" 2>&1
+# optimiser, replayed as generated code and as CUDA graphs (a row of its own).
+ZEN_REQUIRE_DEVICES=cuda timeout 180 python3 -m pytest -q -p no:cacheprovider -k cuda \
+    tests/test_capture.py tests/test_capture_ops.py tests/test_graphs.py \
+    > "$logs/capture.log" 2>&1
 capture=$(tail -n 1 "$logs/capture.log")
+# What the digits step's CUDA graphs became: how many graphs, the calls between them, and
+# why a run of calls could not be captured (if one could not).
+graphs=$(timeout 60 python3 - 2>&1 <<'EOF' | tail -n 1
+from benchmarks.workloads import DigitsEpoch
+workload = DigitsEpoch("cuda", True)
+for _ in range(3):
+    workload.captured()
+[plan] = workload.plans["train_step"].plans.values()
+program = plan.replay
+print(f"{getattr(program, 'graphs', 0)} graphs; outside them: "
+      f"{getattr(program, 'outside', None)}; fallbacks: {getattr(program, 'fallbacks', None)}; "
+      f"not a program: {plan.graph_reason}")
+EOF
+)
 
 examples=""
 for program in mnist cnn rnn fizzbuzz; do
@@ -58,6 +73,7 @@ echo "## GPU check, $(date -u +%Y-%m-%d), $(cat "$logs/gpu.txt")"
 echo
 echo "tests (cuda cases): $tests"
 echo "zen.capture (cuda cases): $capture"
+echo "digits step as CUDA graphs: $graphs"
 echo
 echo "| example | device | result |"
 echo "|---|---|---|$examples"

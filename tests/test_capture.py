@@ -24,7 +24,7 @@ def _data(shape, ids, seed=0):
 class Run:
     """One model, optimiser and step, eager or captured, trained batch by batch."""
 
-    def __init__(self, layers, x, y, loss_fn, make_optimizer, device, captured):
+    def __init__(self, layers, x, y, loss_fn, make_optimizer, device, captured, graphs=None):
         zen.seed(0)
         self.model = nn.Model(layers(), device=device)
         self.model(x[:BATCH])
@@ -40,7 +40,7 @@ class Run:
             self.optimizer.zero_grad()
             return loss
 
-        self.step = zen.capture(step) if captured else step
+        self.step = zen.capture(step, graphs=graphs) if captured else step
 
     def batch(self, first, last):
         x = zen.Tensor(self.x[first:last], device=self.device, trainable=False)
@@ -62,11 +62,20 @@ class Run:
         return [zen.Tensor(a).numpy() for a in arrays]
 
 
-def _same_training(layers, x, y, loss_fn, make_optimizer, device, epochs=3, replays=True):
+@pytest.fixture(params=[False, True], ids=["plain", "graphs"])
+def graphs(request):
+    """Replays as generated code, or as the program of fixed arrays that CUDA graphs need
+    (``zen.capture(graphs=True)``), run here call by call."""
+    return request.param
+
+
+def _same_training(layers, x, y, loss_fn, make_optimizer, device, epochs=3, replays=True,
+                   graphs=None):
     """Train eagerly and captured; the losses, parameters, buffers and optimiser state
     agree bit for bit. Returns the captured step."""
     eager = Run(layers, x, y, loss_fn, make_optimizer, device, captured=False)
-    captured = Run(layers, x, y, loss_fn, make_optimizer, device, captured=True)
+    captured = Run(layers, x, y, loss_fn, make_optimizer, device, captured=True,
+                   graphs=graphs)
     with warnings.catch_warnings():
         if replays:
             warnings.simplefilter("error", zen.CaptureWarning)
@@ -84,7 +93,7 @@ def _same_training(layers, x, y, loss_fn, make_optimizer, device, epochs=3, repl
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
-def test_every_layer_trains_captured_as_it_trains_eagerly(name, device):
+def test_every_layer_trains_captured_as_it_trains_eagerly(name, device, graphs):
     make, shape, ids = EXAMPLES[name]
     x = _data(shape, ids)
     zen.seed(0)
@@ -92,7 +101,8 @@ def test_every_layer_trains_captured_as_it_trains_eagerly(name, device):
     y = numpy.zeros(probe.predict(x[:BATCH]).shape[1:], "float32")
     y = numpy.broadcast_to(y, (ROWS, *y.shape)).copy()
     _same_training(lambda: [make(), nn.Linear(2)], x, y, zen.loss.MSE,
-                   lambda p: optim.Adam(p, lr=0.01), device, replays=name != "Dropout")
+                   lambda p: optim.Adam(p, lr=0.01), device, replays=name != "Dropout",
+                   graphs=graphs)
 
 
 def test_a_dropout_step_runs_eagerly_and_says_it_draws_random_numbers(device):
@@ -133,9 +143,10 @@ def _classes():
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
-def test_every_optimiser_steps_captured_as_it_steps_eagerly(name, device):
+def test_every_optimiser_steps_captured_as_it_steps_eagerly(name, device, graphs):
     x, labels = _classes()
-    _same_training(_mlp, x, labels, zen.cross_entropy, OPTIMIZERS[name], device)
+    _same_training(_mlp, x, labels, zen.cross_entropy, OPTIMIZERS[name], device,
+                   graphs=graphs)
 
 
 def _one_hot(labels):
@@ -163,11 +174,11 @@ LOSSES = {
 
 
 @pytest.mark.parametrize("name", sorted(LOSSES))
-def test_every_loss_trains_captured_as_it_trains_eagerly(name, device):
+def test_every_loss_trains_captured_as_it_trains_eagerly(name, device, graphs):
     loss_fn, target = LOSSES[name]
     x, labels = _classes()
     y = labels if target is None else target(labels)
-    _same_training(_mlp, x, y, loss_fn, OPTIMIZERS["Adam"], device)
+    _same_training(_mlp, x, y, loss_fn, OPTIMIZERS["Adam"], device, graphs=graphs)
 
 
 def test_the_returned_loss_is_a_fresh_tensor_each_call(device):
@@ -180,16 +191,17 @@ def test_the_returned_loss_is_a_fresh_tensor_each_call(device):
     assert run.step.replays > 0
 
 
-def _captured_mlp(device, captured=True):
+def _captured_mlp(device, captured=True, graphs=None):
     x, labels = _classes()
-    return Run(_mlp, x, labels, zen.cross_entropy, OPTIMIZERS["Adam"], device, captured)
+    return Run(_mlp, x, labels, zen.cross_entropy, OPTIMIZERS["Adam"], device, captured,
+               graphs)
 
 
-def _agree(change, device):
+def _agree(change, device, graphs=None):
     """Three steps (eager, traced, replayed), then ``change(run)``, which returns the batch
     to go on with, then two steps: the eager and the captured run agree bit for bit.
     Returns the captured step."""
-    runs = _captured_mlp(device, captured=False), _captured_mlp(device)
+    runs = _captured_mlp(device, captured=False), _captured_mlp(device, graphs=graphs)
     losses = []
     for run in runs:
         for _ in range(3):
@@ -245,15 +257,15 @@ GUARDS = {
 
 
 @pytest.mark.parametrize("name", sorted(GUARDS))
-def test_a_guard_traces_again_when_what_it_watches_changes(name, device):
-    step = _agree(GUARDS[name], device)
+def test_a_guard_traces_again_when_what_it_watches_changes(name, device, graphs):
+    step = _agree(GUARDS[name], device, graphs)
     assert step.traces >= 2
 
 
-def test_a_new_learning_rate_is_read_at_every_replay_without_tracing_again(device):
+def test_a_new_learning_rate_is_read_at_every_replay_without_tracing_again(device, graphs):
     def scheduled(run):
         run.optimizer.lr = 0.05
-    step = _agree(scheduled, device)
+    step = _agree(scheduled, device, graphs)
     assert step.traces == 1 and step.replays == 3
 
 

@@ -41,9 +41,12 @@ def _same(first, second):
     return True
 
 
+@pytest.mark.parametrize("graphs", [False, True], ids=["plain", "graphs"])
 @pytest.mark.parametrize("case", CASES, ids=[case.label for case in CASES])
-def test_a_captured_op_replays_as_it_runs_eagerly(case, device):
-    eager, captured = _step(case), zen.capture(_step(case))
+def test_a_captured_op_replays_as_it_runs_eagerly(case, device, graphs):
+    """Replayed as generated code, and as the program of fixed arrays that CUDA graphs
+    need, run here call by call."""
+    eager, captured = _step(case), zen.capture(_step(case), graphs=graphs)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", zen.CaptureWarning)
         for arrays in _draws(case, 4):

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from zen import devices, optim, recorder, tensor
+from zen.graphs import graph_plan
 from zen.namespaces import array_namespaces
 from zen.plans import compile_plan
 from zen.tensor import Tensor, constant
@@ -35,25 +36,27 @@ class CaptureWarning(UserWarning):
 
 
 def capture(step: Callable[..., Any] | None = None, *, max_traces: int = 8,
-            warn: bool = True) -> Any:
+            warn: bool = True, graphs: bool | None = None) -> Any:
     """Record ``step`` (forward, ``backward()``, ``optimizer.step()``, ``zero_grad()``,
     returning its loss) once and replay it on later calls; usable as ``@zen.capture`` or
     ``@zen.capture(max_traces=4)``. ``max_traces`` bounds how often it is traced again (new
     shapes, a changed model) before it runs eagerly for good. Each reason a step runs
     eagerly is said once, as a ``CaptureWarning``, unless ``warn=False`` (then
-    ``captured.reasons`` lists them)."""
+    ``captured.reasons`` lists them). ``graphs``: replay on arrays made once, launched as
+    device graphs (``zen.graphs``); by default where the device has them (CUDA). True on
+    another device runs that program call by call, as a check of it."""
     if step is None:
-        return functools.partial(capture, max_traces=max_traces, warn=warn)
-    return CapturedStep(step, max_traces, warn)
+        return functools.partial(capture, max_traces=max_traces, warn=warn, graphs=graphs)
+    return CapturedStep(step, max_traces, warn, graphs)
 
 
 class CapturedStep:
     """A step function with its plans, one per signature of its arguments."""
 
-    def __init__(self, step, max_traces, warn=True):
+    def __init__(self, step, max_traces, warn=True, graphs=None):
         functools.update_wrapper(self, step)
         self.step = step
-        self.max_traces, self.warn = max_traces, warn
+        self.max_traces, self.warn, self.graphs = max_traces, warn, graphs
         self.reasons = []       # why calls ran eagerly, each once
         self.plans = {}         # signature -> _Plan, or the reasons it runs eagerly
         self.traces = 0         # traced calls so far
@@ -82,7 +85,7 @@ class CapturedStep:
                        f"{self.changed} again")
             return self.step(*args, **kwargs)
         self.traces += 1
-        result, plan = _traced(self.step, args, kwargs)
+        result, plan = _traced(self.step, args, kwargs, self.graphs)
         if plan is not None:    # None: a layer was built, so the next call traces again
             self.plans[key] = plan
         return result
@@ -173,7 +176,7 @@ def _array_of(args, kwargs, position):
     return value if key is None else getattr(value, key)
 
 
-def _traced(step, args, kwargs):
+def _traced(step, args, kwargs, graphs=None):
     """Run ``step`` once, traced: (its result, a _Plan or the reasons it cannot be one)."""
     backend = _backend_of(args, kwargs)
     trace = Trace(backend)
@@ -193,11 +196,16 @@ def _traced(step, args, kwargs):
         return result, None
     if trace.reasons:
         return result, trace.reasons
-    replay = compile_plan(trace, array_namespaces[backend],
-                          returned + [slot for _, slot in gradients if slot is not None],
-                          write_backs)
-    return result, _Plan(replay, trace, template, gradients,
-                         _guards(trace, step), backend)
+    returned += [slot for _, slot in gradients if slot is not None]
+    namespace, replay, graph_reason = array_namespaces[backend], None, None
+    if backend.has_graphs if graphs is None else graphs:
+        replay = graph_plan(trace, namespace, returned, write_backs)
+        if isinstance(replay, str):     # a plan that cannot run on fixed arrays
+            replay, graph_reason = None, replay
+    plan = _Plan(replay or compile_plan(trace, namespace, returned, write_backs), trace,
+                 template, gradients, _guards(trace, step), backend)
+    plan.graph_reason = graph_reason
+    return result, plan
 
 
 def _backend_of(args, kwargs):

@@ -56,8 +56,7 @@ def compile_plan(trace, namespace, returned, write_backs):
     after each replay, as the traced step left them. ``namespace`` is the backend's array
     namespace (for buffers and copies)."""
     needed = set(returned) | {slot for _, slot in write_backs}
-    instructions = _with_bool_operands(trace, trace.instructions, needed)
-    folded = _folded(trace, instructions)
+    instructions, folded = prepared(trace, needed)
     source = _Source(folded)
     for index, (_, array) in enumerate(trace.externals):
         source.names[f"e{index}"] = array
@@ -66,8 +65,6 @@ def compile_plan(trace, namespace, returned, write_backs):
         call = f"{source.bind('s', scalars)}({source.bind('o', optimizer)}, " \
                f"{source.bind('t', state)})"
         source.lines.append("".join(f"l{index}, " for index in indices) + f"= {call}")
-    instructions = _needed([instruction for instruction in instructions
-                            if instruction.result not in folded], set(needed))
     ends = _lifetimes(instructions, needed)
     buffers = _Buffers(source, namespace, trace.values, len(instructions))
     for index, instruction in enumerate(instructions):
@@ -188,6 +185,16 @@ def _reads_bool(trace, instruction, casts):
     cast, other = instruction.arguments if kinds[0] else instruction.arguments[::-1]
     return type(other) is Slot and \
         trace.values[other.index].dtype == trace.values[cast.index].dtype
+
+
+def prepared(trace, needed):
+    """The instructions a replay runs to give the slots ``needed``, and the slots computed
+    ahead (slot -> array): bool masks read as numbers, what every replay computes alike
+    folded, and the work nothing reads dropped."""
+    instructions = _with_bool_operands(trace, trace.instructions, needed)
+    folded = _folded(trace, instructions)
+    return _needed([instruction for instruction in instructions
+                    if instruction.result not in folded], set(needed)), folded
 
 
 def _needed(instructions, needed):

@@ -1,0 +1,220 @@
+"""A captured step's plan as a program of arrays made once, launched as device graphs.
+
+A CUDA graph replays the kernels it captured on the same memory, with the same scalar
+arguments. So here the plan runs on arrays that never change: the step's inputs are copied
+into arrays of the program's own, per-step numbers (learning rates, bias corrections) are
+written into 0-d arrays, every result goes into an array made at the first call, and nothing
+is freed while the program lives. The first call runs the program eagerly, call by call, and
+writes down each call with its arrays; then each run of calls the backend can capture (all
+but CuPy's cuBLAS calls, say) becomes one graph (``Backend.graph``). Later calls copy the
+inputs in, set the numbers, run the value checks, and launch the graphs, with the other
+calls in between.
+
+A backend without graphs runs each "graph" call by call, on the same arrays and numbers a
+graph would use: ``zen.capture(graphs=True)`` on the CPU checks what a GPU would replay.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from zen import recorder
+from zen.plans import prepared
+from zen.tracing import LiveScalar, Slot, mapped
+
+
+def graph_plan(trace, namespace, returned, write_backs):
+    """``trace`` as a _Program (called as ``compile_plan``'s replay is), or why it cannot be
+    one."""
+    needed = set(returned) | {slot for _, slot in write_backs}
+    instructions, folded = prepared(trace, needed)
+    reason = _unsuitable(trace, instructions, folded)
+    if reason is not None:
+        return reason
+    return _Program(trace, instructions, folded, returned, write_backs, namespace)
+
+
+def _unsuitable(trace, instructions, folded):
+    """Why the instructions cannot run as a program of fixed arrays (None if they can)."""
+    if trace.values and trace.backend.memory_root(trace.values[0]) is None:
+        return "the backend cannot tell an array that views another from a new one"
+    made = {slot for instruction in instructions for slot in instruction.results}
+    for instruction in instructions:
+        if type(instruction.result) is tuple:
+            return f"{instruction.name} gives several arrays"
+        if instruction.name == "check" and not made.isdisjoint(_slots(instruction)):
+            return "a value check reads an array the step computes"
+        if _has_live_scalar(instruction) and not trace.backend.is_floating(
+                _result_example(trace, instruction).dtype):
+            return f"a per-step number goes into {instruction.name} of non-floating arrays"
+    return None
+
+
+def _slots(instruction):
+    found = []
+    mapped((instruction.arguments, instruction.keywords),
+           lambda item: found.append(item.index) if type(item) is Slot else None)
+    return found
+
+
+def _has_live_scalar(instruction):
+    found = []
+    mapped((instruction.arguments, instruction.keywords),
+           lambda item: found.append(item) if type(item) is LiveScalar else None)
+    return bool(found)
+
+
+def _result_example(trace, instruction):
+    """The array that ``instruction`` made when traced (for one that changes an array in
+    place, that array)."""
+    if instruction.result is not None:
+        return trace.values[instruction.result]
+    return trace.values[instruction.arguments[0].index]
+
+
+class _Program:
+    """The plan on fixed arrays: built and run at its first call, launched after."""
+
+    def __init__(self, trace, instructions, folded, returned, write_backs, namespace):
+        self.trace, self.instructions, self.namespace = trace, instructions, namespace
+        self.returned, self.write_backs = returned, write_backs
+        self.fixed = dict(folded)   # slot -> the array it is at every call
+        self.inputs = None          # the arrays the step's inputs are copied into
+        self.scalars = {}           # (live scalar's index, dtype) -> its 0-d array
+        self.checks = []            # value checks, run before the launches
+        self.launches = None        # graphs, and the calls outside them, in order
+        self.graphs = 0             # how many of the launches are device graphs
+        self.outside = []           # the names of the calls launched outside graphs
+        self.fallbacks = []         # why a run of calls is launched call by call instead
+
+    def __call__(self, *arrays):
+        if self.launches is None:
+            return self._first(arrays)
+        for own, array in zip(self.inputs, arrays, strict=True):
+            own[...] = array
+        live = self._live()
+        for (index, _), array in self.scalars.items():
+            array[...] = live[index]
+        for check in self.checks:
+            check()
+        for launch in self.launches:
+            launch()
+        return self._results()
+
+    def _first(self, arrays):
+        self.inputs = [self.namespace.copy(array) for array in arrays]
+        self.fixed.update(zip(self.trace.inputs, self.inputs, strict=True))
+        live, calls, self.checks = self._live(), [], []
+        for instruction in self.instructions:
+            call = self._run(instruction, live)
+            if call is not None:
+                calls.append((self.trace.backend.graphable(instruction.name), call,
+                              instruction.name))
+        self.launches = self._launches(calls)
+        return self._results()
+
+    def _live(self):
+        """Live scalar index -> this call's value, from the optimisers' ``scalars``."""
+        live = {}
+        for scalars, optimizer, indices, state in self.trace.scalars:
+            live.update(zip(indices, scalars(optimizer, state), strict=True))
+        return live
+
+    def _run(self, instruction, live):
+        """Run ``instruction`` on the fixed arrays, and return the call that does it again
+        (None: nothing to do again, or a check, kept apart)."""
+        def value(item):
+            return self._value(item, instruction, live)
+
+        arguments = mapped(instruction.arguments, value)
+        keywords = mapped(instruction.keywords, value)
+        result = instruction.result
+        if instruction.name == "check":
+            call = functools.partial(instruction.function, *arguments, **keywords)
+            self.checks.append(call)
+        elif instruction.writer is not None:
+            buffer = self.namespace.zeros_like(self.trace.values[result])
+            call = functools.partial(instruction.writer, *arguments, **keywords, out=buffer)
+            self.fixed[result] = buffer
+        elif result is None:        # a change in place
+            call = functools.partial(instruction.function, *arguments, **keywords)
+        else:
+            made = instruction.function(*arguments, **keywords)
+            if self._views(made, (arguments, keywords)):
+                self.fixed[result] = made       # a view of fixed memory is fixed too
+                return None
+            if not hasattr(type(made), "__setitem__"):  # a NumPy scalar
+                made = self.namespace.asarray(made)
+            self.fixed[result] = made
+            call = functools.partial(_assign, made, instruction.function, arguments, keywords)
+            return call
+        call()
+        return None if instruction.name == "check" else call
+
+    def _value(self, item, instruction, live):
+        kind = type(item)
+        if kind is Slot:
+            return self._array(item.index)
+        if kind is LiveScalar:
+            example = _result_example(self.trace, instruction)
+            key = (item.index, example.dtype)
+            if key not in self.scalars:
+                self.scalars[key] = self.namespace.full((), live[item.index],
+                                                        dtype=example.dtype,
+                                                        device=example.device)
+            return self.scalars[key]
+        return item
+
+    def _array(self, slot):
+        """The fixed array of ``slot``; an external slot's is the array the trace read."""
+        array = self.fixed.get(slot)
+        return self.trace.values[slot] if array is None else array
+
+    def _views(self, made, arguments):
+        """Whether ``made`` views the memory of one of the (fixed) arrays in ``arguments``."""
+        backend, owners = self.trace.backend, []
+        mapped(arguments, lambda item: owners.append(backend.memory_root(item))
+               if hasattr(item, "shape") else None)
+        root = backend.memory_root(made)
+        return any(root is owner for owner in owners)
+
+    def _launches(self, calls):
+        """Each run of graphable calls as one graph, the others as they are."""
+        launches, run = [], []
+        for graphable, call, name in [*calls, (False, None, None)]:
+            if graphable:
+                run.append(call)
+                continue
+            if run:
+                launches.append(self._graph(run))
+                run = []
+            if call is not None:
+                launches.append(call)
+                self.outside.append(name)
+        return launches
+
+    def _graph(self, calls):
+        try:
+            graph = self.trace.backend.graph(calls)
+        except Exception as error:  # noqa: BLE001 - any failure: run the calls one by one
+            self.fallbacks.append(f"{type(error).__name__}: {error}")
+            return functools.partial(_each, calls)
+        self.graphs += self.trace.backend.has_graphs
+        return graph
+
+    def _results(self):
+        copy = self.namespace.copy
+        for place, slot in self.write_backs:
+            place.set(None if slot is None else copy(self._array(slot)))
+        for tensor in self.trace.edits:
+            recorder.mark_modified(tensor)
+        return tuple(copy(self._array(slot)) for slot in self.returned)
+
+
+def _assign(target, function, arguments, keywords):
+    target[...] = function(*arguments, **keywords)
+
+
+def _each(calls):
+    for call in calls:
+        call()
