@@ -42,7 +42,7 @@ from benchmarks.workloads import DigitsEpoch
 workload = DigitsEpoch("cuda", True)
 for _ in range(3):
     workload.captured()
-[plan] = workload.plans["train_step"].plans.values()
+[[plan]] = workload.plans["train_step"].plans.values()
 program = plan.replay
 print(f"{getattr(program, 'graphs', 0)} graphs; outside them: "
       f"{getattr(program, 'outside', None)}; fallbacks: {getattr(program, 'fallbacks', None)}; "

@@ -607,7 +607,7 @@ def test_a_step_that_keeps_its_gradients_says_what_changes_after_max_traces(devi
 def _plan_calls(captured):
     """The names of the array calls in each of ``captured``'s plans, in order."""
     return [[line.rsplit("# ", 1)[1] for line in plan.replay.source.splitlines() if "  # " in line]
-            for plan in captured.plans.values()]
+            for plans in captured.plans.values() for plan in plans]
 
 
 def test_a_plan_computes_what_every_replay_would_compute_alike_once(device):
@@ -734,3 +734,58 @@ def test_what_the_functions_a_step_calls_read_is_guarded(name, device):
     finally:
         globals().update(_SCALE=1.0)
     assert (captured.traces, captured.replays) == (2, 1)
+
+
+def _accumulated(device, step_of, captured, graphs=None, batches=9):
+    """Micro-batches run through ``step_of(model, optimizer)``, the optimiser stepped every
+    third one outside it: the losses and the parameters after."""
+    zen.seed(0)
+    model = nn.Model(_mlp(), input_shape=(5,), device=device)
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+    step = step_of(model, optimizer)
+    step = zen.capture(step, graphs=graphs) if captured else step
+    x, labels = _classes()
+    losses = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", zen.CaptureWarning)
+        for index in range(batches):
+            rows = slice(index % 2 * BATCH, index % 2 * BATCH + BATCH)
+            losses.append(step(zen.Tensor(x[rows], trainable=False, device=device),
+                               zen.Tensor(labels[rows], device=device)).item())
+            if index % 3 == 2:
+                optimizer.step()
+                optimizer.zero_grad()
+    return losses, [zen.Tensor(p.value).numpy() for p in model.parameters()], step
+
+
+def _backward_only(model, optimizer):
+    def step(x, y):
+        loss = zen.cross_entropy(model(x), y)
+        loss.backward()
+        return loss
+    return step
+
+
+def _rebinding_update(model, optimizer):
+    """A hand-written update that gives each parameter a new array (no zero_grad)."""
+    def step(x, y):
+        loss = zen.cross_entropy(model(x), y)
+        loss.backward()
+        for parameter in model.parameters():
+            parameter.value = parameter.value - 0.01 * parameter.gradient
+        return loss
+    return step
+
+
+@pytest.mark.parametrize("step_of", [_backward_only, _rebinding_update])
+def test_a_step_that_keeps_what_it_replaces_replays_without_tracing_again(step_of, device,
+                                                                         graphs):
+    """Gradients added up over micro-batches (no zero_grad in the step), and parameters
+    given new arrays: a replay reads what the last call left there, so the step is traced
+    once per state (gradients none yet, and some) and then replays, as eager runs it."""
+    eager_losses, eager_state, _ = _accumulated(device, step_of, captured=False)
+    losses, state, step = _accumulated(device, step_of, captured=True, graphs=graphs)
+    assert losses == eager_losses
+    for a, b in zip(state, eager_state, strict=True):
+        numpy.testing.assert_array_equal(a, b)
+    assert step.traces <= 2 and step.replays >= 5

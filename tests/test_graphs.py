@@ -17,7 +17,7 @@ def _trained(device, graphs=True, steps=5):
               graphs=graphs)
     for _ in range(steps):
         run.step(*run.batch(0, BATCH))
-    [plan] = run.step.plans.values()
+    [[plan]] = run.step.plans.values()
     return run, plan
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from zen import devices, optim, recorder, tensor
 from zen.graphs import graph_plan
 from zen.namespaces import array_namespaces
-from zen.plans import compile_plan
+from zen.plans import compile_plan, live_externals
 from zen.tensor import Tensor, constant
 from zen.tracing import Trace, Traced, tracing
 
@@ -58,7 +58,8 @@ class CapturedStep:
         self.step = step
         self.max_traces, self.warn, self.graphs = max_traces, warn, graphs
         self.reasons = []       # why calls ran eagerly, each once
-        self.plans = {}         # signature -> _Plan, or the reasons it runs eagerly
+        self.plans = {}         # signature -> its plans, each tried in turn
+        self.eager = {}         # signature -> why a step of it cannot be replayed
         self.traces = 0         # traced calls so far
         self.changed = "its arguments' shapes, dtypes or kinds changed"     # the last reason
         self.replays = 0        # calls answered by a plan
@@ -68,14 +69,15 @@ class CapturedStep:
         if recorder.tracer is not None:     # inside a step being traced: part of its trace
             return self.step(*args, **kwargs)
         key = _signature(args, kwargs)
-        plan = self.plans.get(key)
-        if type(plan) is _Plan:
+        plans = () if isinstance(key, str) else self.plans.get(key, ())
+        for plan in plans:
             if plan.holds():
                 self.replays += 1
                 return plan.run(args, kwargs)
-            self.changed = plan.what_changed()
-        if isinstance(key, str) or isinstance(plan, list):
-            self._warn(key if isinstance(key, str) else "; ".join(plan))
+        if plans:
+            self.changed = plans[-1].what_changed()
+        if isinstance(key, str) or key in self.eager:
+            self._warn(key if isinstance(key, str) else "; ".join(self.eager[key]))
             return self.step(*args, **kwargs)
         if not self.warmed:
             self.warmed = True
@@ -86,8 +88,10 @@ class CapturedStep:
             return self.step(*args, **kwargs)
         self.traces += 1
         result, plan = _traced(self.step, args, kwargs, self.graphs)
-        if plan is not None:    # None: a layer was built, so the next call traces again
-            self.plans[key] = plan
+        if isinstance(plan, list):
+            self.eager[key] = plan
+        elif plan is not None:  # None: a layer was built, so the next call traces again
+            self.plans.setdefault(key, []).append(plan)
         return result
 
     def _warn(self, reason):
@@ -202,8 +206,9 @@ def _traced(step, args, kwargs, graphs=None):
         replay = graph_plan(trace, namespace, returned, write_backs)
         if isinstance(replay, str):     # a plan that cannot run on fixed arrays
             replay, graph_reason = None, replay
+    live = set(live_externals(trace, write_backs).values())
     plan = _Plan(replay or compile_plan(trace, namespace, returned, write_backs), trace,
-                 template, gradients, _guards(trace, step), backend)
+                 template, gradients, _guards(trace, step, live), backend)
     plan.graph_reason = graph_reason
     return result, plan
 
@@ -369,10 +374,13 @@ def _check_optimizers(trace):
                     trace.refuse("the optimiser made new state during the step")
 
 
-def _guards(trace, step):
+def _guards(trace, step, live=()):
     """(read, expected) pairs, each to hold (``read() is expected``) for the plan to stand:
-    what it assumes about the world beyond its arguments."""
-    guards = [((_Item if place.item else _Attribute)(place.holder, place.key), original)
+    what it assumes about the world beyond its arguments. The arrays at the ``live`` places
+    are read afresh at each replay: only their kind, shape, dtype and layout are guarded."""
+    guards = [_like((_Item if place.item else _Attribute)(place.holder, place.key), original)
+              if place in live else
+              ((_Item if place.item else _Attribute)(place.holder, place.key), original)
               for place, original in trace.watched.items()]
     guards += [(_Attribute(place.holder, "trainable"), place.holder.trainable)
                for place in trace.watched if isinstance(place.holder, Tensor)]
@@ -434,9 +442,10 @@ class _Members:
         items = self.read()
         return None if items is None else tuple(map(id, items))
 
-    def term(self, value, names, prefix):
+    def term(self, value, names, index):
         """The compiled check of ``value`` (the read's source), with the objects it compares
-        bound in ``names`` under ``prefix``."""
+        bound in ``names``."""
+        prefix = f"m{index}"
         if self.members is None:
             return f"{value} is None"
         kind, members = self.members
@@ -445,6 +454,36 @@ class _Members:
         return f"(type({prefix}_ := {value}) is {prefix} and len({prefix}_) == {len(members)}" \
             + "".join(f" and {prefix}_[{index}] is {prefix}_{index}"
                       for index in range(len(members))) + ")"
+
+
+class _Like:
+    """A guard's read (``read``) of an array read afresh at each replay: its kind, shape,
+    dtype and layout, checked inline in the compiled guard."""
+
+    def __init__(self, read):
+        self.read = read
+
+    def __call__(self):
+        return _likeness(self.read())
+
+    @staticmethod
+    def term(value, names, index):
+        """The compiled check of ``value`` (the read's source) against ``e{index}``."""
+        array = f"m{index}_"
+        return (f"(({array} := {value}) is not None and (type({array}), tuple({array}.shape), "
+                f"{array}.dtype, getattr({array}, 'strides', None)) == e{index})")
+
+
+def _like(read, array):
+    """A guard that ``read()`` gives an array like ``array`` (see _Like)."""
+    like = _Like(read)
+    return _equal(like, _likeness(array))
+
+
+def _likeness(array):
+    if array is None:
+        return None
+    return (type(array), tuple(array.shape), array.dtype, getattr(array, "strides", None))
 
 
 class _Item(_Attribute):
@@ -462,7 +501,7 @@ def _compiled(guards):
     loop): ``read() is expected`` for all of them."""
     names, terms, seen = {}, [], set()
     for index, (read, expected, *equal) in enumerate(guards):
-        inner = read.read if isinstance(read, _Members) else read
+        inner = read.read if isinstance(read, (_Members, _Like)) else read
         if isinstance(inner, _Attribute):
             if (id(inner.holder), inner.name, type(inner), type(read)) in seen:
                 continue        # the same read again (a tensor's trainable flag, say)
@@ -473,7 +512,7 @@ def _compiled(guards):
             names[f"r{index}"] = inner
             value = f"r{index}()"
         names[f"e{index}"] = expected
-        terms.append(read.term(value, names, f"m{index}") if isinstance(read, _Members)
+        terms.append(read.term(value, names, index) if isinstance(read, (_Members, _Like))
                      else f"{value} {'==' if equal else 'is'} e{index}")
     text = "def holds():\n    return (" + " and\n            ".join(terms or ["True"]) + ")\n"
     exec(compile(text, "<zen.capture guards>", "exec"), names)

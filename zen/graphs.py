@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 
 from zen import recorder
-from zen.plans import prepared
+from zen.plans import live_externals, prepared
 from zen.tracing import LiveScalar, Slot, mapped
 
 
@@ -80,6 +80,8 @@ class _Program:
         self.returned, self.write_backs = returned, write_backs
         self.fixed = dict(folded)   # slot -> the array it is at every call
         self.inputs = None          # the arrays the step's inputs are copied into
+        self.live = live_externals(trace, write_backs)    # externals index -> Place
+        self.live_arrays = {}       # externals index -> the array its place is copied into
         self.scalars = {}           # (live scalar's index, dtype) -> its 0-d array
         self.checks = []            # value checks, run before the launches
         self.launches = None        # graphs, and the calls outside them, in order
@@ -92,6 +94,8 @@ class _Program:
             return self._first(arrays)
         for own, array in zip(self.inputs, arrays, strict=True):
             own[...] = array
+        for index, own in self.live_arrays.items():
+            own[...] = self.live[index].get()
         live = self._live()
         for (index, _), array in self.scalars.items():
             array[...] = live[index]
@@ -104,6 +108,8 @@ class _Program:
     def _first(self, arrays):
         self.inputs = [self.namespace.copy(array) for array in arrays]
         self.fixed.update(zip(self.trace.inputs, self.inputs, strict=True))
+        self.live_arrays = {index: self.namespace.copy(place.get())
+                            for index, place in self.live.items()}
         live, calls, self.checks = self._live(), [], []
         for instruction in self.instructions:
             call = self._run(instruction, live)
@@ -154,6 +160,8 @@ class _Program:
     def _value(self, item, instruction, live):
         kind = type(item)
         if kind is Slot:
+            if item.external in self.live_arrays:
+                return self.live_arrays[item.external]
             return self._array(item.index)
         if kind is LiveScalar:
             example = _result_example(self.trace, instruction)

@@ -60,6 +60,8 @@ def compile_plan(trace, namespace, returned, write_backs):
     source = _Source(folded)
     for index, (_, array) in enumerate(trace.externals):
         source.names[f"e{index}"] = array
+    for index, place in live_externals(trace, write_backs).items():
+        source.lines.append(f"e{index} = {source.bind('g', place.get)}()")
     source.names["copy"] = namespace.copy
     for scalars, optimizer, indices, state in trace.scalars:
         call = f"{source.bind('s', scalars)}({source.bind('o', optimizer)}, " \
@@ -185,6 +187,15 @@ def _reads_bool(trace, instruction, casts):
     cast, other = instruction.arguments if kinds[0] else instruction.arguments[::-1]
     return type(other) is Slot and \
         trace.values[other.index].dtype == trace.values[cast.index].dtype
+
+
+def live_externals(trace, write_backs):
+    """externals index -> Place, for each array from before the step that the step also
+    replaces (a gradient it adds to, with no ``zero_grad``): a replay reads it afresh from
+    its place, and the plan's guard asks only that it be alike (``zen.capture._Like``)."""
+    written = {place for place, _ in write_backs}
+    return {index: place for index, (place, _) in enumerate(trace.externals)
+            if place in written}
 
 
 def prepared(trace, needed):
