@@ -127,35 +127,39 @@ class _Program:
         return live
 
     def _run(self, instruction, live):
-        """Run ``instruction`` on the fixed arrays, and return the call that does it again
-        (None: nothing to do again, or a check, kept apart)."""
+        """Run ``instruction`` on the fixed arrays; return the call that does it again at a
+        later call (None: nothing to do again). A value check is kept apart, in ``checks``,
+        to run before the launches."""
         def value(item):
             return self._value(item, instruction, live)
 
         arguments = mapped(instruction.arguments, value)
         keywords = mapped(instruction.keywords, value)
-        result = instruction.result
-        if instruction.name == "check":
-            call = functools.partial(instruction.function, *arguments, **keywords)
-            self.checks.append(call)
-        elif instruction.writer is not None:
-            buffer = self.namespace.zeros_like(self.trace.values[result])
+        if instruction.writer is not None:
+            buffer = self.namespace.zeros_like(self.trace.values[instruction.result])
             call = functools.partial(instruction.writer, *arguments, **keywords, out=buffer)
-            self.fixed[result] = buffer
-        elif result is None:        # a change in place
+            self.fixed[instruction.result] = buffer
+        elif instruction.result is None:        # a change in place, or a value check
             call = functools.partial(instruction.function, *arguments, **keywords)
         else:
-            made = instruction.function(*arguments, **keywords)
-            if self._views(made, (arguments, keywords)):
-                self.fixed[result] = made       # a view of fixed memory is fixed too
-                return None
+            return self._made(instruction, arguments, keywords)
+        call()
+        if instruction.name == "check":
+            self.checks.append(call)
+            return None
+        return call
+
+    def _made(self, instruction, arguments, keywords):
+        """Run a call that makes its own result. A view of fixed arrays is fixed too, and
+        nothing is done again; a new array is written at later calls into the one made now."""
+        made = instruction.function(*arguments, **keywords)
+        if not self._views(made, (arguments, keywords)):
             if not hasattr(type(made), "__setitem__"):  # a NumPy scalar
                 made = self.namespace.asarray(made)
-            self.fixed[result] = made
-            call = functools.partial(_assign, made, instruction.function, arguments, keywords)
-            return call
-        call()
-        return None if instruction.name == "check" else call
+            self.fixed[instruction.result] = made
+            return functools.partial(_assign, made, instruction.function, arguments, keywords)
+        self.fixed[instruction.result] = made
+        return None
 
     def _value(self, item, instruction, live):
         kind = type(item)
