@@ -58,8 +58,10 @@ def test_a_program_is_cut_into_graphs_at_the_calls_a_graph_cannot_hold(graph_dev
     program = plan.replay
     # Two layers: a matmul forward and two backward each (the first layer's input needs no
     # gradient: five), and a graph before, between and after them.
-    assert program.outside == ["matmul"] * 5
-    assert program.graphs == len(sizes) == len(program.launches) - 5 and all(sizes)
+    matmuls = [name for name in program.outside if name == "matmul"]
+    assert len(matmuls) == 5 and set(program.outside) <= {"matmul", "check", "scalars"}
+    assert program.graphs == len(sizes) == len(program.launches) - len(program.outside)
+    assert all(sizes)
     assert program.fallbacks == []
     _assert_state(run, device)
 

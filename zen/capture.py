@@ -14,6 +14,7 @@ are read afresh at every call (``zen.optim.per_step``).
 
 from __future__ import annotations
 
+import collections
 import functools
 import math
 import types
@@ -24,7 +25,7 @@ from typing import Any
 from zen import devices, optim, recorder, tensor
 from zen.graphs import graph_plan
 from zen.namespaces import array_namespaces
-from zen.plans import compile_plan, live_externals
+from zen.plans import compile_plan
 from zen.tensor import Tensor, constant
 from zen.tracing import Trace, Traced, tracing
 
@@ -206,9 +207,9 @@ def _traced(step, args, kwargs, graphs=None):
         replay = graph_plan(trace, namespace, returned, write_backs)
         if isinstance(replay, str):     # a plan that cannot run on fixed arrays
             replay, graph_reason = None, replay
-    live = set(live_externals(trace, write_backs).values())
+    written = {place for place, _ in write_backs}
     plan = _Plan(replay or compile_plan(trace, namespace, returned, write_backs), trace,
-                 template, gradients, _guards(trace, step, live), backend)
+                 template, gradients, _guards(trace, step, written), backend)
     plan.graph_reason = graph_reason
     return result, plan
 
@@ -234,14 +235,19 @@ def _stand_ins(trace, args, kwargs):
         trace.argument_positions.append((position, key))
         return stand_in
 
+    seen = {}   # id of an array argument -> its stand-in (an argument given twice is one)
+
     def stand_in(position, value):
+        if id(value) in trace.arguments or id(value) in seen:
+            return seen.get(id(value), value)
         if isinstance(value, Tensor):
             trace.arguments[id(value)] = (value.value, value.gradient)
             value.value = input_from(position, "value", value.value)
             if value.gradient is not None:
                 value.gradient = input_from(position, "gradient", value.gradient)
         elif hasattr(value, "shape") and hasattr(value, "dtype"):
-            return input_from(position, None, value)
+            seen[id(value)] = input_from(position, None, value)
+            return seen[id(value)]
         return value
 
     return ([stand_in(i, value) for i, value in enumerate(args)],
@@ -251,10 +257,11 @@ def _stand_ins(trace, args, kwargs):
 def _restore_arguments(trace, args, kwargs):
     """Put the Tensor arguments' own arrays back; (position, slot or None) for each new
     gradient the step left on one."""
-    gradients = []
+    gradients, restored = [], set()
     for position, argument in _arguments(args, kwargs):
-        if id(argument) not in trace.arguments:
+        if id(argument) not in trace.arguments or id(argument) in restored:
             continue
+        restored.add(id(argument))
         value, gradient = trace.arguments[id(argument)]
         if type(argument.value) is not Traced or argument.value.array is not value:
             trace.refuse("the step changed the value of a tensor it was given")
@@ -323,8 +330,9 @@ def _template(trace, result, slots):
         return ("tensor", value.slot.index)
     if type(result) in (tuple, list):
         return (type(result), [_template(trace, item, slots) for item in result])
-    if isinstance(result, dict):
-        return (dict, {key: _template(trace, item, slots) for key, item in result.items()})
+    if type(result) in (dict, collections.OrderedDict):
+        return (type(result), {key: _template(trace, item, slots)
+                               for key, item in result.items()})
     if result is None or isinstance(result, (bool, int, float, str)):
         return ("constant", result)
     trace.refuse(f"the step returns a {type(result).__name__}, not Tensors")
@@ -339,8 +347,9 @@ def _real_result(result):
     elif isinstance(result, (tuple, list)):
         items = [_real_result(item) for item in result]
         return type(result)(*items) if hasattr(result, "_fields") else type(result)(items)
-    elif isinstance(result, dict):
-        return {key: _real_result(item) for key, item in result.items()}
+    elif isinstance(result, dict):      # in place: a dict of any kind stays that kind
+        for key, item in result.items():
+            result[key] = _real_result(item)
     return result
 
 
@@ -350,8 +359,8 @@ def _built(template, arrays, backend):
         return constant(next(arrays), backend)
     if kind == "constant":
         return content
-    if kind is dict:
-        return {key: _built(item, arrays, backend) for key, item in content.items()}
+    if kind in (dict, collections.OrderedDict):
+        return kind((key, _built(item, arrays, backend)) for key, item in content.items())
     return kind(_built(item, arrays, backend) for item in content)
 
 
@@ -364,9 +373,6 @@ def _check_optimizers(trace):
                 optim.__name__:
             trace.refuse(f"{kind.__name__}'s update is not one of zen's, so its per-step "
                          f"numbers would be fixed at the traced step")
-        if optimizer.settings() != trace.settings[id(optimizer)]:
-            trace.refuse(f"the step changes {kind.__name__}'s settings (a scheduler stepped "
-                         f"inside it); step schedulers outside the captured step")
         for state in optimizer.state.values():
             for key, value in state.items():
                 if type(value) is Traced:
@@ -374,12 +380,13 @@ def _check_optimizers(trace):
                     trace.refuse("the optimiser made new state during the step")
 
 
-def _guards(trace, step, live=()):
+def _guards(trace, step, written=()):
     """(read, expected) pairs, each to hold (``read() is expected``) for the plan to stand:
-    what it assumes about the world beyond its arguments. The arrays at the ``live`` places
-    are read afresh at each replay: only their kind, shape, dtype and layout are guarded."""
+    what it assumes about the world beyond its arguments. At the places the step sets
+    (``written``), the plan reads the array afresh if it reads it at all
+    (``plans.live_externals``): only its kind, shape, dtype and layout are guarded."""
     guards = [_like((_Item if place.item else _Attribute)(place.holder, place.key), original)
-              if place in live else
+              if place in written else
               ((_Item if place.item else _Attribute)(place.holder, place.key), original)
               for place, original in trace.watched.items()]
     guards += [(_Attribute(place.holder, "trainable"), place.holder.trainable)
@@ -469,6 +476,8 @@ class _Like:
     @staticmethod
     def term(value, names, index):
         """The compiled check of ``value`` (the read's source) against ``e{index}``."""
+        if names[f"e{index}"] is None:
+            return f"{value} is None"
         array = f"m{index}_"
         return (f"(({array} := {value}) is not None and (type({array}), tuple({array}.shape), "
                 f"{array}.dtype, getattr({array}, 'strides', None)) == e{index})")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 
 from zen import recorder
-from zen.plans import live_externals, prepared
+from zen.plans import changed_in_place, leaves, live_externals, prepared, scalars_before
 from zen.tracing import LiveScalar, Slot, mapped
 
 
@@ -28,40 +28,29 @@ def graph_plan(trace, namespace, returned, write_backs):
     one."""
     needed = set(returned) | {slot for _, slot in write_backs}
     instructions, folded = prepared(trace, needed)
-    reason = _unsuitable(trace, instructions, folded)
+    reason = _unsuitable(trace, instructions, namespace, write_backs)
     if reason is not None:
         return reason
     return _Program(trace, instructions, folded, returned, write_backs, namespace)
 
 
-def _unsuitable(trace, instructions, folded):
+def _unsuitable(trace, instructions, namespace, write_backs):
     """Why the instructions cannot run as a program of fixed arrays (None if they can)."""
-    if trace.values and trace.backend.memory_root(trace.values[0]) is None:
+    backend = trace.backend
+    if trace.values and backend.memory_root(trace.values[0]) is None:
         return "the backend cannot tell an array that views another from a new one"
-    made = {slot for instruction in instructions for slot in instruction.results}
+    copied = [trace.values[slot] for slot in trace.inputs]
+    copied += [trace.externals[index][1] for index in live_externals(trace, write_backs)]
+    if any(getattr(namespace.zeros_like(array), "strides", None) !=
+           getattr(array, "strides", None) for array in copied):
+        return "an input is laid out with gaps (a slice with a step): a copy would not be"
     for instruction in instructions:
         if type(instruction.result) is tuple:
             return f"{instruction.name} gives several arrays"
-        if instruction.name == "check" and not made.isdisjoint(_slots(instruction)):
-            return "a value check reads an array the step computes"
-        if _has_live_scalar(instruction) and not trace.backend.is_floating(
+        if leaves(instruction, LiveScalar) and not backend.is_floating(
                 _result_example(trace, instruction).dtype):
             return f"a per-step number goes into {instruction.name} of non-floating arrays"
     return None
-
-
-def _slots(instruction):
-    found = []
-    mapped((instruction.arguments, instruction.keywords),
-           lambda item: found.append(item.index) if type(item) is Slot else None)
-    return found
-
-
-def _has_live_scalar(instruction):
-    found = []
-    mapped((instruction.arguments, instruction.keywords),
-           lambda item: found.append(item) if type(item) is LiveScalar else None)
-    return bool(found)
 
 
 def _result_example(trace, instruction):
@@ -77,13 +66,15 @@ class _Program:
 
     def __init__(self, trace, instructions, folded, returned, write_backs, namespace):
         self.trace, self.instructions, self.namespace = trace, instructions, namespace
-        self.returned, self.write_backs = returned, write_backs
-        self.fixed = dict(folded)   # slot -> the array it is at every call
-        self.inputs = None          # the arrays the step's inputs are copied into
+        self.returned, self.write_backs, self.folded = returned, write_backs, folded
         self.live = live_externals(trace, write_backs)    # externals index -> Place
-        self.live_arrays = {}       # externals index -> the array its place is copied into
-        self.scalars = {}           # (live scalar's index, dtype) -> its 0-d array
-        self.checks = []            # value checks, run before the launches
+        changed = changed_in_place(instructions)
+        # The positions of the inputs the step changes in place: copied back after a call.
+        self.changed_inputs = [position for position, slot in enumerate(trace.inputs)
+                               if slot in changed]
+        # Made at the first call: slot -> its array, the inputs' and live externals' own
+        # arrays, (live scalar's index, dtype) -> its 0-d array.
+        self.fixed, self.inputs, self.live_arrays, self.scalars = {}, [], {}, {}
         self.launches = None        # graphs, and the calls outside them, in order
         self.graphs = 0             # how many of the launches are device graphs
         self.outside = []           # the names of the calls launched outside graphs
@@ -96,40 +87,51 @@ class _Program:
             own[...] = array
         for index, own in self.live_arrays.items():
             own[...] = self.live[index].get()
-        live = self._live()
-        for (index, _), array in self.scalars.items():
-            array[...] = live[index]
-        for check in self.checks:
-            check()
         for launch in self.launches:
             launch()
-        return self._results()
+        return self._results(arrays)
 
     def _first(self, arrays):
-        self.inputs = [self.namespace.copy(array) for array in arrays]
-        self.fixed.update(zip(self.trace.inputs, self.inputs, strict=True))
-        self.live_arrays = {index: self.namespace.copy(place.get())
-                            for index, place in self.live.items()}
-        live, calls, self.checks = self._live(), [], []
-        for instruction in self.instructions:
-            call = self._run(instruction, live)
-            if call is not None:
-                calls.append((self.trace.backend.graphable(instruction.name), call,
-                              instruction.name))
+        """Run the program call by call, making its fixed arrays, and then its launches.
+        Everything is made anew: a first call that raised leaves nothing behind."""
+        self.inputs = [self._own(array) for array in arrays]
+        self.fixed = {**self.folded, **dict(zip(self.trace.inputs, self.inputs, strict=True))}
+        self.live_arrays = {index: self._own(place.get()) for index, place in self.live.items()}
+        self.scalars = {}
+        live, calls = {}, []
+        groups = scalars_before(self.trace, self.instructions)
+        for index, instruction in enumerate([*self.instructions, None]):
+            for entry in groups.get(index, ()):
+                calls.append((False, functools.partial(self._read_scalars, entry, live),
+                              "scalars"))
+                calls[-1][1]()
+            if instruction is not None:
+                call = self._run(instruction, live)
+                if call is not None:
+                    graphable = instruction.name != "check" and \
+                        self.trace.backend.graphable(instruction.name)
+                    calls.append((graphable, call, instruction.name))
         self.launches = self._launches(calls)
-        return self._results()
+        return self._results(arrays)
 
-    def _live(self):
-        """Live scalar index -> this call's value, from the optimisers' ``scalars``."""
-        live = {}
-        for scalars, optimizer, indices, state in self.trace.scalars:
-            live.update(zip(indices, scalars(optimizer, state), strict=True))
-        return live
+    def _own(self, array):
+        """A copy of ``array`` laid out as it is (a graph reads it where the copy is)."""
+        own = self.namespace.zeros_like(array)
+        own[...] = array
+        return own
+
+    def _read_scalars(self, entry, live):
+        """Read one optimiser's per-step numbers (``trace.scalars`` ``entry``) into ``live``
+        and into the 0-d arrays that stand for them."""
+        scalars, optimizer, indices, state = entry
+        live.update(zip(indices, scalars(optimizer, state), strict=True))
+        for (index, _), array in self.scalars.items():
+            if index in indices:
+                array[...] = live[index]
 
     def _run(self, instruction, live):
         """Run ``instruction`` on the fixed arrays; return the call that does it again at a
-        later call (None: nothing to do again). A value check is kept apart, in ``checks``,
-        to run before the launches."""
+        later call (None: nothing to do again)."""
         def value(item):
             return self._value(item, instruction, live)
 
@@ -144,9 +146,6 @@ class _Program:
         else:
             return self._made(instruction, arguments, keywords)
         call()
-        if instruction.name == "check":
-            self.checks.append(call)
-            return None
         return call
 
     def _made(self, instruction, arguments, keywords):
@@ -214,7 +213,9 @@ class _Program:
         self.graphs += self.trace.backend.has_graphs
         return graph
 
-    def _results(self):
+    def _results(self, arrays):
+        for position in self.changed_inputs:     # the caller's arrays, as the step left them
+            arrays[position][...] = self.inputs[position]
         copy = self.namespace.copy
         for place, slot in self.write_backs:
             place.set(None if slot is None else copy(self._array(slot)))

@@ -68,6 +68,8 @@ class Optimizer:
         checked as when the optimiser was made, and used from the next step."""
         if name in _SETTING_RULES:
             value = _SETTING_RULES[name](type(self).__name__, name, value)
+            if recorder.tracer is not None:
+                recorder.tracer.changed_setting(self, name)
         super().__setattr__(name, value)
 
     def _named(self, who, numbers, keywords, with_parameters):
@@ -130,6 +132,8 @@ class Optimizer:
         parameters = self._parameters(parameters)
         tracer = recorder.tracer
         for parameter in parameters:
+            if tracer is not None:      # before the gradient is read: a stand-in, or None
+                tracer.entering((parameter,))
             if parameter.gradient is None:
                 continue
             state = self.state.setdefault(parameter, {})
@@ -142,7 +146,10 @@ class Optimizer:
             mark_modified(parameter)
 
     def zero_grad(self, parameters: Iterable[Tensor] | None = None) -> None:
-        for parameter in self._parameters(parameters):
+        parameters = self._parameters(parameters)
+        if recorder.tracer is not None:     # what it clears is what the step found there
+            recorder.tracer.entering(parameters)
+        for parameter in parameters:
             parameter.gradient = None
 
     def __call__(self, model: Any, loss: Tensor) -> None:

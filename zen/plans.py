@@ -63,15 +63,17 @@ def compile_plan(trace, namespace, returned, write_backs):
     for index, place in live_externals(trace, write_backs).items():
         source.lines.append(f"e{index} = {source.bind('g', place.get)}()")
     source.names["copy"] = namespace.copy
-    for scalars, optimizer, indices, state in trace.scalars:
-        call = f"{source.bind('s', scalars)}({source.bind('o', optimizer)}, " \
-               f"{source.bind('t', state)})"
-        source.lines.append("".join(f"l{index}, " for index in indices) + f"= {call}")
     ends = _lifetimes(instructions, needed)
     buffers = _Buffers(source, namespace, trace.values, len(instructions))
-    for index, instruction in enumerate(instructions):
-        source.lines.append(_line(source, instruction, buffers.take(instruction, ends)))
-        source.lines += buffers.release(index)
+    groups = scalars_before(trace, instructions)
+    for index, instruction in enumerate([*instructions, None]):
+        for scalars, optimizer, indices, state in groups.get(index, ()):
+            call = f"{source.bind('s', scalars)}({source.bind('o', optimizer)}, " \
+                   f"{source.bind('t', state)})"
+            source.lines.append("".join(f"l{live}, " for live in indices) + f"= {call}")
+        if instruction is not None:
+            source.lines.append(_line(source, instruction, buffers.take(instruction, ends)))
+            source.lines += buffers.release(index)
     for place, slot in write_backs:
         value = "None" if slot is None else f"copy({source.slot(slot)})"
         source.lines.append(f"{source.bind('p', place.set)}({value})")
@@ -100,7 +102,7 @@ def _folded(trace, instructions):
     constants alone (``arange`` of a class count), or from an array's shape alone
     (``ones_like``), and then from those. Each is computed here once, afresh. None is one
     that a later call changes in place, or may view (a reshape) before changing it."""
-    changed = _changed_in_place(instructions)
+    changed = changed_in_place(instructions)
     folded = {}
 
     def constant(item):
@@ -125,7 +127,7 @@ def _folded(trace, instructions):
     return folded
 
 
-def _changed_in_place(instructions):
+def changed_in_place(instructions):
     """The slots that a call changes in place (the first argument of one without a result),
     and those they may be views of: the arguments of calls that write no buffer, back from
     their results."""
@@ -153,8 +155,10 @@ def _with_bool_operands(trace, instructions, needed):
     Only where the backend reads bool operands so (``Backend.bool_arithmetic``)."""
     if not getattr(trace.backend, "bool_arithmetic", False):
         return instructions
+    changed = changed_in_place(instructions)     # a cast copies: the mask may change after
     casts = {instruction.result: instruction.arguments[0] for instruction in instructions
-             if instruction.name == "astype" and _is_bool_cast(trace, instruction)}
+             if instruction.name == "astype" and _is_bool_cast(trace, instruction)
+             and instruction.arguments[0].index not in changed}
     for instruction in instructions:
         used = _slots(instruction.arguments) | _slots(instruction.keywords)
         if not used.isdisjoint(casts) and not _reads_bool(trace, instruction, casts):
@@ -187,6 +191,33 @@ def _reads_bool(trace, instruction, casts):
     cast, other = instruction.arguments if kinds[0] else instruction.arguments[::-1]
     return type(other) is Slot and \
         trace.values[other.index].dtype == trace.values[cast.index].dtype
+
+
+def scalars_before(trace, instructions):
+    """instruction index -> the entries of ``trace.scalars`` to read just before it: each
+    before the first instruction that uses its numbers, as eagerly they are read at the
+    update that uses them, after the step's checks (an optimiser's step count must not move
+    in a call that raises); one nothing uses, after them all (index len(instructions))."""
+    owner = {live: entry for entry in trace.scalars for live in entry[2]}
+    before, placed = {}, set()
+    for index, instruction in enumerate(instructions):
+        for live in leaves(instruction, LiveScalar):
+            entry = owner[live.index]
+            if id(entry) not in placed:
+                placed.add(id(entry))
+                before.setdefault(index, []).append(entry)
+    for entry in trace.scalars:
+        if id(entry) not in placed:
+            before.setdefault(len(instructions), []).append(entry)
+    return before
+
+
+def leaves(instruction, kind):
+    """The ``kind`` objects (Slot, LiveScalar) among ``instruction``'s arguments."""
+    found = []
+    mapped((instruction.arguments, instruction.keywords),
+           lambda item: found.append(item) if type(item) is kind else None)
+    return found
 
 
 def live_externals(trace, write_backs):

@@ -799,6 +799,10 @@ class Tensor(TensorOperators, ShapeMethods, PyTorchSpellings, LinearAlgebraMetho
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (backward adds to it, as in PyTorch)."""
+        from zen import recorder  # (the recorder is built on this module)
+
+        if recorder.tracer is not None:     # what it clears is what the step found there
+            recorder.tracer.entering((self,))
         self.gradient = None
 
     def backward(self, grad: TensorLike | None = None, retain_graph: bool = False,

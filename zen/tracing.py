@@ -81,7 +81,6 @@ class Trace:
         self.layers = {}            # id -> every Layer called, whose training flag is guarded
         self.models = {}            # id -> every Model run, whose list of layers is guarded
         self.optimizers = {}        # id -> every optimiser that stepped
-        self.settings = {}          # id -> an optimiser's settings when it first stepped
         self.states = []            # (optimizer, parameter, its state dict) of each update
         self.inputs = []            # slot indices of the step's arguments' arrays
         self.argument_positions = []    # where each of those arrays is among the arguments
@@ -143,14 +142,18 @@ class Trace:
         """``optimizer`` is about to update ``parameter``: its value, gradient and state's
         arrays become stand-ins."""
         if self.active():
-            if id(optimizer) not in self.optimizers:
-                self.optimizers[id(optimizer)] = optimizer
-                self.settings[id(optimizer)] = optimizer.settings()
+            self.optimizers[id(optimizer)] = optimizer
             self.states.append((optimizer, parameter, state))
             self.entering((parameter,))
             for key in list(state):
                 if _is_array(state[key]):
                     self.watch(Place(state, key, item=True))
+
+    def changed_setting(self, optimizer, name):
+        """A setting of ``optimizer`` was set during the step: a replay would not set it."""
+        if self.active():
+            self.refuse(f"the step changes {type(optimizer).__name__}'s {name} (a scheduler "
+                        f"stepped inside it, say); change settings outside the captured step")
 
     def live(self, scalars, optimizer, state, values):
         """``values``, as per-step numbers a replay gets from ``scalars(optimizer, state)``."""
