@@ -18,6 +18,7 @@ import operator
 import threading
 
 from zen import devices, random, recorder
+from zen import tensor as tensor_module
 from zen.namespaces import (
     ARRAY_NAMES,
     DATA_SHAPED,
@@ -476,6 +477,7 @@ class tracing:
         backend.is_private = lambda array: private(_real(array))
         backend.to_host = lambda array: trace.to_host(host, array)
         recorder.tracer = trace
+        tensor_module.clearing = trace.entering
         self.drawing = random.using(_Refusing(trace, random.generator()))
         self.drawing.__enter__()
         self.recognise = devices.backend_for_array
@@ -486,7 +488,7 @@ class tracing:
     def __exit__(self, *exc_info):
         trace, backend = self.trace, self.trace.backend
         trace.open = False
-        recorder.tracer = None
+        recorder.tracer = tensor_module.clearing = None
         self.drawing.__exit__(None, None, None)
         devices.backend_for_array = self.recognise
         del backend.asarray, backend.is_private, backend.to_host
