@@ -67,9 +67,7 @@ class Optimizer:
         """A setting changed between steps (``optimizer.lr = 0.01``, as a scheduler does) is
         checked as when the optimiser was made, and used from the next step."""
         if name in _SETTING_RULES:
-            value = _SETTING_RULES[name](type(self).__name__, name, value)
-            if recorder.tracer is not None:
-                recorder.tracer.changed_setting(self, name)
+            value = _checked_setting(self, name, value)
         super().__setattr__(name, value)
 
     def _named(self, who, numbers, keywords, with_parameters):
@@ -130,10 +128,8 @@ class Optimizer:
     def step(self, parameters: Iterable[Tensor] | None = None) -> None:
         """Update every parameter that has a gradient."""
         parameters = self._parameters(parameters)
-        tracer = recorder.tracer
+        tracer = _read_by_trace(parameters)
         for parameter in parameters:
-            if tracer is not None:      # before the gradient is read: a stand-in, or None
-                tracer.entering((parameter,))
             if parameter.gradient is None:
                 continue
             state = self.state.setdefault(parameter, {})
@@ -146,11 +142,8 @@ class Optimizer:
             mark_modified(parameter)
 
     def zero_grad(self, parameters: Iterable[Tensor] | None = None) -> None:
-        parameters = self._parameters(parameters)
-        if recorder.tracer is not None:     # what it clears is what the step found there
-            recorder.tracer.entering(parameters)
-        for parameter in parameters:
-            parameter.gradient = None
+        for parameter in self._parameters(parameters):
+            parameter.zero_grad()
 
     def __call__(self, model: Any, loss: Tensor) -> None:
         """The original Zen's step, ``optimizer(model, loss)``: back-propagate ``loss``,
@@ -288,6 +281,23 @@ def _fractions(who, name, value):
         raise OptimizerError(f"{who}: {name} must be two numbers in [0, 1), got "
                              f"{arguments.described(value)}")
     return tuple(float(beta) for beta in value)
+
+
+def _checked_setting(optimizer, name, value):
+    """``value`` for ``optimizer``'s setting ``name``, checked; a step being traced is told
+    (a replay would not set it)."""
+    value = _SETTING_RULES[name](type(optimizer).__name__, name, value)
+    if recorder.tracer is not None:
+        recorder.tracer.changed_setting(optimizer, name)
+    return value
+
+
+def _read_by_trace(parameters):
+    """The step tracer, if one is open, told first that the parameters' values and gradients
+    are about to be read (stand-ins from then on, or None where there are none)."""
+    if recorder.tracer is not None:
+        recorder.tracer.entering(parameters)
+    return recorder.tracer
 
 
 _SETTING_RULES = {"lr": _at_least_zero, "eps": _at_least_zero, "epsilon": _at_least_zero,
