@@ -716,17 +716,78 @@ class _Shifted(nn.Layer):
         return x + self.shift
 
 
+class _Settings:
+    factor = 1.0        # a class attribute, read by a classmethod
+
+    @classmethod
+    def scaled(cls, y):
+        return y * cls.factor
+
+
+class _Slotted:
+    """A callable object with slots."""
+
+    __slots__ = ("factor",)
+
+    def __init__(self):
+        self.factor = 1.0
+
+    def __call__(self, y):
+        return y * self.factor
+
+
+class _Holder:
+    def __init__(self):
+        self.inner, self.factors = _Slotted(), [1.0]
+
+    @property
+    def factor(self):
+        return self.inner.factor
+
+    def times(self, y):
+        return y * self.factor * self.factors[0]
+
+
+def _with_default(y, factors=[1.0]):     # noqa: B006 - the default changed in place is the case
+    return y * factors[0]
+
+
+_HOLDER = _Holder()
+_FUNCTIONS = {"scale": _scaled}
+_FACTORS = collections.OrderedDict(a=1.0)
+
+
+def _reset_helpers():
+    global _SCALE, _HOLDER
+    _SCALE, _HOLDER, _Settings.factor = 1.0, _Holder(), 1.0
+    _FACTORS["a"] = _with_default.__defaults__[0][0] = 1.0
+
+
 WHAT_HELPERS_READ = {    # name -> (the step's function of its layer's output, the change)
     "a global a helper function reads": (_scaled, lambda layer: globals().update(_SCALE=3.0)),
     "an attribute a layer of the user's own reads": (
         lambda y: y, lambda layer: setattr(layer, "shift", 2.0)),
+    "a class attribute a classmethod reads": (
+        lambda y: _Settings.scaled(y), lambda layer: setattr(_Settings, "factor", 3.0)),
+    "a slot a callable object reads": (
+        lambda y: _HOLDER.inner(y), lambda layer: setattr(_HOLDER.inner, "factor", 3.0)),
+    "what a property reads, through a method": (
+        lambda y: _HOLDER.times(y), lambda layer: setattr(_HOLDER.inner, "factor", 3.0)),
+    "a list an object holds, changed in place": (
+        lambda y: _HOLDER.times(y), lambda layer: _HOLDER.factors.__setitem__(0, 3.0)),
+    "what a function in a global dict reads": (
+        lambda y: _FUNCTIONS["scale"](y), lambda layer: globals().update(_SCALE=3.0)),
+    "an OrderedDict's item": (
+        lambda y: y * _FACTORS["a"], lambda layer: _FACTORS.__setitem__("a", 3.0)),
+    "a default argument changed in place": (
+        _with_default, lambda layer: _with_default.__defaults__[0].__setitem__(0, 3.0)),
 }
 
 
 @pytest.mark.parametrize("name", sorted(WHAT_HELPERS_READ))
 def test_what_the_functions_a_step_calls_read_is_guarded(name, device):
-    """A change to what a helper function or a user's layer reads, beyond the step's own
-    code, traces again (before, the old value was replayed)."""
+    """A change to what a helper function, method, property or user's layer reads, beyond
+    the step's own code, traces again (before, the old value was replayed)."""
     then, change = WHAT_HELPERS_READ[name]
     shifted = _Shifted()
     weight = zen.Tensor(numpy.full((3, 3), 0.5, "float32"), device=device)
@@ -744,7 +805,7 @@ def test_what_the_functions_a_step_calls_read_is_guarded(name, device):
         change(shifted)
         assert captured(x).item() == step(x).item()
     finally:
-        globals().update(_SCALE=1.0)
+        _reset_helpers()
     assert (captured.traces, captured.replays) == (2, 1)
 
 

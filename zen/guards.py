@@ -11,6 +11,7 @@ methods, properties and objects it reaches there.
 from __future__ import annotations
 
 import functools
+import sys
 import types
 
 from zen import optim
@@ -30,12 +31,13 @@ def of(trace, step, written=()):
                for place in trace.watched if isinstance(place.holder, Tensor)]
     guards += [_members(_Attribute(model, "layers"), model.layers)
                for model in trace.models.values()]
+    reads = _Reads()
     for layer in trace.layers.values():
         # Its settings one by one, as its config reads them (a new tuple of names: new ones).
         guards += [(_Attribute(layer, name), getattr(layer, name))
                    for name in ("training", "_settings", *layer._settings)]
         if _is_users_function(layer.forward):   # a layer of the user's own, and what it reads
-            guards += _closure_guards(layer.forward)
+            reads.function(layer.forward)
     for optimizer, parameter, state in trace.states:
         guards.append((_Attribute(optimizer, "state"), optimizer.state))
         guards.append((_Item(optimizer.state, parameter), state))
@@ -44,7 +46,8 @@ def of(trace, step, written=()):
                    for name, value in _settings(optimizer).items()]
         guards.append(_members(_Attribute(optimizer, "parameters"),
                                getattr(optimizer, "parameters", None)))
-    return guards + _closure_guards(step)
+    reads.function(step)
+    return guards + reads.guards
 
 
 def _settings(optimizer):
@@ -183,37 +186,111 @@ def _equal(read, expected):
     return read, expected, "=="
 
 
-def _closure_guards(step, seen=None):
-    """What ``step`` reads from its closure, its module and (for a method) its object (the
-    attributes its code names), and so what the functions it reads there read in turn (not
-    zen's own: their settings are guarded where they run)."""
-    seen = set() if seen is None else seen
-    if isinstance(step, functools.partial):
-        places = [(functools.partial(lambda v: v, value), value)
-                  for value in (*step.args, *step.keywords.values())]
-        return _watched(places) + _closure_guards(step.func, seen)
-    function = getattr(step, "__func__", step)
-    code = getattr(function, "__code__", None)
-    if code is None:
-        return []
-    names = _names(code)
-    places = [(_Attribute(cell, "cell_contents"), cell.cell_contents)
-              for cell in function.__closure__ or ()]
-    module = function.__globals__
-    places += [(_Item(module, name), module.get(name)) for name in names if name in module]
-    owner = getattr(step, "__self__", None)
-    places += [(_Item(owner.__dict__, name), value)
-               for name, value in getattr(owner, "__dict__", {}).items() if name in names]
-    guards = _watched(places, names)
-    for _, value in places:
-        if _is_users_function(value) and id(value) not in seen and len(seen) < _MOST_FUNCTIONS:
-            seen.add(id(value))
-            guards += _closure_guards(value, seen)
-    return guards
+class _Reads:
+    """The guards of what a step's code reads, followed from the step: the values its
+    closure, its module and (a method) its object hold under the names its code uses, and
+    what those reach in turn that the code may read: the user's functions, methods and
+    properties (their code is followed), and the attributes and class attributes of the
+    user's objects, classes and modules under the same names. Not zen's or a library's
+    objects, beyond their identity."""
+
+    def __init__(self):
+        self.guards, self.seen = [], set()
+
+    def function(self, function):
+        if isinstance(function, functools.partial):
+            for value in (*function.args, *function.keywords.values()):
+                self.value(functools.partial(_same, value), value, frozenset())
+            self.function(function.func)
+            return
+        owner, plain = getattr(function, "__self__", None), getattr(function, "__func__",
+                                                                      function)
+        code = getattr(plain, "__code__", None)
+        if code is None or not self._first(plain, owner):
+            return
+        names = _names(code)
+        for cell in plain.__closure__ or ():
+            self.value(_Attribute(cell, "cell_contents"), cell.cell_contents, names)
+        if plain.__defaults__:
+            self.value(_Attribute(plain, "__defaults__"), plain.__defaults__, names)
+        module = plain.__globals__
+        for name in sorted(names & module.keys()):
+            self.value(_Item(module, name), module[name], names)
+        if owner is not None:
+            self.attributes(owner, names)
+
+    def value(self, read, value, names):
+        """A guard of what ``read`` gives (a number or string by value, a container by what
+        it holds, anything else by identity), then what it reaches."""
+        if _is_plain(value):
+            self.guards.append(_equal(read, value))
+            return
+        if isinstance(value, (list, tuple)) and not any(map(_is_plain, value)) and \
+                not any(isinstance(item, _CONTAINERS) for item in value):
+            self.guards.append(_members(read, value))
+        elif isinstance(value, _CONTAINERS):
+            self.guards.append(_equal(functools.partial(_read_items, read), _items(value)))
+        else:
+            self.guards.append((read, value))
+        for item in _held(value):
+            self.reach(item, names)
+
+    def reach(self, value, names):
+        """Follow ``value`` if the code may read through it."""
+        if _is_users_function(value):
+            self.function(value)
+        elif _is_users(value) and self._first(value):
+            self.attributes(value, names | {"__call__"})    # (a call names no __call__)
+
+    def attributes(self, holder, names):
+        """Guards of ``holder``'s attributes under ``names``: its own (or a module's or a
+        class's names), and its class's (methods and properties followed into)."""
+        own = getattr(holder, "__dict__", None)
+        for name in sorted(names):
+            if own is not None and name in own:
+                self.value(_Item(own, name), own[name], names)
+                if isinstance(own[name], (classmethod, staticmethod)):
+                    self.function(getattr(holder, name))    # bound to its class
+            elif not isinstance(holder, (type, types.ModuleType)):
+                self._class_attribute(holder, name, names)
+
+    def _class_attribute(self, holder, name, names):
+        for kind in type(holder).__mro__:
+            if name not in vars(kind):
+                continue
+            attribute = vars(kind)[name]
+            if not _is_users(kind):
+                return
+            self.guards.append((_Item(vars(kind), name), attribute))
+            if isinstance(attribute, property) and attribute.fget is not None:
+                self.function(types.MethodType(attribute.fget, holder))
+            elif isinstance(attribute, (types.FunctionType, classmethod, staticmethod)):
+                self.function(getattr(holder, name))
+            elif isinstance(attribute, types.MemberDescriptorType):    # a slot
+                if hasattr(holder, name):
+                    self.value(_Attribute(holder, name), getattr(holder, name), names)
+            else:
+                self.reach(attribute, names)
+            return
+
+    def _first(self, *objects):
+        """Whether ``objects`` are met for the first time, within the bound on what is
+        followed."""
+        key = tuple(map(id, objects))
+        if key in self.seen or len(self.seen) >= _MOST_FOLLOWED:
+            return False
+        self.seen.add(key)
+        return True
 
 
-# How many functions a step's guards follow, beyond the step: a bound on the guards' cost.
-_MOST_FUNCTIONS = 32
+# How many functions and objects a step's guards follow: a bound on the guards' cost.
+_MOST_FOLLOWED = 64
+
+_CONTAINERS = (list, tuple, dict, set, frozenset)
+
+
+def _same(value):
+    return value
 
 
 def _names(code):
@@ -223,63 +300,73 @@ def _names(code):
     for inner in code.co_consts:
         if isinstance(inner, types.CodeType):
             names |= _names(inner)
-    return names
+    return frozenset(names)
+
+
+def _held(value):
+    """What a container holds (its values, for a dict), or the value itself."""
+    if isinstance(value, dict):
+        return list(value.values())
+    if isinstance(value, _CONTAINERS):
+        return list(value)
+    return [value]
 
 
 def _is_users_function(value):
-    """Whether ``value`` is a Python function or method, and not one of zen's."""
+    """Whether ``value`` is a Python function or method of the user's (not zen's or a
+    library's), or a partial of one."""
+    if isinstance(value, functools.partial):
+        return _is_users_function(value.func)
     function = getattr(value, "__func__", value)
-    return isinstance(function, types.FunctionType) and not _is_zen_module(function.__module__)
+    return isinstance(function, types.FunctionType) and _is_users_module(function.__module__)
+
+
+def _is_users(value):
+    """Whether ``value`` is a module, a class, or an object of a class, of the user's."""
+    if isinstance(value, types.ModuleType):
+        return _is_users_module(value.__name__)
+    kind = value if isinstance(value, type) else type(value)
+    return _is_users_module(kind.__module__) and not isinstance(
+        value, (types.FunctionType, types.MethodType, functools.partial))
+
+
+def _is_users_module(name):
+    root = (name or "zen").partition(".")[0]
+    return root not in _LIBRARIES and root not in sys.stdlib_module_names
+
+
+# Modules whose objects the guards take as they are (by identity): zen's, and the array
+# libraries'.
+_LIBRARIES = frozenset({"zen", "backends", "numpy", "cupy", "cupyx", "array_api_compat",
+                        "array_api_strict", "torch", "scipy", "builtins"})
 
 
 def _is_zen_module(name):
     return name is None or name == "zen" or name.startswith("zen.")
 
 
-def _watched(places, names=()):
-    """Guards of (read, value) pairs: a number or string to keep its value, a list, tuple or
-    dict to keep its items (the same objects, or equal numbers and strings), an object of
-    the step's own classes to stay the same object and keep those of its attributes whose
-    names are in ``names`` (the code's), and anything else (a zen object, a function, a
-    module) to stay the same object."""
-    guards = []
-    for read, value in places:
-        if _is_plain(value):
-            guards.append(_equal(read, value))
-        elif type(value) in (list, tuple) and not any(map(_is_plain, value)):
-            guards.append(_members(read, value))
-        elif type(value) in (list, tuple, dict):
-            guards.append(_equal(lambda read=read: _items(read()), _items(value)))
-        else:   # (a model's layers: guarded where it runs)
-            guards.append((read, value))
-            if hasattr(value, "__dict__") and not isinstance(value, _CODE) and \
-                    not is_zens(value):
-                guards.append(_equal(lambda read=read: _read(read(), names),
-                                     _read(value, names)))
-    return guards
-
-
-# Objects whose attributes a guard does not read: code, and partials (whose function and
-# arguments are read-only).
-_CODE = (types.ModuleType, types.FunctionType, types.MethodType, type, functools.partial)
-
-
-def _read(value, names):
-    """The attributes of ``value`` that code naming ``names`` may read, for a guard."""
-    return _items({name: item for name, item in vars(value).items() if name in names})
-
-
 def _is_plain(value):
     return isinstance(value, (bool, int, float, str, type(None)))
 
 
-def _items(container):
-    """What a list, tuple or dict holds, for a guard: numbers and strings by value, other
-    objects by identity."""
-    if type(container) not in (list, tuple, dict):
+def _read_items(read):
+    return _items(read())
+
+
+def _items(container, depth=0):
+    """What a container holds, for a guard: numbers and strings by value, containers by
+    what they hold (a few levels down), other objects by identity."""
+    if not isinstance(container, _CONTAINERS) or depth > 3:
         return id(container)
-    pairs = container.items() if isinstance(container, dict) else enumerate(container)
-    return tuple((key, item if _is_plain(item) else id(item)) for key, item in pairs)
+    if isinstance(container, dict):
+        pairs = container.items()
+    elif isinstance(container, (set, frozenset)):
+        return type(container), frozenset(_items(item, depth + 1) if not _is_plain(item)
+                                          else item for item in container)
+    else:
+        pairs = enumerate(container)
+    return type(container), tuple((key, item if _is_plain(item) else _items(item, depth + 1))
+                                  for key, item in pairs)
 
 
 def is_zens(value):
