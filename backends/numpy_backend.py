@@ -78,8 +78,6 @@ _REDUCTIONS = {"sum": _reducing_into(numpy.add), "max": _reducing_into(numpy.max
 
 
 def _copy(array):
-    if isinstance(array, numpy.generic):    # a NumPy scalar is immutable: it is its own copy
-        return array
     return numpy.array(array, order="C")
 
 

@@ -7,6 +7,8 @@ step returned, so nothing a caller keeps is a buffer that the next replay overwr
 
 from __future__ import annotations
 
+import functools
+
 from zen import recorder
 from zen.tracing import Instruction, LiveScalar, Slot, mapped
 
@@ -62,7 +64,7 @@ def compile_plan(trace, namespace, returned, write_backs):
         source.names[f"e{index}"] = array
     for index, place in live_externals(trace, write_backs).items():
         source.lines.append(f"e{index} = {source.bind('g', place.get)}()")
-    source.names["copy"] = namespace.copy
+    source.names["copy"] = functools.partial(_fresh, namespace.copy)
     ends = _lifetimes(instructions, needed)
     buffers = _Buffers(source, namespace, trace.values, len(instructions))
     groups = scalars_before(trace, instructions)
@@ -218,6 +220,12 @@ def leaves(instruction, kind):
     mapped((instruction.arguments, instruction.keywords),
            lambda item: found.append(item) if type(item) is kind else None)
     return found
+
+
+def _fresh(copy, array):
+    """``array`` copied, so that no buffer the next replay writes is handed out; a NumPy
+    scalar (immutable) as it is."""
+    return copy(array) if hasattr(type(array), "__setitem__") else array
 
 
 def live_externals(trace, write_backs):
