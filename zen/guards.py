@@ -23,10 +23,10 @@ def of(trace, step, written=()):
     what it assumes about the world beyond its arguments. At the places the step sets
     (``written``), the plan reads the array afresh if it reads it at all
     (``plans.live_externals``): only its kind, shape, dtype and layout are guarded."""
-    guards = [_like((_Item if place.item else _Attribute)(place.holder, place.key), original)
-              if place in written else
-              ((_Item if place.item else _Attribute)(place.holder, place.key), original)
-              for place, original in trace.watched.items()]
+    guards = []
+    for place, original in trace.watched.items():
+        read = (_Item if place.item else _Attribute)(place.holder, place.key)
+        guards.append(_like(read, original) if place in written else (read, original))
     guards += [(_Attribute(place.holder, "trainable"), place.holder.trainable)
                for place in trace.watched if isinstance(place.holder, Tensor)]
     guards += [_members(_Attribute(model, "layers"), model.layers)

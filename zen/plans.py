@@ -91,6 +91,7 @@ def compile_plan(trace, namespace, returned, write_backs):
     replay.source = text
     return replay
 
+
 # Functions whose result depends on their argument's shape and dtype alone.
 _SHAPE_ONLY = frozenset({"zeros_like", "ones_like"})
 
@@ -231,7 +232,7 @@ def _fresh(copy, array):
 def live_externals(trace, write_backs):
     """externals index -> Place, for each array from before the step that the step also
     replaces (a gradient it adds to, with no ``zero_grad``): a replay reads it afresh from
-    its place, and the plan's guard asks only that it be alike (``zen.capture._Like``)."""
+    its place, and the plan's guard asks only that it be alike (``zen.guards._Like``)."""
     written = {place for place, _ in write_backs}
     return {index: place for index, (place, _) in enumerate(trace.externals)
             if place in written}
