@@ -112,13 +112,37 @@ def _backpropagate(root, grad, retain_graph, create_graph, wanted):
                 continue
             if wanted is not None and id(node) in wanted:
                 found[id(node)] = g if create_graph else constant(g, node._backend)
-            if node._op is None:
+            op = node._op
+            if op is None:
                 if wanted is None:
                     _accumulate(node, g, create_graph, stored)
                 continue
             if node._stamp != edits and modified_since_recorded(node):
                 raise _modified_error(node)
-            _propagate(node, g, grads, namespace, create_graph, anomaly)
+            parents = node._parents
+            # The VJP's arguments, written out for one and two inputs (a comprehension is a
+            # call in Python 3.11); this loop is the backward pass's hot path.
+            if create_graph:
+                shares = _recorded_shares(node, g, namespace)
+            elif len(parents) == 2:
+                first, second = parents
+                shares = op.vjp(namespace, g, node.value, (first.value, second.value),
+                                node._params, node._saved, parents)
+            elif len(parents) == 1:
+                shares = op.vjp(namespace, g, node.value, (parents[0].value,), node._params,
+                                node._saved, parents)
+            else:
+                shares = op.vjp(namespace, g, node.value, [parent.value for parent in parents],
+                                node._params, node._saved, parents)
+            # One share per input; strict= would cost ~0.2 µs a node.
+            for parent, share in zip(parents, shares):  # noqa: B905
+                if share is None:
+                    continue
+                value = parent.value
+                if anomaly or share.shape != value.shape or share.dtype is not value.dtype:
+                    share = _fitted_share(namespace, share, value, node if anomaly else None)
+                previous = grads.get(parent)
+                grads[parent] = share if previous is None else namespace.add(previous, share)
             if not retain_graph:
                 node._parents = node._params = node._saved = None
     return found
@@ -131,29 +155,12 @@ def _modified_error(node):
                        f"copy instead, or run the forward pass again after the change")
 
 
-def _propagate(node, g, grads, namespace, create_graph, anomaly=False):
-    """Add each trainable parent's share of ``g`` (the gradient of ``node``) into ``grads``."""
+def _recorded_shares(node, g, namespace):
+    """``node``'s VJP on Tensors, recorded (``create_graph``): saved arrays carry no graph, so
+    they are recomputed from differentiable ops."""
     op, parents, params = node._op, node._parents, node._params
-    if create_graph:    # saved arrays carry no graph: recomputed from differentiable ops
-        inputs, ans = parents, node
-        saved = op.saves(namespace, node, *parents, **params) if op.saves else None
-    elif len(parents) == 2:     # the common cases without a comprehension's call
-        first, second = parents
-        inputs, ans, saved = (first.value, second.value), node.value, node._saved
-    elif len(parents) == 1:
-        inputs, ans, saved = (parents[0].value,), node.value, node._saved
-    else:
-        inputs, ans, saved = [parent.value for parent in parents], node.value, node._saved
-    shares = op.vjp(namespace, g, ans, inputs, params, saved, parents)
-    # A VJP gives one share per input; strict= would cost ~0.2 µs a node on this hot path.
-    for parent, share in zip(parents, shares):  # noqa: B905
-        if share is None:
-            continue
-        value = parent.value
-        if anomaly or share.shape != value.shape or share.dtype is not value.dtype:
-            share = _fitted_share(namespace, share, value, node if anomaly else None)
-        previous = grads.get(parent)
-        grads[parent] = share if previous is None else namespace.add(previous, share)
+    saved = op.saves(namespace, node, *parents, **params) if op.saves else None
+    return op.vjp(namespace, g, node, parents, params, saved, parents)
 
 
 def _fitted_share(namespace, share, value, checked_node=None):
