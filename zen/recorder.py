@@ -13,7 +13,6 @@ import os
 import sys
 import threading
 import traceback
-from collections.abc import Iterator
 
 import backends
 from zen import promotion, tensor
@@ -29,19 +28,40 @@ class _GradMode(threading.local):
     state = (True, False)
 
 
+_DEFAULT_MODES = _GradMode.state
 _grad_mode = _GradMode()
+# How many mode blocks are open, in all threads: while none is, every thread has the default
+# modes and ``apply`` reads this global instead of the thread-local (~40 ns an op).
+_open_mode_blocks = 0
+_counting_blocks = threading.Lock()
 tracer = None       # the open zen.tracing.Trace, which sees every recorded op's inputs
 
 
 @contextlib.contextmanager
-def grad_enabled(enabled: bool) -> Iterator[None]:
-    """Record ops for backward (True) or not (False) inside the block; usable as a decorator."""
-    previous = _grad_mode.state[0]
-    _grad_mode.state = (bool(enabled), _grad_mode.state[1])
+def _mode_block(recording=None, anomaly=None):
+    """Inside the block, this thread records ops (``recording``) and checks them for NaN
+    (``anomaly``) as given, each left as it was where None; each set back after it."""
+    global _open_mode_blocks
+    with _counting_blocks:
+        _open_mode_blocks += 1
     try:
-        yield
+        previous = _grad_mode.state
+        _grad_mode.state = (previous[0] if recording is None else bool(recording),
+                            previous[1] if anomaly is None else anomaly)
+        try:
+            yield
+        finally:    # only this block's own mode: blocks may close out of order
+            current = _grad_mode.state
+            _grad_mode.state = (current[0] if recording is None else previous[0],
+                                current[1] if anomaly is None else previous[1])
     finally:
-        _grad_mode.state = (previous, _grad_mode.state[1])
+        with _counting_blocks:
+            _open_mode_blocks -= 1
+
+
+def grad_enabled(enabled: bool) -> contextlib.AbstractContextManager[None]:
+    """Record ops for backward (True) or not (False) inside the block; usable as a decorator."""
+    return _mode_block(recording=enabled)
 
 
 def no_grad() -> contextlib.AbstractContextManager[None]:
@@ -57,16 +77,10 @@ def is_anomaly_enabled() -> bool:
     return _grad_mode.state[1]
 
 
-@contextlib.contextmanager
-def detect_anomaly() -> Iterator[None]:
+def detect_anomaly() -> contextlib.AbstractContextManager[None]:
     """Inside the block, the first op whose forward or backward gives NaN or Inf raises
     AnomalyError naming the op and the line of your code that ran it. Slow: debugging only."""
-    previous = _grad_mode.state[1]
-    _grad_mode.state = (_grad_mode.state[0], True)
-    try:
-        yield
-    finally:
-        _grad_mode.state = (_grad_mode.state[0], previous)
+    return _mode_block(anomaly=True)
 
 
 def check_finite(op, value, backend, stage, origin=None):
@@ -170,7 +184,7 @@ def apply(op, inputs, params):
     saved = None
     if op.saves:
         value, saved = value
-    recording, anomaly = _grad_mode.state
+    recording, anomaly = _grad_mode.state if _open_mode_blocks else _DEFAULT_MODES
     origin = anomaly and _checked_forward(op, value, backend)
     out = Tensor.__new__(Tensor)
     out.value = value
