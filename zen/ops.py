@@ -44,7 +44,7 @@ from zen.promotion import (
     select,
     subtraction,
 )
-from zen.recorder import Op, apply
+from zen.recorder import Op, applier
 from zen.tensor import Axes, Tensor, TensorLike, as_tensor, constant
 
 _APPLY = {}        # name -> the function that records the op on Tensors
@@ -72,9 +72,7 @@ def defop(name, forward, *vjps, vjp=None, saves=None, dtypes=None, views=False):
     op = Op(name, forward, vjp, saves, dtypes, views)
     namespaces.register(op)
 
-    def apply_op(*inputs: TensorLike, **params: Any) -> Tensor:
-        return apply(op, inputs, params)
-
+    apply_op = applier(op)
     apply_op.__name__ = apply_op.__qualname__ = name
     apply_op.op = op
     _APPLY[name] = apply_op
