@@ -69,7 +69,8 @@ def defop(name, forward, *vjps, vjp=None, saves=None, dtypes=None, views=False):
             raise ArgumentError(f"defop {name}: give one VJP per input or one joint vjp=, "
                                 f"not both; an op that saves gives a joint vjp=")
         vjp = _joined(vjps) if any(v is not None for v in vjps) else None
-    op = Op(name, forward, vjp, saves, dtypes, views)
+    each = vjps if vjps and None not in vjps else None
+    op = Op(name, forward, vjp, saves, dtypes, views, each)
     namespaces.register(op)
 
     apply_op = applier(op)
@@ -80,9 +81,10 @@ def defop(name, forward, *vjps, vjp=None, saves=None, dtypes=None, views=False):
 
 
 def _joined(vjps):
-    """One VJP per input as the one form every VJP takes (see Op). One and two inputs, the
-    most common, call theirs without a loop, and without repacking ``**params`` when there
-    are none (repacking costs more than the call)."""
+    """One VJP per input as the one form every VJP takes (see Op), for a recorded backward
+    pass and an op with settings (on arrays without settings, the pass calls ``Op.each``
+    itself). One and two inputs call theirs without a loop, and without repacking
+    ``**params`` when there are none (repacking costs more than the call)."""
     def each(F, g, ans, inputs, params, saved, parents):
         return [function(F, g, ans, *inputs, **params)
                 if function is not None and parent.trainable else None
