@@ -146,8 +146,9 @@ def _sigmoid_forward(xp, x):
     return xp.where(xp.greater_equal(x, 0), xp.divide(1, total), xp.divide(small, total))
 
 
-def _through_tanh(F, g, ans):
-    """``g`` times the slope of tanh at the value ``ans``: 1 - ans**2."""
+def _through_tanh(F, g, ans, x=None):
+    """``g`` times the slope of tanh at the value ``ans``: 1 - ans**2 (tanh's VJP, which
+    needs no ``x``)."""
     return F.multiply(g, F.subtract(1, F.multiply(ans, ans)))
 
 
@@ -167,8 +168,7 @@ sin = defop("sin", lambda xp, x: xp.sin(x),
             lambda F, g, ans, x: F.multiply(g, F.cos(x)), dtypes=floating)
 cos = defop("cos", lambda xp, x: xp.cos(x),
             lambda F, g, ans, x: F.multiply(F.negative(g), F.sin(x)), dtypes=floating)
-tanh = defop("tanh", lambda xp, x: xp.tanh(x),
-             lambda F, g, ans, x: _through_tanh(F, g, ans), dtypes=floating)
+tanh = defop("tanh", lambda xp, x: xp.tanh(x), _through_tanh, dtypes=floating)
 sigmoid = defop("sigmoid", _sigmoid_forward,
                 lambda F, g, ans, x: F.multiply(F.multiply(g, ans), F.subtract(1, ans)),
                 dtypes=floating)
