@@ -58,7 +58,7 @@ class Backend:
 
     def __init__(self):
         self._floating = {}     # dtype -> whether it is a real floating dtype
-        self._kinds = {}        # (dtype, kind) -> whether the dtype is of that kind
+        self._kinds = {}        # (dtype, kind or kinds) -> whether the dtype is of that kind
 
     def asarray(self, obj, dtype=None, copy=None):
         """``obj`` (a number, nested list or host array) as an array on this device; a new
@@ -118,10 +118,18 @@ class Backend:
     def is_integral(self, dtype):
         return self._is_kind(dtype, "integral")
 
+    def is_real_or_bool(self, dtype):
+        """Whether ``dtype`` holds real numbers or bools: not complex, strings or objects."""
+        return self._is_kind(dtype, ("real floating", "integral", "bool"))
+
     def _is_kind(self, dtype, kind):
         answer = self._kinds.get((dtype, kind))
-        if answer is None:
-            answer = self._kinds[dtype, kind] = self.xp.isdtype(dtype, kind)
+        if answer is None:     # isdtype costs ~1 µs
+            try:
+                answer = self.xp.isdtype(dtype, kind)
+            except (TypeError, ValueError):     # a dtype the array API does not know
+                answer = False
+            self._kinds[dtype, kind] = answer
         return answer
 
     def collectives(self, comm):

@@ -98,7 +98,9 @@ def _create(index):
 
 
 def _recognise(array):
-    return "cpu" if array_api_compat.is_numpy_array(array) else None
+    # the exact type first: is_numpy_array takes ~0.3 µs, in every Tensor(array)
+    return "cpu" if type(array) is numpy.ndarray or array_api_compat.is_numpy_array(array) \
+        else None
 
 
 register("cpu", _create, _recognise)
