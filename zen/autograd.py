@@ -127,7 +127,8 @@ def _push(order, seed, retain_graph, create_graph, wanted):
             continue
         if node._stamp != edits and modified_since_recorded(node):
             raise _modified_error(node)
-        parents, ans, each, params = node._parents, node.value, op.each, node._params
+        parents, ans = node._parents, node.value
+        each, params = op.each, node._params
         if create_graph:
             shares = _recorded_shares(node, g, namespace)
         elif len(parents) == 2:
