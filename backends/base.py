@@ -1,6 +1,5 @@
 """The interface every backend implements."""
 
-import functools
 import types
 
 # The array-API names of dtypes, as zen's dtype= arguments take them.
@@ -48,7 +47,8 @@ class Backend:
 
     Subclasses set ``name`` (the device string, e.g. ``"cpu"`` or ``"cuda:0"``), ``xp`` (the
     array-API namespace, ``extend``-ed with the extras the standard lacks), ``native_device``
-    (the namespace's own device object), and implement ``asarray`` and ``to_host``.
+    (the namespace's own device object), and implement ``asarray`` and ``to_host``; then
+    they call ``Backend.__init__``.
     """
 
     name: str
@@ -57,8 +57,14 @@ class Backend:
     on_host = False     # True when arrays are NumPy arrays in this process's memory
 
     def __init__(self):
+        """Called last by a subclass's ``__init__``, once ``xp`` and ``dtype`` work."""
         self._floating = {}     # dtype -> whether it is a real floating dtype
         self._kinds = {}        # (dtype, kind or kinds) -> whether the dtype is of that kind
+        # The real floating dtypes, for a quick ``dtype in backend.floating_dtypes`` in every
+        # op: a plain attribute, read in ~11 ns where a cached property took ~25.
+        self.floating_dtypes = frozenset(self.dtype(name) for name in
+                                         ("float16", "float32", "float64")
+                                         if hasattr(self.xp, name))
 
     def asarray(self, obj, dtype=None, copy=None):
         """``obj`` (a number, nested list or host array) as an array on this device; a new
@@ -94,12 +100,6 @@ class Backend:
         if floating is None:    # isdtype costs microseconds; a backend sees few dtypes
             floating = self._floating[dtype] = self.xp.isdtype(dtype, "real floating")
         return floating
-
-    @functools.cached_property
-    def floating_dtypes(self):
-        """The real floating dtypes, for a quick ``dtype in backend.floating_dtypes``."""
-        return frozenset(self.dtype(name) for name in ("float16", "float32", "float64")
-                         if hasattr(self.xp, name))
 
     def writer(self, name):
         """The namespace's function ``name`` if it also writes its result into a given array,

@@ -17,7 +17,6 @@ class NumPyBackend(Backend):
     on_host = True
 
     def __init__(self):
-        super().__init__()
         # NumPy 2's own array-API functions where array-api-compat only wraps them: the
         # wrapper costs about a microsecond a call, more than a small op itself.
         native = {name: getattr(numpy, name) for name in (
@@ -27,6 +26,7 @@ class NumPyBackend(Backend):
                          sliding_window_view=sliding_window_view, copy=_copy,
                          erf=_elementwise(math.erf), erfc=_elementwise(math.erfc),
                          **native)
+        super().__init__()
 
     def asarray(self, obj, dtype=None, copy=None):
         return numpy.asarray(obj, dtype=dtype, copy=copy)
