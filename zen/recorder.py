@@ -32,38 +32,33 @@ class _GradMode(threading.local):
 
 _DEFAULT_MODES = _GradMode.state
 _grad_mode = _GradMode()
-# How many mode blocks are open, in all threads: while none is, every thread has the default
-# modes and ``apply`` reads this global instead of the thread-local (~40 ns an op).
-_open_mode_blocks = 0
-_counting_blocks = threading.Lock()
+# One entry for each mode block open in any thread: while there are none, every thread has the
+# default modes and ops read them here, not from the thread-local (~40 ns an op). A list, as
+# its append and pop are atomic, where a count's += between threads is not.
+_open_mode_blocks = []
 tracer = None       # the open zen.tracing.Trace, which sees every recorded op's inputs
 
 
 @contextlib.contextmanager
-def _mode_block(recording=None, anomaly=None):
+def _mode_block(recording, anomaly):
     """Inside the block, this thread records ops (``recording``) and checks them for NaN
     (``anomaly``) as given, each left as it was where None; each set back after it."""
-    global _open_mode_blocks
-    with _counting_blocks:
-        _open_mode_blocks += 1
+    previous = _grad_mode.state
+    _grad_mode.state = (previous[0] if recording is None else bool(recording),
+                        previous[1] if anomaly is None else anomaly)
+    _open_mode_blocks.append(None)
     try:
-        previous = _grad_mode.state
-        _grad_mode.state = (previous[0] if recording is None else bool(recording),
-                            previous[1] if anomaly is None else anomaly)
-        try:
-            yield
-        finally:    # only this block's own mode: blocks may close out of order
-            current = _grad_mode.state
-            _grad_mode.state = (current[0] if recording is None else previous[0],
-                                current[1] if anomaly is None else previous[1])
-    finally:
-        with _counting_blocks:
-            _open_mode_blocks -= 1
+        yield
+    finally:    # only this block's own mode: blocks may close out of order
+        _open_mode_blocks.pop()
+        current = _grad_mode.state
+        _grad_mode.state = (current[0] if recording is None else previous[0],
+                            current[1] if anomaly is None else previous[1])
 
 
 def grad_enabled(enabled: bool) -> contextlib.AbstractContextManager[None]:
     """Record ops for backward (True) or not (False) inside the block; usable as a decorator."""
-    return _mode_block(recording=enabled)
+    return _mode_block(enabled, None)
 
 
 def no_grad() -> contextlib.AbstractContextManager[None]:
@@ -82,7 +77,7 @@ def is_anomaly_enabled() -> bool:
 def detect_anomaly() -> contextlib.AbstractContextManager[None]:
     """Inside the block, the first op whose forward or backward gives NaN or Inf raises
     AnomalyError naming the op and the line of your code that ran it. Slow: debugging only."""
-    return _mode_block(anomaly=True)
+    return _mode_block(None, True)
 
 
 def check_finite(op, value, backend, stage, origin=None):
