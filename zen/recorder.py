@@ -190,7 +190,7 @@ def applier(op):
             raise _forward_error(op, inputs, params, error) from error
         recording, anomaly = _grad_mode.state if _open_mode_blocks else _DEFAULT_MODES
         if anomaly or not (trainable and recording and op.vjp) or op.saves or op.views:
-            return _result(op, inputs, params, value, backend, trainable and recording)
+            return _result(op, inputs, params, value, backend, trainable and recording, anomaly)
         out = _new_tensor(Tensor)   # the common result, inline: _result's call costs more
         out.value = value
         out.gradient = None
@@ -210,17 +210,19 @@ def applier(op):
 _new_tensor = Tensor.__new__    # a name of its own: one attribute lookup less per op
 
 
-def _result(op, inputs, params, value, backend, recorded):
+def _result(op, inputs, params, value, backend, recorded, anomaly):
     """``apply``'s result, any kind: recorded if ``recorded`` and ``op`` is differentiable,
-    checked for NaN and Inf under anomaly detection, sharing its first input's version
+    checked for NaN and Inf under ``anomaly`` detection, sharing its first input's version
     counter if ``op`` views it, and with what ``op`` saved for its VJP."""
     saved = None
     if op.saves:
         value, saved = value
-    origin = _checked_forward(op, value, backend) if is_anomaly_enabled() else None
-    out = constant(value, backend)
-    if op.views:
-        out._version = shared_version(inputs[0])
+    origin = anomaly and _checked_forward(op, value, backend)
+    out = _new_tensor(Tensor)
+    out.value = value
+    out.gradient = None
+    out._backend = backend
+    out._version = shared_version(inputs[0]) if op.views else None
     if recorded and op.vjp:
         out.trainable = True
         out._op = op
@@ -230,6 +232,11 @@ def _result(op, inputs, params, value, backend, recorded):
         out._stamp = _edits      # see mark_modified
         if origin:
             out._origin = origin
+    else:
+        out.trainable = False
+        out._op = None
+        out._parents = ()
+        out._params = None
     return out
 
 
