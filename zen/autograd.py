@@ -129,11 +129,13 @@ def _push(order, seed, retain_graph, create_graph, wanted):
             raise _modified_error(node)
         parents, ans = node._parents, node.value
         each, params = op.each, node._params
+        checked = anomaly or create_graph or not op.elementwise     # see Op.elementwise
         if create_graph:
             shares = _recorded_shares(node, g, namespace)
         elif len(parents) == 2:
             first, second = parents
             x, y = first.value, second.value
+            checked = checked or x.shape != y.shape or x.dtype is not y.dtype
             shares = op.vjp(namespace, g, ans, (x, y), params, node._saved, parents) \
                 if each is None or params else \
                 (each[0](namespace, g, ans, x, y) if first.trainable else None,
@@ -143,15 +145,17 @@ def _push(order, seed, retain_graph, create_graph, wanted):
             shares = op.vjp(namespace, g, ans, (x,), params, node._saved, parents) \
                 if each is None or params else (each[0](namespace, g, ans, x),)
         else:
+            checked = True
             shares = op.vjp(namespace, g, ans, [parent.value for parent in parents], params,
                             node._saved, parents)
         # One share per input; strict= would cost ~0.2 µs a node.
         for parent, share in zip(parents, shares):  # noqa: B905
             if share is None:
                 continue
-            value = parent.value
-            if anomaly or share.shape != value.shape or share.dtype is not value.dtype:
-                share = _fitted_share(namespace, share, value, node if anomaly else None)
+            if checked:
+                value = parent.value
+                if anomaly or share.shape != value.shape or share.dtype is not value.dtype:
+                    share = _fitted_share(namespace, share, value, node if anomaly else None)
             previous = grads.get(parent)
             grads[parent] = share if previous is None else namespace.add(previous, share)
         if not retain_graph:
