@@ -105,9 +105,9 @@ def _backpropagate(root, grad, retain_graph, create_graph, wanted):
 
 def _push(order, seed, retain_graph, create_graph, wanted):
     """The backward pass's loop, its hot path: each node's gradient through its VJP into its
-    parents' (``grads``, node -> gradient: Tensors hash by identity), and the leaves'
-    into their ``.gradient``. On arrays, one or two inputs' arguments are written out (a
-    comprehension is a call in Python 3.11) and per-input VJPs called directly."""
+    parents' (``grads``, node -> gradient: Tensors hash by identity), each share fitted to its
+    parent's shape and dtype, and the leaves' into their ``.gradient``. On arrays, one or two
+    inputs' arguments are written out (a comprehension is a call) and VJPs called directly."""
     root = order[-1]
     grads, found = {root: seed}, {}
     namespace = ops.tensor_namespace if create_graph else array_namespaces[root._backend]
@@ -135,7 +135,9 @@ def _push(order, seed, retain_graph, create_graph, wanted):
         elif len(parents) == 2:
             first, second = parents
             x, y = first.value, second.value
-            checked = checked or x.shape != y.shape or x.dtype is not y.dtype
+            # one comparison for two shares; with one share, checking it costs no more
+            checked = checked or not (first.trainable and second.trainable) or \
+                x.shape != y.shape or x.dtype is not y.dtype
             shares = op.vjp(namespace, g, ans, (x, y), params, node._saved, parents) \
                 if each is None or params else \
                 (each[0](namespace, g, ans, x, y) if first.trainable else None,
