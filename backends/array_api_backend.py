@@ -23,7 +23,6 @@ class ArrayAPIBackend(Backend):
     """
 
     def __init__(self, name, namespace, native_device, host_device):
-        super().__init__()
         self.name = name
         self.native_device = native_device
         self._host_device = host_device
@@ -35,6 +34,7 @@ class ArrayAPIBackend(Backend):
                          erf=functools.partial(special.erf, xp),
                          erfc=functools.partial(special.erfc, xp))
         self._xp = xp
+        super().__init__()
 
     def memory_root(self, array):
         # array_api_strict keeps a NumPy array inside; other namespaces cannot tell.

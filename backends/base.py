@@ -1,6 +1,5 @@
 """The interface every backend implements."""
 
-import functools
 import types
 
 # The array-API names of dtypes, as zen's dtype= arguments take them.
@@ -57,7 +56,8 @@ class Backend:
 
     Subclasses set ``name`` (the device string, e.g. ``"cpu"`` or ``"cuda:0"``), ``xp`` (the
     array-API namespace, ``extend``-ed with the extras the standard lacks), ``native_device``
-    (the namespace's own device object), and implement ``asarray`` and ``to_host``.
+    (the namespace's own device object), and implement ``asarray`` and ``to_host``; then
+    they call ``Backend.__init__``.
     """
 
     name: str
@@ -69,8 +69,14 @@ class Backend:
     bool_arithmetic = False
 
     def __init__(self):
+        """Called last by a subclass's ``__init__``, once ``xp`` and ``dtype`` work."""
         self._floating = {}     # dtype -> whether it is a real floating dtype
-        self._kinds = {}        # (dtype, kind) -> whether the dtype is of that kind
+        self._kinds = {}        # (dtype, kind or kinds) -> whether the dtype is of that kind
+        # The real floating dtypes, for a quick ``dtype in backend.floating_dtypes`` in every
+        # op: a plain attribute, read in ~11 ns where a cached property took ~25.
+        self.floating_dtypes = frozenset(self.dtype(name) for name in
+                                         ("float16", "float32", "float64")
+                                         if hasattr(self.xp, name))
 
     def asarray(self, obj, dtype=None, copy=None):
         """``obj`` (a number, nested list or host array) as an array on this device; a new
@@ -106,12 +112,6 @@ class Backend:
         if floating is None:    # isdtype costs microseconds; a backend sees few dtypes
             floating = self._floating[dtype] = self.xp.isdtype(dtype, "real floating")
         return floating
-
-    @functools.cached_property
-    def floating_dtypes(self):
-        """The real floating dtypes, for a quick ``dtype in backend.floating_dtypes``."""
-        return frozenset(self.dtype(name) for name in ("float16", "float32", "float64")
-                         if hasattr(self.xp, name))
 
     def writer(self, name):
         """The namespace's function ``name`` if it also writes its result into a given array,
@@ -153,10 +153,18 @@ class Backend:
     def is_integral(self, dtype):
         return self._is_kind(dtype, "integral")
 
+    def is_real_or_bool(self, dtype):
+        """Whether ``dtype`` holds real numbers or bools: not complex, strings or objects."""
+        return self._is_kind(dtype, ("real floating", "integral", "bool"))
+
     def _is_kind(self, dtype, kind):
         answer = self._kinds.get((dtype, kind))
-        if answer is None:
-            answer = self._kinds[dtype, kind] = self.xp.isdtype(dtype, kind)
+        if answer is None:     # isdtype costs ~1 µs
+            try:
+                answer = self.xp.isdtype(dtype, kind)
+            except (TypeError, ValueError):     # a dtype the array API does not know
+                answer = False
+            self._kinds[dtype, kind] = answer
         return answer
 
     def collectives(self, comm):

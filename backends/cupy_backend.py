@@ -36,7 +36,6 @@ class CuPyBackend(Backend):
         def index_set(target, indices, values):
             target[indices] = values
 
-        super().__init__()
         self._cupy = cupy
         self.xp = extend(array_api_compat.cupy, scatter_add=scatter_add,
                          index_add=index_add, index_set=index_set,
@@ -45,6 +44,7 @@ class CuPyBackend(Backend):
                          erf=cupyx.scipy.special.erf, erfc=cupyx.scipy.special.erfc)
         self.native_device = cupy.cuda.Device(index)
         self.name = f"cuda:{index}"
+        super().__init__()
 
     def asarray(self, obj, dtype=None, copy=None):
         with self.native_device:

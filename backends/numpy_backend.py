@@ -18,7 +18,6 @@ class NumPyBackend(Backend):
     bool_arithmetic = True
 
     def __init__(self):
-        super().__init__()
         # NumPy 2's own array-API functions where array-api-compat only wraps them: the
         # wrapper costs about a microsecond a call, more than a small op itself.
         native = {name: getattr(numpy, name) for name in (
@@ -28,6 +27,7 @@ class NumPyBackend(Backend):
                          sliding_window_view=sliding_window_view, copy=_copy,
                          erf=_elementwise(math.erf), erfc=_elementwise(math.erfc),
                          **native, **_REDUCTIONS)
+        super().__init__()
 
     def asarray(self, obj, dtype=None, copy=None):
         return numpy.asarray(obj, dtype=dtype, copy=copy)
@@ -103,7 +103,9 @@ def _create(index):
 
 
 def _recognise(array):
-    return "cpu" if array_api_compat.is_numpy_array(array) else None
+    # the exact type first: is_numpy_array takes ~0.3 µs, in every Tensor(array)
+    return "cpu" if type(array) is numpy.ndarray or array_api_compat.is_numpy_array(array) \
+        else None
 
 
 register("cpu", _create, _recognise)

@@ -39,6 +39,29 @@ def test_the_namespace_is_looked_up_once(device):
     assert not backend.is_floating(backend.dtype("int32"))
 
 
+def test_real_or_bool_dtypes_are_told_from_the_rest_and_each_answer_is_kept(device):
+    backend = backends.get_backend(device)
+    kinds = {name: backend.is_real_or_bool(backend.dtype(name))
+             for name in ("float32", "int64", "uint8", "bool", "complex64")}
+    assert kinds == {"float32": True, "int64": True, "uint8": True, "bool": True,
+                     "complex64": False}
+    assert backend.is_real_or_bool(backend.dtype("complex64")) is False     # asked again
+
+
+def test_a_dtype_the_array_api_does_not_know_is_neither_real_nor_bool():
+    """NumPy's isdtype raises for its StringDType: the answer is no, not an error."""
+    backend = backends.get_backend("cpu")
+    assert backend.is_real_or_bool(numpy.dtypes.StringDType()) is False
+    assert backend.is_real_or_bool(numpy.dtype(object)) is False
+
+
+def test_the_cpu_backend_recognises_subclasses_and_scalars_of_numpy_arrays_too():
+    """Not only the exact ndarray type, which it checks first."""
+    cpu = backends.get_backend("cpu")
+    assert backends.backend_for_array(numpy.ones(2).view(numpy.recarray)) is cpu
+    assert backends.backend_for_array(numpy.float32(1.0)) is cpu
+
+
 @pytest.mark.subprocess
 def test_importing_zen_does_not_import_cupy():
     import subprocess

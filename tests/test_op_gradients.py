@@ -3,11 +3,13 @@ backend, through the shared case table in ``op_cases.py``; second derivatives to
 covers the primitives that only gradients use. The coverage test fails when a differentiable
 primitive in the op table is reached by no case, so a new op joins the table."""
 
+import numpy
 import pytest
 
 import zen
 from op_cases import CASES
 from zen.autograd import topological_order
+from zen.namespaces import array_namespaces
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.label for case in CASES])
@@ -41,6 +43,26 @@ def test_every_differentiable_op_has_a_case():
         reached |= _recorded_ops(_first_derivatives(case)(*inputs))
     differentiable = {name for name, op in zen.OPS.items() if op.vjp}
     assert differentiable - reached == set()
+
+
+ELEMENTWISE = sorted(name for name, op in zen.OPS.items() if op.elementwise)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_an_elementwise_ops_result_and_shares_keep_its_inputs_shape_and_dtype(name, dtype,
+                                                                             device):
+    """What Op.elementwise promises, on which the backward pass skips checking the shares
+    of inputs that agree on shape and dtype; each such op declares one VJP per input."""
+    op = zen.OPS[name]
+    inputs = [zen.Tensor(numpy.linspace(0.5, 1.5, 6).reshape(2, 3) * (1 + k), dtype=dtype,
+                         device=device) for k in range(len(op.each))]
+    values = [x.value for x in inputs]
+    F = array_namespaces[inputs[0].backend]
+    ans = op.forward(F, *values)
+    shares = op.vjp(F, F.ones_like(ans), ans, values, {}, None, inputs)
+    assert [(tuple(a.shape), a.dtype) for a in (ans, *shares)] == \
+        [((2, 3), values[0].dtype)] * (1 + len(inputs))
 
 
 def test_gradcheck_reports_a_wrong_gradient(device):

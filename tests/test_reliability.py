@@ -56,6 +56,33 @@ def test_grad_and_anomaly_modes_are_per_thread(device):
     assert seen == {"quiet": (False, True, False), "busy": (True, False, True)}
 
 
+def test_mode_blocks_restore_their_own_mode_when_closed_out_of_order_or_by_an_error(device):
+    """Ops read the modes from a global while no block is open anywhere: each way of leaving
+    a block must leave recording and anomaly checks as they were."""
+    x = Tensor([1.0], device=device)
+    without_gradients, checking = zen.no_grad(), zen.detect_anomaly()
+    without_gradients.__enter__()
+    checking.__enter__()
+    without_gradients.__exit__(None, None, None)      # opened first, closed first
+    assert (x * 2.0).trainable and zen.recorder.is_anomaly_enabled()
+    checking.__exit__(None, None, None)
+    with pytest.raises(KeyError), zen.no_grad(), zen.detect_anomaly():
+        raise KeyError("inside both blocks")
+    assert (x * 2.0).trainable and not zen.recorder.is_anomaly_enabled()
+    with pytest.warns(RuntimeWarning):
+        assert numpy.isnan(zen.log(-x).numpy()).all()     # no anomaly check is left on
+
+
+def test_a_mode_block_decorates_a_function_each_call_in_its_own_block(device):
+    @zen.no_grad()
+    def doubled(x):
+        return x * 2.0
+
+    x = Tensor([1.0], device=device)
+    assert not doubled(x).trainable and not doubled(x).trainable
+    assert (x * 2.0).trainable
+
+
 UNARY = {
     "tanh": zen.tanh,
     "sin": zen.sin,

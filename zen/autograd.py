@@ -97,30 +97,71 @@ def _backpropagate(root, grad, retain_graph, create_graph, wanted):
     if not root.trainable:
         raise GradientError("backward: the output does not depend on any trainable tensor "
                             "(was it computed under no_grad, or from trainable=False inputs?)")
-    order = topological_order(root)
+    order = topological_order(root)     # the root last
     seed = _seed(root, grad, create_graph)
-    grads = {root: seed}        # node -> its gradient (Tensors hash by identity)
-    found = {}
+    with grad_enabled(create_graph):
+        return _push(order, seed, retain_graph, create_graph, wanted)
+
+
+def _push(order, seed, retain_graph, create_graph, wanted):
+    """The backward pass's loop, its hot path: each node's gradient through its VJP into its
+    parents' (``grads``, node -> gradient: Tensors hash by identity), each share fitted to its
+    parent's shape and dtype, and the leaves' into their ``.gradient``. On arrays, one or two
+    inputs' arguments are written out (a comprehension is a call) and VJPs called directly."""
+    root = order[-1]
+    grads, found = {root: seed}, {}
     namespace = ops.tensor_namespace if create_graph else array_namespaces[root._backend]
     anomaly = is_anomaly_enabled()
     edits = edit_count()        # nothing is changed in place during the pass
     stored = {id(seed)}         # ids of the arrays a leaf may not keep as its own .gradient
-    with grad_enabled(create_graph):
-        for node in reversed(order):
-            g = grads.pop(node, None)
-            if g is None:       # reached only through inputs that take no gradient
+    for node in reversed(order):
+        g = grads.pop(node, None)
+        if g is None:       # reached only through inputs that take no gradient
+            continue
+        if wanted is not None and id(node) in wanted:
+            found[id(node)] = g if create_graph else constant(g, node._backend)
+        op = node._op
+        if op is None:
+            if wanted is None:
+                _accumulate(node, g, create_graph, stored)
+            continue
+        if node._stamp != edits and modified_since_recorded(node):
+            raise _modified_error(node)
+        parents, ans = node._parents, node.value
+        each, params = op.each, node._params
+        checked = anomaly or create_graph or not op.elementwise     # see Op.elementwise
+        if create_graph:
+            shares = _recorded_shares(node, g, namespace)
+        elif len(parents) == 2:
+            first, second = parents
+            x, y = first.value, second.value
+            # one comparison for two shares; with one share, checking it costs no more
+            checked = checked or not (first.trainable and second.trainable) or \
+                x.shape != y.shape or x.dtype is not y.dtype
+            shares = op.vjp(namespace, g, ans, (x, y), params, node._saved, parents) \
+                if each is None or params else \
+                (each[0](namespace, g, ans, x, y) if first.trainable else None,
+                 each[1](namespace, g, ans, x, y) if second.trainable else None)
+        elif len(parents) == 1:
+            x = parents[0].value
+            shares = op.vjp(namespace, g, ans, (x,), params, node._saved, parents) \
+                if each is None or params else (each[0](namespace, g, ans, x),)
+        else:
+            checked = True
+            shares = op.vjp(namespace, g, ans, [parent.value for parent in parents], params,
+                            node._saved, parents)
+        # One share per input; strict= would cost ~0.2 µs a node.
+        for parent, share in zip(parents, shares):  # noqa: B905
+            if share is None:
                 continue
-            if wanted is not None and id(node) in wanted:
-                found[id(node)] = g if create_graph else constant(g, node._backend)
-            if node._op is None:
-                if wanted is None:
-                    _accumulate(node, g, create_graph, stored)
-                continue
-            if node._stamp != edits and modified_since_recorded(node):
-                raise _modified_error(node)
-            _propagate(node, g, grads, namespace, create_graph, anomaly)
-            if not retain_graph:
-                node._parents = node._params = node._saved = None
+            if checked:
+                value = parent.value
+                if anomaly or share.shape != value.shape or share.dtype is not value.dtype:
+                    share = _fitted_share(namespace, share, value, node if anomaly else None)
+            previous = grads.get(parent)
+            grads[parent] = share if previous is None else namespace.add(previous, share)
+        if not retain_graph:
+            node._parents = node._params = node._saved = None
     return found
 
 
@@ -131,29 +172,12 @@ def _modified_error(node):
                        f"copy instead, or run the forward pass again after the change")
 
 
-def _propagate(node, g, grads, namespace, create_graph, anomaly=False):
-    """Add each trainable parent's share of ``g`` (the gradient of ``node``) into ``grads``."""
+def _recorded_shares(node, g, namespace):
+    """``node``'s VJP on Tensors, recorded (``create_graph``): saved arrays carry no graph, so
+    they are recomputed from differentiable ops."""
     op, parents, params = node._op, node._parents, node._params
-    if create_graph:    # saved arrays carry no graph: recomputed from differentiable ops
-        inputs, ans = parents, node
-        saved = op.saves(namespace, node, *parents, **params) if op.saves else None
-    elif len(parents) == 2:     # the common cases without a comprehension's call
-        first, second = parents
-        inputs, ans, saved = (first.value, second.value), node.value, node._saved
-    elif len(parents) == 1:
-        inputs, ans, saved = (parents[0].value,), node.value, node._saved
-    else:
-        inputs, ans, saved = [parent.value for parent in parents], node.value, node._saved
-    shares = op.vjp(namespace, g, ans, inputs, params, saved, parents)
-    # A VJP gives one share per input; strict= would cost ~0.2 µs a node on this hot path.
-    for parent, share in zip(parents, shares):  # noqa: B905
-        if share is None:
-            continue
-        value = parent.value
-        if anomaly or share.shape != value.shape or share.dtype is not value.dtype:
-            share = _fitted_share(namespace, share, value, node if anomaly else None)
-        previous = grads.get(parent)
-        grads[parent] = share if previous is None else namespace.add(previous, share)
+    saved = op.saves(namespace, node, *parents, **params) if op.saves else None
+    return op.vjp(namespace, g, node, parents, params, saved, parents)
 
 
 def _fitted_share(namespace, share, value, checked_node=None):

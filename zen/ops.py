@@ -44,13 +44,14 @@ from zen.promotion import (
     select,
     subtraction,
 )
-from zen.recorder import Op, apply
+from zen.recorder import Op, applier
 from zen.tensor import Axes, Tensor, TensorLike, as_tensor, constant
 
 _APPLY = {}        # name -> the function that records the op on Tensors
 
 
-def defop(name, forward, *vjps, vjp=None, saves=None, dtypes=None, views=False):
+def defop(name, forward, *vjps, vjp=None, saves=None, dtypes=None, views=False,
+          elementwise=False):
     """Declare a primitive and return the function that applies it to Tensors.
 
     Give one VJP per input, ``vjp(F, g, ans, *inputs, **params)`` returning that input's
@@ -58,7 +59,7 @@ def defop(name, forward, *vjps, vjp=None, saves=None, dtypes=None, views=False):
     for an op whose input gradients share work (fused ops, any number of inputs), one
     ``vjp=`` in the form the engine calls (see Op), which an op that ``saves`` must use;
     or none at all for an op that is not differentiable. ``dtypes`` is the op's promotion
-    rule (``zen.promotion``); ``saves`` and ``views``: see Op.
+    rule (``zen.promotion``); ``saves``, ``views`` and ``elementwise``: see Op.
 
     Names: the result is ``name`` itself where it is the public function, and ``name_p``
     where a public function of that name wraps it (argument handling) or none exists; a
@@ -69,12 +70,11 @@ def defop(name, forward, *vjps, vjp=None, saves=None, dtypes=None, views=False):
             raise ArgumentError(f"defop {name}: give one VJP per input or one joint vjp=, "
                                 f"not both; an op that saves gives a joint vjp=")
         vjp = _joined(vjps) if any(v is not None for v in vjps) else None
-    op = Op(name, forward, vjp, saves, dtypes, views)
+    each = vjps if vjps and None not in vjps else None
+    op = Op(name, forward, vjp, saves, dtypes, views, each, elementwise)
     namespaces.register(op)
 
-    def apply_op(*inputs: TensorLike, **params: Any) -> Tensor:
-        return apply(op, inputs, params)
-
+    apply_op = applier(op)
     apply_op.__name__ = apply_op.__qualname__ = name
     apply_op.op = op
     _APPLY[name] = apply_op
@@ -82,9 +82,10 @@ def defop(name, forward, *vjps, vjp=None, saves=None, dtypes=None, views=False):
 
 
 def _joined(vjps):
-    """One VJP per input as the one form every VJP takes (see Op). One and two inputs, the
-    most common, call theirs without a loop, and without repacking ``**params`` when there
-    are none (repacking costs more than the call)."""
+    """One VJP per input as the one form every VJP takes (see Op), for a recorded backward
+    pass and an op with settings (on arrays without settings, the pass calls ``Op.each``
+    itself). One and two inputs call theirs without a loop, and without repacking
+    ``**params`` when there are none (repacking costs more than the call)."""
     def each(F, g, ans, inputs, params, saved, parents):
         return [function(F, g, ans, *inputs, **params)
                 if function is not None and parent.trainable else None
@@ -115,17 +116,17 @@ def _joined(vjps):
 # Elementwise arithmetic: x and y broadcast against each other.
 add = defop("add", lambda xp, x, y: xp.add(x, y),
             lambda F, g, ans, x, y: g,
-            lambda F, g, ans, x, y: g, dtypes=numeric)
+            lambda F, g, ans, x, y: g, dtypes=numeric, elementwise=True)
 subtract = defop("subtract", lambda xp, x, y: xp.subtract(x, y),
                  lambda F, g, ans, x, y: g,
-                 lambda F, g, ans, x, y: F.negative(g), dtypes=subtraction)
+                 lambda F, g, ans, x, y: F.negative(g), dtypes=subtraction, elementwise=True)
 multiply = defop("multiply", lambda xp, x, y: xp.multiply(x, y),
                  lambda F, g, ans, x, y: F.multiply(g, y),
-                 lambda F, g, ans, x, y: F.multiply(g, x), dtypes=numeric)
+                 lambda F, g, ans, x, y: F.multiply(g, x), dtypes=numeric, elementwise=True)
 divide = defop("divide", lambda xp, x, y: xp.divide(x, y),
                lambda F, g, ans, x, y: F.divide(g, y),
                lambda F, g, ans, x, y: F.divide(F.multiply(F.negative(g), ans), y),
-               dtypes=floating)
+               dtypes=floating, elementwise=True)
 # As in PyTorch: x ** 0 has slope 0 in x even at x = 0, and 0 ** y has slope 0 in y for
 # y >= 0 (the limit from the right) and -inf for y < 0 (where 0 ** y is inf).
 power = defop("power", lambda xp, x, y: xp.pow(x, y),
@@ -134,9 +135,9 @@ power = defop("power", lambda xp, x, y: xp.pow(x, y),
               lambda F, g, ans, x, y: F.where(
                   F.logical_and(F.equal(x, 0), F.greater_equal(y, 0)), 0.0,
                   F.multiply(F.multiply(g, ans), F.log(x))),
-              dtypes=exponentiation)
+              dtypes=exponentiation, elementwise=True)
 negative = defop("negative", lambda xp, x: xp.negative(x),
-                 lambda F, g, ans, x: F.negative(g), dtypes=numeric)
+                 lambda F, g, ans, x: F.negative(g), dtypes=numeric, elementwise=True)
 
 
 def _sigmoid_forward(xp, x):
@@ -146,8 +147,9 @@ def _sigmoid_forward(xp, x):
     return xp.where(xp.greater_equal(x, 0), xp.divide(1, total), xp.divide(small, total))
 
 
-def _through_tanh(F, g, ans):
-    """``g`` times the slope of tanh at the value ``ans``: 1 - ans**2."""
+def _through_tanh(F, g, ans, x=None):
+    """``g`` times the slope of tanh at the value ``ans``: 1 - ans**2 (tanh's VJP, which
+    needs no ``x``)."""
     return F.multiply(g, F.subtract(1, F.multiply(ans, ans)))
 
 
@@ -158,26 +160,27 @@ def _split_ties(F, g, wins, ties):
 
 # Elementwise functions.
 exp = defop("exp", lambda xp, x: xp.exp(x),
-            lambda F, g, ans, x: F.multiply(g, ans), dtypes=floating)
+            lambda F, g, ans, x: F.multiply(g, ans), dtypes=floating, elementwise=True)
 log = defop("log", lambda xp, x: xp.log(x),
-            lambda F, g, ans, x: F.divide(g, x), dtypes=floating)
+            lambda F, g, ans, x: F.divide(g, x), dtypes=floating, elementwise=True)
 sqrt = defop("sqrt", lambda xp, x: xp.sqrt(x),
-             lambda F, g, ans, x: F.divide(g, F.multiply(2, ans)), dtypes=floating)
+             lambda F, g, ans, x: F.divide(g, F.multiply(2, ans)), dtypes=floating,
+             elementwise=True)
 sin = defop("sin", lambda xp, x: xp.sin(x),
-            lambda F, g, ans, x: F.multiply(g, F.cos(x)), dtypes=floating)
+            lambda F, g, ans, x: F.multiply(g, F.cos(x)), dtypes=floating, elementwise=True)
 cos = defop("cos", lambda xp, x: xp.cos(x),
-            lambda F, g, ans, x: F.multiply(F.negative(g), F.sin(x)), dtypes=floating)
-tanh = defop("tanh", lambda xp, x: xp.tanh(x),
-             lambda F, g, ans, x: _through_tanh(F, g, ans), dtypes=floating)
+            lambda F, g, ans, x: F.multiply(F.negative(g), F.sin(x)), dtypes=floating,
+            elementwise=True)
+tanh = defop("tanh", lambda xp, x: xp.tanh(x), _through_tanh, dtypes=floating, elementwise=True)
 sigmoid = defop("sigmoid", _sigmoid_forward,
                 lambda F, g, ans, x: F.multiply(F.multiply(g, ans), F.subtract(1, ans)),
-                dtypes=floating)
+                dtypes=floating, elementwise=True)
 relu = defop("relu", lambda xp, x: xp.maximum(x, 0),
              # a product, not where(): a data-dependent select is several times slower
              lambda F, g, ans, x: F.multiply(g, F.astype(F.greater(x, 0), g.dtype)),
-             dtypes=numeric)
+             dtypes=numeric, elementwise=True)
 abs = defop("abs", lambda xp, x: xp.abs(x),
-            lambda F, g, ans, x: F.multiply(g, F.sign(x)), dtypes=numeric)
+            lambda F, g, ans, x: F.multiply(g, F.sign(x)), dtypes=numeric, elementwise=True)
 sign = defop("sign", lambda xp, x: xp.sign(x), dtypes=numeric)
 clip_p = defop("clip", lambda xp, x, min=None, max=None: xp.clip(x, min, max),
               # x passes through unclipped exactly where min <= x <= max
@@ -186,11 +189,11 @@ clip_p = defop("clip", lambda xp, x, min=None, max=None: xp.clip(x, min, max),
 maximum = defop("maximum", lambda xp, x, y: xp.maximum(x, y),
                 lambda F, g, ans, x, y: _split_ties(F, g, F.greater(x, y), F.equal(x, y)),
                 lambda F, g, ans, x, y: _split_ties(F, g, F.greater(y, x), F.equal(x, y)),
-                dtypes=numeric)
+                dtypes=numeric, elementwise=True)
 minimum = defop("minimum", lambda xp, x, y: xp.minimum(x, y),
                 lambda F, g, ans, x, y: _split_ties(F, g, F.less(x, y), F.equal(x, y)),
                 lambda F, g, ans, x, y: _split_ties(F, g, F.less(y, x), F.equal(x, y)),
-                dtypes=numeric)
+                dtypes=numeric, elementwise=True)
 where = defop("where", lambda xp, condition, x, y: xp.where(condition, x, y),
               None,
               lambda F, g, ans, condition, x, y: F.where(condition, g, 0.0),

@@ -44,14 +44,7 @@ import numbers
 from zen import devices
 from zen.errors import DeviceMismatchError, DtypeError
 from zen.namespaces import array_namespaces
-from zen.tensor import (
-    DEFAULT_DEVICE,
-    Tensor,
-    constant,
-    conversion_error,
-    get_default_dtype,
-    is_real_or_bool,
-)
+from zen.tensor import DEFAULT_DEVICE, Tensor, constant, conversion_error, get_default_dtype
 
 STRONG, WEAK, SCALAR = 0, 1, 2
 
@@ -224,7 +217,7 @@ def _number(x, backend, op_name):
             dtype = backend.asarray(x).dtype
         except (TypeError, ValueError, OverflowError) as error:
             raise conversion_error(x, error) from error
-        if is_real_or_bool(backend, dtype):
+        if backend.is_real_or_bool(dtype):
             category = _category(backend, dtype)
             return _Number(x, backend.dtype(("bool", "int64", get_default_dtype())[category]))
     raise DtypeError(f"{op_name}: {type(x).__name__} {x!r:.60} is not an operand: zen takes "

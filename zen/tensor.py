@@ -996,7 +996,7 @@ def _to_backend_array(value, device, dtype, copy=True, caller="Tensor"):
             raise ArgumentError(f"{caller}: this {type(value).__name__} has no array memory "
                                 f"to share; Tensor(value) copies it") from error
         raise conversion_error(value, error) from error
-    if not is_real_or_bool(backend, array.dtype):
+    if not backend.is_real_or_bool(array.dtype):
         raise DtypeError(f"{caller}: values of dtype {array.dtype} are not real numbers or "
                          f"bools (zen has no complex, string or object tensors); convert them "
                          f"first")
@@ -1018,13 +1018,6 @@ def _sharing_refusal(caller, value, source, backend, dtype):
                           f"{value.dtype} and dtype {dtype} was asked; drop copy=False to "
                           f"convert a copy")
     return None
-
-
-def is_real_or_bool(backend, dtype):
-    try:
-        return backend.xp.isdtype(dtype, ("real floating", "integral", "bool"))
-    except (TypeError, ValueError):     # object, string and other non-array-API dtypes
-        return False
 
 
 def conversion_error(value, error):
