@@ -4,6 +4,7 @@ traces again when what it watches changes; every step that cannot be replayed ru
 and says why, once."""
 
 import collections
+import importlib
 import warnings
 
 import numpy
@@ -1063,3 +1064,44 @@ def test_a_captured_step_gives_what_eager_gives_call_by_call(name, device, graph
         assert _outcome(twin, index) == _outcome(eager, index), index
     assert bool(captured.replays) is twin.replays, captured.reasons
     _assert_guards_agree(captured)
+
+
+def test_a_plans_quick_check_accepts_only_what_its_signature_and_guards_accept(device):
+    """A call is first checked by the last plan's compiled ``accepts``; over a table of
+    arguments, it accepts exactly when the signature matches and the guards hold (a
+    refusal only sends the call the long way)."""
+    signature = importlib.import_module("zen.capture")._signature
+    weight = zen.Tensor(numpy.ones((3, 2), "float32"), device=device, trainable=False)
+
+    def step(x, y, scale):
+        return (((x @ weight) * scale - y) ** 2).sum()
+
+    def tensor(shape=(4, 3), dtype="float32", **settings):
+        return zen.Tensor(numpy.ones(shape, dtype), device=device, trainable=False,
+                          **settings)
+
+    x, y = tensor(), tensor((4, 2))
+    captured = zen.capture(step)
+    for _ in range(3):
+        captured(x, y, 0.5)
+    [[plan]] = captured.plans.values()
+    [key] = captured.plans
+    with_gradient = tensor()
+    with_gradient.gradient = zen.Tensor(numpy.ones((4, 3), "float32"), device=device).value
+    calls = [(x, y, 0.5), (tensor(), tensor((4, 2)), 0.5), (x, y, -0.5), (x, y, 0.0),
+             (x, y, 1), (tensor((5, 3)), y, 0.5), (tensor(dtype="float64"), y, 0.5),
+             (zen.Tensor(numpy.ones((4, 3), "float32"), device=device), y, 0.5),
+             (with_gradient, y, 0.5), (x, x, 0.5), (x, y), (x, y, 0.5, 1.0),
+             (zen.Tensor(numpy.ones((3, 4), "float32"), device=device,
+                         trainable=False).T, y, 0.5)]
+    for arguments in calls:
+        expected = signature(arguments, {}) == key and plan.holds()
+        assert plan.accepts(arguments, {}) is expected, arguments
+    assert plan.accepts((x, y), {"scale": 0.5}) is False
+    weight.value = zen.Tensor(weight.value, device=device).value    # a guard fails now
+    assert plan.accepts((x, y, 0.5), {}) is False
+    squared = zen.capture(lambda a, b: (a * b).sum())
+    for _ in range(3):
+        squared(x, x)                                   # a plan for one tensor given twice
+    [[plan]] = squared.plans.values()
+    assert plan.accepts((x, x), {}) and not plan.accepts((x, tensor()), {})

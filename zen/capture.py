@@ -64,15 +64,21 @@ class CapturedStep:
         self.changed = "its arguments' shapes, dtypes or kinds changed"     # the last reason
         self.replays = 0        # calls answered by a plan
         self.warmed = False
+        self.last = None        # the plan that answered the last call
 
     def __call__(self, *args, **kwargs):
         if recorder.tracer is not None:     # inside a step being traced: part of its trace
             return self.step(*args, **kwargs)
+        last = self.last
+        if last is not None and last.accepts(args, kwargs):     # the signature and guards
+            self.replays += 1
+            return last.run(args, kwargs)
         key = _signature(args, kwargs)
         plans = () if isinstance(key, str) else self.plans.get(key, ())
         for plan in plans:
             if plan.holds():
                 self.replays += 1
+                self.last = plan
                 return plan.run(args, kwargs)
         if plans:
             self.changed = plans[-1].what_changed()
@@ -91,6 +97,7 @@ class CapturedStep:
         if isinstance(plan, list):
             self.eager[key] = plan
         elif plan is not None:  # None: a layer was built, so the next call traces again
+            plan.accepts = _accepting(key, plan.guards)
             self.plans.setdefault(key, []).append(plan)
         return result
 
@@ -117,6 +124,46 @@ def _signature(args, kwargs):
             return part
         parts.append((part, first.setdefault(id(item), position)))
     return tuple(parts)
+
+
+def _accepting(key, checks):
+    """A compiled ``accepts(args, kwargs)``: True only if the arguments' signature is ``key``
+    and ``checks`` (the plan's guards) hold, reading the common case (Tensor arguments,
+    no keywords) inline; False sends a call the long way, through ``_signature``."""
+    grad, dtype, keywords, *parts = key
+    if keywords:
+        return lambda args, kwargs: False
+    names = {"Tensor": Tensor, "recorder": recorder, "tensor": tensor, "_part": _part,
+             "G": grad, "DT": dtype}
+    terms = [f"len(args) == {len(parts)}", "not kwargs", "not recorder.is_anomaly_enabled()",
+             "recorder.is_grad_enabled() is G", "tensor.get_default_dtype() == DT"]
+    for position, (part, first) in enumerate(parts):
+        terms += _argument_terms(position, part, names)
+        if first != position:       # one object given twice
+            terms.append(f"args[{position}] is args[{first}]")
+        else:
+            terms += [f"args[{position}] is not args[{other}]" for other in range(position)
+                      if parts[other][1] == other]
+    return guards.compiled(checks, "args, kwargs", terms, names)
+
+
+def _argument_terms(position, part, names):
+    """Checks that argument ``position`` has the signature ``part``: a Tensor's read inline,
+    anything else through ``_part``."""
+    names[f"P{position}"] = part
+    if part[0] is not Tensor:
+        return [f"_part(args[{position}]) == P{position}"]
+    item, value = f"args[{position}]", f"v{position}"
+    _, shape, dtype, backend, trainable, no_gradient, strides = part
+    names.update({f"S{position}": shape, f"D{position}": dtype, f"B{position}": backend,
+                  f"T{position}": trainable, f"L{position}": strides})
+    return [f"isinstance({item}, Tensor)",
+            f"{item}.gradient is None" if no_gradient else
+            f"not isinstance({item}.gradient, Tensor) and {item}.gradient is not None",
+            f"({value} := {item}.value).shape == S{position}",
+            f"{value}.dtype == D{position}", f"{item}._backend is B{position}",
+            f"{item}.trainable is T{position}",
+            f"getattr({value}, 'strides', None) == L{position}"]
 
 
 def _part(item):

@@ -157,10 +157,22 @@ def what_changed(guards):
     return "nothing the guards watch changed"
 
 
-def compiled(guards):
+def compiled(guards, arguments="", terms=(), names=None):
     """One function that checks every guard, each read spelled out (not called through a
-    loop): ``read() is expected`` for all of them."""
-    names, terms, seen = {}, [], set()
+    loop): ``read() is expected`` for all of them, after ``terms`` (Python expressions of
+    its ``arguments``, with the objects they name in ``names``)."""
+    names = dict(names or {})
+    terms = list(terms) + _terms(guards, names)
+    text = f"def holds({arguments}):\n    return (" + " and\n            ".join(
+        terms or ["True"]) + ")\n"
+    exec(compile(text, "<zen.capture guards>", "exec"), names)
+    names["holds"].source = text
+    return names["holds"]
+
+
+def _terms(guards, names):
+    """Each guard's check as an expression, with what it reads and compares in ``names``."""
+    terms, seen = [], set()
     for index, (read, expected, *equal) in enumerate(guards):
         inner = read.read if isinstance(read, (_Members, _Like)) else read
         if isinstance(inner, _Attribute):
@@ -175,10 +187,7 @@ def compiled(guards):
         names[f"e{index}"] = expected
         terms.append(read.term(value, names, index) if isinstance(read, (_Members, _Like))
                      else f"{value} {'==' if equal else 'is'} e{index}")
-    text = "def holds():\n    return (" + " and\n            ".join(terms or ["True"]) + ")\n"
-    exec(compile(text, "<zen.capture guards>", "exec"), names)
-    names["holds"].source = text
-    return names["holds"]
+    return terms
 
 
 def _equal(read, expected):
