@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import itertools
 import math
 import warnings
 from collections.abc import Callable
@@ -70,9 +71,11 @@ class CapturedStep:
         if recorder.tracer is not None:     # inside a step being traced: part of its trace
             return self.step(*args, **kwargs)
         last = self.last
-        if last is not None and last.accepts(args, kwargs):     # the signature and guards
-            self.replays += 1
-            return last.run(args, kwargs)
+        if last is not None:    # its signature and guards checked, and replayed, in one call
+            result = last.call(args, kwargs)
+            if result is not _MISSED:
+                self.replays += 1
+                return result
         key = _signature(args, kwargs)
         plans = () if isinstance(key, str) else self.plans.get(key, ())
         for plan in plans:
@@ -98,6 +101,7 @@ class CapturedStep:
             self.eager[key] = plan
         elif plan is not None:  # None: a layer was built, so the next call traces again
             plan.accepts = _accepting(key, plan.guards)
+            plan.call = _calling(plan)
             self.plans.setdefault(key, []).append(plan)
         return result
 
@@ -145,6 +149,46 @@ def _accepting(key, checks):
             terms += [f"args[{position}] is not args[{other}]" for other in range(position)
                       if parts[other][1] == other]
     return guards.compiled(checks, "args, kwargs", terms, names)
+
+
+_MISSED = object()   # what a plan's quick call gives when it does not accept the arguments
+
+
+def _calling(plan):
+    """``plan.run``, compiled for the arguments ``plan.accepts``: ``call(args, kwargs)``
+    gives the step's result, or _MISSED (and does nothing) if it does not accept them."""
+    names = {"accepts": plan.accepts, "replay": plan.replay, "MISSED": _MISSED,
+             "constant": constant, "backend": plan.backend}
+    arrays = ", ".join(f"args[{position}]" + (f".{key}" if key else "")
+                       for position, key in plan.inputs)
+    taken = itertools.count()       # the replay's results, in order
+    result = _built_source(plan.template, taken, names)
+    lines = [f"args[{position}].gradient = " + ("None" if slot is None else f"r[{next(taken)}]")
+             for position, slot in plan.gradients]
+    text = ("def call(args, kwargs):\n    if not accepts(args, kwargs):\n        return MISSED\n"
+            f"    r = replay({arrays})\n    result = {result}\n"
+            + "".join(f"    {line}\n" for line in lines) + "    return result\n")
+    exec(compile(text, "<zen.capture call>", "exec"), names)
+    return names["call"]
+
+
+def _built_source(template, taken, names):
+    """Source that builds the step's result from the replay's ``r`` (as ``_built`` does)."""
+    kind, content = template
+    if kind == "tensor":
+        return f"constant(r[{next(taken)}], backend)"
+    name = f"K{len(names)}"
+    if kind == "constant":
+        names[name] = content
+        return name
+    names[name] = kind
+    if kind in (dict, collections.OrderedDict):
+        keys = f"{name}_keys"
+        names[keys] = list(content)
+        items = [_built_source(item, taken, names) for item in content.values()]
+        return f"{name}(zip({keys}, [{', '.join(items)}]))"
+    items = [_built_source(item, taken, names) for item in content]
+    return f"{name}(({''.join(item + ', ' for item in items)}))"
 
 
 def _argument_terms(position, part, names):
