@@ -1,5 +1,6 @@
 """NumPy on the CPU."""
 
+import functools
 import math
 
 import array_api_compat
@@ -67,10 +68,9 @@ class NumPyBackend(Backend):
 def _reducing_into(ufunc):
     """numpy.sum, max or min without its Python wrapper (about a microsecond a call, as much
     as a small reduction), which calls the same reduction: results alike in value, dtype and
-    type for every dtype, axis and keepdims (tests/test_backends.py)."""
-    def reduce(x, axis=None, keepdims=False, out=None, **settings):
-        return ufunc.reduce(x, axis=axis, keepdims=keepdims, out=out, **settings)
-    return reduce
+    type for every dtype, axis and keepdims (tests/test_backends.py). A partial, not a
+    function: its call costs less."""
+    return functools.partial(ufunc.reduce, axis=None)
 
 
 _REDUCTIONS = {"sum": _reducing_into(numpy.add), "max": _reducing_into(numpy.maximum),
