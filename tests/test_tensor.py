@@ -183,6 +183,14 @@ def test_tensor_copies_by_default_and_with_copy_none_when_it_must(device):
     assert converted.numpy().dtype == numpy.float64
 
 
+def test_tensor_with_copy_none_copies_a_numpy_scalar_and_copy_false_refuses_it():
+    """A NumPy scalar has no array memory to share: copy=None copies it, as
+    torch.as_tensor does; copy=False says so."""
+    assert Tensor(numpy.float32(1.5), copy=None).item() == 1.5
+    with pytest.raises(zen.errors.ArgumentError, match="float32 has no array memory"):
+        Tensor(numpy.float32(1.5), copy=False)
+
+
 @pytest.mark.parametrize(("value", "settings", "error", "message"), [
     ([1.0, 2.0], {}, zen.errors.ArgumentError, r"Tensor: copy=False .* a list has none"),
     (2.5, {}, zen.errors.ArgumentError, r"Tensor: copy=False .* a float has none"),

@@ -982,6 +982,7 @@ def _to_backend_array(value, device, dtype, copy=True, caller="Tensor"):
         except AttributeError:
             raise DtypeError(f"{caller}: unknown dtype {dtype!r}; use a name such as "
                              f"'float32', 'float64', 'int64' or 'bool'") from None
+    may_copy = copy is not False
     if copy is not True:
         refusal = _sharing_refusal(caller, value, source, backend, dtype)
         if refusal is not None and copy is False:
@@ -989,18 +990,26 @@ def _to_backend_array(value, device, dtype, copy=True, caller="Tensor"):
         copy = refusal is not None      # None: a copy only where sharing cannot be
     if source is not None and source is not backend:
         value = source.to_host(value)
-    try:
-        array = backend.asarray(value, dtype, copy=copy)
-    except (TypeError, ValueError, OverflowError) as error:
-        if not copy:    # NumPy's refusal to copy, e.g. of a NumPy scalar
-            raise ArgumentError(f"{caller}: this {type(value).__name__} has no array memory "
-                                f"to share; Tensor(value) copies it") from error
-        raise conversion_error(value, error) from error
+    array, copy = _as_array(caller, backend, value, dtype, copy, may_copy)
     if not backend.is_real_or_bool(array.dtype):
         raise DtypeError(f"{caller}: values of dtype {array.dtype} are not real numbers or "
                          f"bools (zen has no complex, string or object tensors); convert them "
                          f"first")
     return backend, array, not copy
+
+
+def _as_array(caller, backend, value, dtype, copy, may_copy):
+    """(``value`` as ``backend``'s array, whether it was copied): shared unless ``copy``;
+    where NumPy cannot share it (a NumPy scalar), copied if ``may_copy`` (``copy=None``)."""
+    try:
+        return backend.asarray(value, dtype, copy=copy), copy
+    except (TypeError, ValueError, OverflowError) as error:
+        if copy:
+            raise conversion_error(value, error) from error
+        if not may_copy:
+            raise ArgumentError(f"{caller}: this {type(value).__name__} has no array memory "
+                                f"to share; Tensor(value) copies it") from error
+    return _as_array(caller, backend, value, dtype, True, True)
 
 
 def _sharing_refusal(caller, value, source, backend, dtype):
