@@ -668,35 +668,7 @@ def test_a_plan_never_computes_ahead_an_array_the_step_changes_in_place(device):
     assert captured.replays == 3
 
 
-def _activation(x):
-    return zen.tanh(x)
-
-
-def test_a_function_the_step_calls_rebound_traces_again(device):
-    """A module's function and a closure's, each rebound after the step was captured: the
-    next call traces again and gives what the step now computes."""
-    global _activation
-    weight = zen.Tensor(numpy.full((3, 3), 0.5, "float32"), device=device)
-    scale = zen.sigmoid
-
-    def step(x):
-        loss = scale(_activation(x @ weight)).sum()
-        loss.backward()
-        weight.gradient = None
-        return loss
-
-    captured, x = zen.capture(step), zen.Tensor(numpy.ones((2, 3), "float32"), device=device)
-    original = _activation
-    try:
-        for _ in range(3):
-            assert captured(x).item() == step(x).item()
-        _activation = zen.relu
-        assert captured(x).item() == step(x).item()
-        scale = zen.exp
-        assert captured(x).item() == step(x).item()
-    finally:
-        _activation = original
-    assert (captured.traces, captured.replays) == (3, 1)
+_activation = zen.tanh     # a module's function the step calls
 
 
 _SCALE = 1.0
@@ -759,12 +731,28 @@ _FACTORS = collections.OrderedDict(a=1.0)
 
 
 def _reset_helpers():
-    global _SCALE, _HOLDER
-    _SCALE, _HOLDER, _Settings.factor = 1.0, _Holder(), 1.0
+    global _SCALE, _HOLDER, _activation
+    _SCALE, _HOLDER, _Settings.factor, _activation = 1.0, _Holder(), 1.0, zen.tanh
     _FACTORS["a"] = _with_default.__defaults__[0][0] = 1.0
 
 
+def _closure_function():
+    """A function of the step's closure, and a change that rebinds it."""
+    scale = zen.sigmoid
+
+    def then(y):
+        return scale(y)
+
+    def change(layer):
+        nonlocal scale
+        scale = zen.exp if scale is zen.sigmoid else zen.sigmoid
+    return then, change
+
+
 WHAT_HELPERS_READ = {    # name -> (the step's function of its layer's output, the change)
+    "a module's function, rebound": (
+        lambda y: _activation(y), lambda layer: globals().update(_activation=zen.relu)),
+    "a closure's function, rebound": _closure_function(),
     "a global a helper function reads": (_scaled, lambda layer: globals().update(_SCALE=3.0)),
     "an attribute a layer of the user's own reads": (
         lambda y: y, lambda layer: setattr(layer, "shift", 2.0)),
@@ -957,31 +945,32 @@ def _transposed_argument(device):
     return _Twin(step, lambda i: [zen.Tensor((base + i).T, trainable=False, device=device)])
 
 
-def _labels_filled_in_the_step(device):
-    model, optimizer = _mlp_case(device)
-    labels = zen.Tensor(numpy.zeros(BATCH, "int64"), device=device)
-
+def _classifying(model, optimizer, labels_of=lambda y: y):
+    """A training step of ``model`` on the labels ``labels_of(y)`` gives."""
     def step(x, y):
-        labels[...] = y
-        loss = zen.cross_entropy(model(x), labels)
+        loss = zen.cross_entropy(model(x), labels_of(y))
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
         return loss
-    return _Twin(step, lambda i: _batch(i, device, bad=i == 3),
+    return step
+
+
+def _labels_filled_in_the_step(device):
+    model, optimizer = _mlp_case(device)
+    labels = zen.Tensor(numpy.zeros(BATCH, "int64"), device=device)
+
+    def filled(y):
+        labels[...] = y
+        return labels
+    return _Twin(_classifying(model, optimizer, filled),
+                 lambda i: _batch(i, device, bad=i == 3),
                  lambda: _optimiser_state(model, optimizer))
 
 
 def _a_bad_label_then_on(device):
     model, optimizer = _mlp_case(device)
-
-    def step(x, y):
-        loss = zen.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-        return loss
-    return _Twin(step, lambda i: _batch(i, device, bad=i == 3),
+    return _Twin(_classifying(model, optimizer), lambda i: _batch(i, device, bad=i == 3),
                  lambda: _optimiser_state(model, optimizer))
 
 
@@ -1007,15 +996,11 @@ def _weight_it_does_not_read(device):
 def _learning_rate_halved_inside(device):
     model, optimizer = _mlp_case(device, OPTIMIZERS["SGD"])
 
-    def step(x, y):
+    def halving(y):
         optimizer.lr = optimizer.lr * 0.5
-        loss = zen.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-        return loss
-    return _Twin(step, lambda i: _batch(i, device), lambda: _optimiser_state(model, optimizer),
-                 replays=False)
+        return y
+    return _Twin(_classifying(model, optimizer, halving), lambda i: _batch(i, device),
+                 lambda: _optimiser_state(model, optimizer), replays=False)
 
 
 def _zero_grad_first(device):
