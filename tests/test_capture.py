@@ -993,6 +993,25 @@ def _weight_it_does_not_read(device):
     return _Twin(step, arguments, lambda: [used.value, unused.value])
 
 
+def _gradient_cleared_of_a_tensor_it_does_not_use(device):
+    """The step sets a gradient that no op of it reads (a plain attribute write)."""
+    weight = zen.Tensor(numpy.full((5, 3), 0.1, "float32"), device=device)
+    other = zen.Tensor(numpy.zeros(3, "float32"), device=device)
+
+    def arguments(index):
+        other.gradient = zen.Tensor(numpy.full(3, index + 1.0, "float32"),
+                                    device=device).value
+        return [_batch(index, device)[0]]
+
+    def step(x):
+        loss = (x @ weight).sum()
+        loss.backward()
+        weight.gradient = other.gradient = None
+        return loss
+    return _Twin(step, arguments, lambda: [weight.value] + (
+        [] if other.gradient is None else [other.gradient]))
+
+
 def _learning_rate_halved_inside(device):
     model, optimizer = _mlp_case(device, OPTIMIZERS["SGD"])
 
@@ -1033,7 +1052,8 @@ def _one_tensor_twice(device):
 TWINS = {function.__name__.strip("_"): function for function in (
     _cast_then_changed, _argument_changed_in_place, _parameter_as_argument,
     _transposed_argument, _labels_filled_in_the_step, _a_bad_label_then_on,
-    _weight_it_does_not_read, _learning_rate_halved_inside, _zero_grad_first,
+    _weight_it_does_not_read, _gradient_cleared_of_a_tensor_it_does_not_use,
+    _learning_rate_halved_inside, _zero_grad_first,
     _one_tensor_twice)}
 
 
@@ -1090,3 +1110,25 @@ def test_a_plans_quick_check_accepts_only_what_its_signature_and_guards_accept(d
         squared(x, x)                                   # a plan for one tensor given twice
     [[plan]] = squared.plans.values()
     assert plan.accepts((x, x), {}) and not plan.accepts((x, tensor()), {})
+
+
+def test_a_step_given_keyword_arguments_replays_and_leaves_their_gradients(device, graphs):
+    """Keyword arguments go the long way (the quick path takes positional ones): their
+    arrays reach the replay, and a gradient the step leaves on one reaches it too."""
+    weight = zen.Tensor(numpy.full((3, 2), 0.5, "float32"), device=device, trainable=False)
+
+    def step(x, *, target):
+        loss = (((x @ weight) - target) ** 2).sum()
+        loss.backward()
+        return loss
+
+    captured = zen.capture(step, graphs=graphs)
+    x = zen.Tensor(numpy.ones((4, 3), "float32"), device=device, trainable=False)
+    for index in range(4):
+        targets = [zen.Tensor(numpy.full((4, 2), float(index), "float32"), device=device)
+                   for _ in range(2)]
+        losses = [run(x, target=target).item() for run, target in zip(
+            (step, captured), targets, strict=True)]
+        assert losses[0] == losses[1]
+        numpy.testing.assert_array_equal(*(zen.Tensor(t.gradient).numpy() for t in targets))
+    assert captured.replays == 2

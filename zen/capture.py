@@ -96,12 +96,10 @@ class CapturedStep:
                        f"{self.changed} again")
             return self.step(*args, **kwargs)
         self.traces += 1
-        result, plan = _traced(self.step, args, kwargs, self.graphs)
+        result, plan = _traced(self.step, args, kwargs, key, self.graphs)
         if isinstance(plan, list):
             self.eager[key] = plan
         elif plan is not None:  # None: a layer was built, so the next call traces again
-            plan.accepts = _accepting(key, plan.guards)
-            plan.call = _calling(plan)
             self.plans.setdefault(key, []).append(plan)
         return result
 
@@ -154,26 +152,35 @@ def _accepting(key, checks):
 _MISSED = object()   # what a plan's quick call gives when it does not accept the arguments
 
 
-def _calling(plan):
-    """``plan.run``, compiled for the arguments ``plan.accepts``: ``call(args, kwargs)``
-    gives the step's result, or _MISSED (and does nothing) if it does not accept them."""
+def _compiled_run(plan):
+    """(``run(args, kwargs)``, ``call(args, kwargs)``) of ``plan``, compiled: ``run``
+    replays it on the arguments' arrays and gives the step's result, leaving the arguments'
+    new gradients on them; ``call`` does so only if ``plan.accepts`` the arguments, and
+    gives _MISSED (and does nothing) otherwise."""
     names = {"accepts": plan.accepts, "replay": plan.replay, "MISSED": _MISSED,
              "constant": constant, "backend": plan.backend}
-    arrays = ", ".join(f"args[{position}]" + (f".{key}" if key else "")
+    arrays = ", ".join(_source_of(position) + (f".{key}" if key else "")
                        for position, key in plan.inputs)
     taken = itertools.count()       # the replay's results, in order
     result = _built_source(plan.template, taken, names)
-    lines = [f"args[{position}].gradient = " + ("None" if slot is None else f"r[{next(taken)}]")
+    lines = [f"{_source_of(position)}.gradient = " +
+             ("None" if slot is None else f"r[{next(taken)}]")
              for position, slot in plan.gradients]
-    text = ("def call(args, kwargs):\n    if not accepts(args, kwargs):\n        return MISSED\n"
-            f"    r = replay({arrays})\n    result = {result}\n"
-            + "".join(f"    {line}\n" for line in lines) + "    return result\n")
-    exec(compile(text, "<zen.capture call>", "exec"), names)
-    return names["call"]
+    text = (f"def run(args, kwargs):\n    r = replay({arrays})\n    result = {result}\n"
+            + "".join(f"    {line}\n" for line in lines) + "    return result\n\n\n"
+            "def call(args, kwargs):\n"
+            "    return run(args, kwargs) if accepts(args, kwargs) else MISSED\n")
+    exec(compile(text, "<zen.capture run>", "exec"), names)
+    return names["run"], names["call"]
+
+
+def _source_of(position):
+    """Source of the argument at ``position`` (an index into args, or a keyword's name)."""
+    return f"args[{position}]" if isinstance(position, int) else f"kwargs[{position!r}]"
 
 
 def _built_source(template, taken, names):
-    """Source that builds the step's result from the replay's ``r`` (as ``_built`` does)."""
+    """Source that builds the step's result (``_template``'s) from the replay's ``r``."""
     kind, content = template
     if kind == "tensor":
         return f"constant(r[{next(taken)}], backend)"
@@ -232,40 +239,25 @@ def _part(item):
 
 
 class _Plan:
-    """A compiled trace and what must hold for it to stand for the step."""
+    """A compiled trace, what must hold for it to stand for the step, and its compiled
+    ``accepts``, ``run`` and ``call`` (see _accepting and _compiled_run)."""
 
-    def __init__(self, replay, trace, template, gradients, checks, backend):
+    def __init__(self, key, replay, trace, template, gradients, checks, graph_reason=None):
         self.replay, self.template, self.guards = replay, template, checks
         self.holds = guards.compiled(checks)
         self.inputs = trace.argument_positions
         self.gradients = gradients      # (position, slot or None): arguments' new gradients
-        self.backend = backend
+        self.backend = trace.backend
+        self.graph_reason = graph_reason    # why it is no program of fixed arrays, if asked
+        self.accepts = _accepting(key, checks)
+        self.run, self.call = _compiled_run(self)
 
     def what_changed(self):
         """Which guard fails, in words."""
         return guards.what_changed(self.guards)
 
-    def run(self, args, kwargs):
-        arrays = [_array_of(args, kwargs, position) for position in self.inputs]
-        returned = iter(self.replay(*arrays))
-        result = _built(self.template, returned, self.backend)
-        for position, slot in self.gradients:
-            _argument(args, kwargs, position).gradient = None if slot is None else \
-                next(returned)
-        return result
 
-
-def _argument(args, kwargs, position):
-    return args[position] if isinstance(position, int) else kwargs[position]
-
-
-def _array_of(args, kwargs, position):
-    position, key = position
-    value = _argument(args, kwargs, position)
-    return value if key is None else getattr(value, key)
-
-
-def _traced(step, args, kwargs, graphs=None):
+def _traced(step, args, kwargs, key, graphs=None):
     """Run ``step`` once, traced: (its result, a _Plan or the reasons it cannot be one)."""
     backend = _backend_of(args, kwargs)
     trace = Trace(backend)
@@ -292,10 +284,9 @@ def _traced(step, args, kwargs, graphs=None):
         if isinstance(replay, str):     # a plan that cannot run on fixed arrays
             replay, graph_reason = None, replay
     written = {place for place, _ in write_backs}
-    plan = _Plan(replay or compile_plan(trace, namespace, returned, write_backs), trace,
-                 template, gradients, guards.of(trace, step, written), backend)
-    plan.graph_reason = graph_reason
-    return result, plan
+    return result, _Plan(key, replay or compile_plan(trace, namespace, returned, write_backs),
+                         trace, template, gradients, guards.of(trace, step, written),
+                         graph_reason)
 
 
 def _backend_of(args, kwargs):
@@ -435,17 +426,6 @@ def _real_result(result):
         for key, item in result.items():
             result[key] = _real_result(item)
     return result
-
-
-def _built(template, arrays, backend):
-    kind, content = template
-    if kind == "tensor":
-        return constant(next(arrays), backend)
-    if kind == "constant":
-        return content
-    if kind in (dict, collections.OrderedDict):
-        return kind((key, _built(item, arrays, backend)) for key, item in content.items())
-    return kind(_built(item, arrays, backend) for item in content)
 
 
 def _check_optimizers(trace):

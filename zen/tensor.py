@@ -24,9 +24,6 @@ from zen.errors import ArgumentError, AxisError, DeviceMismatchError, DtypeError
 Array: TypeAlias = Any
 Axes: TypeAlias = int | tuple[int, ...] | None
 
-# While a step is traced (zen.tracing), told of the tensors whose gradients zero_grad is about
-# to clear, so that the trace watches what the step found there.
-clearing = None
 DEFAULT_DEVICE = "cpu"
 _default_dtype = "float32"
 # Bessel's correction by default, as PyTorch's var and std (the array API's default is 0).
@@ -802,8 +799,6 @@ class Tensor(TensorOperators, ShapeMethods, PyTorchSpellings, LinearAlgebraMetho
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (backward adds to it, as in PyTorch)."""
-        if clearing is not None:
-            clearing((self,))
         self.gradient = None
 
     def backward(self, grad: TensorLike | None = None, retain_graph: bool = False,

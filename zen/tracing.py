@@ -18,7 +18,6 @@ import operator
 import threading
 
 from zen import devices, random, recorder
-from zen import tensor as tensor_module
 from zen.namespaces import (
     ARRAY_NAMES,
     DATA_SHAPED,
@@ -140,12 +139,11 @@ class Trace:
                         "create_graph=True")
 
     def stepping(self, optimizer, parameter, state):
-        """``optimizer`` is about to update ``parameter``: its value, gradient and state's
-        arrays become stand-ins."""
+        """``optimizer`` is about to update ``parameter`` (whose value and gradient it has
+        already entered): its state's arrays become stand-ins."""
         if self.active():
             self.optimizers[id(optimizer)] = optimizer
             self.states.append((optimizer, parameter, state))
-            self.entering((parameter,))
             for key in list(state):
                 if _is_array(state[key]):
                     self.watch(Place(state, key, item=True))
@@ -454,12 +452,36 @@ class _Refusing:
         return getattr(self.generator, name)
 
 
+class _Watching:
+    """A Tensor slot (``value``, ``gradient``) while a step is traced: a tensor from before
+    the step that the step sets is first entered (``Trace.entering``), so that the trace
+    watches what it held, and a replay sets it as the step did."""
+
+    def __init__(self, slot, value_slot, trace):
+        self.slot, self.value_slot, self.trace = slot, value_slot, trace
+
+    def __get__(self, tensor, kind=None):
+        return self if tensor is None else self.slot.__get__(tensor, kind)
+
+    def __set__(self, tensor, value):
+        try:
+            held = self.value_slot.__get__(tensor)
+            self.slot.__get__(tensor)
+        except AttributeError:      # a tensor being made: nothing from before the step
+            held = None
+        if held is not None and not (type(held) is Traced and held.trace is self.trace):
+            self.trace.entering((tensor,))
+        self.slot.__set__(tensor, value)
+
+
 class tracing:
     """The block during which ``trace`` records the work on its backend. Swapped for it: the
     backend's array namespace and ``asarray``, for recording ones; its ``to_host``, for one
     that refuses (a read of any array to the host); its ``is_private`` and
     ``devices.backend_for_array``, for ones that see through stand-ins (so that a leaf keeps
-    its gradient uncopied, as eagerly); zen's random generator, for one that refuses. And
+    its gradient uncopied, as eagerly); zen's random generator, for one that refuses; a
+    Tensor's ``value`` and ``gradient`` slots, for ones that watch what a tensor from before
+    the step held before the step sets it (``p.gradient = None`` in ``zero_grad``). And
     ``recorder.tracer`` is set."""
 
     def __init__(self, trace):
@@ -477,7 +499,9 @@ class tracing:
         backend.is_private = lambda array: private(_real(array))
         backend.to_host = lambda array: trace.to_host(host, array)
         recorder.tracer = trace
-        tensor_module.clearing = trace.entering
+        self.slots = {name: vars(Tensor)[name] for name in ("value", "gradient")}
+        for name, slot in self.slots.items():
+            setattr(Tensor, name, _Watching(slot, self.slots["value"], trace))
         self.drawing = random.using(_Refusing(trace, random.generator()))
         self.drawing.__enter__()
         self.recognise = devices.backend_for_array
@@ -488,7 +512,9 @@ class tracing:
     def __exit__(self, *exc_info):
         trace, backend = self.trace, self.trace.backend
         trace.open = False
-        recorder.tracer = tensor_module.clearing = None
+        recorder.tracer = None
+        for name, slot in self.slots.items():
+            setattr(Tensor, name, slot)
         self.drawing.__exit__(None, None, None)
         devices.backend_for_array = self.recognise
         del backend.asarray, backend.is_private, backend.to_host
