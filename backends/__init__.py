@@ -8,7 +8,13 @@ only when asked for), ``"array_api_strict:NAME"`` is the array-API reference imp
 
 from backends.base import DTYPE_NAMES, Backend, DeviceUnavailableError, UnknownDeviceError
 from backends.host import ArrayFile, ArrayFileError, ArrayMismatchError, Generator, save_arrays
-from backends.registry import backend_for_array, backend_for_dlpack_device, get_backend, register
+from backends.registry import (
+    backend_for_array,
+    backend_for_dlpack_device,
+    get_backend,
+    register,
+    sole_backend,
+)
 
 # Each backend registers its device kind as it loads, in this order: "cpu" is the first kind
 # an error lists, and an array belongs to the first backend that recognises it.
@@ -36,4 +42,5 @@ __all__ = [
     "get_backend",
     "register",
     "save_arrays",
+    "sole_backend",
 ]

@@ -1,5 +1,6 @@
 """The interface every backend implements."""
 
+import functools
 import types
 
 # The array-API names of dtypes, as zen's dtype= arguments take them.
@@ -34,12 +35,32 @@ def extend(namespace, **extras):
     - ``erf(x)``: the error function of a real floating array, to its dtype's round-off
       (``backends.special.erf`` where the library has none);
     - ``erfc(x)``: 1 - erf(x), to round-off even where that rounds to 0
-      (``backends.special.erfc`` where the library has none).
+      (``backends.special.erfc`` where the library has none);
+    - ``all_in_range(x, high)``: whether every element of the integer array ``x`` is in
+      [0, high), as a Python bool (two reductions unless the backend gives one that takes
+      one: ``in_range_unsigned``).
     """
     functions = {name: getattr(namespace, name) for name in dir(namespace)
                  if not name.startswith("_")}
+    functions["all_in_range"] = functools.partial(_in_range, namespace)
     functions.update(extras)
     return types.SimpleNamespace(**functions)
+
+
+def _in_range(xp, x, high):
+    return x.size == 0 or (int(xp.min(x)) >= 0 and int(xp.max(x)) < high)
+
+
+def in_range_unsigned(x, high):
+    """``all_in_range`` of a NumPy or CuPy array in one reduction: read as unsigned, a
+    negative integer is at least 2**(bits - 1), so at least ``high`` up to there."""
+    if x.size == 0:
+        return True
+    if x.dtype.kind == "i":
+        if high > 2 ** (8 * x.itemsize - 1):    # every non-negative one is below high
+            return int(x.min()) >= 0
+        x = x.view(f"u{x.itemsize}")
+    return int(x.max()) < high
 
 
 def owner_of_memory(array):

@@ -4,7 +4,13 @@ from typing import TYPE_CHECKING
 
 import array_api_compat
 
-from backends.base import Backend, DeviceUnavailableError, extend, owner_of_memory
+from backends.base import (
+    Backend,
+    DeviceUnavailableError,
+    extend,
+    in_range_unsigned,
+    owner_of_memory,
+)
 from backends.registry import register
 
 if TYPE_CHECKING:   # for annotations only: CuPy is imported when "cuda" is first asked for
@@ -41,7 +47,8 @@ class CuPyBackend(Backend):
                          index_add=index_add, index_set=index_set,
                          sliding_window_view=sliding_window_view,
                          copy=lambda array: cupy.array(array, order="C"),
-                         erf=cupyx.scipy.special.erf, erfc=cupyx.scipy.special.erfc)
+                         erf=cupyx.scipy.special.erf, erfc=cupyx.scipy.special.erfc,
+                         all_in_range=in_range_unsigned)
         self.native_device = cupy.cuda.Device(index)
         self.name = f"cuda:{index}"
         super().__init__()

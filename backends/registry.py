@@ -5,15 +5,20 @@ from backends.base import Backend, UnknownDeviceError
 _factories = {}     # kind ("cpu", "cuda", ...) -> factory(index or None) -> Backend
 _recognisers = []   # functions array -> device string, or None if not theirs
 _backends = {}      # device string -> Backend, one instance per device
+_sole_kinds = {}    # array type -> the kind whose one device holds every array of that type
 
 
-def register(kind, factory, recognise):
+def register(kind, factory, recognise, sole_type=None):
     """Make ``kind`` and ``kind:INDEX`` device strings resolve through ``factory``.
 
     ``recognise(array)`` returns the device string of an array this backend owns, else None.
+    ``sole_type``, if given, is an array type whose every instance (of exactly that type)
+    this kind's one device holds: such arrays are told without asking the recognisers.
     """
     _factories[kind] = factory
     _recognisers.append(recognise)
+    if sole_type is not None:
+        _sole_kinds[sole_type] = kind
 
 
 def get_backend(device):
@@ -38,8 +43,18 @@ def get_backend(device):
     return backend
 
 
+def sole_backend(array_type):
+    """The backend holding every array of exactly ``array_type`` (NumPy's for
+    ``numpy.ndarray``), or None where that takes a look at the array."""
+    kind = _sole_kinds.get(array_type)
+    return None if kind is None else _backends.get(kind) or get_backend(kind)
+
+
 def backend_for_array(array):
     """The backend that owns ``array``, or None if no registered backend recognises it."""
+    backend = sole_backend(type(array))
+    if backend is not None:
+        return backend
     for recognise in _recognisers:
         device = recognise(array)
         if device is not None:

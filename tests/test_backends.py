@@ -62,6 +62,34 @@ def test_the_cpu_backend_recognises_subclasses_and_scalars_of_numpy_arrays_too()
     assert backends.backend_for_array(numpy.float32(1.0)) is cpu
 
 
+def test_an_exact_ndarray_is_told_by_its_type_and_nothing_else_is():
+    cpu = backends.get_backend("cpu")
+    assert backends.sole_backend(numpy.ndarray) is cpu
+    assert backends.sole_backend(numpy.recarray) is None    # recognised by a look instead
+    assert backends.sole_backend(list) is None
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int16", "int32", "uint32", "int64",
+                                   "uint64"])
+def test_all_in_range_agrees_with_a_plain_comparison(device, dtype):
+    """Each backend's one-reduction check against [0, high), at the edges of the range and of
+    the dtype, empty and not contiguous."""
+    backend = backends.get_backend(device)
+    info = numpy.iinfo(dtype)
+    edges = [edge for edge in (info.min, -1, 0, 1, 9, 10, 11, 127, 128, 199, 200, info.max)
+             if info.min <= edge <= info.max]
+    cases = [[], [0], [9], *([edge] for edge in edges), [0, 5, 9, 3], edges,
+             [0, 5, 9, 3] * 2]
+    for values in cases:
+        host = numpy.asarray(values, dtype=dtype)
+        for array in (host, host[::2]):
+            for high in (1, 10, 128, 129, 200, 2 ** 40):
+                expected = bool(numpy.all((array.astype(object) >= 0) &
+                                          (array.astype(object) < high)))
+                got = backend.xp.all_in_range(backend.asarray(array, copy=True), high)
+                assert got is expected, (values, high)
+
+
 @pytest.mark.subprocess
 def test_importing_zen_does_not_import_cupy():
     import subprocess

@@ -126,9 +126,8 @@ def check_labels(name: str, labels: Tensor, classes: int,
 
 
 def _labels_in_range(xp, value, name, classes, ignore_index):
-    if ignore_index is None and (value.size == 0 or (
-            int(xp.min(value)) >= 0 and int(xp.max(value)) < classes)):
-        return      # the common case: two reductions
+    if ignore_index is None and xp.all_in_range(value, classes):
+        return      # the common case
     outside = xp.logical_or(value < 0, value >= classes)
     if ignore_index is not None:
         outside = xp.logical_and(outside, value != ignore_index)

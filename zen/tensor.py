@@ -959,6 +959,10 @@ def _to_backend_array(value, device, dtype, copy=True, caller="Tensor"):
     """The backend for ``device`` (or for ``value``'s own device), ``value`` on it, and
     whether that array shares ``value``'s memory: never with ``copy`` True, always with
     False (refused where it cannot), and where it can with None."""
+    if (copy is False or copy is None) and device is None and dtype is None:
+        backend = backends.sole_backend(type(value))
+        if backend is not None and backend.is_real_or_bool(value.dtype):
+            return backend, backend.asarray(value, None, copy=False), True  # the common case
     if copy is not True and copy is not False and copy is not None:
         raise ArgumentError(f"{caller}: copy must be True, False or None, got {copy!r}")
     if isinstance(value, Tensor):
