@@ -3,6 +3,8 @@ target (integer labels, one-hot rows, probabilities whose rows need not sum to 1
 number of leading axes, with the prediction's dtype and on the prediction's device.
 Written to kill the mutants that survived ``mutmut`` (see tests/README.md)."""
 
+import warnings
+
 import numpy
 import pytest
 
@@ -128,3 +130,61 @@ def test_labels_reach_the_graph_as_labels_not_as_one_hot_rows(device, rng, name)
     assert not [c for c in constants if c.shape == scores.shape and c.dtype == scores.dtype]
     loss.backward()
     assert scores.gradient is not None
+
+
+# Labels each loss must refuse (with 4 classes), and ones it takes: at the range's edges, in
+# unsigned and narrow dtypes, and ignored ones (-100, and a class: cross_entropy's
+# ignore_index).
+BAD_LABELS = [([0, 4, 1], "int64"), ([-1, 0, 1], "int64"), ([3, 2, 2 ** 40], "int64"),
+              ([0, 255, 1], "uint8"), ([-128, 0, 3], "int8"), ([0, 1, 4], "uint64")]
+GOOD_LABELS = [([0, 3, 1], "int64"), ([3, 3, 3], "uint8"), ([0, 0, 0], "int8")]
+IGNORING = {"cross_entropy, ignore_index=-100": -100, "cross_entropy, ignore_index=2": 2}
+
+
+def _label_losses(device="cpu"):
+    """LABEL_LOSSES (their constants made before a step, for capture) and IGNORING's."""
+    losses = dict(LABEL_LOSSES)
+    weight = Tensor(numpy.array([1.0, 2.0, 0.5, 1.0]), device=device)
+    losses["cross_entropy, weight, smoothing, sum"] = lambda x, labels: zen.loss.cross_entropy(
+        x, labels, weight=weight, label_smoothing=0.1, reduction="sum")
+    for name, index in IGNORING.items():
+        losses[name] = lambda x, labels, index=index: zen.loss.cross_entropy(
+            x, labels, ignore_index=index)
+    return losses
+
+
+@pytest.mark.parametrize("captured", [False, True], ids=["eager", "captured"])
+@pytest.mark.parametrize("name", list(_label_losses()))
+def test_every_label_loss_refuses_labels_out_of_range_and_takes_the_rest(device, name,
+                                                                         captured):
+    """Eagerly, and at every replay of a captured step (whose check counts the one-hot mask
+    instead of reducing the labels): each bad set raises DataError naming the loss, and
+    leaves the scores' gradient as it was; each good one gives the eager loss."""
+    loss_fn = _label_losses(device)[name]
+    scores = Tensor(numpy.linspace(-1, 1, 12).reshape(3, 4), trainable=True, device=device)
+    ignored = IGNORING.get(name)
+
+    def step(labels):
+        loss = loss_fn(scores, labels)
+        loss.backward()
+        return loss
+
+    run = zen.capture(step) if captured else step
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", zen.CaptureWarning)
+        for values, dtype in GOOD_LABELS * 3 + [([0, ignored, 3], "int64")] * (ignored is not None):
+            labels = Tensor(numpy.array(values, dtype=dtype), device=device)
+            expected = loss_fn(Tensor(scores.value, device=device), labels).item()
+            assert numpy.isclose(run(labels).item(), expected, rtol=1e-6, equal_nan=True)
+    if captured:
+        assert run.replays >= 3
+    for values, dtype in BAD_LABELS * 2:
+        if ignored is not None and ignored in values:
+            continue
+        gradient = scores.gradient
+        before = scores.backend.to_host(gradient).copy()
+        with pytest.raises(DataError, match=rf"{name.split(',')[0]}: \d+ class label\(s\) "
+                                            rf"outside \[0, 4\)"):
+            run(Tensor(numpy.array(values, dtype=dtype), device=device))
+        assert scores.gradient is gradient
+        numpy.testing.assert_array_equal(scores.backend.to_host(gradient), before)

@@ -46,10 +46,11 @@ def categorical_crossentropy(prediction: TensorLike, target: TensorLike, epsilon
     ``labels_checked=True`` skips the range check of integer labels, which waits for the
     device: for a caller that checked the whole data set once, as ``Model.train`` does."""
     prediction = as_tensor(prediction)
-    target, labels = _class_targets("categorical_crossentropy", target, prediction,
-                                    labels_checked)
+    target, labels = _class_targets("categorical_crossentropy", target, prediction)
     if labels:      # each label's probability gathered: no one-hot rows
-        picked = ops.values_at_labels_p(prediction, target, axis=prediction.ndim - 1)
+        picked = ops.values_at_labels_p(prediction, target, axis=prediction.ndim - 1,
+                                        check=_checking("categorical_crossentropy",
+                                                        labels_checked))
         return -ops.mean(ops.log(ops.clip(picked, epsilon, 1.0)))
     log_probabilities = ops.log(ops.clip(prediction, epsilon, 1.0))
     return -ops.mean(ops.sum(target * log_probabilities, axis=-1))
@@ -60,10 +61,11 @@ def softmax_cross_entropy(logits: TensorLike, target: TensorLike,
     """Cross-entropy of class logits: the softmax and the log fused, stable and fast.
     ``labels_checked`` as in ``categorical_crossentropy``."""
     logits = as_tensor(logits)
-    target, labels = _class_targets("softmax_cross_entropy", target, logits, labels_checked)
+    target, labels = _class_targets("softmax_cross_entropy", target, logits)
     if labels:
-        return ops.softmax_cross_entropy_labels_p(_floating(logits), target,
-                                                  axis=logits.ndim - 1)
+        return ops.softmax_cross_entropy_labels_p(
+            _floating(logits), target, axis=logits.ndim - 1,
+            check=_checking("softmax_cross_entropy", labels_checked))
     return ops.softmax_cross_entropy(logits, target, axis=(logits.ndim - 1,))
 
 
@@ -131,11 +133,14 @@ def _labels_in_range(xp, value, name, classes, ignore_index):
     outside = xp.logical_or(value < 0, value >= classes)
     if ignore_index is not None:
         outside = xp.logical_and(outside, value != ignore_index)
-    count = int(xp.sum(xp.astype(outside, xp.int64)))
-    if count:
-        low, high = int(xp.min(value)), int(xp.max(value))
-        raise DataError(f"{name}: {count} class label(s) outside [0, {classes}) (labels run "
-                        f"from {low} to {high}); the prediction has {classes} classes")
+    if bool(xp.any(outside)):
+        raise ops.labels_outside(xp, value, name, classes, ignore_index)
+
+
+def _checking(name, labels_checked):
+    """What a loss's op with labels takes as ``check``: the loss's name, for the op to check
+    the labels on its one-hot mask (one count), or None where they were checked."""
+    return None if labels_checked else name
 
 
 def _are_labels(name, target, prediction_shape, axis=-1):
@@ -155,16 +160,14 @@ def _are_labels(name, target, prediction_shape, axis=-1):
                              f"any numeric dtype){hint}")
 
 
-def _class_targets(loss, target, prediction, labels_checked):
+def _class_targets(loss, target, prediction):
     """``target`` on ``prediction``'s device, and whether it holds integer class labels along
-    the last axis (checked unless ``labels_checked``) rather than rows of class
-    probabilities, which come in ``prediction``'s dtype."""
+    the last axis (for the loss's op to check) rather than rows of class probabilities,
+    which come in ``prediction``'s dtype."""
     target = on_device_of(prediction, target)
     if not _are_labels(loss, target, prediction.shape):
         same_dtype = target.dtype == prediction.dtype
         return (target if same_dtype else ops.astype(target, prediction.dtype)), False
-    if not labels_checked:
-        check_labels(loss, target, prediction.shape[-1])
     return target, True
 
 
@@ -270,7 +273,8 @@ def nll_loss(input: TensorLike, target: TensorLike, weight: TensorLike | None = 
         raise ShapeMismatchError(f"nll_loss: target must be integer class labels of shape "
                                  f"{_without_axis(input.shape, axis)}, got shape "
                                  f"{tuple(target.shape)}")
-    labels = _Labels("nll_loss", input, target, axis, weight, ignore_index, labels_checked)
+    labels = _Labels("nll_loss", input, _int64(target), axis, weight, ignore_index,
+                     labels_checked)
     return labels.reduced(labels.losses(input), reduction)
 
 
@@ -292,11 +296,11 @@ def cross_entropy(input: TensorLike, target: TensorLike, weight: TensorLike | No
     if not _are_labels("cross_entropy", target, input.shape, axis):
         return _cross_entropy_of_probabilities(input, target, axis, weight, ignore_index,
                                                smoothing, reduction)
+    target = _int64(target)
     if weight is None and not smoothing and reduction == "mean":    # the common call, fused
-        if not labels_checked:
-            check_labels("cross_entropy", target, input.shape[axis], ignore_index)
-        return ops.softmax_cross_entropy_labels_p(input, target, axis=axis,
-                                                  ignore_index=ignore_index)
+        return ops.softmax_cross_entropy_labels_p(
+            input, target, axis=axis, ignore_index=ignore_index,
+            check=_checking("cross_entropy", labels_checked))
     labels = _Labels("cross_entropy", input, target, axis, weight, ignore_index,
                      labels_checked)
     log_probabilities = log_softmax(input, axis=axis)
@@ -321,6 +325,13 @@ def _class_axis_and_target(who, input, target):
     if input.ndim == 0:
         raise ShapeMismatchError(f"{who}: input needs a class axis, got a 0-d tensor")
     return (0 if input.ndim == 1 else 1), on_device_of(input, target)
+
+
+def _int64(labels):
+    """Integer labels as int64, PyTorch's dtype for them: one that any ``ignore_index``
+    (-100 by default) fits, next to uint8 labels say."""
+    return labels if labels.dtype == labels.backend.dtype("int64") else \
+        ops.astype(labels, "int64")
 
 
 def _without_axis(shape, axis):

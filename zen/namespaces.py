@@ -40,7 +40,7 @@ ARRAY_NAMES = (
     "hypot", "erfc",
     "stack",    # max pooling's gradient mask, one pass per kernel offset
     "asarray", "expand_dims", "eye", "index_set", "nonzero", "ones", "repeat", "searchsorted",
-    "all_in_range",     # checks of class labels
+    "all_in_range", "count_nonzero",    # checks of class labels
 )
 
 # Dtypes and questions about them, not arrays: a step tracer passes them through.

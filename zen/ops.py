@@ -27,6 +27,7 @@ from zen import devices, namespaces, promotion, tensor
 from zen.errors import (
     ArgumentError,
     AxisError,
+    DataError,
     DtypeError,
     IndexOutOfRangeError,
     ShapeMismatchError,
@@ -364,12 +365,39 @@ def _with_class_axis(shape, axis):
 class_mask_p = defop("class_mask", _class_mask_forward)
 
 
-def _values_at_labels_forward(xp, x, labels, axis):
+def _values_at_labels_forward(xp, x, labels, axis, check=None):
     """``x``'s value at each integer label's class along the class ``axis``, which goes. Its
     only nonzero term is the label's, so each sum is that value exactly (an inf or nan at
-    another class stays out)."""
+    another class stays out). ``check``: see ``_checked_hits``."""
     hits = xp.class_mask(labels, classes=x.shape[axis], axis=axis)
+    _checked_hits(xp, check, hits, math.prod(labels.shape), labels, x.shape[axis], None)
     return xp.sum(xp.where(hits, x, 0), axis=axis, dtype=x.dtype), hits
+
+
+def _checked_hits(xp, check, hits, count, labels, classes, ignore_index):
+    """With ``check`` (the name of the loss, for its error), raise DataError unless every
+    label (but ``ignore_index``) is in [0, classes): then each of the ``count`` labels kept
+    has one hit in its one-hot ``hits``, which one count of the mask tells."""
+    if check is not None:
+        xp.check(_every_label_hit, hits, count, labels, name=check, classes=classes,
+                 ignore_index=ignore_index)
+
+
+def _every_label_hit(xp, hits, count, labels, name, classes, ignore_index):
+    if int(xp.count_nonzero(hits)) != int(count):
+        raise labels_outside(xp, labels, name, classes, ignore_index)
+
+
+def labels_outside(xp, labels, name, classes, ignore_index):
+    """The DataError of integer ``labels`` of which some are outside [0, classes) and not
+    ``ignore_index``."""
+    outside = xp.logical_or(labels < 0, labels >= classes)
+    if ignore_index is not None:
+        outside = xp.logical_and(outside, labels != ignore_index)
+    count = int(xp.sum(xp.astype(outside, xp.int64)))
+    low, high = int(xp.min(labels)), int(xp.max(labels))
+    return DataError(f"{name}: {count} class label(s) outside [0, {classes}) (labels run "
+                     f"from {low} to {high}); the prediction has {classes} classes")
 
 
 # The gather of a class score per label (nll_loss, categorical_crossentropy): the gradient
@@ -378,16 +406,17 @@ values_at_labels_p = defop(
     "values_at_labels", _values_at_labels_forward,
     vjp=lambda F, g, ans, inputs, params, hits, parents: (F.where(
         hits, F.reshape(g, _with_class_axis(tuple(g.shape), params["axis"])), 0.0), None),
-    saves=lambda F, ans, x, labels, axis: F.class_mask(labels, classes=x.shape[axis],
-                                                       axis=axis))
+    saves=lambda F, ans, x, labels, axis, check=None: F.class_mask(
+        labels, classes=x.shape[axis], axis=axis))
 
 
-def _labels_cross_entropy_forward(xp, logits, labels, axis, ignore_index=None):
+def _labels_cross_entropy_forward(xp, logits, labels, axis, ignore_index=None, check=None):
     """The mean over examples of -log_softmax(logits) at each integer label's class along
     ``axis``. With ``ignore_index``, examples of that label are left out (nan if all are),
-    as PyTorch's."""
+    as PyTorch's. ``check``: see ``_checked_hits``."""
     shifted, exps, totals = _shifted_exponentials(xp, logits, axis)
     hits, kept, count = _label_hits(xp, logits, labels, axis, ignore_index)
+    _checked_hits(xp, check, hits, count, labels, logits.shape[axis], ignore_index)
     # log(total) - shifted >= 0 at each label, alone: a class of logit -inf elsewhere, or an
     # ignored example, adds nothing.
     terms = xp.where(hits, xp.subtract(xp.log(totals), shifted), 0.0)
@@ -414,11 +443,12 @@ def _labels_cross_entropy_vjp(F, g, ans, inputs, params, saved, parents):
 
 
 # softmax_cross_entropy of integer class labels: the labels' logits gathered, no one-hot rows
-# multiplied. The logits must be floating (the losses cast them), the labels in range.
+# multiplied. The logits must be floating (the losses cast them), the labels in range (or
+# checked by the op: ``check``).
 softmax_cross_entropy_labels_p = defop(
     "softmax_cross_entropy_labels", _labels_cross_entropy_forward,
     vjp=_labels_cross_entropy_vjp,
-    saves=lambda F, ans, logits, labels, axis, ignore_index=None: (
+    saves=lambda F, ans, logits, labels, axis, ignore_index=None, check=None: (
         F.softmax(logits, axis=(axis,)), *_label_hits(F, logits, labels, axis, ignore_index)))
 
 

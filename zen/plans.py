@@ -131,12 +131,12 @@ def _folded(trace, instructions):
 
 
 def changed_in_place(instructions):
-    """The slots that a call changes in place (the first argument of one without a result),
-    and those they may be views of: the arguments of calls that write no buffer, back from
-    their results."""
+    """The slots that a call changes in place (the first argument of one without a result,
+    but a check), and those they may be views of: the arguments of calls that write no
+    buffer, back from their results."""
     changed = set()
     for instruction in reversed(instructions):
-        if instruction.result is None:
+        if instruction.result is None and instruction.name != "check":
             changed |= _slots(instruction.arguments[:1])
         elif instruction.writer is None and not changed.isdisjoint(
                 slot for slot in instruction.results if slot is not None):

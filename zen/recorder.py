@@ -18,7 +18,7 @@ from typing import Any
 
 import backends
 from zen import promotion, tensor
-from zen.errors import AnomalyError, CallError, DtypeError, ShapeMismatchError
+from zen.errors import AnomalyError, CallError, DtypeError, ShapeMismatchError, ZenError
 from zen.namespaces import array_namespaces
 from zen.promotion import device_mismatch
 from zen.tensor import Tensor, TensorLike, constant
@@ -192,6 +192,8 @@ def applier(op):
                     op.forward(xp, x.value, y.value)
             else:
                 value = op.forward(xp, x.value, **params) if params else op.forward(xp, x.value)
+        except ZenError:    # one a forward raised itself (a loss's labels out of range)
+            raise
         except (ValueError, TypeError) as error:
             raise _forward_error(op, inputs, params, error) from error
         recording, anomaly = _grad_mode.state if _open_mode_blocks else _DEFAULT_MODES
