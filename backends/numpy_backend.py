@@ -27,7 +27,7 @@ class NumPyBackend(Backend):
                          index_add=self._index_add, index_set=_index_set,
                          sliding_window_view=sliding_window_view, copy=_copy,
                          erf=_elementwise(math.erf), erfc=_elementwise(math.erfc),
-                         all_in_range=in_range_unsigned,
+                         all_in_range=in_range_unsigned, take=_take,
                          **native, **_REDUCTIONS)
         super().__init__()
 
@@ -76,6 +76,11 @@ def _reducing_into(ufunc):
 
 _REDUCTIONS = {"sum": _reducing_into(numpy.add), "max": _reducing_into(numpy.maximum),
                "min": _reducing_into(numpy.minimum)}
+
+
+def _take(x, indices, /, *, axis=None):
+    # numpy.take's Python wrapper costs ~0.85 µs of its ~1.45: a batch's rows are two a step
+    return x.take(indices, axis=axis)
 
 
 def _copy(array):

@@ -133,6 +133,28 @@ def test_numpy_reductions_match_numpys_own(name):
                                            axis=axis, keepdims=keepdims)
 
 
+def test_numpy_take_matches_numpys_own():
+    """The NumPy backend's take calls the array's method, without numpy.take's wrapper: the
+    same values, dtype and errors, for any axis, negative and repeated indices, and a 0-d or
+    transposed array."""
+    xp = backends.get_backend("cpu").xp
+    array = numpy.arange(24, dtype="float32").reshape(2, 3, 4)
+    for source in (array, array.transpose(2, 0, 1), numpy.asarray(5.0)):
+        for indices in (numpy.array([0, -1, 0]), numpy.array([[1], [0]]), numpy.array(0)):
+            for axis in [None, *range(source.ndim)]:
+                try:
+                    expected = numpy.take(source, indices, axis=axis)
+                except (IndexError, ValueError) as error:
+                    with pytest.raises(type(error)):
+                        xp.take(source, indices, axis=axis)
+                    continue
+                got = xp.take(source, indices, axis=axis)
+                assert got.dtype == expected.dtype and type(got) is type(expected)
+                numpy.testing.assert_array_equal(got, expected)
+    with pytest.raises(IndexError):
+        xp.take(array, numpy.array([5]), axis=1)
+
+
 def _assert_same_reduction(function, reference, array, **settings):
     try:
         expected = reference(array, **settings)

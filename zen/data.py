@@ -29,14 +29,14 @@ def on_device(backend, value, floats=False):
     return tensor if tensor.dtype == dtype else ops.astype(tensor, dtype)
 
 
-def checked(model, who, x, y, loss_fn):
+def checked(model, who, x, y, loss_fn, forward=None):
     """(x, y) on the model's device, refused unless fit to use, and the loss to call on
     them: a classification loss told that the labels are checked, and given one-hot rows in
     the model's dtype. Builds the model's lazy layers (undo that on failure: see
-    ``Model.undone_on_failure``)."""
+    ``Model.undone_on_failure``). ``forward`` stands for the model (its captured forward)."""
     backend = model.backend
     x, y = on_device(backend, x), on_device(backend, y)
-    labels = _check(model, who, x, y, loss_fn)
+    labels = _check(model, who, x, y, loss_fn, forward or model)
     if losses.is_classification(loss_fn):
         y = y if labels else on_device(backend, y, floats=True)  # one-hot rows, as floats
         loss_fn = losses.trusting_labels(loss_fn)
@@ -67,7 +67,7 @@ def scores(model, x, y, loss_fn, batch_size=256, forward=None):
     return result
 
 
-def _check(model, who, x, y, loss_fn):
+def _check(model, who, x, y, loss_fn, forward):
     """Refuse data with no examples, counts that differ, NaN or Inf, or class targets that
     do not fit the model's outputs (labels out of range); return whether y holds class
     labels for a classification loss."""
@@ -81,7 +81,7 @@ def _check(model, who, x, y, loss_fn):
             raise DataError(f"{who}: {label} holds {bad} NaN or Inf value(s); clean or drop "
                             f"those examples first")
     with no_grad():     # builds lazy layers now, before the epoch's order is drawn
-        outputs = model.predict(x[:1])
+        outputs = predicted(model, x[:1], 1, forward)
     return losses.is_classification(loss_fn) and \
         losses.check_class_targets(who, y, (y.shape[0], *outputs.shape[1:]),
                                    losses.class_axis(loss_fn))

@@ -110,12 +110,14 @@ class Fit:
     def _prepare(self, x, y):
         """The data, the validation data and the loss, checked once (see ``data.checked``),
         and where training stands: at the start, or where the checkpoint to resume left it."""
-        settings = self.settings
-        self.x, self.y, self.loss_fn = data.checked(self.model, "train", x, y, settings.loss_fn)
+        settings, forward = self.settings, self._forward()
+        self.x, self.y, self.loss_fn = data.checked(self.model, "train", x, y, settings.loss_fn,
+                                                    forward)
         self.validation_data = settings.validation_data
         if self.validation_data is not None:
             self.validation_data = data.checked(self.model, "train (validation_data)",
-                                                *self.validation_data, settings.loss_fn)[:2]
+                                                *self.validation_data, settings.loss_fn,
+                                                forward)[:2]
         self.run_facts = _checkpoint.RunFacts(self.x, self.y, self.step_rows)
         self.resumed = bool(settings.checkpoint and settings.resume
                             and os.path.exists(settings.checkpoint))
@@ -209,8 +211,7 @@ class Fit:
         stop after it."""
         state = self.state
         first, last = step * self.step_rows, min((step + 1) * self.step_rows, self.x.shape[0])
-        loss, stopping = self._take_step(first, last,
-                                         f"train, step {step + 1} of epoch {state.epoch + 1}")
+        loss, stopping = self._take_step(first, last, step)
         state.batch = step + 1
         if self.checkpoint:     # a save before the next step ends needs zen's generator now
             state.generator = random.generator().get_state()
@@ -233,16 +234,18 @@ class Fit:
         return captured(self.model, key, functools.partial(
             _train_step, self.model, self.loss_fn, self.optimizer, self.parameters))
 
-    def _local_step(self, first, last, place):
+    def _local_step(self, first, last, step):
         """Rows [first, last) in one ``train_step``. The synchroniser (LocalSync: nothing to
-        average) only hears of the step after it, for the stop flag."""
+        average, no place to name in a timeout) only hears of the step after it, for the stop
+        flag."""
         rows = self.state.order[first:last]
         loss = self.run_step(_take_rows(self.x, rows), _take_rows(self.y, rows))
-        return self.sync.sync(self.parameters, loss.value, 1.0, self.interrupted(), place)
+        return self.sync.sync(self.parameters, loss.value, 1.0, self.interrupted(), None)
 
-    def _shared_step(self, first, last, place):
+    def _shared_step(self, first, last, step):
         """This process's share of rows [first, last), its gradients averaged with the other
         processes' before the update."""
+        place = f"train, step {step + 1} of epoch {self.state.epoch + 1}"
         start, stop = self.sync.shard(first, last)
         loss = None
         if stop > start:    # a process may get no rows of a short last step
@@ -264,13 +267,16 @@ class Fit:
         order = random.generator().permutation(count) if shuffle else list(range(count))
         return self.model.backend.asarray(order)
 
+    def _forward(self):
+        """The model's forward pass, captured unless ``capture=False`` (None: the model)."""
+        model = self.model
+        return captured(model, "predict", model.__call__) if self.settings.capture else None
+
     def _validate(self):
         if self.validation_data is None:
             return
-        forward = captured(self.model, "predict", self.model.__call__) if \
-            self.settings.capture else None
         for key, value in data.scores(self.model, *self.validation_data, self.loss_fn,
-                                      forward=forward).items():
+                                      forward=self._forward()).items():
             self.state.history.setdefault(f"val_{key}", []).append(value)
 
     def _save(self):
