@@ -5,6 +5,7 @@ and says why, once."""
 
 import collections
 import importlib
+import types
 import warnings
 
 import numpy
@@ -728,12 +729,14 @@ def _with_default(y, factors=[1.0]):     # noqa: B006 - the default changed in p
 _HOLDER = _Holder()
 _FUNCTIONS = {"scale": _scaled}
 _FACTORS = collections.OrderedDict(a=1.0)
+_CONFIG = types.ModuleType("training_config")   # a module of the user's, read as _CONFIG.factor
+_CONFIG.factor = 1.0
 
 
 def _reset_helpers():
     global _SCALE, _HOLDER, _activation
     _SCALE, _HOLDER, _Settings.factor, _activation = 1.0, _Holder(), 1.0, zen.tanh
-    _FACTORS["a"] = _with_default.__defaults__[0][0] = 1.0
+    _FACTORS["a"] = _with_default.__defaults__[0][0] = _CONFIG.factor = 1.0
 
 
 def _closure_function():
@@ -770,7 +773,31 @@ WHAT_HELPERS_READ = {    # name -> (the step's function of its layer's output, t
         lambda y: y * _FACTORS["a"], lambda layer: _FACTORS.__setitem__("a", 3.0)),
     "a default argument changed in place": (
         _with_default, lambda layer: _with_default.__defaults__[0].__setitem__(0, 3.0)),
+    "a module's attribute": (
+        lambda y: y * _CONFIG.factor, lambda layer: setattr(_CONFIG, "factor", 3.0)),
 }
+
+
+def test_a_name_read_as_a_global_is_not_guarded_on_what_the_step_reaches(device):
+    """The step reads the global _SCALE and the object _HOLDER (through _HOLDER.times): an
+    attribute _SCALE of _HOLDER, which it never reads, may change without a new trace."""
+    weight = zen.Tensor(numpy.full((3, 3), 0.5, "float32"), device=device)
+    _HOLDER._SCALE = 1.0
+
+    def step(x):
+        loss = _HOLDER.times(x @ weight).sum() * _SCALE
+        loss.backward()
+        weight.gradient = None
+        return loss
+
+    captured, x = zen.capture(step), zen.Tensor(numpy.ones((2, 3), "float32"), device=device)
+    try:
+        for scale in (1.0, 1.0, 1.0, 2.0, 3.0):
+            _HOLDER._SCALE = scale
+            assert captured(x).item() == step(x).item()
+    finally:
+        _reset_helpers()
+    assert (captured.traces, captured.replays) == (1, 3)
 
 
 @pytest.mark.parametrize("name", sorted(WHAT_HELPERS_READ))

@@ -10,6 +10,7 @@ methods, properties and objects it reaches there.
 
 from __future__ import annotations
 
+import dis
 import functools
 import sys
 import types
@@ -217,13 +218,13 @@ class _Reads:
         code = getattr(plain, "__code__", None)
         if code is None or not self._first(plain, owner):
             return
-        names = _names(code)
+        global_names, names = _names(code)
         for cell in plain.__closure__ or ():
             self.value(_Attribute(cell, "cell_contents"), cell.cell_contents, names)
         if plain.__defaults__:
             self.value(_Attribute(plain, "__defaults__"), plain.__defaults__, names)
         module = plain.__globals__
-        for name in sorted(names & module.keys()):
+        for name in sorted(global_names & module.keys()):
             self.value(_Item(module, name), module[name], names)
         if owner is not None:
             self.attributes(owner, names)
@@ -303,13 +304,30 @@ def _same(value):
 
 
 def _names(code):
-    """The global and attribute names ``code`` reads, with those of the code it holds
-    (comprehensions, lambdas, nested functions)."""
-    names = set(code.co_names)
+    """(the global names, the attribute names) that ``code`` uses, with those of the code it
+    holds (comprehensions, lambdas, nested functions): a name read as ``self.zen`` is not
+    looked up in the module, nor a global ``zen`` on the objects reached. A name used any
+    other way (an import) counts as both."""
+    global_names, attribute_names = set(), set()
+    for instruction in dis.get_instructions(code):
+        kind = _NAME_USES.get(instruction.opname)
+        if kind is None and instruction.opcode in dis.hasname:
+            global_names.add(instruction.argval)
+            attribute_names.add(instruction.argval)
+        elif kind is not None:
+            (global_names if kind == "global" else attribute_names).add(instruction.argval)
     for inner in code.co_consts:
         if isinstance(inner, types.CodeType):
-            names |= _names(inner)
-    return frozenset(names)
+            inner_globals, inner_attributes = _names(inner)
+            global_names |= inner_globals
+            attribute_names |= inner_attributes
+    return frozenset(global_names), frozenset(attribute_names)
+
+
+_NAME_USES = {**dict.fromkeys(("LOAD_GLOBAL", "STORE_GLOBAL", "DELETE_GLOBAL", "LOAD_NAME",
+                               "STORE_NAME", "DELETE_NAME"), "global"),
+              **dict.fromkeys(("LOAD_ATTR", "LOAD_METHOD", "STORE_ATTR", "DELETE_ATTR",
+                               "LOAD_SUPER_ATTR"), "attribute")}
 
 
 def _held(value):
