@@ -1159,3 +1159,21 @@ def test_a_step_given_keyword_arguments_replays_and_leaves_their_gradients(devic
         assert losses[0] == losses[1]
         numpy.testing.assert_array_equal(*(zen.Tensor(t.gradient).numpy() for t in targets))
     assert captured.replays == 2
+
+
+def test_a_full_batch_and_a_short_last_one_each_replay_by_the_quick_check(device,
+                                                                          monkeypatch):
+    """Epochs of full batches and a short last one (4, 4, 2): once both are traced, every
+    call is answered by one of the two latest plans' quick checks, never the long way (the
+    signature computed, each plan's guards asked)."""
+    run = _captured_mlp(device)
+    run.epochs(2)
+    long_way = []
+    capture_module = importlib.import_module("zen.capture")
+    signature = capture_module._signature
+    monkeypatch.setattr(capture_module, "_signature",
+                        lambda *arguments: long_way.append(1) or signature(*arguments))
+    replays = run.step.replays
+    run.epochs(2)
+    assert not long_way
+    assert run.step.replays - replays == 2 * len(range(0, ROWS, BATCH))

@@ -65,23 +65,24 @@ class CapturedStep:
         self.changed = "its arguments' shapes, dtypes or kinds changed"     # the last reason
         self.replays = 0        # calls answered by a plan
         self.warmed = False
-        self.last = None        # the plan that answered the last call
+        self.recent = ()        # the plans that answered the last calls, the latest first
 
     def __call__(self, *args, **kwargs):
         if recorder.tracer is not None:     # inside a step being traced: part of its trace
             return self.step(*args, **kwargs)
-        last = self.last
-        if last is not None:    # its signature and guards checked, and replayed, in one call
-            result = last.call(args, kwargs)
+        for plan in self.recent:    # its signature and guards checked, and replayed, in one call
+            result = plan.call(args, kwargs)
             if result is not _MISSED:
                 self.replays += 1
+                if plan is not self.recent[0]:     # a short last batch, and then a full one
+                    self.recent = plan, self.recent[0]
                 return result
         key = _signature(args, kwargs)
         plans = () if isinstance(key, str) else self.plans.get(key, ())
         for plan in plans:
             if plan.holds():
                 self.replays += 1
-                self.last = plan
+                self.recent = plan, *[other for other in self.recent if other is not plan][:1]
                 return plan.run(args, kwargs)
         if plans:
             self.changed = plans[-1].what_changed()

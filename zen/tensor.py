@@ -705,10 +705,16 @@ class Tensor(TensorOperators, ShapeMethods, PyTorchSpellings, LinearAlgebraMetho
                  requires_grad: bool | None = None, copy: bool | None = True) -> None:
         if requires_grad is not None:
             trainable = requires_grad
-        backend, array, shared = _to_backend_array(value, device, dtype, copy)
+        if (copy is False or copy is None) and device is None and dtype is None and \
+                (backend := backends.sole_backend(type(value))) is not None and \
+                backend.is_real_or_bool(value.dtype):     # an array shared as it is
+            array, shared = backend.asarray(value, None, copy=False), True
+        else:
+            backend, array, shared = _to_backend_array(value, device, dtype, copy)
         self.value = array
         self.gradient = None
-        self.trainable = _leaf_trainable("Tensor", backend, array.dtype, trainable)
+        self.trainable = False if trainable is False else \
+            _leaf_trainable("Tensor", backend, array.dtype, trainable)
         self._backend = backend
         self._op = None
         self._parents = ()
@@ -959,10 +965,6 @@ def _to_backend_array(value, device, dtype, copy=True, caller="Tensor"):
     """The backend for ``device`` (or for ``value``'s own device), ``value`` on it, and
     whether that array shares ``value``'s memory: never with ``copy`` True, always with
     False (refused where it cannot), and where it can with None."""
-    if (copy is False or copy is None) and device is None and dtype is None:
-        backend = backends.sole_backend(type(value))
-        if backend is not None and backend.is_real_or_bool(value.dtype):
-            return backend, backend.asarray(value, None, copy=False), True  # the common case
     if copy is not True and copy is not False and copy is not None:
         raise ArgumentError(f"{caller}: copy must be True, False or None, got {copy!r}")
     if isinstance(value, Tensor):
