@@ -294,7 +294,7 @@ true_divide = divide
 float16, float32, float64 = "float16", "float32", "float64"
 int32, int64, bool = "int32", "int64", "bool"
 
-__version__ = "0.8.0"
+__version__ = "0.8.1"
 
 # zen.abs, zen.all, zen.any, zen.bool, zen.max, zen.min, zen.pow, zen.round and zen.sum stay
 # out of `import *`: they would hide builtins.

@@ -110,7 +110,8 @@ class Fit:
     def _prepare(self, x, y):
         """The data, the validation data and the loss, checked once (see ``data.checked``),
         and where training stands: at the start, or where the checkpoint to resume left it."""
-        settings, forward = self.settings, self._forward()
+        settings = self.settings
+        forward = _forward_of(self.model, settings.capture)
         self.x, self.y, self.loss_fn = data.checked(self.model, "train", x, y, settings.loss_fn,
                                                     forward)
         self.validation_data = settings.validation_data
@@ -267,16 +268,12 @@ class Fit:
         order = random.generator().permutation(count) if shuffle else list(range(count))
         return self.model.backend.asarray(order)
 
-    def _forward(self):
-        """The model's forward pass, captured unless ``capture=False`` (None: the model)."""
-        model = self.model
-        return captured(model, "predict", model.__call__) if self.settings.capture else None
-
     def _validate(self):
         if self.validation_data is None:
             return
         for key, value in data.scores(self.model, *self.validation_data, self.loss_fn,
-                                      forward=self._forward()).items():
+                                      forward=_forward_of(self.model,
+                                                          self.settings.capture)).items():
             self.state.history.setdefault(f"val_{key}", []).append(value)
 
     def _save(self):
@@ -301,6 +298,11 @@ def _train_step(model, loss_fn, optimizer, parameters, x, y):
     loss = _backward(model, loss_fn, x, y)
     _update(optimizer, parameters)
     return loss
+
+
+def _forward_of(model, capture):
+    """The model's forward pass, captured if ``capture`` (None: the model itself)."""
+    return captured(model, "predict", model.__call__) if capture else None
 
 
 def captured(model, key, step):
