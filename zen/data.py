@@ -80,8 +80,10 @@ def _check(model, who, x, y, loss_fn, forward):
         if data.backend.is_floating(data.dtype) and (bad := _non_finite(data)):
             raise DataError(f"{who}: {label} holds {bad} NaN or Inf value(s); clean or drop "
                             f"those examples first")
-    with no_grad():     # builds lazy layers now, before the epoch's order is drawn
-        outputs = predicted(model, x[:1], 1, forward)
+    # One example through the model builds its lazy layers now, before the epoch's order
+    # is drawn, and gives the outputs' shape.
+    with model.in_mode(training=False), no_grad():
+        outputs = forward(x[:1])
     return losses.is_classification(loss_fn) and \
         losses.check_class_targets(who, y, (y.shape[0], *outputs.shape[1:]),
                                    losses.class_axis(loss_fn))
