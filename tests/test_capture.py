@@ -1130,6 +1130,15 @@ def test_a_plans_quick_check_accepts_only_what_its_signature_and_guards_accept(d
         expected = signature(arguments, {}) == key and plan.holds()
         assert plan.accepts(arguments, {}) is expected, arguments
     assert plan.accepts((x, y), {"scale": 0.5}) is False
+    for mode in (zen.no_grad, zen.detect_anomaly):
+        with mode():
+            assert plan.accepts((x, y, 0.5), {}) is False, mode
+    zen.set_default_dtype("float64")
+    try:
+        assert plan.accepts((x, y, 0.5), {}) is False
+    finally:
+        zen.set_default_dtype("float32")
+    assert plan.accepts((x, y, 0.5), {}) is True
     weight.value = zen.Tensor(weight.value, device=device).value    # a guard fails now
     assert plan.accepts((x, y, 0.5), {}) is False
     squared = zen.capture(lambda a, b: (a * b).sum())

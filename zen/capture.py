@@ -138,8 +138,9 @@ def _accepting(key, checks):
         return lambda args, kwargs: False
     names = {"Tensor": Tensor, "recorder": recorder, "tensor": tensor, "_part": _part,
              "G": grad, "DT": dtype}
-    terms = [f"len(args) == {len(parts)}", "not kwargs", "not recorder.is_anomaly_enabled()",
-             "recorder.is_grad_enabled() is G", "tensor.get_default_dtype() == DT"]
+    names["MODES"] = (grad, False)     # recording or not, no anomaly detection: read inline
+    terms = [f"len(args) == {len(parts)}", "not kwargs", "recorder._grad_mode.state == MODES",
+             "tensor._default_dtype == DT"]
     for position, (part, first) in enumerate(parts):
         terms += _argument_terms(position, part, names)
         if first != position:       # one object given twice
