@@ -242,3 +242,29 @@ def test_an_empty_batch_of_labels_holds_none_out_of_range(device, name, captured
             assert value == 0.0 or numpy.isnan(value)
             assert scores.gradient.shape == (0, 4)
 
+
+@pytest.mark.parametrize("captured", [False, True], ids=["eager", "captured"])
+@pytest.mark.parametrize("name", list(_label_losses()))
+def test_uint64_labels_past_the_int64_range_are_refused_by_their_values(device, name,
+                                                                      captured):
+    """uint64 labels from 2**63 on, which a cast to int64 wraps round (2**64 - 100 to the
+    default ignore_index -100, 2**64 - 1 to -1): each loss refuses them, eagerly and at
+    replays, naming the values given, and leaves the scores' gradient as it was."""
+    loss_fn = _label_losses(device)[name]
+    scores = Tensor(numpy.linspace(-1, 1, 12).reshape(3, 4), trainable=True, device=device)
+
+    def step(labels):
+        loss = loss_fn(scores, labels)
+        loss.backward()
+        return loss
+
+    run = zen.capture(step) if captured else step
+    for _ in range(3):
+        run(Tensor(numpy.array([0, 3, 1], dtype="uint64"), device=device))
+    gradient = scores.backend.to_host(scores.gradient).copy()
+    for high in (2 ** 64 - 100, 2 ** 63, 2 ** 64 - 1):
+        labels = Tensor(numpy.array([0, high, 1], dtype="uint64"), device=device)
+        with pytest.raises(DataError, match=rf"{name.split(',')[0]}: 1 class label\(s\) "
+                                            rf"outside \[0, 4\) \(labels run from 0 to {high}\)"):
+            run(labels)
+        numpy.testing.assert_array_equal(scores.backend.to_host(scores.gradient), gradient)
