@@ -243,6 +243,15 @@ def _reload(run, tmp_path=None):
         _rebind_parameters(run)
 
 
+def _replace_weights(run):
+    """The first layer given new weight tensors in a new dict (as a failed first call that
+    built it leaves it), the second a new tensor in place of its kernel."""
+    first, second = run.model.layers[0], run.model.layers[2]
+    first.weights = {name: zen.Tensor(weight.value + 0.5) for name, weight in
+                     first.weights.items()}
+    second.weights["weight"] = zen.Tensor(second.weights["weight"].value * 0.5)
+
+
 GUARDS = {
     "a new batch shape": lambda run: run.batch(0, 2),
     "a new dtype": lambda run: (zen.Tensor(run.x[:BATCH], dtype="float64", trainable=False,
@@ -250,6 +259,7 @@ GUARDS = {
     "a trainable input": lambda run: (zen.Tensor(run.x[:BATCH], device=run.device),
                                       run.batch(0, BATCH)[1]),
     "parameters rebound": _rebind_parameters,
+    "a layer's weights replaced": _replace_weights,
     "a layer's mode": lambda run: run.model.layers[1].eval() and None,
     "a layer's setting": lambda run: setattr(run.model.layers[2], "use_bias", False),
     "the default dtype": lambda run: zen.set_default_dtype("float64"),

@@ -188,3 +188,83 @@ def test_every_label_loss_refuses_labels_out_of_range_and_takes_the_rest(device,
             run(Tensor(numpy.array(values, dtype=dtype), device=device))
         assert scores.gradient is gradient
         numpy.testing.assert_array_equal(scores.backend.to_host(gradient), before)
+
+
+@pytest.mark.parametrize("captured", [False, True], ids=["eager", "captured"])
+@pytest.mark.parametrize("name", list(_label_losses()))
+def test_more_labels_than_the_scores_dtype_counts_exactly_are_taken(device, name, captured):
+    """float16 counts exactly only to 2048 (float32 to 2**24, a segmentation batch): the
+    check of 4099 labels in range (one of them 2, ignored by one loss) counts them as what
+    they are, eagerly and at replays, and the loss is the float64 one to float16's
+    precision."""
+    if "float16" not in dir(zen.Tensor(0.0, device=device).backend.xp):
+        pytest.skip(f"{device} has no float16")
+    loss_fn = _label_losses(device)[name]
+    rng = numpy.random.default_rng(0)
+    values = rng.normal(size=(4099, 4))
+    labels = rng.choice([0, 1, 3], 4099)
+    labels[0] = 2
+    labels = Tensor(labels, device=device)
+    expected = loss_fn(Tensor(values, device=device), labels).item()
+    scores = Tensor(values, dtype="float16", trainable=True, device=device)
+
+    def step(labels):
+        loss = loss_fn(scores, labels)
+        loss.backward()
+        return loss
+
+    run = zen.capture(step) if captured else step
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", zen.CaptureWarning)
+        for _ in range(3):
+            assert numpy.isclose(run(labels).item(), expected, rtol=1e-2)
+
+
+@pytest.mark.parametrize("captured", [False, True], ids=["eager", "captured"])
+@pytest.mark.parametrize("name", list(_label_losses()))
+def test_an_empty_batch_of_labels_holds_none_out_of_range(device, name, captured):
+    """No labels, no hits in the one-hot mask: the check of them passes (its count is of
+    the labels, not the mean's divisor of at least 1), and the loss is 0 or nan (as PyTorch's
+    mean of none), its gradient empty."""
+    loss_fn = _label_losses(device)[name]
+    scores = Tensor(numpy.zeros((0, 4)), trainable=True, device=device)
+
+    def step(labels):
+        loss = loss_fn(scores, labels)
+        loss.backward()
+        return loss
+
+    run = zen.capture(step) if captured else step
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)     # NumPy's 0 / 0
+        for _ in range(3):
+            value = run(Tensor(numpy.zeros(0, dtype="int64"), device=device)).item()
+            assert value == 0.0 or numpy.isnan(value)
+            assert scores.gradient.shape == (0, 4)
+
+
+@pytest.mark.parametrize("captured", [False, True], ids=["eager", "captured"])
+@pytest.mark.parametrize("name", list(_label_losses()))
+def test_uint64_labels_past_the_int64_range_are_refused_by_their_values(device, name,
+                                                                      captured):
+    """uint64 labels from 2**63 on, which a cast to int64 wraps round (2**64 - 100 to the
+    default ignore_index -100, 2**64 - 1 to -1): each loss refuses them, eagerly and at
+    replays, naming the values given, and leaves the scores' gradient as it was."""
+    loss_fn = _label_losses(device)[name]
+    scores = Tensor(numpy.linspace(-1, 1, 12).reshape(3, 4), trainable=True, device=device)
+
+    def step(labels):
+        loss = loss_fn(scores, labels)
+        loss.backward()
+        return loss
+
+    run = zen.capture(step) if captured else step
+    for _ in range(3):
+        run(Tensor(numpy.array([0, 3, 1], dtype="uint64"), device=device))
+    gradient = scores.backend.to_host(scores.gradient).copy()
+    for high in (2 ** 64 - 100, 2 ** 63, 2 ** 64 - 1):
+        labels = Tensor(numpy.array([0, high, 1], dtype="uint64"), device=device)
+        with pytest.raises(DataError, match=rf"{name.split(',')[0]}: 1 class label\(s\) "
+                                            rf"outside \[0, 4\) \(labels run from 0 to {high}\)"):
+            run(labels)
+        numpy.testing.assert_array_equal(scores.backend.to_host(scores.gradient), gradient)

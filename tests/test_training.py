@@ -309,6 +309,25 @@ def test_bad_training_or_validation_data_fails_before_any_step(name, device):
     _assert_same_parameters(_snapshot(built), before)
 
 
+@pytest.mark.parametrize("name", BAD_TRAINING_DATA)
+def test_an_unbuilt_model_refused_its_data_then_trains_as_a_fresh_one(name, device):
+    """A refused call leaves nothing the next one uses: neither the weights it built nor a
+    captured forward pass of them (its data check's), which a one-row validation set would
+    replay."""
+    x, y, validation, error, _ = BAD_TRAINING_DATA[name]
+    histories = []
+    for refused_first in (True, False):
+        zen.seed(0)
+        model = Model([Linear(3)], device=device)
+        if refused_first:
+            with pytest.raises(error):
+                model.train(x, y, epochs=1, loss_fn=SCE, validation_data=validation,
+                            verbose=False)
+        histories.append(model.train(X, Y, epochs=2, batch_size=8, loss_fn=SCE,
+                                     validation_data=(X[:1], Y[:1]), verbose=False))
+    assert histories[0] == histories[1]
+
+
 def test_evaluate_checks_its_data_as_train_does(device):
     model = _built(device)
     with pytest.raises(DataError, match=r"evaluate: 4 class label\(s\) outside \[0, 3\)"):

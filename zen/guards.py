@@ -37,6 +37,7 @@ def of(trace, step, written=()):
         # Its settings one by one, as its config reads them (a new tuple of names: new ones).
         guards += [(_Attribute(layer, name), getattr(layer, name))
                    for name in ("training", "_settings", *layer._settings)]
+        guards += _tensors_held(layer)
         if _is_users_function(layer.forward):   # a layer of the user's own, and what it reads
             reads.function(layer.forward)
     for optimizer, parameter, state in trace.states:
@@ -49,6 +50,17 @@ def of(trace, step, written=()):
                                getattr(optimizer, "parameters", None)))
     reads.function(step)
     return guards + reads.guards
+
+
+def _tensors_held(layer):
+    """Guards that ``layer`` holds the very weights and buffers it held: a failed first call
+    puts back the dicts it had, and a user may set a new tensor in one."""
+    guards = []
+    for slot in ("weights", "buffers"):
+        tensors = getattr(layer, slot)
+        guards.append((_Attribute(layer, slot), tensors))
+        guards += [(_Item(tensors, name), tensor) for name, tensor in tensors.items()]
+    return guards
 
 
 def _settings(optimizer):

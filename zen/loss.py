@@ -268,13 +268,14 @@ def nll_loss(input: TensorLike, target: TensorLike, weight: TensorLike | None = 
     the sum of the weights of the labels not ignored (nan if there are none), as PyTorch."""
     input = as_tensor(input)
     _check_reduction("nll_loss", reduction)
+    ignore_index = arguments.integer("nll_loss", "ignore_index", ignore_index)
     axis, target = _class_axis_and_target("nll_loss", input, target)
     if not _are_labels("nll_loss", target, input.shape, axis):
         raise ShapeMismatchError(f"nll_loss: target must be integer class labels of shape "
                                  f"{_without_axis(input.shape, axis)}, got shape "
                                  f"{tuple(target.shape)}")
-    labels = _Labels("nll_loss", input, _int64(target), axis, weight, ignore_index,
-                     labels_checked)
+    target = _int64("nll_loss", target, input.shape[axis], ignore_index, labels_checked)
+    labels = _Labels("nll_loss", input, target, axis, weight, ignore_index, labels_checked)
     return labels.reduced(labels.losses(input), reduction)
 
 
@@ -296,7 +297,7 @@ def cross_entropy(input: TensorLike, target: TensorLike, weight: TensorLike | No
     if not _are_labels("cross_entropy", target, input.shape, axis):
         return _cross_entropy_of_probabilities(input, target, axis, weight, ignore_index,
                                                smoothing, reduction)
-    target = _int64(target)
+    target = _int64("cross_entropy", target, input.shape[axis], ignore_index, labels_checked)
     if weight is None and not smoothing and reduction == "mean":    # the common call, fused
         return ops.softmax_cross_entropy_labels_p(
             input, target, axis=axis, ignore_index=ignore_index,
@@ -327,11 +328,23 @@ def _class_axis_and_target(who, input, target):
     return (0 if input.ndim == 1 else 1), on_device_of(input, target)
 
 
-def _int64(labels):
+def _int64(who, labels, classes, ignore_index, labels_checked):
     """Integer labels as int64, PyTorch's dtype for them: one that any ``ignore_index``
-    (-100 by default) fits, next to uint8 labels say."""
-    return labels if labels.dtype == labels.backend.dtype("int64") else \
-        ops.astype(labels, "int64")
+    (-100 by default) fits, next to uint8 labels say. uint64 labels from 2**63 on, which
+    the cast would wrap round to negative ones (2**64 - 100 to -100), are refused first."""
+    backend = labels.backend
+    if labels.dtype == backend.dtype("int64"):
+        return labels
+    if labels.dtype == backend.dtype("uint64") and not labels_checked:
+        ignored = ignore_index if ignore_index >= 0 else None   # no uint64 label is < 0
+        array_namespaces[backend].check(_below_int64_range, labels.value, name=who,
+                                        classes=classes, ignore_index=ignored)
+    return ops.astype(labels, "int64")
+
+
+def _below_int64_range(xp, value, name, classes, ignore_index):
+    if not xp.all_in_range(value, 2 ** 63):
+        raise ops.labels_outside(xp, value, name, classes, ignore_index)
 
 
 def _without_axis(shape, axis):
@@ -345,7 +358,6 @@ class _Labels:
 
     def __init__(self, who, input, labels, axis, weight, ignore_index, labels_checked):
         self.axis, self.classes = axis, input.shape[axis]
-        ignore_index = arguments.integer(who, "ignore_index", ignore_index)
         if not labels_checked:
             check_labels(who, labels, self.classes, ignore_index)
         self.kept = labels != ignore_index

@@ -420,17 +420,26 @@ def _labels_cross_entropy_forward(xp, logits, labels, axis, ignore_index=None, c
     # log(total) - shifted >= 0 at each label, alone: a class of logit -inf elsewhere, or an
     # ignored example, adds nothing.
     terms = xp.where(hits, xp.subtract(xp.log(totals), shifted), 0.0)
-    return xp.divide(xp.sum(terms), count), (xp.divide(exps, totals), hits, kept, count)
+    return xp.divide(xp.sum(terms), _divisor(xp, count, logits.dtype)), (
+        xp.divide(exps, totals), hits, kept, count)
 
 
 def _label_hits(F, logits, labels, axis, ignore_index):
     """The labels' one-hot mask over the logits, the mask of examples kept (None without
-    ``ignore_index``) and how many there are."""
+    ``ignore_index``) and how many are kept, exactly (an int, or an integer count: one in
+    the logits' dtype is off past 2048 in float16, 2**24 in float32)."""
     hits = F.class_mask(labels, classes=logits.shape[axis], axis=axis)
     if ignore_index is None:
-        return hits, None, _examples(logits.shape, (axis,))
+        return hits, None, math.prod(labels.shape)
     kept = F.reshape(F.not_equal(labels, ignore_index), _with_class_axis(labels.shape, axis))
-    return F.logical_and(hits, kept), kept, F.sum(F.astype(kept, logits.dtype))
+    return F.logical_and(hits, kept), kept, F.count_nonzero(kept)
+
+
+def _divisor(F, count, dtype):
+    """The mean's divisor for ``count`` examples kept (see _label_hits), in ``dtype``: at
+    least 1 where none is ignored (an empty batch's loss is 0), else the count itself (nan
+    where all are ignored, as PyTorch's)."""
+    return builtins.max(1, count) if isinstance(count, int) else F.astype(count, dtype)
 
 
 def _labels_cross_entropy_vjp(F, g, ans, inputs, params, saved, parents):
@@ -438,7 +447,7 @@ def _labels_cross_entropy_vjp(F, g, ans, inputs, params, saved, parents):
     labels get none."""
     probabilities, hits, kept, count = saved
     share = F.multiply(F.subtract(probabilities, F.astype(hits, probabilities.dtype)),
-                       F.divide(g, count))
+                       F.divide(g, _divisor(F, count, probabilities.dtype)))
     return (share if kept is None else F.where(kept, share, 0.0)), None   # 0, even if 0/0
 
 
