@@ -736,7 +736,19 @@ def _with_default(y, factors=[1.0]):     # noqa: B006 - the default changed in p
     return y * factors[0]
 
 
-_HOLDER = _Holder()
+class _Base:
+    factor = 1.0        # read on the class _Child, which inherits it
+
+    def scaled(self, y):
+        return y * _CONFIG.factor
+
+
+class _Child(_Base):
+    def scaled(self, y):        # reaches _Base.scaled, and what it reads, through super()
+        return super().scaled(y)
+
+
+_HOLDER, _CHILD = _Holder(), _Child()
 _FUNCTIONS = {"scale": _scaled}
 _FACTORS = collections.OrderedDict(a=1.0)
 _CONFIG = types.ModuleType("training_config")   # a module of the user's, read as _CONFIG.factor
@@ -746,7 +758,7 @@ _CONFIG.factor = 1.0
 def _reset_helpers():
     global _SCALE, _HOLDER, _activation
     _SCALE, _HOLDER, _Settings.factor, _activation = 1.0, _Holder(), 1.0, zen.tanh
-    _FACTORS["a"] = _with_default.__defaults__[0][0] = _CONFIG.factor = 1.0
+    _FACTORS["a"] = _with_default.__defaults__[0][0] = _CONFIG.factor = _Base.factor = 1.0
 
 
 def _closure_function():
@@ -785,6 +797,10 @@ WHAT_HELPERS_READ = {    # name -> (the step's function of its layer's output, t
         _with_default, lambda layer: _with_default.__defaults__[0].__setitem__(0, 3.0)),
     "a module's attribute": (
         lambda y: y * _CONFIG.factor, lambda layer: setattr(_CONFIG, "factor", 3.0)),
+    "what a method reads that super() reaches": (
+        lambda y: _CHILD.scaled(y), lambda layer: setattr(_CONFIG, "factor", 3.0)),
+    "a class attribute read on a subclass": (
+        lambda y: y * _Child.factor, lambda layer: setattr(_Base, "factor", 3.0)),
 }
 
 

@@ -53,14 +53,11 @@ def of(trace, step, written=()):
 
 
 def _tensors_held(layer):
-    """Guards that ``layer`` holds the very weights and buffers it held: a failed first call
-    puts back the dicts it had, and a user may set a new tensor in one."""
-    guards = []
-    for slot in ("weights", "buffers"):
-        tensors = getattr(layer, slot)
-        guards.append((_Attribute(layer, slot), tensors))
-        guards += [(_Item(tensors, name), tensor) for name, tensor in tensors.items()]
-    return guards
+    """Guards that ``layer`` holds the very weights and buffers it held, each read through
+    the dict the layer holds now: a failed first call puts back the dicts it had, and a user
+    may set a new tensor in one. (A layer that held none read none.)"""
+    return [(_Held(layer, slot, name), tensor) for slot in ("weights", "buffers")
+            for name, tensor in getattr(layer, slot).items()]
 
 
 def _settings(optimizer):
@@ -87,6 +84,10 @@ class _Attribute:
 
     def source(self, holder):
         return f"{holder}.{self.name}"
+
+    def identity(self):
+        """What tells this read from another of the same compiled check."""
+        return (id(self.holder), self.name, type(self))
 
 
 class _Members:
@@ -158,6 +159,24 @@ class _Item(_Attribute):
         return f"{holder}.get({holder}_key)"
 
 
+class _Held(_Attribute):
+    """A guard's read of ``holder.<dict_name>.get(key)``: what a layer holds under ``key``
+    in the dict it holds now (``weights`` or ``buffers``)."""
+
+    def __init__(self, holder, dict_name, key):
+        super().__init__(holder, key)
+        self.dict_name = dict_name
+
+    def __call__(self):
+        return getattr(self.holder, self.dict_name).get(self.name)
+
+    def source(self, holder):
+        return f"{holder}.{self.dict_name}.get({holder}_key)"
+
+    def identity(self):
+        return (*super().identity(), self.dict_name)
+
+
 def what_changed(guards):
     """Which of ``guards`` fails, in words."""
     for read, expected, *equal in guards:
@@ -189,9 +208,9 @@ def _terms(guards, names):
     for index, (read, expected, *equal) in enumerate(guards):
         inner = read.read if isinstance(read, (_Members, _Like)) else read
         if isinstance(inner, _Attribute):
-            if (id(inner.holder), inner.name, type(inner), type(read)) in seen:
+            if (inner.identity(), type(read)) in seen:
                 continue        # the same read again (a tensor's trainable flag, say)
-            seen.add((id(inner.holder), inner.name, type(inner), type(read)))
+            seen.add((inner.identity(), type(read)))
             names[f"h{index}"], names[f"h{index}_key"] = inner.holder, inner.name
             value = inner.source(f"h{index}")
         else:
@@ -266,17 +285,32 @@ class _Reads:
 
     def attributes(self, holder, names):
         """Guards of ``holder``'s attributes under ``names``: its own (or a module's or a
-        class's names), and its class's (methods and properties followed into)."""
+        class's names), and its class's (methods and properties followed into), or for a
+        class, its base classes'."""
         own = getattr(holder, "__dict__", None)
         for name in sorted(names):
             if own is not None and name in own:
                 self.value(_Item(own, name), own[name], names)
                 if isinstance(own[name], (classmethod, staticmethod)):
                     self.function(getattr(holder, name))    # bound to its class
-            elif not isinstance(holder, (type, types.ModuleType)):
+            elif isinstance(holder, type):
+                self._inherited(holder, name, names)
+            elif not isinstance(holder, types.ModuleType):
                 self._class_attribute(holder, name, names)
 
+    def _inherited(self, cls, name, names):
+        """A guard of ``name`` read on the class ``cls`` from the base class that defines
+        it, if the user's."""
+        for kind in cls.__mro__[1:]:
+            if name in vars(kind):
+                if _is_users(kind):
+                    self.value(_Item(vars(kind), name), vars(kind)[name], names)
+                return
+
     def _class_attribute(self, holder, name, names):
+        """Guards of ``name`` in each of the user's classes of ``holder`` that defines it,
+        the one ``holder.name`` finds and those it overrides (``super().name`` reaches
+        them), up to the first class of zen's or a library's."""
         for kind in type(holder).__mro__:
             if name not in vars(kind):
                 continue
@@ -287,13 +321,12 @@ class _Reads:
             if isinstance(attribute, property) and attribute.fget is not None:
                 self.function(types.MethodType(attribute.fget, holder))
             elif isinstance(attribute, (types.FunctionType, classmethod, staticmethod)):
-                self.function(getattr(holder, name))
+                self.function(attribute.__get__(holder, type(holder)))
             elif isinstance(attribute, types.MemberDescriptorType):    # a slot
                 if hasattr(holder, name):
                     self.value(_Attribute(holder, name), getattr(holder, name), names)
             else:
                 self.reach(attribute, names)
-            return
 
     def _first(self, *objects):
         """Whether ``objects`` are met for the first time, within the bound on what is
