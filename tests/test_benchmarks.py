@@ -201,7 +201,7 @@ def test_cpu_clock_is_refused_where_it_would_miss_work(settings):
         chosen_clock(_args(clock="cpu", **settings))
 
 
-@pytest.mark.parametrize("workload", ["chain", "scalar", "step"])
+@pytest.mark.parametrize("workload", ["chain", "scalar", "step", "captured"])
 def test_instruction_count_workloads_run(workload):
     from benchmarks.counts import main
 
@@ -212,5 +212,5 @@ def test_instruction_count_workloads_run(workload):
 def test_instruction_count_usage_names_the_workloads(arguments):
     from benchmarks.counts import main
 
-    with pytest.raises(SystemExit, match=r"counts chain\|scalar\|step N"):
+    with pytest.raises(SystemExit, match=r"counts chain\|scalar\|step\|captured N"):
         main(arguments)

@@ -432,7 +432,8 @@ def _label_hits(F, logits, labels, axis, ignore_index):
     if ignore_index is None:
         return hits, None, math.prod(labels.shape)
     kept = F.reshape(F.not_equal(labels, ignore_index), _with_class_axis(labels.shape, axis))
-    return F.logical_and(hits, kept), kept, F.count_nonzero(kept)
+    # an integer sum, in both the arrays' namespace and zen's (a recorded backward pass)
+    return F.logical_and(hits, kept), kept, F.sum(F.astype(kept, labels.dtype))
 
 
 def _divisor(F, count, dtype):
