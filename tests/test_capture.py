@@ -748,7 +748,7 @@ class _Child(_Base):
         return super().scaled(y)
 
 
-_HOLDER, _CHILD = _Holder(), _Child()
+_HOLDER, _CHILD, _SETTINGS = _Holder(), _Child(), _Settings()
 _FUNCTIONS = {"scale": _scaled}
 _FACTORS = collections.OrderedDict(a=1.0)
 _CONFIG = types.ModuleType("training_config")   # a module of the user's, read as _CONFIG.factor
@@ -759,6 +759,9 @@ def _reset_helpers():
     global _SCALE, _HOLDER, _activation
     _SCALE, _HOLDER, _Settings.factor, _activation = 1.0, _Holder(), 1.0, zen.tanh
     _FACTORS["a"] = _with_default.__defaults__[0][0] = _CONFIG.factor = _Base.factor = 1.0
+    for holder, name in ((_Child, "factor"), (_SETTINGS, "factor"), (_CHILD, "scaled")):
+        if name in vars(holder):
+            delattr(holder, name)
 
 
 def _closure_function():
@@ -801,6 +804,12 @@ WHAT_HELPERS_READ = {    # name -> (the step's function of its layer's output, t
         lambda y: _CHILD.scaled(y), lambda layer: setattr(_CONFIG, "factor", 3.0)),
     "a class attribute read on a subclass": (
         lambda y: y * _Child.factor, lambda layer: setattr(_Base, "factor", 3.0)),
+    "a subclass's own attribute, hiding the one it inherited": (
+        lambda y: y * _Child.factor, lambda layer: setattr(_Child, "factor", 3.0)),
+    "an object's own attribute, hiding its class's": (
+        lambda y: y * _SETTINGS.factor, lambda layer: setattr(_SETTINGS, "factor", 3.0)),
+    "a method of the object's own, hiding its class's": (
+        lambda y: _CHILD.scaled(y), lambda layer: setattr(_CHILD, "scaled", _scaled)),
 }
 
 

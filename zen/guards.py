@@ -159,6 +159,17 @@ class _Item(_Attribute):
         return f"{holder}.get({holder}_key)"
 
 
+class _Absent(_Attribute):
+    """A guard's read of whether ``key`` is in the dict ``holder`` (an object's or a class's
+    own names), where one would hide a class attribute the step read."""
+
+    def __call__(self):
+        return self.name in self.holder
+
+    def source(self, holder):
+        return f"({holder}_key in {holder})"
+
+
 class _Held(_Attribute):
     """A guard's read of ``holder.<dict_name>.get(key)``: what a layer holds under ``key``
     in the dict it holds now (``weights`` or ``buffers``)."""
@@ -300,23 +311,29 @@ class _Reads:
 
     def _inherited(self, cls, name, names):
         """A guard of ``name`` read on the class ``cls`` from the base class that defines
-        it, if the user's."""
-        for kind in cls.__mro__[1:]:
+        it, if the user's, and that no class before it comes to define it too."""
+        for index, kind in enumerate(cls.__mro__):
             if name in vars(kind):
                 if _is_users(kind):
+                    self._unhidden(cls.__mro__[:index], name)
                     self.value(_Item(vars(kind), name), vars(kind)[name], names)
                 return
 
     def _class_attribute(self, holder, name, names):
         """Guards of ``name`` in each of the user's classes of ``holder`` that defines it,
         the one ``holder.name`` finds and those it overrides (``super().name`` reaches
-        them), up to the first class of zen's or a library's."""
-        for kind in type(holder).__mro__:
+        them), up to the first class of zen's or a library's; and that neither ``holder``
+        nor a class before the first comes to define it too."""
+        found = False
+        for index, kind in enumerate(type(holder).__mro__):
             if name not in vars(kind):
                 continue
             attribute = vars(kind)[name]
             if not _is_users(kind):
                 return
+            if not found:
+                found = True
+                self._unhidden([holder, *type(holder).__mro__[:index]], name)
             self.guards.append((_Item(vars(kind), name), attribute))
             if isinstance(attribute, property) and attribute.fget is not None:
                 self.function(types.MethodType(attribute.fget, holder))
@@ -327,6 +344,14 @@ class _Reads:
                     self.value(_Attribute(holder, name), getattr(holder, name), names)
             else:
                 self.reach(attribute, names)
+
+    def _unhidden(self, holders, name):
+        """Guards that none of ``holders`` (an object, classes) comes to have ``name`` of its
+        own, which would hide the class attribute the step read."""
+        for holder in holders:
+            own = getattr(holder, "__dict__", None)
+            if own is not None and (not isinstance(holder, type) or _is_users(holder)):
+                self.guards.append((_Absent(own, name), False))
 
     def _first(self, *objects):
         """Whether ``objects`` are met for the first time, within the bound on what is
