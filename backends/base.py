@@ -99,6 +99,11 @@ class Backend:
         self.floating_dtypes = frozenset(self.dtype(name) for name in
                                          ("float16", "float32", "float64")
                                          if hasattr(self.xp, name))
+        # The dtypes a tensor may hold (DTYPE_NAMES' real ones and bool), for Tensor(array)'s
+        # quick path; others (a big-endian float, say) ask is_real_or_bool.
+        self.real_or_bool_dtypes = frozenset(self.dtype(name) for name in DTYPE_NAMES
+                                             if hasattr(self.xp, name)
+                                             and not name.startswith("complex"))
 
     def asarray(self, obj, dtype=None, copy=None):
         """``obj`` (a number, nested list or host array) as an array on this device; a new

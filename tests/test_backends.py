@@ -48,6 +48,15 @@ def test_real_or_bool_dtypes_are_told_from_the_rest_and_each_answer_is_kept(devi
     assert backend.is_real_or_bool(backend.dtype("complex64")) is False     # asked again
 
 
+def test_the_real_or_bool_dtypes_are_the_named_dtypes_that_are_real_or_bool(device):
+    """Tensor(array)'s quick path asks this set; every dtype in it must be one that
+    is_real_or_bool accepts, and every named one that it accepts must be in it."""
+    backend = backends.get_backend(device)
+    named = [backend.dtype(name) for name in backends.DTYPE_NAMES if hasattr(backend.xp, name)]
+    assert backend.real_or_bool_dtypes == {dtype for dtype in named
+                                           if backend.is_real_or_bool(dtype)}
+
+
 def test_a_dtype_the_array_api_does_not_know_is_neither_real_nor_bool():
     """NumPy's isdtype raises for its StringDType: the answer is no, not an error."""
     backend = backends.get_backend("cpu")

@@ -707,7 +707,7 @@ class Tensor(TensorOperators, ShapeMethods, PyTorchSpellings, LinearAlgebraMetho
             trainable = requires_grad
         if (copy is False or copy is None) and device is None and dtype is None and \
                 (backend := backends.sole_backend(type(value))) is not None and \
-                backend.is_real_or_bool(value.dtype):     # an array shared as it is
+                value.dtype in backend.real_or_bool_dtypes:     # an array shared as it is
             array, shared = backend.asarray(value, None, copy=False), True
         else:
             backend, array, shared = _to_backend_array(value, device, dtype, copy)
