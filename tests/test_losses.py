@@ -153,6 +153,16 @@ def _label_losses(device="cpu"):
     return losses
 
 
+def _backward_step(loss_fn, scores, captured):
+    """A step of ``loss_fn(scores, labels)`` and its backward pass (gradients added up), run
+    eagerly or under ``zen.capture``."""
+    def step(labels):
+        loss = loss_fn(scores, labels)
+        loss.backward()
+        return loss
+    return zen.capture(step) if captured else step
+
+
 @pytest.mark.parametrize("captured", [False, True], ids=["eager", "captured"])
 @pytest.mark.parametrize("name", list(_label_losses()))
 def test_every_label_loss_refuses_labels_out_of_range_and_takes_the_rest(device, name,
@@ -164,12 +174,7 @@ def test_every_label_loss_refuses_labels_out_of_range_and_takes_the_rest(device,
     scores = Tensor(numpy.linspace(-1, 1, 12).reshape(3, 4), trainable=True, device=device)
     ignored = IGNORING.get(name)
 
-    def step(labels):
-        loss = loss_fn(scores, labels)
-        loss.backward()
-        return loss
-
-    run = zen.capture(step) if captured else step
+    run = _backward_step(loss_fn, scores, captured)
     with warnings.catch_warnings():
         warnings.simplefilter("error", zen.CaptureWarning)
         for values, dtype in GOOD_LABELS * 3 + [([0, ignored, 3], "int64")] * (ignored is not None):
@@ -208,12 +213,7 @@ def test_more_labels_than_the_scores_dtype_counts_exactly_are_taken(device, name
     expected = loss_fn(Tensor(values, device=device), labels).item()
     scores = Tensor(values, dtype="float16", trainable=True, device=device)
 
-    def step(labels):
-        loss = loss_fn(scores, labels)
-        loss.backward()
-        return loss
-
-    run = zen.capture(step) if captured else step
+    run = _backward_step(loss_fn, scores, captured)
     with warnings.catch_warnings():
         warnings.simplefilter("error", zen.CaptureWarning)
         for _ in range(3):
@@ -229,12 +229,7 @@ def test_an_empty_batch_of_labels_holds_none_out_of_range(device, name, captured
     loss_fn = _label_losses(device)[name]
     scores = Tensor(numpy.zeros((0, 4)), trainable=True, device=device)
 
-    def step(labels):
-        loss = loss_fn(scores, labels)
-        loss.backward()
-        return loss
-
-    run = zen.capture(step) if captured else step
+    run = _backward_step(loss_fn, scores, captured)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)     # NumPy's 0 / 0
         for _ in range(3):
@@ -253,12 +248,7 @@ def test_uint64_labels_past_the_int64_range_are_refused_by_their_values(device, 
     loss_fn = _label_losses(device)[name]
     scores = Tensor(numpy.linspace(-1, 1, 12).reshape(3, 4), trainable=True, device=device)
 
-    def step(labels):
-        loss = loss_fn(scores, labels)
-        loss.backward()
-        return loss
-
-    run = zen.capture(step) if captured else step
+    run = _backward_step(loss_fn, scores, captured)
     for _ in range(3):
         run(Tensor(numpy.array([0, 3, 1], dtype="uint64"), device=device))
     gradient = scores.backend.to_host(scores.gradient).copy()
